@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * mbatch: checkpointed batch message queue bound to a block device.
+ *
+ * Generic Netlink family "mbatch". The YAML specification in
+ * Documentation/netlink/specs/mbatch.yaml is the source of truth for the
+ * family; this header must match it (checked by "make lint").
+ */
+#ifndef _UAPI_LINUX_MBATCH_H
+#define _UAPI_LINUX_MBATCH_H
+
+#include <linux/const.h>
+#include <linux/types.h>
+
+#define MBATCH_GENL_NAME		"mbatch"
+#define MBATCH_GENL_VERSION		1
+#define MBATCH_MCGRP_EVENTS		"events"
+
+/* Limits of the uAPI (all lengths in bytes). */
+#define MBATCH_QUEUE_NAME_MAX		32	/* including the NUL */
+#define MBATCH_DEV_PATH_MAX		256	/* including the NUL */
+#define MBATCH_MAX_IO_LEN		(64U << 10)	/* READ, WRITE */
+#define MBATCH_MAX_ZERO_LEN		(64U << 20)	/* DISCARD, WRITE_ZEROES */
+#define MBATCH_MAX_BATCH_MSGS		4096
+#define MBATCH_DEPTH_DEFAULT		32
+#define MBATCH_DEPTH_MAX		1024
+#define MBATCH_MAX_CMDS_DEFAULT		4096
+#define MBATCH_MAX_CMDS_MAX		65536
+#define MBATCH_MAX_BYTES_DEFAULT	(64ULL << 20)
+#define MBATCH_MAX_BYTES_MIN		(64ULL << 10)
+#define MBATCH_MAX_BYTES_MAX		(1ULL << 30)
+#define MBATCH_COLLECT_TIMEOUT_MAX_MS	10000
+
+/* Feature bits reported by MBATCH_CMD_VERSION_GET. */
+#define MBATCH_FEAT_LOCAL		_BITULL(0)
+
+/* Message operations (MBATCH_MSG_A_OP). */
+enum mbatch_op {
+	MBATCH_OP_READ = 1,
+	MBATCH_OP_WRITE,
+	MBATCH_OP_FLUSH,
+	MBATCH_OP_DISCARD,
+	MBATCH_OP_WRITE_ZEROES,
+	MBATCH_OP_CHECKPOINT,
+
+	__MBATCH_OP_MAX,
+	MBATCH_OP_MAX = __MBATCH_OP_MAX - 1
+};
+
+/* Message flags (MBATCH_MSG_A_FLAGS); only valid on CHECKPOINT. */
+#define MBATCH_MSG_F_DURABLE		_BITUL(0)	/* cache flush */
+#define MBATCH_MSG_F_CONTINUE		_BITUL(1)	/* do not halt */
+#define MBATCH_MSG_F_ALL		(MBATCH_MSG_F_DURABLE | \
+					 MBATCH_MSG_F_CONTINUE)
+
+/* Result flags (MBATCH_RESULT_A_FLAGS). */
+#define MBATCH_RESULT_F_REORDERED	_BITUL(0)	/* ran before an older command */
+#define MBATCH_RESULT_F_MERGED		_BITUL(1)	/* shared a bio with another */
+
+/* Session flags (MBATCH_A_SESSION_FLAGS). */
+#define MBATCH_SESSION_F_OWNED		_BITUL(0)	/* closed with its socket */
+#define MBATCH_SESSION_F_ALL		MBATCH_SESSION_F_OWNED
+
+/* Collect flags (MBATCH_A_COLLECT_FLAGS). */
+#define MBATCH_COLLECT_F_ACK_DELIVERED	_BITUL(0)	/* ack the last reply */
+#define MBATCH_COLLECT_F_ALL		MBATCH_COLLECT_F_ACK_DELIVERED
+
+enum mbatch_session_state {
+	MBATCH_SESSION_ACTIVE = 1,
+	MBATCH_SESSION_HALTED,
+	MBATCH_SESSION_CLOSING,
+};
+
+enum mbatch_cmd {
+	MBATCH_CMD_UNSPEC,
+	MBATCH_CMD_VERSION_GET,
+	MBATCH_CMD_QUEUE_NEW,
+	MBATCH_CMD_QUEUE_DEL,
+	MBATCH_CMD_QUEUE_GET,
+	MBATCH_CMD_SESSION_OPEN,
+	MBATCH_CMD_SESSION_CLOSE,
+	MBATCH_CMD_SESSION_GET,
+	MBATCH_CMD_SUBMIT,
+	MBATCH_CMD_COLLECT,
+	MBATCH_CMD_RESUME,
+	MBATCH_CMD_BATCH_CANCEL,
+	MBATCH_CMD_CHECKPOINT_NTF,
+	MBATCH_CMD_SESSION_HALT_NTF,
+
+	__MBATCH_CMD_MAX,
+	MBATCH_CMD_MAX = __MBATCH_CMD_MAX - 1
+};
+
+enum mbatch_attr {
+	MBATCH_A_UNSPEC,
+	MBATCH_A_PAD,
+	MBATCH_A_VERSION,		/* u32: family version */
+	MBATCH_A_MODULE_VERSION,	/* string */
+	MBATCH_A_FEATURES,		/* u64: MBATCH_FEAT_* */
+	MBATCH_A_QUEUE_NAME,		/* string */
+	MBATCH_A_QUEUE_DEV,		/* string: block device path */
+	MBATCH_A_QUEUE_DEPTH,		/* u32 */
+	MBATCH_A_QUEUE_MAX_CMDS,	/* u32: per-session queued commands */
+	MBATCH_A_QUEUE_MAX_BYTES,	/* u64: per-session queued bytes */
+	MBATCH_A_QUEUE_BLOCK_SIZE,	/* u32: logical block size */
+	MBATCH_A_QUEUE_CAPACITY,	/* u64: bytes */
+	MBATCH_A_QUEUE_SESSIONS,	/* u32: open sessions */
+	MBATCH_A_SESSION_ID,		/* u32 */
+	MBATCH_A_SESSION_FLAGS,		/* u32: MBATCH_SESSION_F_* */
+	MBATCH_A_SESSION_STATE,		/* u32: enum mbatch_session_state */
+	MBATCH_A_SESSION_EPOCH,		/* u64: checkpoints submitted */
+	MBATCH_A_SESSION_DONE_EPOCH,	/* u64: checkpoints completed */
+	MBATCH_A_SESSION_ERROR,		/* s32: error that halted it */
+	MBATCH_A_BATCH_ID,		/* u64 */
+	MBATCH_A_BATCH_FIRST_SEQ,	/* u64: sequence of its first message */
+	MBATCH_A_BATCH_COUNT,		/* u32: messages in the batch */
+	MBATCH_A_MSG,			/* nest, multi: enum mbatch_msg_attr */
+	MBATCH_A_RESULT,		/* nest, multi: enum mbatch_result_attr */
+	MBATCH_A_STATS,			/* nest: enum mbatch_stats_attr */
+	MBATCH_A_COLLECT_ACK,		/* u64: results up to this seq are done */
+	MBATCH_A_COLLECT_FLAGS,		/* u32: MBATCH_COLLECT_F_* */
+	MBATCH_A_COLLECT_MIN,		/* u32: wait for at least N results */
+	MBATCH_A_COLLECT_EPOCH,		/* u64: wait for this checkpoint */
+	MBATCH_A_COLLECT_TIMEOUT_MS,	/* u32: how long to wait */
+	MBATCH_A_COLLECT_MAX,		/* u32: at most N results */
+	MBATCH_A_COLLECT_SEQ,		/* u64: collect reply number */
+	MBATCH_A_COLLECT_COUNT,		/* u32: results in this collect */
+	MBATCH_A_COLLECT_PENDING,	/* u32: completed, left for the next */
+
+	__MBATCH_A_MAX,
+	MBATCH_A_MAX = __MBATCH_A_MAX - 1
+};
+
+enum mbatch_msg_attr {
+	MBATCH_MSG_A_UNSPEC,
+	MBATCH_MSG_A_PAD,
+	MBATCH_MSG_A_TAG,		/* u64: initiator's cookie */
+	MBATCH_MSG_A_OP,		/* u32: enum mbatch_op */
+	MBATCH_MSG_A_FLAGS,		/* u32: MBATCH_MSG_F_* */
+	MBATCH_MSG_A_OFFSET,		/* u64: bytes */
+	MBATCH_MSG_A_LEN,		/* u32: bytes */
+	MBATCH_MSG_A_DATA,		/* binary: WRITE payload */
+
+	__MBATCH_MSG_A_MAX,
+	MBATCH_MSG_A_MAX = __MBATCH_MSG_A_MAX - 1
+};
+
+enum mbatch_result_attr {
+	MBATCH_RESULT_A_UNSPEC,
+	MBATCH_RESULT_A_PAD,
+	MBATCH_RESULT_A_SEQ,		/* u64: result sequence (ack cursor) */
+	MBATCH_RESULT_A_TAG,		/* u64 */
+	MBATCH_RESULT_A_OP,		/* u32 */
+	MBATCH_RESULT_A_STATUS,		/* s32: 0 or -errno */
+	MBATCH_RESULT_A_BYTES,		/* u32: bytes transferred */
+	MBATCH_RESULT_A_EPOCH,		/* u64 */
+	MBATCH_RESULT_A_START_NS,	/* u64: 0 if it never started */
+	MBATCH_RESULT_A_DONE_NS,	/* u64 */
+	MBATCH_RESULT_A_BATCH_ID,	/* u64 */
+	MBATCH_RESULT_A_MSG_SEQ,	/* u64: submission sequence */
+	MBATCH_RESULT_A_FLAGS,		/* u32: MBATCH_RESULT_F_* */
+	MBATCH_RESULT_A_DATA,		/* binary: READ data */
+
+	__MBATCH_RESULT_A_MAX,
+	MBATCH_RESULT_A_MAX = __MBATCH_RESULT_A_MAX - 1
+};
+
+enum mbatch_stats_attr {
+	MBATCH_STATS_A_UNSPEC,
+	MBATCH_STATS_A_PAD,
+	MBATCH_STATS_A_SUBMITTED,	/* u64 each */
+	MBATCH_STATS_A_COMPLETED,
+	MBATCH_STATS_A_FAILED,
+	MBATCH_STATS_A_CANCELLED,
+	MBATCH_STATS_A_REORDERED,
+	MBATCH_STATS_A_MERGED,
+	MBATCH_STATS_A_CHECKPOINTS,
+	MBATCH_STATS_A_FLUSHES,
+	MBATCH_STATS_A_BYTES_READ,
+	MBATCH_STATS_A_BYTES_WRITTEN,
+	MBATCH_STATS_A_INFLIGHT,
+	MBATCH_STATS_A_QUEUED,
+	MBATCH_STATS_A_QUEUED_BYTES,
+	MBATCH_STATS_A_REJECTED,
+
+	__MBATCH_STATS_A_MAX,
+	MBATCH_STATS_A_MAX = __MBATCH_STATS_A_MAX - 1
+};
+
+#endif /* _UAPI_LINUX_MBATCH_H */

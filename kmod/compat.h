@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The differences between the kernel lines mbatch builds for (6.1 and 6.12)
+ * live here and only here.
+ */
+#ifndef _MBATCH_COMPAT_H
+#define _MBATCH_COMPAT_H
+
+#include <linux/version.h>
+#include <linux/blkdev.h>
+#include <linux/netlink.h>
+#include <net/genetlink.h>
+
+#define MBATCH_KERNEL_AT_LEAST(a, b) \
+	(LINUX_VERSION_CODE >= KERNEL_VERSION(a, b, 0))
+
+/* Block device handle: a bdev opened exclusively, by path. */
+struct mbatch_bdev {
+#if MBATCH_KERNEL_AT_LEAST(6, 9)
+	struct file *file;
+#endif
+	struct block_device *bdev;
+};
+
+static inline int mbatch_bdev_open(struct mbatch_bdev *h, const char *path,
+				   void *holder)
+{
+#if MBATCH_KERNEL_AT_LEAST(6, 9)
+	struct file *f;
+
+	f = bdev_file_open_by_path(path, BLK_OPEN_READ | BLK_OPEN_WRITE,
+				   holder, NULL);
+	if (IS_ERR(f))
+		return PTR_ERR(f);
+	h->file = f;
+	h->bdev = file_bdev(f);
+#else
+	struct block_device *bdev;
+
+	bdev = blkdev_get_by_path(path, FMODE_READ | FMODE_WRITE | FMODE_EXCL,
+				  holder);
+	if (IS_ERR(bdev))
+		return PTR_ERR(bdev);
+	h->bdev = bdev;
+#endif
+	return 0;
+}
+
+static inline void mbatch_bdev_close(struct mbatch_bdev *h)
+{
+#if MBATCH_KERNEL_AT_LEAST(6, 9)
+	bdev_fput(h->file);
+#else
+	blkdev_put(h->bdev, FMODE_READ | FMODE_WRITE | FMODE_EXCL);
+#endif
+	h->bdev = NULL;
+}
+
+/* Attributes of a dump request, parsed by the genetlink core. */
+static inline struct nlattr **mbatch_dump_attrs(struct netlink_callback *cb)
+{
+#if MBATCH_KERNEL_AT_LEAST(6, 3)
+	return genl_info_dump(cb)->attrs;
+#else
+	return genl_dumpit_info(cb)->attrs;
+#endif
+}
+
+/*
+ * An extack message that names the message of a batch by index where the
+ * kernel can format one (6.2+); older kernels get the fixed text, and the
+ * bad-attribute offset still points at the exact attribute.
+ */
+#ifdef NL_SET_ERR_MSG_FMT_MOD
+#define MBATCH_MSG_ERR(extack, idx, attr, msg) do {			\
+	struct netlink_ext_ack *__ack = (extack);			\
+	NL_SET_ERR_MSG_FMT_MOD(__ack, "message %u: " msg, (idx));	\
+	NL_SET_BAD_ATTR(__ack, attr);					\
+} while (0)
+#else
+#define MBATCH_MSG_ERR(extack, idx, attr, msg) do {			\
+	struct netlink_ext_ack *__ack = (extack);			\
+	NL_SET_ERR_MSG_MOD(__ack, msg);					\
+	NL_SET_BAD_ATTR(__ack, attr);					\
+} while (0)
+#endif
+
+#endif /* _MBATCH_COMPAT_H */

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per network namespace state: each namespace has its own queues and
+ * sessions, and tears them down when it goes away.
+ */
+#include <net/net_namespace.h>
+#include <net/netns/generic.h>
+#include <linux/slab.h>
+
+#include "mbatch.h"
+
+static unsigned int mbatch_net_id __read_mostly;
+
+struct mbatch_net *mbatch_net(struct net *net)
+{
+	return net_generic(net, mbatch_net_id);
+}
+
+static int __net_init mbatch_net_init(struct net *net)
+{
+	struct mbatch_net *mn = mbatch_net(net);
+
+	mn->net = net;
+	mutex_init(&mn->lock);
+	xa_init_flags(&mn->queues, XA_FLAGS_ALLOC1);
+	xa_init_flags(&mn->sessions, XA_FLAGS_ALLOC1);
+	return 0;
+}
+
+static void __net_exit mbatch_net_exit(struct net *net)
+{
+	struct mbatch_net *mn = mbatch_net(net);
+
+	mbatch_queues_flush(mn);
+	WARN_ON_ONCE(!xa_empty(&mn->sessions));
+	xa_destroy(&mn->sessions);
+	xa_destroy(&mn->queues);
+	mutex_destroy(&mn->lock);
+}
+
+static struct pernet_operations mbatch_net_ops = {
+	.init = mbatch_net_init,
+	.exit = mbatch_net_exit,
+	.id = &mbatch_net_id,
+	.size = sizeof(struct mbatch_net),
+};
+
+int mbatch_netns_init(void)
+{
+	return register_pernet_subsys(&mbatch_net_ops);
+}
+
+void mbatch_netns_exit(void)
+{
+	unregister_pernet_subsys(&mbatch_net_ops);
+}
