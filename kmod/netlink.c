@@ -48,8 +48,7 @@ static const struct nla_policy mbatch_msg_policy[MBATCH_MSG_A_MAX + 1] = {
 	[MBATCH_MSG_A_FLAGS] = NLA_POLICY_MASK(NLA_U32, MBATCH_MSG_F_ALL),
 	[MBATCH_MSG_A_OFFSET] = { .type = NLA_U64 },
 	[MBATCH_MSG_A_LEN] = { .type = NLA_U32 },
-	/* Longer than a policy can say; checked against the length. */
-	[MBATCH_MSG_A_DATA] = { .type = NLA_BINARY },
+	[MBATCH_MSG_A_DATA] = { .type = NLA_BINARY, .len = MBATCH_MAX_IO_LEN },
 };
 
 static const struct nla_policy mbatch_version_policy[MBATCH_A_MAX + 1] = {

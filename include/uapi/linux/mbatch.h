@@ -19,7 +19,7 @@
 /* Limits of the uAPI (all lengths in bytes). */
 #define MBATCH_QUEUE_NAME_MAX		32	/* including the NUL */
 #define MBATCH_DEV_PATH_MAX		256	/* including the NUL */
-#define MBATCH_MAX_IO_LEN		(64U << 10)	/* READ, WRITE */
+#define MBATCH_MAX_IO_LEN		(32U << 10)	/* READ, WRITE: fits one attribute */
 #define MBATCH_MAX_ZERO_LEN		(64U << 20)	/* DISCARD, WRITE_ZEROES */
 #define MBATCH_MAX_BATCH_MSGS		4096
 #define MBATCH_DEPTH_DEFAULT		32
