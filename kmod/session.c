@@ -150,6 +150,12 @@ struct mbatch_session *mbatch_session_open(struct mbatch_net *mn,
 		err = -ENOENT;
 		goto unlock;
 	}
+	if (READ_ONCE(q->nr_sessions) >= MBATCH_QUEUE_SESSIONS_MAX) {
+		NL_SET_ERR_MSG_MOD(extack, "too many sessions on this queue");
+		mbatch_queue_put(q);
+		err = -ENOBUFS;
+		goto unlock;
+	}
 	err = xa_alloc_cyclic(&mn->sessions, &s->id, s, xa_limit_32b,
 			      &mn->next_sid, GFP_KERNEL);
 	if (err < 0) {

@@ -30,6 +30,7 @@
 #define MBATCH_MAX_BYTES_MIN		(64ULL << 10)
 #define MBATCH_MAX_BYTES_MAX		(1ULL << 30)
 #define MBATCH_COLLECT_TIMEOUT_MAX_MS	10000
+#define MBATCH_QUEUE_SESSIONS_MAX	1024	/* open sessions per queue */
 
 /* Feature bits reported by MBATCH_CMD_VERSION_GET. */
 #define MBATCH_FEAT_LOCAL		_BITULL(0)

@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mbatchctl: configure mbatch queues and sessions, submit batches, collect
+ * results. Subcommand table and global options.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mbatchctl.h"
+#include "json.h"
+
+const char *mb_cmdname;
+
+static int cmd_help(int argc, char **argv);
+
+static const struct mb_cmd commands[] = {
+	{ "version", cmd_version,
+	  "version                                  tool, module and family versions" },
+	{ "queue", cmd_queue,
+	  "queue add NAME dev PATH [depth N] [max-cmds N] [max-bytes SIZE]\n"
+	  "  queue del NAME\n"
+	  "  queue show [NAME]" },
+	{ "stats", cmd_stats,
+	  "stats [QUEUE] [session ID]               queue or session counters" },
+	{ "session", cmd_session,
+	  "session open QUEUE [owned]               prints the session id\n"
+	  "  session close ID\n"
+	  "  session show [ID] [queue QUEUE]" },
+	{ "submit", cmd_submit,
+	  "submit ID [batch-id N] MSG...|-f FILE|-  submit messages (script lines)" },
+	{ "checkpoint", cmd_checkpoint,
+	  "checkpoint ID [durable] [continue]" },
+	{ "resume", cmd_resume,
+	  "resume ID                                restart a halted session" },
+	{ "batch", cmd_batch,
+	  "batch cancel ID BATCH" },
+	{ "collect", cmd_collect,
+	  "collect ID [wait-min N] [wait-epoch E] [timeout MS] [max N]\n"
+	  "          [ack SEQ|no-ack] [data]" },
+	{ "run", cmd_run,
+	  "run QUEUE [-f FILE|-] [-n] [data]        run a batch script in an owned session" },
+	{ "help", cmd_help,
+	  "help                                     this text" },
+};
+
+void mb_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "mbatchctl: ");
+	if (mb_cmdname)
+		fprintf(stderr, "%s: ", mb_cmdname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int mb_usage(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	mb_err("%s", msg);
+	fprintf(stderr, "Try 'mbatchctl help'.\n");
+	mb_json_error(MB_EXIT_USAGE, 0, msg, NULL);
+	return MB_EXIT_USAGE;
+}
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f,
+		"Usage: mbatchctl [--json] COMMAND [ARGS]\n"
+		"\n"
+		"Options:\n"
+		"  -j, --json     print one JSON document on stdout\n"
+		"  -h, --help     this text\n"
+		"  -V, --version  print the tool version only\n"
+		"\n"
+		"Commands:\n");
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(f, "  %s\n", commands[i].help);
+	fprintf(f,
+		"\n"
+		"Numbers are decimal or 0x hex; sizes take K, M, G, T (x1024).\n"
+		"\n"
+		"Exit status:\n"
+		"  0  success\n"
+		"  1  the kernel refused a request (errno and its message printed)\n"
+		"  2  usage or script error\n"
+		"  3  the mbatch module is not loaded\n"
+		"  4  run, collect: one or more commands completed with an error\n"
+		"  5  other local error\n"
+		"\n"
+		"See mbatchctl(8).\n");
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	usage(stdout);
+	return 0;
+}
+
+/* For groups like "queue add": dispatch on argv[1]. */
+int mb_sub_dispatch(const struct mb_cmd *tab, size_t n, const char *group,
+		    int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2)
+		return mb_usage("missing %s subcommand", group);
+	for (i = 0; i < n; i++)
+		if (!strcmp(argv[1], tab[i].name))
+			return tab[i].fn(argc - 1, argv + 1);
+	return mb_usage("unknown %s subcommand '%s'", group, argv[1]);
+}
+
+int main(int argc, char **argv)
+{
+	int i = 1, rc, jrc;
+	size_t c;
+
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json")) {
+			mb_json = true;
+		} else if (!strcmp(argv[i], "-h") ||
+			   !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "-V") ||
+			   !strcmp(argv[i], "--version")) {
+			printf("mbatchctl %s\n", MBATCHCTL_VERSION);
+			return 0;
+		} else if (!strcmp(argv[i], "--")) {
+			i++;
+			break;
+		} else {
+			rc = mb_usage("unknown option '%s'", argv[i]);
+			goto out;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		mb_json_error(MB_EXIT_USAGE, 0, "missing command", NULL);
+		rc = MB_EXIT_USAGE;
+		goto out;
+	}
+	for (c = 0; c < ARRAY_SIZE(commands); c++) {
+		if (!strcmp(argv[i], commands[c].name)) {
+			mb_cmdname = commands[c].name;
+			rc = commands[c].fn(argc - i, argv + i);
+			goto out;
+		}
+	}
+	rc = mb_usage("unknown command '%s'", argv[i]);
+out:
+	jrc = mb_json_flush();
+	if (fflush(stdout) || ferror(stdout)) {
+		fprintf(stderr, "mbatchctl: write error on stdout\n");
+		return MB_EXIT_LOCAL;
+	}
+	return rc ? rc : jrc;
+}

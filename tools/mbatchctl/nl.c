@@ -1,0 +1,500 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The one request helper: genl socket, family lookup, extended ACK
+ * reporting, multipart dumps and NLM_F_DUMP_INTR restarts.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <linux/netlink.h>
+#include <netlink/netlink.h>
+#include <netlink/socket.h>
+#include <netlink/genl/genl.h>
+#include <netlink/genl/ctrl.h>
+
+#include "mbatchctl.h"
+#include "nl.h"
+#include "json.h"
+
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
+
+#define MB_SOCK_BUF		(4 << 20)	/* WRITE data travels inline */
+#define MB_DUMP_RETRIES		8
+
+static const char *const main_names[] = {
+	[MBATCH_A_PAD] = "pad",
+	[MBATCH_A_VERSION] = "version",
+	[MBATCH_A_MODULE_VERSION] = "module-version",
+	[MBATCH_A_FEATURES] = "features",
+	[MBATCH_A_QUEUE_NAME] = "queue-name",
+	[MBATCH_A_QUEUE_DEV] = "queue-dev",
+	[MBATCH_A_QUEUE_DEPTH] = "queue-depth",
+	[MBATCH_A_QUEUE_MAX_CMDS] = "queue-max-cmds",
+	[MBATCH_A_QUEUE_MAX_BYTES] = "queue-max-bytes",
+	[MBATCH_A_QUEUE_BLOCK_SIZE] = "queue-block-size",
+	[MBATCH_A_QUEUE_CAPACITY] = "queue-capacity",
+	[MBATCH_A_QUEUE_SESSIONS] = "queue-sessions",
+	[MBATCH_A_SESSION_ID] = "session-id",
+	[MBATCH_A_SESSION_FLAGS] = "session-flags",
+	[MBATCH_A_SESSION_STATE] = "session-state",
+	[MBATCH_A_SESSION_EPOCH] = "session-epoch",
+	[MBATCH_A_SESSION_DONE_EPOCH] = "session-done-epoch",
+	[MBATCH_A_SESSION_ERROR] = "session-error",
+	[MBATCH_A_BATCH_ID] = "batch-id",
+	[MBATCH_A_BATCH_FIRST_SEQ] = "batch-first-seq",
+	[MBATCH_A_BATCH_COUNT] = "batch-count",
+	[MBATCH_A_MSG] = "msg",
+	[MBATCH_A_RESULT] = "result",
+	[MBATCH_A_STATS] = "stats",
+	[MBATCH_A_COLLECT_ACK] = "collect-ack",
+	[MBATCH_A_COLLECT_FLAGS] = "collect-flags",
+	[MBATCH_A_COLLECT_MIN] = "collect-min",
+	[MBATCH_A_COLLECT_EPOCH] = "collect-epoch",
+	[MBATCH_A_COLLECT_TIMEOUT_MS] = "collect-timeout-ms",
+	[MBATCH_A_COLLECT_MAX] = "collect-max",
+	[MBATCH_A_COLLECT_SEQ] = "collect-seq",
+	[MBATCH_A_COLLECT_COUNT] = "collect-count",
+	[MBATCH_A_COLLECT_PENDING] = "collect-pending",
+};
+
+static const char *const msg_names[] = {
+	[MBATCH_MSG_A_PAD] = "pad",
+	[MBATCH_MSG_A_TAG] = "tag",
+	[MBATCH_MSG_A_OP] = "op",
+	[MBATCH_MSG_A_FLAGS] = "flags",
+	[MBATCH_MSG_A_OFFSET] = "offset",
+	[MBATCH_MSG_A_LEN] = "len",
+	[MBATCH_MSG_A_DATA] = "data",
+};
+
+const char *mb_attr_name(int set, unsigned int type)
+{
+	const char *const *tab = main_names;
+	size_t n = ARRAY_SIZE(main_names);
+
+	if (set == MB_SET_MSG) {
+		tab = msg_names;
+		n = ARRAY_SIZE(msg_names);
+	}
+	if (type < n && tab[type])
+		return tab[type];
+	return "unknown";
+}
+
+static struct nla_policy main_policy[MBATCH_A_MAX + 1] = {
+	[MBATCH_A_VERSION] = { .type = NLA_U32 },
+	[MBATCH_A_MODULE_VERSION] = { .type = NLA_STRING },
+	[MBATCH_A_FEATURES] = { .type = NLA_U64 },
+	[MBATCH_A_QUEUE_NAME] = { .type = NLA_STRING },
+	[MBATCH_A_QUEUE_DEV] = { .type = NLA_STRING },
+	[MBATCH_A_QUEUE_DEPTH] = { .type = NLA_U32 },
+	[MBATCH_A_QUEUE_MAX_CMDS] = { .type = NLA_U32 },
+	[MBATCH_A_QUEUE_MAX_BYTES] = { .type = NLA_U64 },
+	[MBATCH_A_QUEUE_BLOCK_SIZE] = { .type = NLA_U32 },
+	[MBATCH_A_QUEUE_CAPACITY] = { .type = NLA_U64 },
+	[MBATCH_A_QUEUE_SESSIONS] = { .type = NLA_U32 },
+	[MBATCH_A_SESSION_ID] = { .type = NLA_U32 },
+	[MBATCH_A_SESSION_FLAGS] = { .type = NLA_U32 },
+	[MBATCH_A_SESSION_STATE] = { .type = NLA_U32 },
+	[MBATCH_A_SESSION_EPOCH] = { .type = NLA_U64 },
+	[MBATCH_A_SESSION_DONE_EPOCH] = { .type = NLA_U64 },
+	[MBATCH_A_SESSION_ERROR] = { .type = NLA_U32 },
+	[MBATCH_A_BATCH_ID] = { .type = NLA_U64 },
+	[MBATCH_A_BATCH_FIRST_SEQ] = { .type = NLA_U64 },
+	[MBATCH_A_BATCH_COUNT] = { .type = NLA_U32 },
+	[MBATCH_A_MSG] = { .type = NLA_NESTED },
+	[MBATCH_A_RESULT] = { .type = NLA_NESTED },
+	[MBATCH_A_STATS] = { .type = NLA_NESTED },
+	[MBATCH_A_COLLECT_ACK] = { .type = NLA_U64 },
+	[MBATCH_A_COLLECT_FLAGS] = { .type = NLA_U32 },
+	[MBATCH_A_COLLECT_MIN] = { .type = NLA_U32 },
+	[MBATCH_A_COLLECT_EPOCH] = { .type = NLA_U64 },
+	[MBATCH_A_COLLECT_TIMEOUT_MS] = { .type = NLA_U32 },
+	[MBATCH_A_COLLECT_MAX] = { .type = NLA_U32 },
+	[MBATCH_A_COLLECT_SEQ] = { .type = NLA_U64 },
+	[MBATCH_A_COLLECT_COUNT] = { .type = NLA_U32 },
+	[MBATCH_A_COLLECT_PENDING] = { .type = NLA_U32 },
+};
+
+static struct nla_policy result_policy[MBATCH_RESULT_A_MAX + 1] = {
+	[MBATCH_RESULT_A_SEQ] = { .type = NLA_U64 },
+	[MBATCH_RESULT_A_TAG] = { .type = NLA_U64 },
+	[MBATCH_RESULT_A_OP] = { .type = NLA_U32 },
+	[MBATCH_RESULT_A_STATUS] = { .type = NLA_U32 },
+	[MBATCH_RESULT_A_BYTES] = { .type = NLA_U32 },
+	[MBATCH_RESULT_A_EPOCH] = { .type = NLA_U64 },
+	[MBATCH_RESULT_A_START_NS] = { .type = NLA_U64 },
+	[MBATCH_RESULT_A_DONE_NS] = { .type = NLA_U64 },
+	[MBATCH_RESULT_A_BATCH_ID] = { .type = NLA_U64 },
+	[MBATCH_RESULT_A_MSG_SEQ] = { .type = NLA_U64 },
+	[MBATCH_RESULT_A_FLAGS] = { .type = NLA_U32 },
+	[MBATCH_RESULT_A_DATA] = { .type = NLA_UNSPEC },
+};
+
+static struct nla_policy stats_policy[MBATCH_STATS_A_MAX + 1];
+
+int mb_parse_result(struct nlattr *nest, struct nlattr **tb)
+{
+	return nla_parse_nested(tb, MBATCH_RESULT_A_MAX, nest, result_policy);
+}
+
+int mb_parse_stats(struct nlattr *nest, struct nlattr **tb)
+{
+	unsigned int i;
+
+	for (i = MBATCH_STATS_A_SUBMITTED; i <= MBATCH_STATS_A_MAX; i++)
+		stats_policy[i].type = NLA_U64;
+	return nla_parse_nested(tb, MBATCH_STATS_A_MAX, nest, stats_policy);
+}
+
+/*
+ * Names the attribute at byte offset @offs of the request in flight:
+ * "attribute session-id", or "FILE:LINE: message 3, attribute len" in a
+ * SUBMIT whose messages come from a script.
+ */
+static void describe_offs(struct mb_nl *nl, uint32_t offs, char *buf,
+			  size_t len)
+{
+	struct nlmsghdr *hdr;
+	struct nlattr *a, *b;
+	unsigned int index = 0;
+	char origin[160] = "";
+	int rem, rem2;
+
+	snprintf(buf, len, "at offset %u", offs);
+	if (!nl->req)
+		return;
+	hdr = nlmsg_hdr(nl->req);
+	mb_for_each_attr(a, hdr, rem) {
+		uint32_t start = (char *)a - (char *)hdr;
+		unsigned int type = nla_type(a);
+		const char *inner = NULL;
+
+		if (offs < start || offs >= start + NLA_ALIGN(a->nla_len)) {
+			if (type == MBATCH_A_MSG)
+				index++;
+			continue;
+		}
+		if (type != MBATCH_A_MSG) {
+			snprintf(buf, len, "attribute %s",
+				 mb_attr_name(MB_SET_MAIN, type));
+			return;
+		}
+		nla_for_each_nested(b, a, rem2) {
+			uint32_t s2 = (char *)b - (char *)hdr;
+
+			if (offs >= s2 && offs < s2 + NLA_ALIGN(b->nla_len))
+				inner = mb_attr_name(MB_SET_MSG, nla_type(b));
+		}
+		if (nl->origin) {
+			nl->origin(index, origin, sizeof(origin) - 2,
+				   nl->origin_arg);
+			strcat(origin, ": ");
+		}
+		snprintf(buf, len, "%smessage %u%s%s", origin, index,
+			 inner ? ", attribute " : "", inner ? inner : "");
+		return;
+	}
+}
+
+/*
+ * Parses the extended ACK TLVs (libnl 3.7 has no helper) and reports the
+ * error as "mbatchctl: <cmd>: <strerror>: <kernel message> (<where>)".
+ */
+static void report_error(struct mb_nl *nl, int error, struct nlattr *tlvs,
+			 int tlvlen)
+{
+	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1] = { NULL };
+	char where[256] = "", what[320] = "";
+	const char *msg = NULL;
+
+	if (tlvs && tlvlen > 0)
+		nla_parse(tb, NLMSGERR_ATTR_MAX, tlvs, tlvlen, NULL);
+	if (tb[NLMSGERR_ATTR_MSG]) {
+		int n = strnlen(nla_data(tb[NLMSGERR_ATTR_MSG]),
+				nla_len(tb[NLMSGERR_ATTR_MSG]));
+
+		snprintf(nl->extack, sizeof(nl->extack), "%.*s", n,
+			 (char *)nla_data(tb[NLMSGERR_ATTR_MSG]));
+		msg = nl->extack;
+	}
+	if (tb[NLMSGERR_ATTR_MISS_TYPE] &&
+	    nla_len(tb[NLMSGERR_ATTR_MISS_TYPE]) >= 4) {
+		uint32_t type = nla_get_u32(tb[NLMSGERR_ATTR_MISS_TYPE]);
+		int set = MB_SET_MAIN;
+
+		if (tb[NLMSGERR_ATTR_MISS_NEST] &&
+		    nla_len(tb[NLMSGERR_ATTR_MISS_NEST]) >= 4) {
+			describe_offs(nl,
+				      nla_get_u32(tb[NLMSGERR_ATTR_MISS_NEST]),
+				      where, sizeof(where));
+			set = MB_SET_MSG;
+		}
+		snprintf(what, sizeof(what), "missing attribute %s%s%s",
+			 mb_attr_name(set, type), where[0] ? " in " : "",
+			 where);
+	} else if (tb[NLMSGERR_ATTR_OFFS] &&
+		   nla_len(tb[NLMSGERR_ATTR_OFFS]) >= 4) {
+		describe_offs(nl, nla_get_u32(tb[NLMSGERR_ATTR_OFFS]), where,
+			      sizeof(where));
+		snprintf(what, sizeof(what), "%s", where);
+	}
+	if (what[0]) {
+		size_t used = strlen(nl->extack);
+
+		snprintf(nl->extack + used, sizeof(nl->extack) - used,
+			 "%s(%s)", used ? " " : "", what);
+		msg = nl->extack;
+	}
+	nl->err = error;
+	if (error == nl->quiet_errno)
+		return;
+	if (msg && msg[0] == '(')	/* only where, no kernel message */
+		mb_err("%s %s", strerror(-error), msg);
+	else if (msg)
+		mb_err("%s: %s", strerror(-error), msg);
+	else
+		mb_err("%s", strerror(-error));
+	mb_json_error(MB_EXIT_KERNEL, -error, strerror(-error),
+		      msg ? msg : "");
+}
+
+static int cb_error(struct sockaddr_nl *nla, struct nlmsgerr *err, void *arg)
+{
+	struct nlmsghdr *nlh = (struct nlmsghdr *)err - 1;
+	int ack_len = sizeof(*nlh) + sizeof(int) + sizeof(*nlh);
+	struct mb_nl *nl = arg;
+	int len = nlh->nlmsg_len;
+
+	(void)nla;
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+		ack_len += err->msg.nlmsg_len - sizeof(*nlh);
+	if ((nlh->nlmsg_flags & NLM_F_ACK_TLVS) && len > ack_len)
+		report_error(nl, err->error,
+			     (struct nlattr *)((char *)nlh + ack_len),
+			     len - ack_len);
+	else
+		report_error(nl, err->error, NULL, 0);
+	nl->done = true;
+	return NL_STOP;
+}
+
+static int cb_ack(struct nl_msg *msg, void *arg)
+{
+	struct mb_nl *nl = arg;
+
+	(void)msg;
+	nl->done = true;
+	return NL_STOP;
+}
+
+/* NLMSG_DONE of a dump: may carry the dump's error and extack. */
+static int cb_finish(struct nl_msg *msg, void *arg)
+{
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	int hdr = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(int));
+	struct mb_nl *nl = arg;
+	int error;
+
+	nl->done = true;
+	if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(int))
+		return NL_STOP;
+	memcpy(&error, nlmsg_data(nlh), sizeof(error));
+	if (error >= 0)
+		return NL_STOP;
+	if ((nlh->nlmsg_flags & NLM_F_ACK_TLVS) && (int)nlh->nlmsg_len > hdr)
+		report_error(nl, error, (struct nlattr *)((char *)nlh + hdr),
+			     nlh->nlmsg_len - hdr);
+	else
+		report_error(nl, error, NULL, 0);
+	return NL_STOP;
+}
+
+static int cb_intr(struct nl_msg *msg, void *arg)
+{
+	struct mb_nl *nl = arg;
+
+	(void)msg;
+	nl->intr = true;
+	return NL_OK;
+}
+
+static int cb_seq(struct nl_msg *msg, void *arg)
+{
+	struct mb_nl *nl = arg;
+
+	if (!nl->req || nlmsg_hdr(msg)->nlmsg_seq !=
+	    nlmsg_hdr(nl->req)->nlmsg_seq)
+		return NL_SKIP;	/* stale reply of an earlier request */
+	return NL_OK;
+}
+
+static int cb_valid(struct nl_msg *msg, void *arg)
+{
+	struct nlattr *tb[MBATCH_A_MAX + 1];
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct mb_nl *nl = arg;
+	int rc;
+
+	if (nl->rc)
+		return NL_SKIP;
+	if (genlmsg_parse(nlh, 0, tb, MBATCH_A_MAX, main_policy)) {
+		mb_err("malformed reply from the kernel");
+		nl->rc = MB_EXIT_LOCAL;
+		return NL_SKIP;
+	}
+	if (nl->fn) {
+		rc = nl->fn(nlh, tb, nl->arg);
+		if (rc)
+			nl->rc = rc;
+	}
+	return NL_OK;
+}
+
+static void set_buf(int fd, int force, int normal, int size)
+{
+	if (setsockopt(fd, SOL_SOCKET, force, &size, sizeof(size)))
+		setsockopt(fd, SOL_SOCKET, normal, &size, sizeof(size));
+}
+
+int mb_nl_open(struct mb_nl *nl)
+{
+	socklen_t sl = sizeof(nl->sndbuf);
+	int one = 1, fd, ret;
+
+	memset(nl, 0, sizeof(*nl));
+	nl->sk = nl_socket_alloc();
+	nl->cb = nl_cb_alloc(NL_CB_DEFAULT);
+	if (!nl->sk || !nl->cb) {
+		mb_err("out of memory");
+		goto err;
+	}
+	ret = genl_connect(nl->sk);
+	if (ret) {
+		mb_err("cannot connect to generic netlink: %s",
+		       nl_geterror(ret));
+		mb_json_error(MB_EXIT_LOCAL, 0, nl_geterror(ret), NULL);
+		goto err;
+	}
+	fd = nl_socket_get_fd(nl->sk);
+	setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+	set_buf(fd, SO_RCVBUFFORCE, SO_RCVBUF, MB_SOCK_BUF);
+	set_buf(fd, SO_SNDBUFFORCE, SO_SNDBUF, MB_SOCK_BUF);
+	if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &nl->sndbuf, &sl))
+		nl->sndbuf = 0;
+	nl_socket_enable_msg_peek(nl->sk);
+	nl_socket_disable_auto_ack(nl->sk);
+
+	nl->family = genl_ctrl_resolve(nl->sk, MBATCH_GENL_NAME);
+	if (nl->family < 0) {
+		if (nl->family == -NLE_OBJ_NOTFOUND) {
+			fprintf(stderr, "mbatch: kernel module not loaded (try: modprobe mbatch)\n");
+			mb_json_error(MB_EXIT_NOMOD, ENOENT,
+				      "kernel module not loaded (try: modprobe mbatch)",
+				      NULL);
+			mb_nl_close(nl);
+			return MB_EXIT_NOMOD;
+		}
+		mb_err("cannot resolve the %s family: %s", MBATCH_GENL_NAME,
+		       nl_geterror(nl->family));
+		mb_json_error(MB_EXIT_LOCAL, 0, nl_geterror(nl->family), NULL);
+		goto err;
+	}
+
+	nl_cb_err(nl->cb, NL_CB_CUSTOM, cb_error, nl);
+	nl_cb_set(nl->cb, NL_CB_ACK, NL_CB_CUSTOM, cb_ack, nl);
+	nl_cb_set(nl->cb, NL_CB_FINISH, NL_CB_CUSTOM, cb_finish, nl);
+	nl_cb_set(nl->cb, NL_CB_DUMP_INTR, NL_CB_CUSTOM, cb_intr, nl);
+	nl_cb_set(nl->cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, cb_seq, nl);
+	nl_cb_set(nl->cb, NL_CB_VALID, NL_CB_CUSTOM, cb_valid, nl);
+	return MB_EXIT_OK;
+err:
+	mb_nl_close(nl);
+	return MB_EXIT_LOCAL;
+}
+
+void mb_nl_close(struct mb_nl *nl)
+{
+	if (nl->cb)
+		nl_cb_put(nl->cb);
+	if (nl->sk)
+		nl_socket_free(nl->sk);
+	nl->cb = NULL;
+	nl->sk = NULL;
+}
+
+struct nl_msg *mb_msg_new(struct mb_nl *nl, uint8_t cmd, int flags,
+			  size_t size)
+{
+	struct nl_msg *msg;
+
+	if (!(flags & NLM_F_DUMP))
+		flags |= NLM_F_ACK;
+	msg = size ? nlmsg_alloc_size(size) : nlmsg_alloc();
+	if (!msg || !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family,
+				 0, flags, cmd, MBATCH_GENL_VERSION)) {
+		mb_err("out of memory");
+		exit(MB_EXIT_LOCAL);
+	}
+	return msg;
+}
+
+int mb_nl_request(struct mb_nl *nl, struct nl_msg *msg, mb_reply_fn fn,
+		  void *arg, unsigned int flags)
+{
+	int attempt = 0, ret, rc;
+
+again:
+	nl->done = false;
+	nl->intr = false;
+	nl->err = 0;
+	nl->rc = 0;
+	nl->fn = fn;
+	nl->arg = arg;
+	nl->extack[0] = '\0';
+	nl->req = msg;
+	nlmsg_hdr(msg)->nlmsg_seq = NL_AUTO_SEQ;
+	ret = nl_send_auto(nl->sk, msg);
+	if (ret < 0) {
+		mb_err("cannot send the request: %s", nl_geterror(ret));
+		mb_json_error(MB_EXIT_LOCAL, 0, nl_geterror(ret), NULL);
+		rc = MB_EXIT_LOCAL;
+		goto out;
+	}
+	while (!nl->done) {
+		ret = nl_recvmsgs(nl->sk, nl->cb);
+		if (ret < 0 && !nl->err && !nl->done &&
+		    ret != -NLE_DUMP_INTR) {
+			mb_err("netlink: %s", nl_geterror(ret));
+			mb_json_error(MB_EXIT_LOCAL, 0, nl_geterror(ret), NULL);
+			rc = MB_EXIT_LOCAL;
+			goto out;
+		}
+	}
+	if (nl->intr && !nl->err && (flags & MB_REQ_RETRY_INTR) &&
+	    ++attempt < MB_DUMP_RETRIES) {
+		if (fn) {
+			rc = fn(NULL, NULL, arg);
+			if (rc)
+				goto out;
+		}
+		goto again;
+	}
+	if (nl->intr && !nl->err && (flags & MB_REQ_RETRY_INTR)) {
+		mb_err("dump kept changing under us, giving up after %d tries",
+		       attempt);
+		rc = MB_EXIT_LOCAL;
+		goto out;
+	}
+	rc = nl->err ? MB_EXIT_KERNEL : nl->rc;
+out:
+	nl->req = NULL;
+	nlmsg_free(msg);
+	return rc;
+}

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The one request helper of mbatchctl: a genl socket bound to the mbatch
+ * family, requests with extended-ack error reporting and dumps.
+ */
+#ifndef MBATCHCTL_NL_H
+#define MBATCHCTL_NL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <netlink/genl/genl.h>
+#include <netlink/msg.h>
+#include <netlink/attr.h>
+
+#include "mbatchctl.h"
+
+struct mb_nl;
+
+/*
+ * Called once per reply message with its top-level attributes parsed
+ * (tb[] keeps the last of repeated attributes; walk nlh for multi-attrs).
+ * Called with nlh == NULL before a dump is restarted after NLM_F_DUMP_INTR.
+ * Returns 0 or a MB_EXIT_* code, which aborts the request.
+ */
+typedef int (*mb_reply_fn)(struct nlmsghdr *nlh, struct nlattr **tb,
+			   void *arg);
+
+/* Names the origin of message @index of the last SUBMIT (for extack). */
+typedef void (*mb_msg_origin_fn)(unsigned int index, char *buf, size_t len,
+				 void *arg);
+
+struct mb_nl {
+	struct nl_sock *sk;
+	struct nl_cb *cb;
+	int family;
+	int sndbuf;		/* effective send buffer, bytes */
+	struct nl_msg *req;	/* request in flight (for extack offsets) */
+
+	/* per request */
+	bool done;
+	bool intr;
+	int err;		/* -errno from the kernel, 0 */
+	int rc;			/* MB_EXIT_* from a reply callback */
+	int quiet_errno;	/* do not print this errno (caller handles it) */
+	mb_reply_fn fn;
+	void *arg;
+	char extack[512];	/* last kernel message, "" if none */
+
+	mb_msg_origin_fn origin;
+	void *origin_arg;
+};
+
+#define MB_REQ_RETRY_INTR	(1 << 0)	/* restart dumps on DUMP_INTR */
+
+/* Returns MB_EXIT_OK, MB_EXIT_NOMOD (hint printed) or MB_EXIT_LOCAL. */
+int mb_nl_open(struct mb_nl *nl);
+void mb_nl_close(struct mb_nl *nl);
+
+/* A new request message for @cmd; NLM_F_DUMP in @flags makes it a dump. */
+struct nl_msg *mb_msg_new(struct mb_nl *nl, uint8_t cmd, int flags,
+			  size_t size);
+
+/*
+ * Sends @msg (consumed), feeds every reply to @fn and waits for the final
+ * ACK or NLMSG_DONE. Returns MB_EXIT_OK, MB_EXIT_KERNEL (the kernel's errno
+ * is in nl->err and was printed with its extack message), or the code a
+ * callback returned, or MB_EXIT_LOCAL.
+ */
+int mb_nl_request(struct mb_nl *nl, struct nl_msg *msg, mb_reply_fn fn,
+		  void *arg, unsigned int flags);
+
+/* Parse a nest of set @set ("msg", "result", "stats") with its policy. */
+int mb_parse_result(struct nlattr *nest, struct nlattr **tb);
+int mb_parse_stats(struct nlattr *nest, struct nlattr **tb);
+
+const char *mb_attr_name(int set, unsigned int type);
+enum { MB_SET_MAIN, MB_SET_MSG, MB_SET_RESULT, MB_SET_STATS };
+
+/* session.c */
+int mb_session_open(struct mb_nl *nl, const char *queue, uint32_t flags,
+		    uint32_t *id);
+int mb_session_simple(struct mb_nl *nl, uint8_t cmd, uint32_t id);
+
+#define mb_for_each_attr(pos, nlh, rem) \
+	nla_for_each_attr(pos, genlmsg_attrdata(nlmsg_data(nlh), 0), \
+			  genlmsg_attrlen(nlmsg_data(nlh), 0), rem)
+
+#endif /* MBATCHCTL_NL_H */

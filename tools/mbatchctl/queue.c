@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: GPL-2.0
+/* mbatchctl queue add|del|show */
+#include <stdio.h>
+#include <string.h>
+
+#include "mbatchctl.h"
+#include "nl.h"
+#include "json.h"
+
+static int check_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (!n || n >= MBATCH_QUEUE_NAME_MAX ||
+	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") != n)
+		return mb_usage("bad queue name '%s' (1 to %d of [A-Za-z0-9_.-])",
+				name, MBATCH_QUEUE_NAME_MAX - 1);
+	return 0;
+}
+
+/* One queue object of a QUEUE_NEW/QUEUE_GET reply as JSON. */
+static struct json_object *queue_json(struct nlattr **tb)
+{
+	struct json_object *q = json_object_new_object();
+
+	mb_jadd_str(q, "name", tb[MBATCH_A_QUEUE_NAME] ?
+		    nla_get_string(tb[MBATCH_A_QUEUE_NAME]) : NULL);
+	mb_jadd_str(q, "dev", tb[MBATCH_A_QUEUE_DEV] ?
+		    nla_get_string(tb[MBATCH_A_QUEUE_DEV]) : NULL);
+	if (tb[MBATCH_A_QUEUE_DEPTH])
+		mb_jadd_u64(q, "depth", nla_get_u32(tb[MBATCH_A_QUEUE_DEPTH]));
+	if (tb[MBATCH_A_QUEUE_MAX_CMDS])
+		mb_jadd_u64(q, "max_cmds",
+			    nla_get_u32(tb[MBATCH_A_QUEUE_MAX_CMDS]));
+	if (tb[MBATCH_A_QUEUE_MAX_BYTES])
+		mb_jadd_u64(q, "max_bytes",
+			    nla_get_u64(tb[MBATCH_A_QUEUE_MAX_BYTES]));
+	if (tb[MBATCH_A_QUEUE_BLOCK_SIZE])
+		mb_jadd_u64(q, "block_size",
+			    nla_get_u32(tb[MBATCH_A_QUEUE_BLOCK_SIZE]));
+	if (tb[MBATCH_A_QUEUE_CAPACITY])
+		mb_jadd_u64(q, "capacity",
+			    nla_get_u64(tb[MBATCH_A_QUEUE_CAPACITY]));
+	if (tb[MBATCH_A_QUEUE_SESSIONS])
+		mb_jadd_u64(q, "sessions",
+			    nla_get_u32(tb[MBATCH_A_QUEUE_SESSIONS]));
+	if (tb[MBATCH_A_STATS])
+		json_object_object_add(q, "stats",
+				       mb_stats_json(tb[MBATCH_A_STATS]));
+	return q;
+}
+
+/* Reply callback collecting queue objects into a JSON array. */
+static int queue_reply(struct nlmsghdr *nlh, struct nlattr **tb, void *arg)
+{
+	struct json_object *arr = arg;
+
+	if (!nlh) {	/* dump restarted */
+		json_object_array_del_idx(arr, 0,
+					  json_object_array_length(arr));
+		return 0;
+	}
+	json_object_array_add(arr, queue_json(tb));
+	return 0;
+}
+
+/* Gets one queue (@name) or all; returns the array through @out. */
+int mb_queue_get(const char *name, struct json_object **out)
+{
+	struct json_object *arr = json_object_new_array();
+	struct nl_msg *msg;
+	struct mb_nl nl;
+	int rc;
+
+	*out = arr;
+	rc = mb_nl_open(&nl);
+	if (rc)
+		return rc;
+	msg = mb_msg_new(&nl, MBATCH_CMD_QUEUE_GET, name ? 0 : NLM_F_DUMP, 0);
+	if (name && nla_put_string(msg, MBATCH_A_QUEUE_NAME, name)) {
+		nlmsg_free(msg);
+		mb_nl_close(&nl);
+		return MB_EXIT_LOCAL;
+	}
+	rc = mb_nl_request(&nl, msg, queue_reply, arr, MB_REQ_RETRY_INTR);
+	mb_nl_close(&nl);
+	return rc;
+}
+
+static int opt_u32(const char *k, const char *v, uint32_t *out, bool *has)
+{
+	if (mb_parse_u32(v, out))
+		return mb_usage("queue add: bad %s '%s'", k, v);
+	*has = true;
+	return 0;
+}
+
+static int opt_size(const char *k, const char *v, uint64_t *out, bool *has)
+{
+	if (mb_parse_size(v, out))
+		return mb_usage("queue add: bad %s '%s'", k, v);
+	*has = true;
+	return 0;
+}
+
+static int queue_add(int argc, char **argv)
+{
+	struct json_object *arr = json_object_new_array();
+	const char *name, *dev = NULL;
+	uint32_t depth = 0, max_cmds = 0;
+	uint64_t max_bytes = 0;
+	bool has_depth = false, has_cmds = false, has_bytes = false;
+	struct nl_msg *msg;
+	struct mb_nl nl;
+	int i, rc;
+
+	if (argc < 2) {
+		json_object_put(arr);
+		return mb_usage("queue add NAME dev PATH [depth N] [max-cmds N] [max-bytes SIZE]");
+	}
+	name = argv[1];
+	rc = check_name(name);
+	for (i = 2; !rc && i < argc; i += 2) {
+		const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!v)
+			rc = mb_usage("queue add: '%s' needs a value", k);
+		else if (!strcmp(k, "dev"))
+			dev = v;
+		else if (!strcmp(k, "depth"))
+			rc = opt_u32(k, v, &depth, &has_depth);
+		else if (!strcmp(k, "max-cmds"))
+			rc = opt_u32(k, v, &max_cmds, &has_cmds);
+		else if (!strcmp(k, "max-bytes"))
+			rc = opt_size(k, v, &max_bytes, &has_bytes);
+		else
+			rc = mb_usage("queue add: unknown option '%s'", k);
+	}
+	if (!rc && !dev)
+		rc = mb_usage("queue add: dev PATH is required");
+	if (!rc && strlen(dev) >= MBATCH_DEV_PATH_MAX)
+		rc = mb_usage("queue add: device path longer than %d bytes",
+			      MBATCH_DEV_PATH_MAX - 1);
+	if (rc) {
+		json_object_put(arr);
+		return rc;
+	}
+	rc = mb_nl_open(&nl);
+	if (rc) {
+		json_object_put(arr);
+		return rc;
+	}
+	msg = mb_msg_new(&nl, MBATCH_CMD_QUEUE_NEW, 0, 0);
+	if (nla_put_string(msg, MBATCH_A_QUEUE_NAME, name) ||
+	    nla_put_string(msg, MBATCH_A_QUEUE_DEV, dev) ||
+	    (has_depth && nla_put_u32(msg, MBATCH_A_QUEUE_DEPTH, depth)) ||
+	    (has_cmds && nla_put_u32(msg, MBATCH_A_QUEUE_MAX_CMDS, max_cmds)) ||
+	    (has_bytes && nla_put_u64(msg, MBATCH_A_QUEUE_MAX_BYTES, max_bytes))) {
+		nlmsg_free(msg);
+		mb_nl_close(&nl);
+		json_object_put(arr);
+		return MB_EXIT_LOCAL;
+	}
+	rc = mb_nl_request(&nl, msg, queue_reply, arr, 0);
+	mb_nl_close(&nl);
+	if (!rc && mb_json) {
+		struct json_object *q = json_object_array_length(arr) ?
+			json_object_get(json_object_array_get_idx(arr, 0)) :
+			json_object_new_object();
+
+		if (!json_object_object_get_ex(q, "name", NULL) ||
+		    !strcmp(mb_jget_str(q, "name"), "-"))
+			mb_jadd_str(q, "name", name);
+		json_object_object_add(mb_json_root(), "queue", q);
+	}
+	json_object_put(arr);
+	return rc;
+}
+
+static int queue_del(int argc, char **argv)
+{
+	struct nl_msg *msg;
+	struct mb_nl nl;
+	int rc;
+
+	if (argc != 2)
+		return mb_usage("queue del NAME");
+	rc = check_name(argv[1]);
+	if (rc)
+		return rc;
+	rc = mb_nl_open(&nl);
+	if (rc)
+		return rc;
+	msg = mb_msg_new(&nl, MBATCH_CMD_QUEUE_DEL, 0, 0);
+	if (nla_put_string(msg, MBATCH_A_QUEUE_NAME, argv[1])) {
+		nlmsg_free(msg);
+		mb_nl_close(&nl);
+		return MB_EXIT_LOCAL;
+	}
+	rc = mb_nl_request(&nl, msg, NULL, NULL, 0);
+	mb_nl_close(&nl);
+	if (!rc && mb_json)
+		mb_jadd_str(mb_json_root(), "deleted", argv[1]);
+	return rc;
+}
+
+static int queue_show(int argc, char **argv)
+{
+	struct json_object *arr;
+	char b1[32], b2[32];
+	size_t i;
+	int rc;
+
+	if (argc > 2)
+		return mb_usage("queue show [NAME]");
+	if (argc == 2) {
+		rc = check_name(argv[1]);
+		if (rc)
+			return rc;
+	}
+	rc = mb_queue_get(argc == 2 ? argv[1] : NULL, &arr);
+	if (rc) {
+		json_object_put(arr);
+		return rc;
+	}
+	if (mb_json) {
+		json_object_object_add(mb_json_root(), "queues", arr);
+		return 0;
+	}
+	printf("%-16s %-20s %5s %8s %10s %5s %12s %8s\n", "NAME", "DEV",
+	       "DEPTH", "MAX-CMDS", "MAX-BYTES", "BLOCK", "CAPACITY",
+	       "SESSIONS");
+	for (i = 0; i < json_object_array_length(arr); i++) {
+		struct json_object *q = json_object_array_get_idx(arr, i);
+
+		printf("%-16s %-20s %5llu %8llu %10s %5llu %12s %8llu\n",
+		       mb_jget_str(q, "name"), mb_jget_str(q, "dev"),
+		       (unsigned long long)mb_jget_u64(q, "depth"),
+		       (unsigned long long)mb_jget_u64(q, "max_cmds"),
+		       mb_fmt_size(mb_jget_u64(q, "max_bytes"), b1, sizeof(b1)),
+		       (unsigned long long)mb_jget_u64(q, "block_size"),
+		       mb_fmt_size(mb_jget_u64(q, "capacity"), b2, sizeof(b2)),
+		       (unsigned long long)mb_jget_u64(q, "sessions"));
+	}
+	json_object_put(arr);
+	return 0;
+}
+
+int cmd_queue(int argc, char **argv)
+{
+	static const struct mb_cmd sub[] = {
+		{ "add", queue_add, NULL },
+		{ "del", queue_del, NULL },
+		{ "show", queue_show, NULL },
+	};
+
+	return mb_sub_dispatch(sub, ARRAY_SIZE(sub), "queue", argc, argv);
+}

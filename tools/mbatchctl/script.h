@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The batch script language of mbatchctl, shared by "submit" and "run".
+ * See Documentation/mbatchctl.8, section SCRIPT LANGUAGE.
+ */
+#ifndef MBATCHCTL_SCRIPT_H
+#define MBATCHCTL_SCRIPT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mbatchctl.h"
+
+/*
+ * Largest WRITE payload that fits in one MBATCH_A_MSG nest: a netlink
+ * attribute length is 16 bits and the nest also carries the nest header,
+ * tag, op, offset, len and the data attribute header (48 bytes).
+ */
+#define MB_MSG_NEST_OVERHEAD	48U
+#define MB_MAX_INLINE_DATA	(0xffffU - MB_MSG_NEST_OVERHEAD)
+/* Same for READ data in an MBATCH_A_RESULT nest (11 attributes + data). */
+#define MB_RESULT_NEST_OVERHEAD	128U
+#define MB_MAX_INLINE_READ	(0xffffU - MB_RESULT_NEST_OVERHEAD)
+
+enum mb_data_kind {
+	MB_DATA_OFFSET,		/* default: word = MB_PATTERN_MAGIC + offset */
+	MB_DATA_BYTE,		/* pattern BYTE */
+	MB_DATA_HEX,		/* hex HEXSTRING, repeated */
+	MB_DATA_FILE,		/* file PATH, first LEN bytes */
+	MB_DATA_SEQ,		/* seq SEED: splitmix64(SEED + offset / 8) */
+};
+
+#define MB_PATTERN_MAGIC	0x6d62000000000000ULL	/* "mb" */
+
+struct mb_smsg {
+	uint32_t op;		/* enum mbatch_op */
+	uint32_t flags;		/* MBATCH_MSG_F_* */
+	uint64_t off;
+	uint32_t len;
+	uint64_t tag;		/* default: the line number */
+	enum mb_data_kind kind;
+	uint64_t arg;		/* byte or seed */
+	unsigned char *hex;	/* decoded hex string */
+	uint32_t hexlen;
+	char *path;		/* file PATH */
+	unsigned int line;
+};
+
+enum mb_item_kind {
+	MB_ITEM_BATCH,		/* one SUBMIT */
+	MB_ITEM_COLLECT,	/* run: collect now */
+	MB_ITEM_RESUME,		/* run: RESUME */
+};
+
+struct mb_item {
+	enum mb_item_kind kind;
+	unsigned int line;
+	struct mb_smsg *msgs;
+	unsigned int nmsgs;
+	/* collect */
+	bool all;
+	uint32_t wait_min;
+	uint32_t timeout_ms;
+	uint32_t max;
+};
+
+struct mb_script {
+	const char *name;	/* file name used in messages */
+	struct mb_item *items;
+	unsigned int nitems;
+	unsigned int nmsgs;	/* all messages of all batches */
+	unsigned int errors;
+	bool open_batch;	/* the last item is a batch still filling */
+	bool msgs_only;		/* submit: no collect/resume/batch lines */
+};
+
+void mb_script_init(struct mb_script *s, const char *name);
+/* Parses one line (modified in place); errors are printed and counted. */
+void mb_script_line(struct mb_script *s, char *line, unsigned int lineno);
+/* Parses a whole file ("-" is stdin). Returns 0, MB_EXIT_USAGE, MB_EXIT_LOCAL. */
+int mb_script_parse_file(struct mb_script *s, const char *path);
+/* Ends the script; returns 0 or MB_EXIT_USAGE if any line was bad. */
+int mb_script_finish(struct mb_script *s);
+void mb_script_free(struct mb_script *s);
+
+/* Fills @buf with the @m->len WRITE bytes. Returns 0 or -errno. */
+int mb_smsg_data(const struct mb_smsg *m, unsigned char *buf);
+uint64_t mb_splitmix64(uint64_t x);
+
+#endif /* MBATCHCTL_SCRIPT_H */

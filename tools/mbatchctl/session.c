@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: GPL-2.0
+/* mbatchctl session open|close|show */
+#include <stdio.h>
+#include <string.h>
+
+#include "mbatchctl.h"
+#include "nl.h"
+#include "json.h"
+
+int mb_parse_session_id(const char *s, uint32_t *id)
+{
+	if (mb_parse_u32(s, id) || !*id)
+		return mb_usage("bad session id '%s'", s);
+	return 0;
+}
+
+static struct json_object *session_json(struct nlattr **tb)
+{
+	struct json_object *o = json_object_new_object(), *f;
+	uint32_t flags = 0;
+
+	if (tb[MBATCH_A_SESSION_ID])
+		mb_jadd_u64(o, "id", nla_get_u32(tb[MBATCH_A_SESSION_ID]));
+	mb_jadd_str(o, "queue", tb[MBATCH_A_QUEUE_NAME] ?
+		    nla_get_string(tb[MBATCH_A_QUEUE_NAME]) : NULL);
+	if (tb[MBATCH_A_SESSION_FLAGS])
+		flags = nla_get_u32(tb[MBATCH_A_SESSION_FLAGS]);
+	f = mb_jadd_array(o, "flags");
+	if (flags & MBATCH_SESSION_F_OWNED)
+		json_object_array_add(f, json_object_new_string("owned"));
+	if (tb[MBATCH_A_SESSION_STATE])
+		mb_jadd_str(o, "state", mb_state_name(
+			nla_get_u32(tb[MBATCH_A_SESSION_STATE])));
+	if (tb[MBATCH_A_SESSION_EPOCH])
+		mb_jadd_u64(o, "epoch",
+			    nla_get_u64(tb[MBATCH_A_SESSION_EPOCH]));
+	if (tb[MBATCH_A_SESSION_DONE_EPOCH])
+		mb_jadd_u64(o, "done_epoch",
+			    nla_get_u64(tb[MBATCH_A_SESSION_DONE_EPOCH]));
+	if (tb[MBATCH_A_SESSION_ERROR])
+		mb_jadd_s64(o, "error",
+			    (int32_t)nla_get_u32(tb[MBATCH_A_SESSION_ERROR]));
+	if (tb[MBATCH_A_STATS])
+		json_object_object_add(o, "stats",
+				       mb_stats_json(tb[MBATCH_A_STATS]));
+	return o;
+}
+
+static int session_reply(struct nlmsghdr *nlh, struct nlattr **tb, void *arg)
+{
+	struct json_object *arr = arg;
+
+	if (!nlh) {
+		json_object_array_del_idx(arr, 0,
+					  json_object_array_length(arr));
+		return 0;
+	}
+	json_object_array_add(arr, session_json(tb));
+	return 0;
+}
+
+int mb_session_get(uint32_t id, const char *queue, struct json_object **out)
+{
+	struct json_object *arr = json_object_new_array();
+	struct nl_msg *msg;
+	struct mb_nl nl;
+	int rc;
+
+	*out = arr;
+	rc = mb_nl_open(&nl);
+	if (rc)
+		return rc;
+	msg = mb_msg_new(&nl, MBATCH_CMD_SESSION_GET, id ? 0 : NLM_F_DUMP, 0);
+	if ((id && nla_put_u32(msg, MBATCH_A_SESSION_ID, id)) ||
+	    (queue && nla_put_string(msg, MBATCH_A_QUEUE_NAME, queue))) {
+		nlmsg_free(msg);
+		mb_nl_close(&nl);
+		return MB_EXIT_LOCAL;
+	}
+	rc = mb_nl_request(&nl, msg, session_reply, arr, MB_REQ_RETRY_INTR);
+	mb_nl_close(&nl);
+	return rc;
+}
+
+static int open_reply(struct nlmsghdr *nlh, struct nlattr **tb, void *arg)
+{
+	uint32_t *id = arg;
+
+	if (nlh && tb[MBATCH_A_SESSION_ID])
+		*id = nla_get_u32(tb[MBATCH_A_SESSION_ID]);
+	return 0;
+}
+
+/* Opens a session on @nl; used by "session open" and "run". */
+int mb_session_open(struct mb_nl *nl, const char *queue, uint32_t flags,
+		    uint32_t *id)
+{
+	struct nl_msg *msg;
+	int rc;
+
+	*id = 0;
+	msg = mb_msg_new(nl, MBATCH_CMD_SESSION_OPEN, 0, 0);
+	if (nla_put_string(msg, MBATCH_A_QUEUE_NAME, queue) ||
+	    (flags && nla_put_u32(msg, MBATCH_A_SESSION_FLAGS, flags))) {
+		nlmsg_free(msg);
+		return MB_EXIT_LOCAL;
+	}
+	rc = mb_nl_request(nl, msg, open_reply, id, 0);
+	if (!rc && !*id) {
+		mb_err("the kernel did not return a session id");
+		rc = MB_EXIT_LOCAL;
+	}
+	return rc;
+}
+
+/* Sends a request carrying only the session id (close, resume). */
+int mb_session_simple(struct mb_nl *nl, uint8_t cmd, uint32_t id)
+{
+	struct nl_msg *msg = mb_msg_new(nl, cmd, 0, 0);
+
+	if (nla_put_u32(msg, MBATCH_A_SESSION_ID, id)) {
+		nlmsg_free(msg);
+		return MB_EXIT_LOCAL;
+	}
+	return mb_nl_request(nl, msg, NULL, NULL, 0);
+}
+
+static int session_open(int argc, char **argv)
+{
+	uint32_t flags = 0, id;
+	struct mb_nl nl;
+	int rc;
+
+	if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "owned")))
+		return mb_usage("session open QUEUE [owned]");
+	if (argc == 3)
+		flags |= MBATCH_SESSION_F_OWNED;
+	rc = mb_nl_open(&nl);
+	if (rc)
+		return rc;
+	rc = mb_session_open(&nl, argv[1], flags, &id);
+	mb_nl_close(&nl);
+	if (rc)
+		return rc;
+	if (mb_json) {
+		mb_jadd_u64(mb_json_root(), "session", id);
+		mb_jadd_str(mb_json_root(), "queue", argv[1]);
+	} else {
+		printf("%u\n", id);
+	}
+	return 0;
+}
+
+static int session_close(int argc, char **argv)
+{
+	struct mb_nl nl;
+	uint32_t id;
+	int rc;
+
+	if (argc != 2)
+		return mb_usage("session close ID");
+	rc = mb_parse_session_id(argv[1], &id);
+	if (rc)
+		return rc;
+	rc = mb_nl_open(&nl);
+	if (rc)
+		return rc;
+	rc = mb_session_simple(&nl, MBATCH_CMD_SESSION_CLOSE, id);
+	mb_nl_close(&nl);
+	if (!rc && mb_json)
+		mb_jadd_u64(mb_json_root(), "closed", id);
+	return rc;
+}
+
+static int session_show(int argc, char **argv)
+{
+	const char *queue = NULL;
+	struct json_object *arr;
+	uint32_t id = 0;
+	size_t i;
+	int rc;
+
+	for (i = 1; i < (size_t)argc; i++) {
+		if (!strcmp(argv[i], "queue") && i + 1 < (size_t)argc) {
+			queue = argv[++i];
+		} else if (!id) {
+			rc = mb_parse_session_id(argv[i], &id);
+			if (rc)
+				return rc;
+		} else {
+			return mb_usage("session show [ID] [queue QUEUE]");
+		}
+	}
+	rc = mb_session_get(id, queue, &arr);
+	if (rc) {
+		json_object_put(arr);
+		return rc;
+	}
+	if (mb_json) {
+		json_object_object_add(mb_json_root(), "sessions", arr);
+		return 0;
+	}
+	printf("%-8s %-16s %-8s %-6s %10s %10s %6s\n", "ID", "QUEUE", "STATE",
+	       "FLAGS", "EPOCH", "DONE", "ERROR");
+	for (i = 0; i < json_object_array_length(arr); i++) {
+		struct json_object *s = json_object_array_get_idx(arr, i), *f;
+
+		json_object_object_get_ex(s, "flags", &f);
+		printf("%-8llu %-16s %-8s %-6s %10llu %10llu %6lld\n",
+		       (unsigned long long)mb_jget_u64(s, "id"),
+		       mb_jget_str(s, "queue"), mb_jget_str(s, "state"),
+		       json_object_array_length(f) ? "owned" : "-",
+		       (unsigned long long)mb_jget_u64(s, "epoch"),
+		       (unsigned long long)mb_jget_u64(s, "done_epoch"),
+		       (long long)mb_jget_s64(s, "error"));
+	}
+	json_object_put(arr);
+	return 0;
+}
+
+int cmd_session(int argc, char **argv)
+{
+	static const struct mb_cmd sub[] = {
+		{ "open", session_open, NULL },
+		{ "close", session_close, NULL },
+		{ "show", session_show, NULL },
+	};
+
+	return mb_sub_dispatch(sub, ARRAY_SIZE(sub), "session", argc, argv);
+}

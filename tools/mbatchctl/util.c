@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Number parsing and names shared by every subcommand. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mbatchctl.h"
+
+/* Decimal or 0x hexadecimal, no sign, no trailing garbage. */
+static int parse_num(const char *s, uint64_t *v, char **end)
+{
+	unsigned long long x;
+
+	if (!s || !isdigit((unsigned char)s[0]))
+		return -EINVAL;
+	errno = 0;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		if (!isxdigit((unsigned char)s[2]))
+			return -EINVAL;
+		x = strtoull(s + 2, end, 16);
+	} else {
+		x = strtoull(s, end, 10);	/* never octal */
+	}
+	if (errno)
+		return -ERANGE;
+	*v = x;
+	return 0;
+}
+
+int mb_parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+
+	if (parse_num(s, v, &end) || *end)
+		return -EINVAL;
+	return 0;
+}
+
+int mb_parse_u32(const char *s, uint32_t *v)
+{
+	uint64_t x;
+
+	if (mb_parse_u64(s, &x) || x > UINT32_MAX)
+		return -EINVAL;
+	*v = x;
+	return 0;
+}
+
+/* A size: a number with an optional K, M, G or T suffix (powers of 1024). */
+int mb_parse_size(const char *s, uint64_t *v)
+{
+	unsigned int shift = 0;
+	uint64_t x;
+	char *end;
+
+	if (parse_num(s, &x, &end))
+		return -EINVAL;
+	if (*end) {
+		switch (toupper((unsigned char)*end)) {
+		case 'K':
+			shift = 10;
+			break;
+		case 'M':
+			shift = 20;
+			break;
+		case 'G':
+			shift = 30;
+			break;
+		case 'T':
+			shift = 40;
+			break;
+		default:
+			return -EINVAL;
+		}
+		if (end[1])
+			return -EINVAL;
+	}
+	if (shift && x > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*v = x << shift;
+	return 0;
+}
+
+const char *mb_op_name(uint32_t op)
+{
+	static const char *const names[] = {
+		[MBATCH_OP_READ] = "read",
+		[MBATCH_OP_WRITE] = "write",
+		[MBATCH_OP_FLUSH] = "flush",
+		[MBATCH_OP_DISCARD] = "discard",
+		[MBATCH_OP_WRITE_ZEROES] = "write-zeroes",
+		[MBATCH_OP_CHECKPOINT] = "checkpoint",
+	};
+
+	if (op < ARRAY_SIZE(names) && names[op])
+		return names[op];
+	return "unknown";
+}
+
+const char *mb_state_name(uint32_t state)
+{
+	switch (state) {
+	case MBATCH_SESSION_ACTIVE:
+		return "active";
+	case MBATCH_SESSION_HALTED:
+		return "halted";
+	case MBATCH_SESSION_CLOSING:
+		return "closing";
+	}
+	return "unknown";
+}
+
+/* "64MiB" when exact, the plain byte count otherwise. */
+char *mb_fmt_size(uint64_t v, char *buf, size_t len)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB" };
+	int i = -1;
+
+	while (v && !(v & 1023) && i < 3) {
+		v >>= 10;
+		i++;
+	}
+	if (i < 0)
+		snprintf(buf, len, "%llu", (unsigned long long)v);
+	else
+		snprintf(buf, len, "%llu%s", (unsigned long long)v, units[i]);
+	return buf;
+}
