@@ -16,19 +16,7 @@
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
 
-#include "mbatch.h"
-
-struct mbatch_io {
-	struct mbatch_session *s;
-	struct list_head cmds;
-	unsigned int nr;
-	u32 op;
-	u64 offset;
-	u32 len;
-	bool flush_cp;			/* the head checkpoint's flush */
-};
-
-static struct kmem_cache *mbatch_io_cache;
+#include "internal.h"
 
 enum mbatch_action {
 	MBATCH_ACT_IDLE,		/* nothing to do until a completion */
@@ -55,21 +43,18 @@ void mbatch_cmd_complete_locked(struct mbatch_session *s, struct mbatch_rq *c,
 
 	c->status = status;
 	c->done_ns = ktime_get_ns();
-	if (!status) {
-		switch (c->op) {
-		case MBATCH_OP_READ:
-			c->bytes = c->len;
-			s->stats.bytes_read += c->len;
-			break;
-		case MBATCH_OP_WRITE:
-			c->bytes = c->len;
+	if (!status && c->op != MBATCH_OP_FLUSH &&
+	    c->op != MBATCH_OP_CHECKPOINT)
+		c->bytes = c->len;
+	if (!status && c->op == MBATCH_OP_READ)
+		s->stats.bytes_read += c->len;
+	if (c->op == MBATCH_OP_WRITE) {
+		if (!status)
 			s->stats.bytes_written += c->len;
-			break;
-		case MBATCH_OP_DISCARD:
-		case MBATCH_OP_WRITE_ZEROES:
-			c->bytes = c->len;
-			break;
-		}
+		/* The payload is on the device (or failed): give it back. */
+		if (s->state != MBATCH_SESSION_CLOSING)
+			s->held_bytes -= mbatch_rq_charge(c);
+		mbatch_rq_free_pages(c);
 	}
 	if (c->op == MBATCH_OP_CHECKPOINT)
 		s->stats.checkpoints++;
@@ -154,6 +139,11 @@ void mbatch_session_cancel_all_locked(struct mbatch_session *s,
 		list_add_tail(&c->node, &all);
 	}
 	list_splice_tail_init(&s->fifo, &all);
+	if (s->cp_flushing) {
+		/* Its flush is in flight and carries its io: keep it. */
+		c = list_first_entry(&all, struct mbatch_rq, node);
+		list_move(&c->node, &s->fifo);
+	}
 
 	list_for_each_entry_safe(c, tmp, &all, node) {
 		list_del_init(&c->node);
@@ -222,15 +212,17 @@ static void mbatch_checkpoint_done_locked(struct mbatch_session *s,
 }
 
 /* Take the lowest-offset ready command and what merges with it. */
-static struct mbatch_io *mbatch_build_io_locked(struct mbatch_session *s,
-						struct mbatch_io *io)
+static struct mbatch_io *mbatch_build_io_locked(struct mbatch_session *s)
 {
 	struct mbatch_queue *q = s->q;
 	struct mbatch_rq *c, *next;
+	struct mbatch_io *io;
 	unsigned int pages;
 	u64 now = ktime_get_ns();
 
+	/* The first command carries the io: dispatch allocates nothing. */
 	c = rb_entry(rb_first(&s->ready), struct mbatch_rq, rb);
+	io = &c->io;
 	INIT_LIST_HEAD(&io->cmds);
 	io->s = s;
 	io->op = c->op;
@@ -261,7 +253,7 @@ static struct mbatch_io *mbatch_build_io_locked(struct mbatch_session *s,
 		    next->offset != io->offset + io->len ||
 		    io->len + next->len > q->max_merge ||
 		    pages + next->nr_pages > BIO_MAX_VECS ||
-		    io->nr >= q->depth)
+		    atomic_read(&q->inflight) + io->nr >= q->depth)
 			break;
 		c = next;
 	}
@@ -278,11 +270,12 @@ static struct mbatch_io *mbatch_build_io_locked(struct mbatch_session *s,
 
 /* Decide the next step for a session. Called with s->lock held. */
 static enum mbatch_action mbatch_next_locked(struct mbatch_session *s,
-					     struct mbatch_io *io,
+					     struct mbatch_io **iop,
 					     struct mbatch_cp_note *note)
 {
 	struct mbatch_queue *q = s->q;
 	struct mbatch_rq *c, *tmp;
+	struct mbatch_io *io;
 
 	if (s->state == MBATCH_SESSION_CLOSING)
 		return MBATCH_ACT_IDLE;
@@ -309,6 +302,8 @@ static enum mbatch_action mbatch_next_locked(struct mbatch_session *s,
 				return MBATCH_ACT_STARVED;
 			s->cp_flushing = true;
 			c->start_ns = ktime_get_ns();
+			io = &c->io;
+			*iop = io;
 			INIT_LIST_HEAD(&io->cmds);
 			io->s = s;
 			io->op = MBATCH_OP_FLUSH;
@@ -325,7 +320,7 @@ static enum mbatch_action mbatch_next_locked(struct mbatch_session *s,
 		return MBATCH_ACT_IDLE;
 	if (atomic_read(&q->inflight) >= q->depth)
 		return MBATCH_ACT_STARVED;
-	mbatch_build_io_locked(s, io);
+	*iop = mbatch_build_io_locked(s);
 	return MBATCH_ACT_SUBMIT;
 }
 
@@ -333,8 +328,10 @@ static void mbatch_io_done(struct mbatch_io *io, int err)
 {
 	struct mbatch_session *s = io->s;
 	struct mbatch_queue *q = s->q;
+	unsigned int nr = io->flush_cp ? 1 : io->nr;
 	struct mbatch_rq *c, *tmp;
 	unsigned long flags;
+	LIST_HEAD(done);
 
 	spin_lock_irqsave(&s->lock, flags);
 	if (io->flush_cp) {
@@ -342,8 +339,15 @@ static void mbatch_io_done(struct mbatch_io *io, int err)
 		s->cp_flushed = true;
 		s->cp_flush_err = err;
 		s->stats.flushes++;
+		if (s->state == MBATCH_SESSION_CLOSING) {
+			c = container_of(io, struct mbatch_rq, io);
+			list_del_init(&c->node);
+			mbatch_cmd_free(c);
+		}
 	} else {
-		list_for_each_entry_safe(c, tmp, &io->cmds, node) {
+		/* io lives in the first command, which completing may free. */
+		list_splice_init(&io->cmds, &done);
+		list_for_each_entry_safe(c, tmp, &done, node) {
 			list_del_init(&c->node);
 			if (c->op == MBATCH_OP_FLUSH)
 				s->stats.flushes++;
@@ -356,8 +360,7 @@ static void mbatch_io_done(struct mbatch_io *io, int err)
 	}
 	spin_unlock_irqrestore(&s->lock, flags);
 
-	atomic_sub(io->flush_cp ? 1 : io->nr, &q->inflight);
-	kmem_cache_free(mbatch_io_cache, io);
+	atomic_sub(nr, &q->inflight);
 	mbatch_session_kick(s);
 	/* The kick holds its own reference; drop the one of this io. */
 	mbatch_session_put(s);
@@ -435,6 +438,8 @@ static void mbatch_io_submit(struct mbatch_io *io)
 			nr += c->nr_pages;
 		bio = bio_alloc(bdev, nr, mbatch_io_opf(io->op, q->write_zeroes),
 				GFP_NOIO);
+		bio->bi_private = io;
+		bio->bi_end_io = mbatch_bio_end;
 		if (io->op != MBATCH_OP_FLUSH) {
 			bio->bi_iter.bi_sector = io->offset >> SECTOR_SHIFT;
 			if (!nr)
@@ -450,7 +455,6 @@ static void mbatch_io_submit(struct mbatch_io *io)
 				if (WARN_ON_ONCE(bio_add_page(bio, c->pages[i],
 							      len, 0) < len)) {
 					bio->bi_status = BLK_STS_RESOURCE;
-					bio->bi_private = io;
 					bio_endio(bio);
 					return;
 				}
@@ -475,14 +479,11 @@ static bool mbatch_session_run(struct mbatch_session *s)
 {
 	struct mbatch_cp_note note;
 	enum mbatch_action act;
-	struct mbatch_io *io;
+	struct mbatch_io *io = NULL;
 
 	for (;;) {
-		io = kmem_cache_alloc(mbatch_io_cache, GFP_NOIO);
-		if (!io)
-			return true;
 		spin_lock_irq(&s->lock);
-		act = mbatch_next_locked(s, io, &note);
+		act = mbatch_next_locked(s, &io, &note);
 		spin_unlock_irq(&s->lock);
 
 		switch (act) {
@@ -490,14 +491,11 @@ static bool mbatch_session_run(struct mbatch_session *s)
 			mbatch_io_submit(io);
 			continue;
 		case MBATCH_ACT_NOTIFY:
-			kmem_cache_free(mbatch_io_cache, io);
 			mbatch_notify(s, &note);
 			continue;
 		case MBATCH_ACT_STARVED:
-			kmem_cache_free(mbatch_io_cache, io);
 			return true;
 		case MBATCH_ACT_IDLE:
-			kmem_cache_free(mbatch_io_cache, io);
 			return false;
 		}
 	}
@@ -557,15 +555,4 @@ void mbatch_dispatch_work(struct work_struct *work)
 		if (first_starved && atomic_read(&q->inflight) >= q->depth)
 			break;
 	}
-}
-
-int mbatch_exec_init(void)
-{
-	mbatch_io_cache = KMEM_CACHE(mbatch_io, 0);
-	return mbatch_io_cache ? 0 : -ENOMEM;
-}
-
-void mbatch_exec_exit(void)
-{
-	kmem_cache_destroy(mbatch_io_cache);
 }

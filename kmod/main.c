@@ -8,7 +8,7 @@
  */
 #include <linux/module.h>
 
-#include "mbatch.h"
+#include "internal.h"
 
 static int __init mbatch_init(void)
 {
@@ -17,12 +17,9 @@ static int __init mbatch_init(void)
 	err = mbatch_cmd_cache_init();
 	if (err)
 		return err;
-	err = mbatch_exec_init();
-	if (err)
-		goto err_cmd;
 	err = mbatch_queue_init();
 	if (err)
-		goto err_exec;
+		goto err_cmd;
 	err = mbatch_netns_init();
 	if (err)
 		goto err_queue;
@@ -36,8 +33,6 @@ err_netns:
 	mbatch_netns_exit();
 err_queue:
 	mbatch_queue_exit();
-err_exec:
-	mbatch_exec_exit();
 err_cmd:
 	mbatch_cmd_cache_exit();
 	return err;
@@ -48,7 +43,6 @@ static void __exit mbatch_exit(void)
 	mbatch_genl_exit();
 	mbatch_netns_exit();
 	mbatch_queue_exit();
-	mbatch_exec_exit();
 	mbatch_cmd_cache_exit();
 }
 

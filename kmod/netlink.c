@@ -13,7 +13,7 @@
 #include <net/netlink.h>
 #include <net/sock.h>
 
-#include "mbatch.h"
+#include "internal.h"
 
 static struct genl_family mbatch_family;
 
@@ -34,6 +34,11 @@ static const struct genl_multicast_group mbatch_mcgrps[] = {
 static struct netlink_range_validation mbatch_max_bytes_range = {
 	.min = MBATCH_MAX_BYTES_MIN,
 	.max = MBATCH_MAX_BYTES_MAX,
+};
+
+static struct netlink_range_validation mbatch_batch_id_range = {
+	.min = 1,
+	.max = S64_MAX,
 };
 
 static struct netlink_range_validation mbatch_max_cmds_range = {
@@ -90,13 +95,15 @@ static const struct nla_policy mbatch_session_get_policy[MBATCH_A_MAX + 1] = {
 
 static const struct nla_policy mbatch_submit_policy[MBATCH_A_MAX + 1] = {
 	[MBATCH_A_SESSION_ID] = { .type = NLA_U32 },
-	[MBATCH_A_BATCH_ID] = NLA_POLICY_MIN(NLA_U64, 1),
+	[MBATCH_A_BATCH_ID] =
+		NLA_POLICY_FULL_RANGE(NLA_U64, &mbatch_batch_id_range),
 	[MBATCH_A_MSG] = NLA_POLICY_NESTED(mbatch_msg_policy),
 };
 
 static const struct nla_policy mbatch_cancel_policy[MBATCH_A_MAX + 1] = {
 	[MBATCH_A_SESSION_ID] = { .type = NLA_U32 },
-	[MBATCH_A_BATCH_ID] = NLA_POLICY_MIN(NLA_U64, 1),
+	[MBATCH_A_BATCH_ID] =
+		NLA_POLICY_FULL_RANGE(NLA_U64, &mbatch_batch_id_range),
 };
 
 static const struct nla_policy mbatch_collect_policy[MBATCH_A_MAX + 1] = {
@@ -258,6 +265,21 @@ cancel:
 	return -EMSGSIZE;
 }
 
+/*
+ * A missing attribute: the extack names it (NLMSGERR_ATTR_MISS_TYPE) and says
+ * so in text, on every kernel.
+ */
+#define MBATCH_REQUIRE(info, attr, what) ({				\
+	struct genl_info *__info = (info);				\
+	int __type = (attr);						\
+	bool __miss = !__info->attrs[__type];				\
+	if (__miss) {							\
+		NL_SET_ERR_ATTR_MISS(__info->extack, NULL, __type);	\
+		NL_SET_ERR_MSG_MOD(__info->extack, "missing " what);	\
+	}								\
+	__miss;								\
+})
+
 static struct mbatch_net *mbatch_info_net(struct genl_info *info)
 {
 	return mbatch_net(genl_info_net(info));
@@ -267,7 +289,7 @@ static struct mbatch_session *mbatch_info_session(struct genl_info *info)
 {
 	struct mbatch_session *s;
 
-	if (GENL_REQ_ATTR_CHECK(info, MBATCH_A_SESSION_ID))
+	if (MBATCH_REQUIRE(info, MBATCH_A_SESSION_ID, "session id"))
 		return ERR_PTR(-EINVAL);
 	s = mbatch_session_get(mbatch_info_net(info),
 			       nla_get_u32(info->attrs[MBATCH_A_SESSION_ID]));
@@ -311,9 +333,10 @@ static int mbatch_nl_queue_new(struct sk_buff *skb, struct genl_info *info)
 		.max_bytes = MBATCH_MAX_BYTES_DEFAULT,
 	};
 	struct nlattr **a = info->attrs;
+	int err;
 
-	if (GENL_REQ_ATTR_CHECK(info, MBATCH_A_QUEUE_NAME) ||
-	    GENL_REQ_ATTR_CHECK(info, MBATCH_A_QUEUE_DEV))
+	if (MBATCH_REQUIRE(info, MBATCH_A_QUEUE_NAME, "queue name") ||
+	    MBATCH_REQUIRE(info, MBATCH_A_QUEUE_DEV, "device path"))
 		return -EINVAL;
 	if (!netlink_capable(skb, CAP_SYS_ADMIN)) {
 		NL_SET_ERR_MSG_MOD(info->extack,
@@ -328,16 +351,26 @@ static int mbatch_nl_queue_new(struct sk_buff *skb, struct genl_info *info)
 		cfg.max_cmds = nla_get_u32(a[MBATCH_A_QUEUE_MAX_CMDS]);
 	if (a[MBATCH_A_QUEUE_MAX_BYTES])
 		cfg.max_bytes = nla_get_u64(a[MBATCH_A_QUEUE_MAX_BYTES]);
-	return mbatch_queue_new(mbatch_info_net(info), &cfg, info->extack);
+	err = mbatch_queue_new(mbatch_info_net(info), &cfg, info->extack);
+	if (err == -EEXIST || err == -EINVAL)
+		NL_SET_BAD_ATTR(info->extack, a[MBATCH_A_QUEUE_NAME]);
+	else if (err && err != -ENOMEM)
+		NL_SET_BAD_ATTR(info->extack, a[MBATCH_A_QUEUE_DEV]);
+	return err;
 }
 
 static int mbatch_nl_queue_del(struct sk_buff *skb, struct genl_info *info)
 {
-	if (GENL_REQ_ATTR_CHECK(info, MBATCH_A_QUEUE_NAME))
+	int err;
+
+	if (MBATCH_REQUIRE(info, MBATCH_A_QUEUE_NAME, "queue name"))
 		return -EINVAL;
-	return mbatch_queue_del(mbatch_info_net(info),
-				nla_data(info->attrs[MBATCH_A_QUEUE_NAME]),
-				info->extack);
+	err = mbatch_queue_del(mbatch_info_net(info),
+			       nla_data(info->attrs[MBATCH_A_QUEUE_NAME]),
+			       info->extack);
+	if (err)
+		NL_SET_BAD_ATTR(info->extack, info->attrs[MBATCH_A_QUEUE_NAME]);
+	return err;
 }
 
 static int mbatch_nl_queue_get(struct sk_buff *skb, struct genl_info *info)
@@ -347,7 +380,7 @@ static int mbatch_nl_queue_get(struct sk_buff *skb, struct genl_info *info)
 	struct sk_buff *msg;
 	int err;
 
-	if (GENL_REQ_ATTR_CHECK(info, MBATCH_A_QUEUE_NAME))
+	if (MBATCH_REQUIRE(info, MBATCH_A_QUEUE_NAME, "queue name"))
 		return -EINVAL;
 	mutex_lock(&mn->lock);
 	q = mbatch_queue_find(mn, nla_data(info->attrs[MBATCH_A_QUEUE_NAME]));
@@ -403,7 +436,7 @@ static int mbatch_nl_session_open(struct sk_buff *skb, struct genl_info *info)
 	u32 flags = 0;
 	int err;
 
-	if (GENL_REQ_ATTR_CHECK(info, MBATCH_A_QUEUE_NAME))
+	if (MBATCH_REQUIRE(info, MBATCH_A_QUEUE_NAME, "queue name"))
 		return -EINVAL;
 	if (info->attrs[MBATCH_A_SESSION_FLAGS])
 		flags = nla_get_u32(info->attrs[MBATCH_A_SESSION_FLAGS]);
@@ -434,7 +467,7 @@ static int mbatch_nl_session_close(struct sk_buff *skb, struct genl_info *info)
 {
 	int err;
 
-	if (GENL_REQ_ATTR_CHECK(info, MBATCH_A_SESSION_ID))
+	if (MBATCH_REQUIRE(info, MBATCH_A_SESSION_ID, "session id"))
 		return -EINVAL;
 	err = mbatch_session_close(mbatch_info_net(info),
 				   nla_get_u32(info->attrs[MBATCH_A_SESSION_ID]));
@@ -716,8 +749,9 @@ static int mbatch_nl_batch_cancel(struct sk_buff *skb, struct genl_info *info)
 	struct sk_buff *reply;
 	unsigned int n;
 	void *hdr;
+	int err;
 
-	if (GENL_REQ_ATTR_CHECK(info, MBATCH_A_BATCH_ID))
+	if (MBATCH_REQUIRE(info, MBATCH_A_BATCH_ID, "batch id"))
 		return -EINVAL;
 	s = mbatch_info_session(info);
 	if (IS_ERR(s))
@@ -727,8 +761,16 @@ static int mbatch_nl_batch_cancel(struct sk_buff *skb, struct genl_info *info)
 		mbatch_session_put(s);
 		return -ENOMEM;
 	}
-	n = mbatch_session_cancel_batch(s,
-					nla_get_u64(info->attrs[MBATCH_A_BATCH_ID]));
+	err = mbatch_session_cancel_batch(s,
+					  nla_get_u64(info->attrs[MBATCH_A_BATCH_ID]),
+					  &n);
+	if (err) {
+		NL_SET_ERR_MSG_MOD(info->extack, "no such batch");
+		NL_SET_BAD_ATTR(info->extack, info->attrs[MBATCH_A_BATCH_ID]);
+		mbatch_session_put(s);
+		nlmsg_free(reply);
+		return err;
+	}
 	hdr = genlmsg_put_reply(reply, info, &mbatch_family, 0,
 				MBATCH_CMD_BATCH_CANCEL);
 	if (!hdr || nla_put_u32(reply, MBATCH_A_SESSION_ID, s->id) ||
@@ -743,91 +785,144 @@ static int mbatch_nl_batch_cancel(struct sk_buff *skb, struct genl_info *info)
 }
 
 /*
- * Collect is a dump: the first call acknowledges, waits if asked, and fixes
- * the range of results this collect returns; every call then emits as many
- * as fit. Errors of the first call reach the initiator with their extack in
- * the dump's NLMSG_DONE.
+ * Collect is a dump. The first part checks the request (its errors reach the
+ * initiator with their extack in the dump's NLMSG_DONE) and acknowledges.
+ * A collect that has to wait first sends a part holding only the session id
+ * and waits in the next one, which runs from the initiator's recvmsg(): no
+ * genetlink lock is held while it sleeps. Then the range of results is fixed
+ * and every part carries as many as fit. The context keeps only the session
+ * id, so an abandoned dump pins nothing.
  */
 struct mbatch_collect_ctx {
-	struct mbatch_session *s;
 	u64 next;
-	u64 last;
 	u64 cseq;
+	u32 sid;
 	u32 count;
 	u32 pending;
-	u32 done;
+	u32 left;
+	u8 phase;
 };
 
-static bool mbatch_collect_ready(struct mbatch_session *s, u32 min,
-				 bool want_epoch, u64 epoch)
+enum {
+	MBATCH_COLLECT_BEGIN,
+	MBATCH_COLLECT_WAIT,
+	MBATCH_COLLECT_SEND,
+	MBATCH_COLLECT_DONE,
+};
+
+struct mbatch_collect_req {
+	u32 min;
+	u32 max;
+	u32 timeout;
+	bool want_epoch;
+	u64 epoch;
+};
+
+static void mbatch_collect_parse(struct nlattr **a,
+				 struct mbatch_collect_req *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->max = MBATCH_MAX_CMDS_MAX;
+	if (a[MBATCH_A_COLLECT_MIN])
+		r->min = nla_get_u32(a[MBATCH_A_COLLECT_MIN]);
+	if (a[MBATCH_A_COLLECT_MAX])
+		r->max = nla_get_u32(a[MBATCH_A_COLLECT_MAX]);
+	if (a[MBATCH_A_COLLECT_EPOCH]) {
+		r->want_epoch = true;
+		r->epoch = nla_get_u64(a[MBATCH_A_COLLECT_EPOCH]);
+	}
+	if (r->min || r->want_epoch)
+		r->timeout = MBATCH_COLLECT_TIMEOUT_MAX_MS;
+	if (a[MBATCH_A_COLLECT_TIMEOUT_MS])
+		r->timeout = nla_get_u32(a[MBATCH_A_COLLECT_TIMEOUT_MS]);
+	if (!r->min && !r->want_epoch)
+		r->timeout = 0;
+}
+
+static bool mbatch_collect_ready(struct mbatch_session *s,
+				 const struct mbatch_collect_req *r)
 {
 	if (READ_ONCE(s->state) == MBATCH_SESSION_CLOSING)
 		return true;
-	if (min && READ_ONCE(s->nr_results) >= min)
+	if (r->min && READ_ONCE(s->nr_results) >= r->min)
 		return true;
-	if (want_epoch && READ_ONCE(s->done_epoch) > epoch)
+	if (r->want_epoch && READ_ONCE(s->done_epoch) > r->epoch)
 		return true;
 	return false;
 }
 
 static int mbatch_collect_begin(struct netlink_callback *cb,
-				struct mbatch_collect_ctx *ctx)
+				struct mbatch_collect_ctx *ctx,
+				struct mbatch_session **sp)
 {
 	struct mbatch_net *mn = mbatch_net(sock_net(cb->skb->sk));
 	struct nlattr **a = mbatch_dump_attrs(cb);
-	u32 min = 0, max = MBATCH_MAX_CMDS_MAX, flags = 0, timeout = 0;
-	bool want_epoch = false;
+	struct mbatch_collect_req r;
 	struct mbatch_session *s;
-	struct mbatch_rq *c;
-	u64 epoch = 0, ack = 0;
-	long ret;
+	u32 flags = 0;
+	u64 ack = 0;
 
 	if (!a || !a[MBATCH_A_SESSION_ID]) {
-		NL_SET_ERR_MSG_MOD(cb->extack, "collect needs a session id");
+		NL_SET_ERR_MSG_MOD(cb->extack, "missing session id");
 		return -EINVAL;
 	}
-	s = mbatch_session_get(mn, nla_get_u32(a[MBATCH_A_SESSION_ID]));
+	ctx->sid = nla_get_u32(a[MBATCH_A_SESSION_ID]);
+	s = mbatch_session_get(mn, ctx->sid);
 	if (!s) {
 		NL_SET_ERR_MSG_MOD(cb->extack, "no such session");
 		return -ENOENT;
 	}
-	ctx->s = s;
+	*sp = s;
 	cb->min_dump_alloc = MBATCH_MAX_IO_LEN + NLMSG_GOODSIZE;
 	if (a[MBATCH_A_COLLECT_FLAGS])
 		flags = nla_get_u32(a[MBATCH_A_COLLECT_FLAGS]);
 	if (a[MBATCH_A_COLLECT_ACK])
 		ack = nla_get_u64(a[MBATCH_A_COLLECT_ACK]);
-	if (a[MBATCH_A_COLLECT_MIN])
-		min = nla_get_u32(a[MBATCH_A_COLLECT_MIN]);
-	if (a[MBATCH_A_COLLECT_MAX])
-		max = nla_get_u32(a[MBATCH_A_COLLECT_MAX]);
-	if (a[MBATCH_A_COLLECT_EPOCH]) {
-		want_epoch = true;
-		epoch = nla_get_u64(a[MBATCH_A_COLLECT_EPOCH]);
-	}
-	if (min || want_epoch)
-		timeout = MBATCH_COLLECT_TIMEOUT_MAX_MS;
-	if (a[MBATCH_A_COLLECT_TIMEOUT_MS])
-		timeout = nla_get_u32(a[MBATCH_A_COLLECT_TIMEOUT_MS]);
-
-	if (ack || (flags & MBATCH_COLLECT_F_ACK_DELIVERED))
-		mbatch_session_ack(s, ack,
-				   flags & MBATCH_COLLECT_F_ACK_DELIVERED);
-
-	if ((min || want_epoch) && timeout) {
-		long jif = msecs_to_jiffies(timeout);
-		bool we = want_epoch;
-
-		ret = wait_event_interruptible_timeout(s->wait,
-						       mbatch_collect_ready(s, min, we, epoch),
-						       jif);
-		if (ret < 0) {
+	if (ack || (flags & MBATCH_COLLECT_F_ACK_DELIVERED)) {
+		if (mbatch_session_ack(s, ack,
+				       flags & MBATCH_COLLECT_F_ACK_DELIVERED)) {
 			NL_SET_ERR_MSG_MOD(cb->extack,
-					   "collect wait interrupted by a signal");
-			return -EINTR;
+					   "collect-ack is ahead of the results delivered");
+			return -EINVAL;
 		}
 	}
 
+	mbatch_collect_parse(a, &r);
+	if (r.timeout && !mbatch_collect_ready(s, &r))
+		ctx->phase = MBATCH_COLLECT_WAIT;
+	else
+		ctx->phase = MBATCH_COLLECT_SEND;
+	return 0;
+}
+
+/* Wait as asked; runs in the initiator's recvmsg(), interruptible. */
+static int mbatch_collect_wait(struct netlink_callback *cb,
+			       struct mbatch_session *s)
+{
+	struct mbatch_collect_req r;
+	long ret;
+
+	mbatch_collect_parse(mbatch_dump_attrs(cb), &r);
+	ret = wait_event_interruptible_timeout(s->wait,
+					       mbatch_collect_ready(s, &r),
+					       msecs_to_jiffies(r.timeout));
+	if (ret < 0) {
+		NL_SET_ERR_MSG_MOD(cb->extack,
+				   "collect wait interrupted by a signal");
+		return -EINTR;
+	}
+	return 0;
+}
+
+/* Fix the range of results this collect returns. */
+static int mbatch_collect_snapshot(struct netlink_callback *cb,
+				   struct mbatch_collect_ctx *ctx,
+				   struct mbatch_session *s)
+{
+	struct mbatch_collect_req r;
+	struct mbatch_rq *c;
+
+	mbatch_collect_parse(mbatch_dump_attrs(cb), &r);
 	spin_lock_irq(&s->lock);
 	if (s->state == MBATCH_SESSION_CLOSING) {
 		spin_unlock_irq(&s->lock);
@@ -836,81 +931,127 @@ static int mbatch_collect_begin(struct netlink_callback *cb,
 	}
 	c = list_first_entry_or_null(&s->results, struct mbatch_rq, node);
 	ctx->next = c ? c->rseq : s->next_rseq + 1;
-	ctx->count = min_t(u32, s->nr_results, max);
+	ctx->count = min_t(u32, s->nr_results, r.max);
+	ctx->left = ctx->count;
 	ctx->pending = s->nr_results - ctx->count;
-	ctx->last = ctx->next + ctx->count - 1;
 	ctx->cseq = ++s->collect_seq;
-	if (ctx->count)
-		s->delivered_rseq = max(s->delivered_rseq, ctx->last);
 	spin_unlock_irq(&s->lock);
 	return 0;
+}
+
+static void *mbatch_collect_hdr(struct sk_buff *skb,
+				struct netlink_callback *cb,
+				struct mbatch_collect_ctx *ctx, bool marker)
+{
+	void *hdr;
+
+	hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+			  &mbatch_family, NLM_F_MULTI, MBATCH_CMD_COLLECT);
+	if (!hdr)
+		return NULL;
+	if (nla_put_u32(skb, MBATCH_A_SESSION_ID, ctx->sid) ||
+	    (!marker &&
+	     (nla_put_u64_64bit(skb, MBATCH_A_COLLECT_SEQ, ctx->cseq,
+				MBATCH_A_PAD) ||
+	      nla_put_u32(skb, MBATCH_A_COLLECT_COUNT, ctx->count) ||
+	      nla_put_u32(skb, MBATCH_A_COLLECT_PENDING, ctx->pending)))) {
+		genlmsg_cancel(skb, hdr);
+		return NULL;
+	}
+	return hdr;
+}
+
+static int mbatch_collect_part(struct sk_buff *skb,
+			       struct netlink_callback *cb,
+			       struct mbatch_collect_ctx *ctx,
+			       struct mbatch_session *s)
+{
+	struct mbatch_rq *c;
+	bool full = false;
+	void *hdr;
+
+	hdr = mbatch_collect_hdr(skb, cb, ctx, false);
+	if (!hdr)
+		return -EMSGSIZE;
+	spin_lock_irq(&s->lock);
+	list_for_each_entry(c, &s->results, node) {
+		if (!ctx->left)
+			break;
+		if (c->rseq < ctx->next)
+			continue;
+		if (mbatch_put_result(skb, c, true)) {
+			full = true;
+			break;
+		}
+		ctx->next = c->rseq + 1;
+		ctx->left--;
+	}
+	/*
+	 * A part may end early, even with no result in it; the next part's
+	 * buffer is sized for the largest result (min_dump_alloc). Results
+	 * acknowledged meanwhile by another collect are not sent.
+	 */
+	if (!full)
+		ctx->phase = MBATCH_COLLECT_DONE;
+	if (ctx->count)
+		s->delivered_rseq = max(s->delivered_rseq, ctx->next - 1);
+	spin_unlock_irq(&s->lock);
+	genlmsg_end(skb, hdr);
+	return skb->len;
 }
 
 static int mbatch_nl_collect_dump(struct sk_buff *skb,
 				  struct netlink_callback *cb)
 {
 	struct mbatch_collect_ctx *ctx = (void *)cb->ctx;
-	struct mbatch_session *s;
-	struct mbatch_rq *c;
-	bool full = false;
+	struct mbatch_session *s = NULL;
 	void *hdr;
-	int err;
+	int ret;
 
 	BUILD_BUG_ON(sizeof(*ctx) > sizeof(cb->ctx));
-	if (!ctx->s) {
-		err = mbatch_collect_begin(cb, ctx);
-		if (err)
-			return err;
-	}
-	if (ctx->done)
-		return 0;
-	s = ctx->s;
-
-	hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
-			  &mbatch_family, NLM_F_MULTI, MBATCH_CMD_COLLECT);
-	if (!hdr)
-		return -EMSGSIZE;
-	if (nla_put_u32(skb, MBATCH_A_SESSION_ID, s->id) ||
-	    nla_put_u64_64bit(skb, MBATCH_A_COLLECT_SEQ, ctx->cseq,
-			      MBATCH_A_PAD) ||
-	    nla_put_u32(skb, MBATCH_A_COLLECT_COUNT, ctx->count) ||
-	    nla_put_u32(skb, MBATCH_A_COLLECT_PENDING, ctx->pending)) {
-		genlmsg_cancel(skb, hdr);
-		return -EMSGSIZE;
-	}
-
-	spin_lock_irq(&s->lock);
-	list_for_each_entry(c, &s->results, node) {
-		if (c->rseq < ctx->next)
-			continue;
-		if (c->rseq > ctx->last)
+	switch (ctx->phase) {
+	case MBATCH_COLLECT_BEGIN:
+		ret = mbatch_collect_begin(cb, ctx, &s);
+		if (ret || ctx->phase == MBATCH_COLLECT_SEND)
 			break;
-		if (mbatch_put_result(skb, c, true)) {
-			full = true;
+		/* Leave the request path before sleeping. */
+		hdr = mbatch_collect_hdr(skb, cb, ctx, true);
+		if (!hdr) {
+			ret = -EMSGSIZE;
 			break;
 		}
-		ctx->next = c->rseq + 1;
+		genlmsg_end(skb, hdr);
+		ret = skb->len;
+		goto out;
+	case MBATCH_COLLECT_WAIT:
+	case MBATCH_COLLECT_SEND:
+		s = mbatch_session_get(mbatch_net(sock_net(cb->skb->sk)),
+				       ctx->sid);
+		if (!s) {
+			NL_SET_ERR_MSG_MOD(cb->extack, "session was closed");
+			return -ENOENT;
+		}
+		ret = 0;
+		if (ctx->phase == MBATCH_COLLECT_WAIT) {
+			ret = mbatch_collect_wait(cb, s);
+			ctx->phase = MBATCH_COLLECT_SEND;
+		}
+		break;
+	default:
+		return 0;
 	}
-	spin_unlock_irq(&s->lock);
-
-	/*
-	 * A part may end early, even with no result in it; the next part's
-	 * buffer is sized for the largest result (min_dump_alloc). Results
-	 * acknowledged meanwhile by another collect are simply not sent.
-	 */
-	if (!full)
-		ctx->done = 1;
-	genlmsg_end(skb, hdr);
-	return skb->len;
-}
-
-static int mbatch_nl_collect_done(struct netlink_callback *cb)
-{
-	struct mbatch_collect_ctx *ctx = (void *)cb->ctx;
-
-	if (ctx->s)
-		mbatch_session_put(ctx->s);
-	return 0;
+	if (ret)
+		goto out;
+	if (!ctx->cseq) {
+		ret = mbatch_collect_snapshot(cb, ctx, s);
+		if (ret)
+			goto out;
+	}
+	ret = mbatch_collect_part(skb, cb, ctx, s);
+out:
+	if (s)
+		mbatch_session_put(s);
+	return ret;
 }
 
 static int mbatch_nl_collect_doit(struct sk_buff *skb, struct genl_info *info)
@@ -943,8 +1084,7 @@ static const struct genl_ops mbatch_ops[] = {
 	  .dumpit = mbatch_nl_session_dump },
 	{ MBATCH_OP(SUBMIT, mbatch_submit_policy, mbatch_nl_submit) },
 	{ MBATCH_OP(COLLECT, mbatch_collect_policy, mbatch_nl_collect_doit),
-	  .dumpit = mbatch_nl_collect_dump,
-	  .done = mbatch_nl_collect_done },
+	  .dumpit = mbatch_nl_collect_dump },
 	{ MBATCH_OP(RESUME, mbatch_session_policy, mbatch_nl_resume) },
 	{ MBATCH_OP(BATCH_CANCEL, mbatch_cancel_policy,
 		    mbatch_nl_batch_cancel) },
@@ -965,10 +1105,18 @@ static struct genl_family mbatch_family __ro_after_init = {
 
 /* Events. */
 
+/* Cleared, then an RCU grace period, before the family goes away. */
+static bool mbatch_family_live;
+
 static void mbatch_multicast(struct mbatch_session *s, struct sk_buff *msg)
 {
-	genlmsg_multicast_netns(&mbatch_family, s->q->mn->net, msg, 0,
-				MBATCH_MCGRP_EVENTS_ID, GFP_KERNEL);
+	rcu_read_lock();
+	if (READ_ONCE(mbatch_family_live))
+		genlmsg_multicast_netns(&mbatch_family, s->q->mn->net, msg, 0,
+					MBATCH_MCGRP_EVENTS_ID, GFP_ATOMIC);
+	else
+		nlmsg_free(msg);
+	rcu_read_unlock();
 }
 
 void mbatch_notify_checkpoint(struct mbatch_session *s,
@@ -1040,13 +1188,18 @@ int mbatch_genl_init(void)
 	if (err)
 		return err;
 	err = genl_register_family(&mbatch_family);
-	if (err)
+	if (err) {
 		netlink_unregister_notifier(&mbatch_nl_notifier);
-	return err;
+		return err;
+	}
+	WRITE_ONCE(mbatch_family_live, true);
+	return 0;
 }
 
 void mbatch_genl_exit(void)
 {
+	WRITE_ONCE(mbatch_family_live, false);
+	synchronize_rcu();
 	genl_unregister_family(&mbatch_family);
 	netlink_unregister_notifier(&mbatch_nl_notifier);
 }

@@ -7,7 +7,7 @@
 #include <net/netns/generic.h>
 #include <linux/slab.h>
 
-#include "mbatch.h"
+#include "internal.h"
 
 static unsigned int mbatch_net_id __read_mostly;
 

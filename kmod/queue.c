@@ -10,7 +10,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 
-#include "mbatch.h"
+#include "internal.h"
 
 static struct workqueue_struct *mbatch_release_wq;
 static atomic_t mbatch_nr_queues = ATOMIC_INIT(0);

@@ -7,18 +7,31 @@
 #include <linux/mm.h>
 #include <linux/slab.h>
 
-#include "mbatch.h"
+#include "internal.h"
 
 static struct kmem_cache *mbatch_cmd_cache;
 static struct kmem_cache *mbatch_session_cache;
 
-void mbatch_cmd_free(struct mbatch_rq *c)
+/* Bytes a command's payload pins: whole pages. */
+u64 mbatch_rq_charge(const struct mbatch_rq *c)
+{
+	return (u64)c->nr_pages << PAGE_SHIFT;
+}
+
+void mbatch_rq_free_pages(struct mbatch_rq *c)
 {
 	unsigned int i;
 
 	for (i = 0; i < c->nr_pages; i++)
 		__free_page(c->pages[i]);
 	kfree(c->pages);
+	c->pages = NULL;
+	c->nr_pages = 0;
+}
+
+void mbatch_cmd_free(struct mbatch_rq *c)
+{
+	mbatch_rq_free_pages(c);
 	kmem_cache_free(mbatch_cmd_cache, c);
 }
 
@@ -288,7 +301,7 @@ int mbatch_session_submit(struct mbatch_session *s, struct mbatch_msg *msgs,
 
 	for (i = 0; i < n; i++)
 		if (msgs[i].op == MBATCH_OP_READ || msgs[i].op == MBATCH_OP_WRITE)
-			bytes += msgs[i].len;
+			bytes += round_up(msgs[i].len, PAGE_SIZE);
 
 	/* Refuse early, before allocating anything for a batch that won't fit. */
 	spin_lock_irqsave(&s->lock, flags);
@@ -375,27 +388,35 @@ int mbatch_session_resume(struct mbatch_session *s,
 	return err;
 }
 
-unsigned int mbatch_session_cancel_batch(struct mbatch_session *s, u64 batch)
+int mbatch_session_cancel_batch(struct mbatch_session *s, u64 batch,
+				unsigned int *n)
 {
 	unsigned long flags;
-	unsigned int n;
 
 	spin_lock_irqsave(&s->lock, flags);
-	n = mbatch_session_cancel_batch_locked(s, batch);
+	if (batch >= s->next_batch_id) {
+		spin_unlock_irqrestore(&s->lock, flags);
+		return -ENOENT;
+	}
+	*n = mbatch_session_cancel_batch_locked(s, batch);
 	spin_unlock_irqrestore(&s->lock, flags);
-	if (n)
+	if (*n)
 		mbatch_session_kick(s);
-	return n;
+	return 0;
 }
 
 /* Free the results the initiator has received. */
-void mbatch_session_ack(struct mbatch_session *s, u64 ack, bool delivered)
+int mbatch_session_ack(struct mbatch_session *s, u64 ack, bool delivered)
 {
 	struct mbatch_rq *c, *tmp;
 	unsigned long flags;
 	LIST_HEAD(list);
 
 	spin_lock_irqsave(&s->lock, flags);
+	if (ack > s->delivered_rseq) {
+		spin_unlock_irqrestore(&s->lock, flags);
+		return -EINVAL;
+	}
 	if (delivered)
 		ack = max(ack, s->delivered_rseq);
 	list_for_each_entry_safe(c, tmp, &s->results, node) {
@@ -404,12 +425,12 @@ void mbatch_session_ack(struct mbatch_session *s, u64 ack, bool delivered)
 		list_move_tail(&c->node, &list);
 		s->nr_results--;
 		s->held_cmds--;
-		if (c->nr_pages)
-			s->held_bytes -= c->len;
+		s->held_bytes -= mbatch_rq_charge(c);
 	}
-	s->acked_rseq = max(s->acked_rseq, min(ack, s->next_rseq));
+	s->acked_rseq = max(s->acked_rseq, ack);
 	spin_unlock_irqrestore(&s->lock, flags);
 	mbatch_free_list(&list);
+	return 0;
 }
 
 int mbatch_cmd_cache_init(void)

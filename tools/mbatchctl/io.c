@@ -173,6 +173,9 @@ static int collect_reply(struct nlmsghdr *nlh, struct nlattr **tb, void *arg)
 
 	if (!nlh)
 		return 0;
+	/* A collect that waits first sends a part with only the session id. */
+	if (!tb[MBATCH_A_COLLECT_SEQ])
+		return 0;
 	if (!h->parts++) {
 		if (tb[MBATCH_A_SESSION_ID])
 			h->session = nla_get_u32(tb[MBATCH_A_SESSION_ID]);

@@ -10,8 +10,8 @@
  * Queues and sessions are reference counted (kref); a session holds its
  * queue, every bio in flight holds its session.
  */
-#ifndef _MBATCH_H
-#define _MBATCH_H
+#ifndef _MBATCH_INTERNAL_H
+#define _MBATCH_INTERNAL_H
 
 #include <linux/kref.h>
 #include <linux/list.h>
@@ -128,6 +128,17 @@ struct mbatch_session {
 	unsigned int inflight;		/* all epochs */
 };
 
+/* One bio's worth of commands; lives in its first command. */
+struct mbatch_io {
+	struct mbatch_session *s;
+	struct list_head cmds;
+	unsigned int nr;
+	u32 op;
+	u64 offset;
+	u32 len;
+	bool flush_cp;			/* the head checkpoint's flush */
+};
+
 struct mbatch_rq {
 	struct list_head node;		/* fifo, results, or io list */
 	struct rb_node rb;		/* ready tree */
@@ -148,6 +159,7 @@ struct mbatch_rq {
 	int status;
 	unsigned int nr_pages;
 	struct page **pages;		/* READ and WRITE payload */
+	struct mbatch_io io;		/* when it is the first of a bio */
 };
 
 /* netns.c */
@@ -200,11 +212,14 @@ int mbatch_session_submit(struct mbatch_session *s, struct mbatch_msg *msgs,
 			  struct netlink_ext_ack *extack);
 int mbatch_session_resume(struct mbatch_session *s,
 			  struct netlink_ext_ack *extack);
-unsigned int mbatch_session_cancel_batch(struct mbatch_session *s, u64 batch);
-void mbatch_session_ack(struct mbatch_session *s, u64 ack, bool delivered);
+int mbatch_session_cancel_batch(struct mbatch_session *s, u64 batch,
+				unsigned int *n);
+int mbatch_session_ack(struct mbatch_session *s, u64 ack, bool delivered);
 int mbatch_cmd_cache_init(void);
 void mbatch_cmd_cache_exit(void);
 void mbatch_cmd_free(struct mbatch_rq *c);
+u64 mbatch_rq_charge(const struct mbatch_rq *c);
+void mbatch_rq_free_pages(struct mbatch_rq *c);
 
 /* exec.c */
 void mbatch_dispatch_work(struct work_struct *work);
@@ -217,8 +232,6 @@ void mbatch_session_queue_locked(struct mbatch_session *s,
 				 struct mbatch_rq *c);
 unsigned int mbatch_session_cancel_batch_locked(struct mbatch_session *s,
 						u64 batch);
-int mbatch_exec_init(void);
-void mbatch_exec_exit(void);
 
 /* netlink.c */
 int mbatch_genl_init(void);
@@ -227,4 +240,4 @@ void mbatch_notify_checkpoint(struct mbatch_session *s,
 			      const struct mbatch_rq *cp);
 void mbatch_notify_halt(struct mbatch_session *s, int err);
 
-#endif /* _MBATCH_H */
+#endif /* _MBATCH_INTERNAL_H */
