@@ -1,0 +1,119 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Host side of the VM harness: boot every kernel given, collect the verdicts
+# the guests wrote to ttyS1, print them as TAP and finish with one line
+# "N passed, N failed" for all kernels together. Exits non-zero on any
+# failure, skip, missing verdict (panic, hang) or when nothing passed.
+#
+#   tools/vm/check.sh KVER...                  selftests + negative control
+#   tools/vm/check.sh --exec SCRIPT KVER...    run SCRIPT (demo, bench)
+set -uo pipefail
+
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${MBATCH_BUILD:-$SRC/build}
+export MBATCH_BUILD=$BUILD
+
+modes=(test control)
+script=
+if [ "${1:-}" = --exec ]; then
+	script=$2
+	modes=(exec)
+	shift 2
+fi
+[ $# -gt 0 ] || { echo "usage: $0 [--exec SCRIPT] KVER..." >&2; exit 2; }
+
+# load + the four final checks around the selftests
+ntests=$(make -s --no-print-directory -C "$SRC/selftests/mbatch" print-tests | wc -w)
+expected() {
+	case $1 in
+	test) echo $((ntests + 5)) ;;
+	control) echo 1 ;;
+	exec) echo 5 ;;
+	esac
+}
+
+pass=0
+fail=0
+num=0
+times=()
+
+# result ok|fail TEXT: one TAP line, numbered across all kernels
+result() {
+	num=$((num + 1))
+	if [ "$1" = ok ]; then
+		pass=$((pass + 1))
+		echo "ok $num $2"
+	else
+		fail=$((fail + 1))
+		echo "not ok $num $2"
+	fi
+}
+
+# collect KVER MODE: print that boot's TAP lines and add them to the counts
+collect() {
+	local kver=$1 mode=$2 dir=$BUILD/vm/$1/$2 v np nf want
+	want=$(expected "$mode")
+	v=$(tr -d '\r' <"$dir/verdict" 2>/dev/null)
+	if ! grep -qx '# verdict-end' <<<"$v"; then
+		for ((i = 0; i < want; i++)); do
+			result fail "$kver $mode - no verdict (panic, hang or crash)"
+		done
+		[ -f "$dir/hang" ] && sed 's/^/# /' "$dir/hang"
+		echo "# last console lines ($dir/console.log):"
+		tail -n 60 "$dir/console.log" 2>/dev/null | tr -d '\r' | sed 's/^/#   /'
+		return
+	fi
+	np=0
+	nf=0
+	while IFS= read -r line; do
+		case $line in
+		"ok "*)
+			rest=${line#ok }
+			result ok "${rest#* }"
+			np=$((np + 1))
+			;;
+		"not ok "*)
+			rest=${line#not ok }
+			result fail "${rest#* }"
+			nf=$((nf + 1))
+			;;
+		"# verdict-end" | "1.."*) ;;
+		"#"*) echo "$line" ;;
+		esac
+	done <<<"$v"
+	for ((i = np + nf; i < want; i++)); do
+		result fail "$kver $mode - missing result ($((np + nf)) of $want)"
+		nf=$((nf + 1))
+	done
+	[ "$nf" -gt 0 ] && echo "# logs: $dir/share/logs, console: $dir/console.log"
+}
+
+echo "TAP version 13"
+if [ -n "${LINT_STATUS:-}" ]; then
+	if [ "$(cat "$LINT_STATUS" 2>/dev/null)" = ok ]; then
+		result ok "lint"
+	else
+		result fail "lint - see the output of 'make lint' above"
+	fi
+fi
+for kver in "$@"; do
+	t0=$(date +%s)
+	detail=
+	for mode in "${modes[@]}"; do
+		echo "# booting $kver ($mode)..."
+		"$SRC/tools/vm/run.sh" "$kver" "$mode" ${script:+"$script"} 2>&1 |
+			sed 's/^/# /'
+		collect "$kver" "$mode"
+		detail+=" $mode $(cat "$BUILD/vm/$kver/$mode/seconds" 2>/dev/null)s"
+		w=$(cat "$BUILD/vm/$kver/$mode/waited" 2>/dev/null || echo 0)
+		[ "$w" -gt 0 ] && detail+=" (after waiting ${w}s for other VM runs)"
+	done
+	times+=("$kver: $(($(date +%s) - t0))s (${detail# })")
+	echo "# $kver took $(($(date +%s) - t0)) s:$detail"
+done
+for t in "${times[@]}"; do
+	echo "# time $t"
+done
+echo "1..$num"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]
