@@ -1,0 +1,214 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# mbatchctl end to end on a memory-backed null_blk: queue add/show/stats,
+# session open, submit, checkpoint, collect (with and without ack) and close
+# as separate invocations; "run" with a script (human and --json), script
+# errors (exit 2), kernel refusals (exit 1 + extack), failed commands
+# (exit 4); data checked through mbatch READ and through dd of the device.
+# "expect ... && check || fail": a failed expect already counted, the extra
+# count is harmless.
+# shellcheck disable=SC2015
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+[ "$(id -u)" = 0 ] || skip "needs root"
+[ -x "$MBATCHCTL" ] || die "mbatchctl not found at $MBATCHCTL"
+mb_loaded || die "mbatch is not loaded"
+ctl() { "$MBATCHCTL" "$@"; }
+TMP=$(mktemp -d)
+on_exit "rm -rf $TMP"
+
+# jq-like checks with python3: pyj 'expr' < json ; expr sees d
+pyj() {
+	python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+ok = eval(sys.argv[1])
+if not ok:
+    print("assertion failed:", sys.argv[1], file=sys.stderr)
+    print(json.dumps(d)[:2000], file=sys.stderr)
+    sys.exit(1)
+' "$1"
+}
+
+# expect RC CMD...: run CMD, check the exit status, keep stdout/stderr
+expect() {
+	local want=$1 rc
+	shift
+	ctl "$@" >"$TMP/out" 2>"$TMP/err"; rc=$?
+	if [ "$rc" != "$want" ]; then
+		fail "mbatchctl $*: exit $rc, want $want; stderr: $(head -c 400 "$TMP/err")"
+		return 1
+	fi
+	return 0
+}
+
+NB=$(uniq_name mbc)
+Q=$(uniq_name q)
+DEV=$(nullb_create "$NB" size=64 blocksize=512 memory_backed=1 irqmode=2 \
+	completion_nsec=50000 cache_size=16 discard=1) || die "null_blk"
+on_exit "nullb_remove $NB"
+on_exit "\"$MBATCHCTL\" queue del $Q"
+
+# --- queues ---------------------------------------------------------------
+expect 0 queue add "$Q" dev "$DEV" depth 8 max-cmds 1024
+expect 1 queue add "$Q" dev "$DEV" && {
+	grep -qi "exist" "$TMP/err" || fail "duplicate queue: no kernel message: $(cat "$TMP/err")"
+}
+# refused by the tool itself: usage error
+expect 2 queue add "bad/name" dev "$DEV"
+[ -s "$TMP/err" ] || fail "refused queue add printed nothing"
+expect 0 queue show "$Q" && {
+	grep -q "$Q" "$TMP/out" || fail "queue show lacks the name"
+	grep -q "$DEV" "$TMP/out" || fail "queue show lacks the device"
+}
+expect 0 --json queue show "$Q" &&
+	pyj "len(d['queues']) == 1 and d['queues'][0]['name'] == '$Q' and d['queues'][0]['dev'] == '$DEV' and d['queues'][0]['depth'] == 8 and d['queues'][0]['max_cmds'] == 1024 and d['queues'][0]['block_size'] == 512 and d['queues'][0]['capacity'] == 64 << 20" <"$TMP/out" ||
+	fail "queue show --json"
+
+# --- a session driven by separate invocations -----------------------------
+expect 0 session open "$Q"
+SID=$(tr -d '[:space:]' <"$TMP/out")
+[[ "$SID" =~ ^[0-9]+$ ]] || die "session open printed '$SID', not an id"
+on_exit "\"$MBATCHCTL\" session close $SID"
+expect 0 --json session show "$SID" &&
+	pyj "d['sessions'][0]['id'] == $SID and d['sessions'][0]['queue'] == '$Q' and d['sessions'][0]['state'] == 'active'" <"$TMP/out" ||
+	fail "session show --json"
+
+expect 0 submit "$SID" "write 0 4K" "write 4K 4K pattern 1" "write 8K 4K hex 0xdeadbeef"
+expect 0 checkpoint "$SID" durable
+expect 0 --json collect "$SID" wait-epoch 0 timeout 5000 no-ack &&
+	pyj "d['count'] == 4 and len(d['results']) == 4 and all(r['status'] == 0 for r in d['results']) and d['results'][-1]['op'] == 'checkpoint' and d['failed'] == 0" <"$TMP/out" ||
+	fail "collect after checkpoint"
+cp "$TMP/out" "$TMP/c1"
+# not acknowledged: the same results again, next collect sequence
+expect 0 --json collect "$SID" no-ack &&
+	python3 -c '
+import json, sys
+a = json.load(open(sys.argv[1])); b = json.load(open(sys.argv[2]))
+assert [r["seq"] for r in a["results"]] == [r["seq"] for r in b["results"]], (a, b)
+assert b["collect_seq"] == a["collect_seq"] + 1, (a["collect_seq"], b["collect_seq"])
+' "$TMP/c1" "$TMP/out" || fail "re-collect without ack differs"
+# default acknowledges the previous reply: then nothing is left
+expect 0 --json collect "$SID" && expect 0 --json collect "$SID" &&
+	pyj "d['count'] == 0 and d['pending'] == 0" <"$TMP/out" ||
+	fail "results still there after ack"
+
+# read back through mbatch ...
+expect 0 submit "$SID" "read 0 12K"
+expect 0 checkpoint "$SID"
+expect 0 --json collect "$SID" wait-epoch 1 timeout 5000 data &&
+	python3 -c '
+import json, struct, sys
+d = json.load(sys.stdin)
+r = [x for x in d["results"] if x["op"] == "read"][0]
+b = bytes.fromhex(r["data"])
+assert len(b) == 12288, len(b)
+want = b"".join(struct.pack("<Q", 0x6d62000000000000 + w) for w in range(0, 4096, 8))
+want += b"\x01" * 4096 + bytes.fromhex("deadbeef") * 1024
+assert b == want, "read data differs at %d" % next(i for i in range(len(b)) if b[i] != want[i])
+' <"$TMP/out" || fail "data read back through mbatch differs"
+# ... and through the block device, bypassing the page cache
+dd if="$DEV" of="$TMP/dev" bs=4096 count=3 iflag=direct status=none ||
+	fail "dd of $DEV"
+python3 -c '
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+want = b"".join(struct.pack("<Q", 0x6d62000000000000 + w) for w in range(0, 4096, 8))
+want += b"\x01" * 4096 + bytes.fromhex("deadbeef") * 1024
+assert b == want
+' "$TMP/dev" || fail "data read back with dd iflag=direct differs"
+
+# a refused batch: exit 1 with the kernel's message
+expect 1 submit "$SID" "read 0 4K" "write 100 4K"
+grep -q "submit" "$TMP/err" || fail "refusal does not name the command: $(cat "$TMP/err")"
+[ "$(wc -c <"$TMP/err")" -gt 20 ] || fail "refusal without extack text"
+expect 0 stats "$Q"
+expect 0 --json stats "$Q" session "$SID" &&
+	pyj "d['queues'][0]['stats']['submitted'] == 6 and d['sessions'][0]['stats']['submitted'] == 6 and d['sessions'][0]['stats']['checkpoints'] == 2 and d['sessions'][0]['stats']['flushes'] == 1 and d['sessions'][0]['stats']['bytes_written'] == 12288" <"$TMP/out" ||
+	fail "stats --json"
+expect 0 session close "$SID"
+expect 1 session show "$SID"
+
+# --- run with a script --------------------------------------------------------
+cat >"$TMP/ok.mb" <<'SCRIPT'
+# two epochs; the second starts when the first is durable
+write 64K 4K                 # offset pattern
+write 68K 4K pattern 0xab
+write 72K 4K seq 7 tag 100
+read 64K 12K
+checkpoint durable
+batch
+discard 1M 1M
+write-zeroes 2M 64K
+read 1M 4K
+checkpoint continue
+collect all
+write 128K 8K
+checkpoint
+SCRIPT
+expect 0 run "$Q" -f "$TMP/ok.mb"
+grep -q "checkpoint" "$TMP/out" || fail "run printed no results"
+expect 0 --json run "$Q" -f "$TMP/ok.mb" data &&
+	python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["failed"] == 0 and d["gaps"] == 0 and d["duplicates"] == 0, d
+assert d["submitted"] == 11 and d["received"] == 11, (d["submitted"], d["received"])
+res = d["results"]
+assert len(res) == 11
+assert all(r["status"] == 0 for r in res)
+assert [r for r in res if r["tag"] == 100][0]["line"] == 4
+z = [r for r in res if r["op"] == "read" and r["line"] == 10][0]
+assert bytes.fromhex(z["data"]) == bytes(4096), "discarded range not zero"
+# epochs from the module: checkpoints close 0 and 1 and 2
+assert sorted(r["epoch"] for r in res if r["op"] == "checkpoint") == [0, 1, 2]
+' <"$TMP/out" || fail "run --json"
+# the owned session of run is gone
+expect 0 --json session show queue "$Q" &&
+	pyj "len(d['sessions']) == 0" <"$TMP/out" || fail "run left a session behind"
+# from standard input too
+echo "read 0 4K" | ctl run "$Q" >/dev/null 2>&1 || fail "run from stdin"
+
+# a script error: exit 2, FILE:LINE, nothing sent
+printf 'write 0 4K\nwrite 1 4K pattern 999\n' >"$TMP/bad.mb"
+expect 2 run "$Q" -f "$TMP/bad.mb"
+grep -q "bad.mb:2" "$TMP/err" || fail "script error without FILE:LINE: $(cat "$TMP/err")"
+expect 0 --json stats "$Q" &&
+	sub=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["queues"][0]["stats"]["submitted"])' <"$TMP/out")
+expect 2 run "$Q" -f "$TMP/bad.mb"
+expect 0 --json stats "$Q" &&
+	pyj "d['queues'][0]['stats']['submitted'] == ${sub:-0}" <"$TMP/out" ||
+	fail "a script with an error sent something"
+
+# a command that fails: exit 4 (bad block on a second device)
+NB2=$(uniq_name mbc)
+Q2=$(uniq_name q)
+DEV2=$(nullb_create "$NB2" size=16 badblocks=2048-2055) || die "null_blk 2"
+on_exit "nullb_remove $NB2"
+on_exit "\"$MBATCHCTL\" queue del $Q2"
+expect 0 queue add "$Q2" dev "$DEV2"
+printf 'write 0 4K\nwrite 1M 4K\ncheckpoint\nwrite 8K 4K\ncheckpoint\n' >"$TMP/fail.mb"
+expect 4 --json run "$Q2" -f "$TMP/fail.mb" &&
+	python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+by = {r["line"]: r for r in d["results"]}
+assert by[2]["errno"] == "EIO", by[2]
+assert by[3]["errno"] == "EIO", by[3]
+assert by[4]["errno"] == "ECANCELED", by[4]
+assert d["failed"] >= 2, d["failed"]
+' <"$TMP/out" || fail "run with a bad block"
+expect 0 queue del "$Q2"
+expect 1 queue show "$Q2"
+nullb_free "$NB2" || sleep 1
+nullb_free "$NB2" || fail "deleted queue still holds $DEV2"
+
+expect 0 queue del "$Q"
+expect 0 --json queue show && pyj "'$Q' not in [q['name'] for q in d['queues']]" <"$TMP/out" ||
+	fail "queue still listed after del"
+for _ in 1 2 3 4 5; do nullb_free "$NB" && break; sleep 1; done
+nullb_free "$NB" || fail "deleted queue still holds $DEV"
+nullb_remove "$NB" || fail "null_blk $NB not removable"
+nullb_remove "$NB2" || fail "null_blk $NB2 not removable"
+mb_exit

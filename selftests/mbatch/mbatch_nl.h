@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Minimal raw-socket Generic Netlink client for the mbatch selftests.
+ *
+ * Every request returns 0 or -errno and leaves the kernel's extended ACK
+ * (message text, offending attribute offset, missing attribute type) in
+ * sock->err, so a test can assert both the errno and the extack.
+ */
+#ifndef MBATCH_NL_H
+#define MBATCH_NL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/netlink.h>
+#include <linux/genetlink.h>
+#include <linux/mbatch.h>
+
+#define MB_MAX_OPS	64
+
+struct mb_err {
+	int err;			/* positive errno, 0 on success */
+	char msg[512];			/* NLMSGERR_ATTR_MSG, "" if none */
+	int has_off;
+	uint32_t off;			/* NLMSGERR_ATTR_OFFS (from nlmsghdr) */
+	int has_miss;
+	uint32_t miss_type;		/* NLMSGERR_ATTR_MISS_TYPE */
+	int has_miss_nest;
+	uint32_t miss_nest;		/* NLMSGERR_ATTR_MISS_NEST */
+};
+
+struct mb_op_info {
+	uint32_t id;
+	uint32_t flags;			/* GENL_ADMIN_PERM, GENL_CMD_CAP_* */
+};
+
+struct mb_sock {
+	int fd;
+	uint32_t portid;
+	uint32_t seq;
+	uint16_t family;
+	uint32_t version;		/* CTRL_ATTR_VERSION */
+	uint32_t hdrsize;
+	uint32_t maxattr;
+	uint32_t mcgrp_events;		/* 0 if the group was not found */
+	int nops;
+	struct mb_op_info ops[MB_MAX_OPS];
+	char *rbuf;
+	size_t rbuf_len;
+	struct mb_err err;		/* extack of the last request */
+};
+
+/* Request builder. Offsets returned are from the start of the nlmsghdr,
+ * i.e. directly comparable with mb_err.off.
+ */
+struct mb_req {
+	char *buf;
+	size_t len;
+	size_t cap;
+};
+
+typedef int (*mb_cb)(const struct nlmsghdr *nlh, void *arg);
+
+int mb_open(struct mb_sock *s);
+void mb_close(struct mb_sock *s);
+/* Resolve any genl family by name on an open socket; fills id/version. */
+int mb_resolve(struct mb_sock *s, const char *name);
+
+void mb_req_init(struct mb_req *r, struct mb_sock *s, uint8_t cmd,
+		 uint16_t nlflags);
+/* Raw header access for malformed-request tests. */
+struct nlmsghdr *mb_req_nlh(struct mb_req *r);
+struct genlmsghdr *mb_req_genl(struct mb_req *r);
+size_t mb_put(struct mb_req *r, uint16_t type, const void *data, size_t len);
+size_t mb_put_u8(struct mb_req *r, uint16_t type, uint8_t v);
+size_t mb_put_u16(struct mb_req *r, uint16_t type, uint16_t v);
+size_t mb_put_u32(struct mb_req *r, uint16_t type, uint32_t v);
+size_t mb_put_u64(struct mb_req *r, uint16_t type, uint64_t v);
+size_t mb_put_str(struct mb_req *r, uint16_t type, const char *str);
+size_t mb_nest_start(struct mb_req *r, uint16_t type);
+void mb_nest_end(struct mb_req *r, size_t off);
+void mb_req_free(struct mb_req *r);
+/* Send, receive every reply (multipart dumps included) until the ACK or
+ * NLMSG_DONE; cb (may be NULL) sees each data message.
+ */
+int mb_transact(struct mb_sock *s, struct mb_req *r, mb_cb cb, void *arg);
+
+/* Attribute parsing. */
+int mb_parse(const struct nlattr **tb, int max, const void *data, int len);
+int mb_parse_genl(const struct nlattr **tb, int max,
+		  const struct nlmsghdr *nlh);
+int mb_parse_nested(const struct nlattr **tb, int max,
+		    const struct nlattr *nest);
+uint32_t mb_get_u32(const struct nlattr *a);
+uint64_t mb_get_u64(const struct nlattr *a);
+const char *mb_get_str(const struct nlattr *a);
+
+/* High level. */
+struct mb_stats {
+	uint64_t v[MBATCH_STATS_A_MAX + 1];
+	uint32_t present;		/* bit per attribute */
+};
+
+struct mb_queue_cfg {
+	const char *name;
+	const char *dev;
+	uint32_t depth;			/* 0: omit */
+	uint32_t max_cmds;		/* 0: omit */
+	uint64_t max_bytes;		/* 0: omit */
+};
+
+struct mb_queue_info {
+	char name[MBATCH_QUEUE_NAME_MAX + 8];
+	char dev[MBATCH_DEV_PATH_MAX + 8];
+	uint32_t depth, max_cmds, block_size, sessions;
+	uint64_t max_bytes, capacity;
+	int has_stats;
+	struct mb_stats stats;
+};
+
+struct mb_session_info {
+	uint32_t id, flags, state;
+	uint64_t epoch, done_epoch;
+	int32_t error;
+	char queue[MBATCH_QUEUE_NAME_MAX + 8];
+	int has_stats;
+	struct mb_stats stats;
+};
+
+struct mb_cmd {
+	uint64_t tag;
+	uint32_t op;
+	uint32_t flags;			/* sent only when non-zero */
+	uint64_t offset;		/* sent for READ/WRITE/DISCARD/WZ */
+	uint32_t len;
+	const void *data;		/* sent when non-NULL */
+	uint32_t data_len;
+};
+
+struct mb_submit_reply {
+	uint64_t batch_id;
+	uint64_t first_seq;
+	uint32_t count;
+};
+
+#define MB_R_HAS(r, a)	(((r)->present >> (a)) & 1)
+
+struct mb_result {
+	uint64_t seq, tag, epoch, start_ns, done_ns, batch_id, msg_seq;
+	uint32_t op, bytes, flags;
+	int32_t status;
+	uint32_t present;		/* bit per MBATCH_RESULT_A_* */
+	void *data;
+	uint32_t data_len;
+};
+
+struct mb_collect_opts {
+	uint32_t session;
+	int has_ack;
+	uint64_t ack;
+	uint32_t flags;			/* MBATCH_COLLECT_F_*, sent if != 0 */
+	int has_min;
+	uint32_t min;
+	int has_epoch;
+	uint64_t epoch;
+	int has_timeout;
+	uint32_t timeout_ms;
+	int has_max;
+	uint32_t max;
+};
+
+struct mb_collect {
+	uint32_t session;
+	uint64_t cseq;
+	uint32_t count;			/* MBATCH_A_COLLECT_COUNT */
+	uint32_t pending;
+	int nparts;
+	int nmarkers;			/* "waiting" parts (session id only) */
+	int inconsistent;		/* parts disagreed on seq/count/pending */
+	uint32_t nres;
+	struct mb_result *res;
+};
+
+struct mb_event {
+	uint8_t cmd;			/* MBATCH_CMD_*_NTF */
+	char queue[MBATCH_QUEUE_NAME_MAX + 8];
+	uint32_t session;
+	uint64_t epoch;
+	int32_t error;
+	int has_result;
+	struct mb_result result;
+};
+
+int mb_version(struct mb_sock *s, uint32_t *ver, char *modver, size_t mlen,
+	       uint64_t *features);
+int mb_queue_new(struct mb_sock *s, const struct mb_queue_cfg *c);
+int mb_queue_del(struct mb_sock *s, const char *name);
+int mb_queue_get(struct mb_sock *s, const char *name,
+		 struct mb_queue_info *qi);
+/* Dump all queues of the namespace; returns the number or -errno. */
+int mb_queue_dump(struct mb_sock *s, struct mb_queue_info *arr, int max);
+int mb_queue_exists(struct mb_sock *s, const char *name);
+int mb_session_open(struct mb_sock *s, const char *queue, uint32_t flags,
+		    uint32_t *sid);
+int mb_session_close(struct mb_sock *s, uint32_t sid);
+int mb_session_get(struct mb_sock *s, uint32_t sid,
+		   struct mb_session_info *si);
+int mb_session_dump(struct mb_sock *s, struct mb_session_info *arr, int max);
+int mb_submit(struct mb_sock *s, uint32_t sid, uint64_t batch_id,
+	      const struct mb_cmd *cmds, int n, struct mb_submit_reply *rep);
+int mb_collect(struct mb_sock *s, const struct mb_collect_opts *o,
+	       struct mb_collect *c);
+void mb_collect_free(struct mb_collect *c);
+int mb_resume(struct mb_sock *s, uint32_t sid);
+int mb_batch_cancel(struct mb_sock *s, uint32_t sid, uint64_t batch_id);
+int mb_events_join(struct mb_sock *s);
+/* 1 on event, 0 on timeout, -errno on error. */
+int mb_event_recv(struct mb_sock *s, struct mb_event *ev, int timeout_ms);
+
+/* Convenience: collect, acknowledging by cursor, until `want` new results
+ * were seen and a final collect acknowledged them all (or timeout).
+ * Results are appended to *all (realloc'd), *nall updated; if *nall > 0
+ * the last result already held is acknowledged by the first collect.
+ * Returns 0 or -errno.
+ */
+int mb_collect_all(struct mb_sock *s, uint32_t sid, uint32_t want,
+		   int timeout_ms, struct mb_result **all, uint32_t *nall);
+void mb_results_free(struct mb_result *r, uint32_t n);
+
+/* Helpers for tests. */
+uint64_t mb_now_ns(void);
+/* Creates a null_blk device through nullb.sh; opts like
+ * "size=64 blocksize=512 memory_backed=1". Fills name and /dev path.
+ */
+int mb_nullb_create(const char *opts, char *name, size_t nlen,
+		    char *path, size_t plen);
+int mb_nullb_remove(const char *name);
+/* Value of field (1-based) of /sys/block/NAME/stat, or -1; 16 = flushes. */
+long long mb_blk_stat(const char *name, int field);
+/* Unique short names for queues, devices. */
+void mb_unique(char *buf, size_t len, const char *prefix);
+/* Print the last error (for TH_LOG). */
+const char *mb_strerr(const struct mb_sock *s);
+/* Case-insensitive substring test. */
+int mb_contains(const char *hay, const char *needle);
+const char *mb_op_name(uint32_t op);
+
+#endif /* MBATCH_NL_H */
