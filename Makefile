@@ -56,11 +56,8 @@ control:
 	done
 
 tools:
-	@if [ -f $(SRC)/tools/mbatchctl/Makefile ]; then \
-		$(MAKE) -C $(SRC)/tools/mbatchctl; \
-	else \
-		echo "tools: tools/mbatchctl has no Makefile yet, skipped"; \
-	fi
+	$(MAKE) -C $(SRC)/tools/mbatchctl
+	$(MAKE) -C $(SRC)/tools/bench
 
 $(LSRC)/.stamp: $(LINUX_SRC_TAR)
 	@[ -n "$(LINUX_SRC_TAR)" ] || { echo "linux-source-6.1 missing: make deps" >&2; exit 1; }
@@ -109,9 +106,12 @@ demo bench: deps-quiet
 	@s=$(if $(filter demo,$@),tools/demo.sh,tools/bench/bench.sh); \
 	if [ ! -f $(SRC)/$$s ]; then echo "$@: not yet ($$s does not exist)"; exit 0; fi; \
 	$(MAKE) -f $(SRC)/Makefile all && \
-	if [ $@ = bench ] && [ -f $(SRC)/tools/bench/Makefile ]; then \
-		$(MAKE) -C $(SRC)/tools/bench; fi && \
-	$(MAKE) -f $(SRC)/Makefile vm-exec VM_SCRIPT=$$s
+	$(MAKE) -f $(SRC)/Makefile vm-exec VM_SCRIPT=$$s \
+		$(if $(filter bench,$@),VM_APPEND="$(BENCH_APPEND)")
+
+# The benchmark measures the module, not the test kernel's debug options.
+BENCH_APPEND := slub_debug=- init_on_free=0 page_poison=0 \
+	kfence.sample_interval=0 workqueue.debug_force_rr_cpu=0
 
 vm-exec:
 	@[ -n "$(VM_KVER)" ] || { echo "no kernels found: make deps" >&2; exit 1; }

@@ -72,7 +72,8 @@ void mbatch_cmd_complete_locked(struct mbatch_session *s, struct mbatch_rq *c,
 	c->rseq = ++s->next_rseq;
 	list_add_tail(&c->node, &s->results);
 	s->nr_results++;
-	wake_up(&s->wait);
+	if (wq_has_sleeper(&s->wait))
+		wake_up(&s->wait);
 }
 
 static int mbatch_cmd_cmp(struct mbatch_rq *a, struct mbatch_rq *b)
@@ -525,7 +526,10 @@ void mbatch_dispatch_work(struct work_struct *work)
 	struct mbatch_queue *q = container_of(work, struct mbatch_queue,
 					      dispatch_work);
 	struct mbatch_session *s, *first_starved = NULL;
+	struct blk_plug plug;
 
+	/* Let each round of bios reach the device as one batch. */
+	blk_start_plug(&plug);
 	for (;;) {
 		spin_lock_irq(&q->lock);
 		s = list_first_entry_or_null(&q->runq, struct mbatch_session,
@@ -555,4 +559,5 @@ void mbatch_dispatch_work(struct work_struct *work)
 		if (first_starved && atomic_read(&q->inflight) >= q->depth)
 			break;
 	}
+	blk_finish_plug(&plug);
 }

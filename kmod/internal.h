@@ -15,6 +15,7 @@
 
 #include <linux/kref.h>
 #include <linux/list.h>
+#include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/rbtree.h>
 #include <linux/spinlock.h>
@@ -28,6 +29,7 @@
 
 #define MBATCH_MODULE_VERSION	"0.1.0"
 #define MBATCH_MAX_MERGE_BYTES	(256U << 10)
+#define MBATCH_RQ_PAGES		DIV_ROUND_UP(MBATCH_MAX_IO_LEN, PAGE_SIZE)
 
 struct mbatch_stats {
 	u64 submitted;
@@ -158,7 +160,7 @@ struct mbatch_rq {
 	u32 rflags;
 	int status;
 	unsigned int nr_pages;
-	struct page **pages;		/* READ and WRITE payload */
+	struct page *pages[MBATCH_RQ_PAGES];	/* READ and WRITE payload */
 	struct mbatch_io io;		/* when it is the first of a bio */
 };
 

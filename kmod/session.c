@@ -24,8 +24,6 @@ void mbatch_rq_free_pages(struct mbatch_rq *c)
 
 	for (i = 0; i < c->nr_pages; i++)
 		__free_page(c->pages[i]);
-	kfree(c->pages);
-	c->pages = NULL;
 	c->nr_pages = 0;
 }
 
@@ -63,25 +61,20 @@ static struct mbatch_rq *mbatch_cmd_alloc(const struct mbatch_msg *m)
 	if (m->op != MBATCH_OP_READ && m->op != MBATCH_OP_WRITE)
 		return c;
 
-	c->nr_pages = DIV_ROUND_UP(m->len, PAGE_SIZE);
-	c->pages = kcalloc(c->nr_pages, sizeof(*c->pages), GFP_KERNEL);
-	if (!c->pages)
-		goto fail;
-	for (i = 0; i < c->nr_pages; i++) {
+	for (i = 0; i < DIV_ROUND_UP(m->len, PAGE_SIZE); i++) {
 		u32 off = i * PAGE_SIZE;
 		u32 len = min_t(u32, m->len - off, PAGE_SIZE);
 
 		c->pages[i] = alloc_page(GFP_KERNEL);
-		if (!c->pages[i])
-			goto fail;
+		if (!c->pages[i]) {
+			mbatch_cmd_free(c);
+			return NULL;
+		}
+		c->nr_pages++;
 		if (m->op == MBATCH_OP_WRITE)
 			memcpy_to_page(c->pages[i], 0, m->data + off, len);
 	}
 	return c;
-fail:
-	c->nr_pages = c->pages ? i : 0;
-	mbatch_cmd_free(c);
-	return NULL;
 }
 
 static void mbatch_session_free(struct kref *ref)
