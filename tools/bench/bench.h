@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Shared by the three benchmark clients (mbatch_bench, uring_bench,
+ * sync_bench): the command line, the offset sequence, the write payload,
+ * the clock and the one-line result every client prints.
+ *
+ * All three write the same sequence of 4 KiB blocks at the same offsets
+ * (a fixed-seed xorshift64* over the device's blocks), so that a row of the
+ * table differs from another only in how the writes reach the device.
+ */
+#ifndef MBATCH_BENCH_H
+#define MBATCH_BENCH_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <linux/fs.h>
+
+#define BENCH_BS		4096U
+#define BENCH_SEED		0x6d62617463680001ULL	/* "mbatch" 1 */
+
+struct bench_opts {
+	const char *prog;
+	const char *dev;	/* block device (or a file, for trying out) */
+	uint64_t count;		/* writes */
+	uint32_t epoch;		/* writes per checkpoint */
+	uint32_t depth;		/* commands in flight / queue depth */
+	uint32_t batches;	/* mbatch: batches outstanding */
+	uint32_t wait_min;	/* mbatch: collect wait-min (0: one batch) */
+	const char *queue;	/* mbatch: queue name */
+	int drain_write;	/* io_uring: drain flag on a write, no NOP */
+	int no_order;		/* io_uring: no drain at all (reference) */
+	uint64_t seed;
+	uint64_t blocks;	/* device size in blocks, from the device */
+	int quiet;
+};
+
+static inline void __attribute__((noreturn, format(printf, 2, 3)))
+bench_die(const struct bench_opts *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", o->prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static inline uint64_t bench_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* xorshift64*: the offset of write i is the i-th draw modulo the blocks. */
+struct bench_rng {
+	uint64_t s;
+};
+
+static inline void bench_rng_init(struct bench_rng *r, uint64_t seed)
+{
+	r->s = seed ? seed : BENCH_SEED;
+}
+
+static inline uint64_t bench_rng_next(struct bench_rng *r)
+{
+	r->s ^= r->s >> 12;
+	r->s ^= r->s << 25;
+	r->s ^= r->s >> 27;
+	return r->s * 0x2545F4914F6CDD1DULL;
+}
+
+static inline uint64_t bench_offset(const struct bench_opts *o,
+				    struct bench_rng *r)
+{
+	return (bench_rng_next(r) % o->blocks) * BENCH_BS;
+}
+
+/* Payload of write i: a byte pattern with the write's number in front. */
+static inline void bench_fill(void *buf, uint64_t i)
+{
+	memset((char *)buf + sizeof(i), (int)(i & 0xff) ^ 0x5a,
+	       BENCH_BS - sizeof(i));
+	memcpy(buf, &i, sizeof(i));
+}
+
+static inline uint64_t bench_parse_u64(const struct bench_opts *o,
+				       const char *name, const char *s)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s)
+		bench_die(o, "bad %s '%s'", name, s);
+	if (*end == 'k' || *end == 'K')
+		v <<= 10;
+	else if (*end == 'm' || *end == 'M')
+		v <<= 20;
+	else if (*end == 'g' || *end == 'G')
+		v <<= 30;
+	else
+		end--;
+	end++;
+	if (*end)
+		bench_die(o, "bad %s '%s'", name, s);
+	return v;
+}
+
+static inline void bench_usage(const struct bench_opts *o, int extra)
+{
+	fprintf(stderr,
+		"usage: %s [options] DEVICE\n"
+		"  -n COUNT   4 KiB writes (default %" PRIu64 ")\n"
+		"  -e N       writes per checkpoint (default %u)\n"
+		"  -d DEPTH   queue depth (default %u)\n"
+		"  -s SEED    offset sequence seed\n"
+		"  -q         print only the RESULT line\n",
+		o->prog, o->count, o->epoch, o->depth);
+	if (extra == 'm')
+		fprintf(stderr,
+			"  -b N       batches outstanding (default %u)\n"
+			"  -w N       collect wait-min (default: one batch)\n"
+			"  -Q NAME    queue name (default bench<pid>)\n"
+			"  -T         collect in a second thread, on a socket of\n"
+			"             its own, while the main thread submits\n"
+			"  -Z         WRITE_ZEROES instead of WRITE (no payload)\n",
+			o->batches);
+	if (extra == 'u')
+		fprintf(stderr,
+			"  -W         drain on the first write of each epoch\n"
+			"             instead of a drained NOP as the checkpoint\n"
+			"  -N         no drain at all (unordered reference)\n");
+	exit(2);
+}
+
+/*
+ * Parse the common options and the device; extra_opts are the client's own
+ * getopt letters, handed back through handle().
+ */
+static inline void bench_parse(struct bench_opts *o, int argc, char **argv,
+			       const char *extra_opts,
+			       void (*handle)(struct bench_opts *, int,
+					      const char *))
+{
+	char optstr[64];
+	int c;
+
+	snprintf(optstr, sizeof(optstr), "n:e:d:s:qh%s", extra_opts);
+	while ((c = getopt(argc, argv, optstr)) != -1) {
+		switch (c) {
+		case 'n':
+			o->count = bench_parse_u64(o, "count", optarg);
+			break;
+		case 'e':
+			o->epoch = bench_parse_u64(o, "epoch", optarg);
+			break;
+		case 'd':
+			o->depth = bench_parse_u64(o, "depth", optarg);
+			break;
+		case 's':
+			o->seed = bench_parse_u64(o, "seed", optarg);
+			break;
+		case 'q':
+			o->quiet = 1;
+			break;
+		case 'h':
+		case '?':
+			bench_usage(o, extra_opts[0]);
+			break;
+		default:
+			handle(o, c, optarg);
+		}
+	}
+	if (optind != argc - 1)
+		bench_usage(o, extra_opts[0]);
+	o->dev = argv[optind];
+	if (!o->count || !o->epoch || !o->depth)
+		bench_die(o, "count, epoch and depth must be > 0");
+}
+
+/* Size of the device (or file) in 4 KiB blocks. */
+static inline void bench_size(struct bench_opts *o, int fd)
+{
+	struct stat st;
+	uint64_t bytes = 0;
+
+	if (fstat(fd, &st))
+		bench_die(o, "stat %s: %s", o->dev, strerror(errno));
+	if (S_ISBLK(st.st_mode)) {
+		if (ioctl(fd, BLKGETSIZE64, &bytes))
+			bench_die(o, "BLKGETSIZE64 %s: %s", o->dev,
+				  strerror(errno));
+	} else {
+		bytes = (uint64_t)st.st_size;
+	}
+	o->blocks = bytes / BENCH_BS;
+	if (!o->blocks)
+		bench_die(o, "%s is smaller than one block", o->dev);
+}
+
+/*
+ * The one line bench.sh reads: workload name, writes, checkpoints (ordering
+ * points) and wall time of the timed section.
+ */
+static inline void bench_result(const struct bench_opts *o, const char *name,
+				uint64_t writes, uint64_t checkpoints,
+				uint64_t ns)
+{
+	double s = (double)ns / 1e9;
+
+	if (!o->quiet)
+		fprintf(stderr, "%s: %" PRIu64 " writes, %" PRIu64
+			" checkpoints in %.3f s: %.0f writes/s\n", name,
+			writes, checkpoints, s, s > 0 ? writes / s : 0.0);
+	printf("RESULT workload=%s writes=%" PRIu64 " checkpoints=%" PRIu64
+	       " ns=%" PRIu64 "\n", name, writes, checkpoints, ns);
+	fflush(stdout);
+}
+
+#endif /* MBATCH_BENCH_H */

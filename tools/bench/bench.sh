@@ -1,0 +1,343 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# mbatch benchmark (not a test): 4 KiB random writes with a checkpoint every
+# 64 writes, through mbatch, io_uring with IOSQE_IO_DRAIN and synchronous
+# O_DIRECT pwrite, on the same null_blk device in the same run, printed side
+# by side as writes/s and ratios. See Documentation/bench.rst.
+#
+# Runs as root on the machine under test; "make bench" runs it inside the
+# qemu VM. It creates a memory-backed null_blk device through configfs
+# (loading null_blk and mbatch when they are not loaded), runs the workloads
+# in interleaved rounds for each device model, prints one table per model,
+# and removes what it created (unloading only what it loaded). It fails only
+# when a workload fails or the device did not write what was asked.
+#
+# Environment (all optional; under "make bench" pass them on the guest's
+# kernel command line, e.g. VM_APPEND="BENCH_SECONDS=10 BENCH_MODES=flash"):
+#   BENCH_SECONDS   target seconds per workload (default 6), split over the
+#                   rounds; the write counts are calibrated by probe runs
+#   BENCH_ROUNDS    interleaved rounds of all workloads (default 3)
+#   BENCH_COUNT     fixed writes per round, fast workloads (no calibration)
+#   BENCH_SYNC_COUNT  fixed writes per round, synchronous workload
+#   BENCH_MODES     device models to run, from "flash zero" (default both):
+#                   flash = irqmode=2 completion_nsec=50000 (50 us, timer)
+#                   zero  = irqmode=0 (completes in the submitting context)
+#   BENCH_EPOCH     writes per checkpoint (default 64)
+#   BENCH_DEPTH     queue depth of mbatch, io_uring and null_blk (default 64)
+#   BENCH_BATCHES   mbatch batches outstanding (default 8)
+#   BENCH_SIZE_MB   null_blk size in MiB (default 1024)
+#   BENCH_EXTRA     more workloads, comma separated: mbatch-2thr
+#                   (mbatch_bench -T, results collected by a second thread),
+#                   mbatch-nodata (-Z: 4 KiB WRITE_ZEROES, no payload)
+#   BENCH_BIN       directory with the three clients (default
+#                   $MBATCH_BUILD/bench; built into /tmp when missing)
+set -euo pipefail
+
+SRC=${MBATCH_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${MBATCH_BUILD:-$SRC/build}
+KVER=${KVER:-$(uname -r)}
+KO=${MBATCH_KO:-$BUILD/$KVER/kmod/mbatch.ko}
+MBATCHCTL=${MBATCHCTL:-$SRC/tools/mbatchctl/mbatchctl}
+SECONDS_PER=${BENCH_SECONDS:-6}
+ROUNDS=${BENCH_ROUNDS:-3}
+MODES=${BENCH_MODES:-flash zero}
+EPOCH=${BENCH_EPOCH:-64}
+DEPTH=${BENCH_DEPTH:-64}
+BATCHES=${BENCH_BATCHES:-8}
+SIZE_MB=${BENCH_SIZE_MB:-1024}
+BIN=${BENCH_BIN:-$BUILD/bench}
+NULLB_CFG=/sys/kernel/config/nullb
+DEV=mbbench$$
+QUEUE=bench$$
+
+loaded_nullb=0
+loaded_mbatch=0
+made_dev=0
+FAILED=0
+
+say() { echo "bench: $*"; }
+die() { echo "bench: error: $*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "must run as root (it loads modules and creates a null_blk device)"
+
+nullb_remove() {
+	local d=$NULLB_CFG/$DEV
+	[ -d "$d" ] || return 0
+	echo 0 >"$d/power" 2>/dev/null || true
+	rmdir "$d" || return 1
+	if [ -b "/dev/$DEV" ] && [ ! -e "/sys/block/$DEV" ]; then
+		rm -f "/dev/$DEV"
+	fi
+}
+
+cleanup() {
+	set +e
+	# A client killed mid-run leaves its queue behind, holding the device.
+	if [ -d /sys/module/mbatch ] && [ -x "$MBATCHCTL" ]; then
+		"$MBATCHCTL" queue del "$QUEUE" >/dev/null 2>&1
+	fi
+	[ "$made_dev" = 1 ] && { nullb_remove || say "warning: cannot remove null_blk $DEV"; }
+	[ "$loaded_mbatch" = 1 ] && { rmmod mbatch || say "warning: rmmod mbatch failed"; }
+	[ "$loaded_nullb" = 1 ] && { rmmod null_blk || say "warning: rmmod null_blk failed"; }
+}
+trap cleanup EXIT
+
+# --- the clients -------------------------------------------------------------
+bins_ok() {
+	[ -x "$1/mbatch_bench" ] && [ -x "$1/uring_bench" ] && [ -x "$1/sync_bench" ]
+}
+if ! bins_ok "$BIN"; then
+	say "clients not built in $BIN: building them into /tmp/mbatch-bench"
+	make -s -C "$SRC/tools/bench" OUT=/tmp/mbatch-bench MBATCH_BUILD=/tmp \
+		>/tmp/mbatch-bench-build.log 2>&1 ||
+		{ cat /tmp/mbatch-bench-build.log >&2; die "cannot build the clients"; }
+	BIN=/tmp/mbatch-bench
+fi
+
+# --- modules -----------------------------------------------------------------
+if [ ! -d /sys/kernel/config ] || ! grep -q ' /sys/kernel/config ' /proc/mounts; then
+	modprobe configfs 2>/dev/null || true
+	mount -t configfs none /sys/kernel/config 2>/dev/null || true
+fi
+if [ ! -d /sys/module/null_blk ]; then
+	modprobe null_blk nr_devices=0 || die "cannot load null_blk"
+	loaded_nullb=1
+fi
+[ -d "$NULLB_CFG" ] || die "null_blk has no configfs interface ($NULLB_CFG)"
+if [ ! -d /sys/module/mbatch ]; then
+	[ -f "$KO" ] || die "mbatch is not loaded and $KO does not exist"
+	insmod "$KO" || die "insmod $KO failed"
+	loaded_mbatch=1
+fi
+
+# --- device --------------------------------------------------------------------
+# nullb_create KEY=VALUE...: memory-backed null_blk named $DEV
+nullb_create() {
+	local d=$NULLB_CFG/$DEV kv i v
+	mkdir "$d" || die "mkdir $d"
+	made_dev=1
+	# memory_backed and blocksize first: the others may depend on them
+	echo 1 >"$d/memory_backed"
+	echo 4096 >"$d/blocksize"
+	for kv in "size=$SIZE_MB" "hw_queue_depth=$DEPTH" "$@"; do
+		echo "${kv#*=}" >"$d/${kv%%=*}" || die "null_blk: cannot set $kv"
+	done
+	echo 1 >"$d/power" || die "null_blk: cannot power on $DEV"
+	for ((i = 0; i < 100; i++)); do
+		[ -b "/dev/$DEV" ] && return 0
+		if [ -r "/sys/block/$DEV/dev" ] && [ $i -gt 10 ]; then
+			v=$(cat "/sys/block/$DEV/dev")
+			mknod "/dev/$DEV" b "${v%%:*}" "${v##*:}" 2>/dev/null || true
+		fi
+		sleep 0.05
+	done
+	die "/dev/$DEV did not appear"
+}
+
+# write sectors completed on the device (field 7 of /sys/block/X/stat)
+wsect() { awk '{ print $7 }' "/sys/block/$DEV/stat"; }
+wios() { awk '{ print $5 }' "/sys/block/$DEV/stat"; }
+
+# run NAME COUNT: run workload NAME for COUNT writes, sets R_NS R_WRITES
+# R_CPS, checks the device saw exactly COUNT 4 KiB writes.
+run() {
+	local name=$1 count=$2 out s0 s1 line
+	local -a cmd
+	case $name in
+	sync) cmd=("$BIN/sync_bench" -e "$EPOCH") ;;
+	io_uring-drain) cmd=("$BIN/uring_bench" -e "$EPOCH" -d "$DEPTH") ;;
+	io_uring-drain-write) cmd=("$BIN/uring_bench" -W -e "$EPOCH" -d "$DEPTH") ;;
+	io_uring-nodrain) cmd=("$BIN/uring_bench" -N -e "$EPOCH" -d "$DEPTH") ;;
+	mbatch) cmd=("$BIN/mbatch_bench" -e "$EPOCH" -d "$DEPTH" -b "$BATCHES" -Q "$QUEUE") ;;
+	mbatch-nodata) cmd=("$BIN/mbatch_bench" -Z -e "$EPOCH" -d "$DEPTH" -b "$BATCHES" -Q "$QUEUE") ;;
+	mbatch-2thr) cmd=("$BIN/mbatch_bench" -T -e "$EPOCH" -d "$DEPTH" -b "$BATCHES" -Q "$QUEUE") ;;
+	*) die "unknown workload $name" ;;
+	esac
+	s0=$(wsect)
+	if ! out=$("${cmd[@]}" -n "$count" "/dev/$DEV" 2>&1); then
+		awk '{ print "bench:   " $0 }' <<<"$out" >&2
+		die "$name failed"
+	fi
+	s1=$(wsect)
+	line=$(grep '^RESULT ' <<<"$out" | tail -n 1)
+	[ -n "$line" ] || die "$name printed no result: $out"
+	grep -v '^RESULT ' <<<"$out" | sed 's/^/bench:   /' >&2 || true
+	R_NS=$(sed -n 's/.* ns=\([0-9]*\).*/\1/p' <<<"$line")
+	R_WRITES=$(sed -n 's/.* writes=\([0-9]*\).*/\1/p' <<<"$line")
+	R_CPS=$(sed -n 's/.* checkpoints=\([0-9]*\).*/\1/p' <<<"$line")
+	if [ "$R_WRITES" != "$count" ]; then
+		say "ERROR: $name reported $R_WRITES writes, $count asked"
+		FAILED=1
+	fi
+	if [ $((s1 - s0)) != $((count * 8)) ]; then
+		say "ERROR: $name: the device wrote $((s1 - s0)) sectors," \
+			"$((count * 8)) expected"
+		FAILED=1
+	fi
+}
+
+# calibrate NAME PROBE: set CAL to a write count that takes about
+# $SECONDS_PER / $ROUNDS seconds, a multiple of the epoch: probe runs of
+# PROBE writes, four times more until one lasts at least 0.5 s.
+calibrate() {
+	local name=$1 n=$2
+	while :; do
+		run "$name" "$n"
+		[ "$R_NS" -ge 500000000 ] || [ "$n" -ge 500000 ] && break
+		n=$((n * 4))
+	done
+	CAL=$(awk -v w="$R_WRITES" -v ns="$R_NS" -v t="$SECONDS_PER" \
+		-v r="$ROUNDS" -v e="$EPOCH" 'BEGIN {
+			n = w / (ns / 1e9) * t / r; n = int(n / e) * e;
+			if (n < e) n = e; if (n > 2000000) n = 2000000; print n }')
+}
+
+BENCH_EXTRA=${BENCH_EXTRA:-}
+# shellcheck disable=SC2206 # BENCH_EXTRA is a list of workload names
+WORKLOADS=(sync io_uring-drain io_uring-drain-write mbatch ${BENCH_EXTRA//,/ } io_uring-nodrain)
+
+# table MODE_DESC: print the results of the workloads just run
+table() {
+	local desc=$1 w ref ref_name sync_rate line
+	declare -A rate
+	for w in "${WORKLOADS[@]}"; do
+		# the median of the per-round rates: one disturbed round
+		# (the host busy elsewhere) does not move it
+		rate[$w]=$(tr ' ' '\n' <<<"${RATES[$w]}" | sort -g | awk '
+			{ v[NR] = $1 }
+			END {
+				if (NR % 2) m = v[(NR + 1) / 2]
+				else m = (v[NR / 2] + v[NR / 2 + 1]) / 2
+				printf "%.1f", m
+			}')
+	done
+	# The io_uring reference is the faster of the two drain variants.
+	ref_name=io_uring-drain
+	if awk -v a="${rate[io_uring-drain-write]}" -v b="${rate[io_uring-drain]}" \
+		'BEGIN { exit !(a > b) }'; then
+		ref_name=io_uring-drain-write
+	fi
+	ref=${rate[$ref_name]}
+	sync_rate=${rate[sync]}
+	echo
+	echo "== $desc"
+	echo "   kernel $(uname -r); 4 KiB random writes, a checkpoint every $EPOCH writes,"
+	echo "   depth $DEPTH, $ROUNDS interleaved rounds; writes/s is the median of the"
+	echo "   rounds' rates, spread = (max - min) / median; x io_uring is over"
+	echo "   $ref_name (the faster of the two drain variants)"
+	printf '%-20s %8s %6s %8s %9s %7s %10s %7s\n' workload writes ckpts \
+		seconds writes/s spread "x io_uring" "x sync"
+	for w in "${WORKLOADS[@]}"; do
+		awk -v n="$w" -v w="${WRITES[$w]}" -v c="${CPS[$w]}" -v ns="${NS[$w]}" \
+			-v r="${rate[$w]}" -v ref="$ref" -v sr="$sync_rate" \
+			-v rates="${RATES[$w]}" \
+			-v note="${NOTE[$w]:-}" 'BEGIN {
+			n_r = split(rates, rr, " ")
+			lo = hi = rr[1] + 0
+			for (i = 2; i <= n_r; i++) {
+				if (rr[i] + 0 < lo) lo = rr[i] + 0
+				if (rr[i] + 0 > hi) hi = rr[i] + 0
+			}
+			printf "%-20s %8d %6d %8.3f %9.0f %6.0f%% %9.2fx %6.2fx%s\n",
+				n, w, c, ns / 1e9, r, 100 * (hi - lo) / r,
+				r / ref, r / sr, note }'
+	done
+	for w in "${WORKLOADS[@]}"; do
+		[[ $w = mbatch* ]] || continue
+		line=$(awk -v n="$w" -v m="${rate[$w]}" -v ref="$ref" -v sr="$sync_rate" 'BEGIN {
+			printf "%s: %.2fx io_uring with drain (target >= 1.0), %.2fx sync (target >= 10)",
+				n, m / ref, m / sr }')
+		echo "   $line"
+		SUMMARY+=("$(uname -r) $MODE_NAME: $line")
+	done
+}
+
+SUMMARY=()
+say "kernel $(uname -r), $(nproc) CPU(s), clients in $BIN"
+say "cmdline: $(cat /proc/cmdline)"
+dbg=$(tr ' ' '\n' </proc/cmdline | grep -E '^(slub_debug=[^-]|init_on_free=1|page_poison=1|kfence.sample_interval=[1-9]|workqueue.debug_force_rr_cpu=1)' | tr '\n' ' ' || true)
+if [ -n "$dbg" ]; then
+	say "WARNING: debug options on the kernel command line ($dbg) slow every"
+	say "WARNING: allocation down; mbatch allocates per command, the others do not,"
+	say "WARNING: so the ratios below understate mbatch (see Documentation/bench.rst)"
+fi
+for mode in $MODES; do
+	case $mode in
+	flash)
+		params=(irqmode=2 completion_nsec=50000)
+		desc="null_blk irqmode=2 completion_nsec=50000 (a 50 us device)"
+		;;
+	zero)
+		params=(irqmode=0)
+		desc="null_blk irqmode=0 (zero latency, completes inline)"
+		;;
+	*) die "unknown mode $mode (flash, zero)" ;;
+	esac
+	MODE_NAME=$mode
+	nullb_create "${params[@]}"
+	say "$mode: /dev/$DEV ${SIZE_MB} MiB, 4096-byte blocks, memory backed," \
+		"hw_queue_depth $DEPTH, ${params[*]}"
+
+	declare -A COUNT=() WRITES=() CPS=() NS=() NOTE=() RATES=() DEVIOS=()
+	# A first, untimed run: the first writes to a fresh device (and the
+	# first run of each program under TCG) are much slower than the rest.
+	run io_uring-nodrain 6400
+	# Counts per round: fixed by the environment, or from probe runs.
+	for w in "${WORKLOADS[@]}"; do
+		if [ "$w" = sync ]; then
+			if [ -n "${BENCH_SYNC_COUNT:-}" ]; then
+				COUNT[$w]=$BENCH_SYNC_COUNT
+			else
+				calibrate "$w" 640
+				COUNT[$w]=$CAL
+			fi
+		elif [ -n "${BENCH_COUNT:-}" ]; then
+			COUNT[$w]=$BENCH_COUNT
+		else
+			calibrate "$w" 2560
+			COUNT[$w]=$CAL
+		fi
+		WRITES[$w]=0 CPS[$w]=0 NS[$w]=0 DEVIOS[$w]=0
+	done
+	# Warm-up: every workload writes a prefix of the same offset sequence,
+	# so writing the longest one once allocates every page null_blk will
+	# need; no timed run pays for first-touch allocation.
+	max=0
+	for w in "${WORKLOADS[@]}"; do
+		[ "${COUNT[$w]}" -gt "$max" ] && max=${COUNT[$w]}
+	done
+	say "$mode: writes per round: $(for w in "${WORKLOADS[@]}"; do printf '%s=%s ' "$w" "${COUNT[$w]}"; done)"
+	say "$mode: warm-up: $max writes"
+	run io_uring-nodrain "$max"
+	# Rounds interleave the workloads, so that a change of speed of the
+	# machine (other guests, the host) affects them all alike.
+	for ((round = 1; round <= ROUNDS; round++)); do
+		for w in "${WORKLOADS[@]}"; do
+			say "$mode: round $round: $w (${COUNT[$w]} writes)"
+			i0=$(wios)
+			run "$w" "${COUNT[$w]}"
+			DEVIOS[$w]=$((DEVIOS[$w] + $(wios) - i0))
+			WRITES[$w]=$((WRITES[$w] + R_WRITES))
+			CPS[$w]=$((CPS[$w] + R_CPS))
+			NS[$w]=$((NS[$w] + R_NS))
+			r=$(awk -v w="$R_WRITES" -v ns="$R_NS" 'BEGIN { printf "%.1f", w / (ns / 1e9) }')
+			RATES[$w]="${RATES[$w]:-}${RATES[$w]:+ }$r"
+		done
+	done
+	for w in "${WORKLOADS[@]}"; do
+		merged=$((WRITES[$w] - DEVIOS[$w]))
+		[ "$merged" -gt 0 ] && NOTE[$w]="  ($merged merged)"
+		[ "$w" = io_uring-nodrain ] && NOTE[$w]="${NOTE[$w]:-}  (no ordering: reference)"
+	done
+	table "$desc"
+	nullb_remove || die "cannot remove null_blk $DEV"
+	made_dev=0
+done
+
+echo
+for s in "${SUMMARY[@]}"; do
+	echo "bench: $s"
+done
+if [ "$FAILED" != 0 ]; then
+	die "a workload did not write what it should have (see ERROR above)"
+fi

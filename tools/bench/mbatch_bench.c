@@ -1,0 +1,423 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mbatch_bench: the 4 KiB random writes of the benchmark through mbatch.
+ *
+ * Creates a queue on the device (depth -d), opens one owned session and
+ * sends one SUBMIT per batch: -e writes followed by one CHECKPOINT, so the
+ * checkpoint orders every batch against the next exactly like the drained
+ * NOP of uring_bench. Up to -b batches are outstanding; results are
+ * collected with the ack cursor (the last result sequence seen) and a
+ * wait-min, so one COLLECT both frees the previous results and waits for the
+ * next ones. Every result is checked: status 0, 4096 bytes per write, result
+ * sequence without gaps or duplicates, and each checkpoint arriving exactly
+ * after the writes of its epoch. The queue is deleted at exit.
+ *
+ * With -T a second thread collects on a socket of its own while the main
+ * thread only submits (the session is the same; only its opener's socket
+ * owns it), so that building and sending a batch overlaps with receiving
+ * and checking the results of an earlier one.
+ *
+ * -Z sends WRITE_ZEROES instead of WRITE: the same 4 KiB commands, written
+ * from the zero page, with no payload in the request. Not a peer: it shows
+ * what the same client would reach if the data did not travel inside the
+ * netlink message (no request-sized buffer, no copy, no page per command).
+ *
+ * Uses the raw netlink client of the selftests (selftests/mbatch/mbatch_nl.c).
+ */
+#include <pthread.h>
+
+#include "bench.h"
+#include "mbatch_nl.h"
+
+#define CP_TAG		(1ULL << 63)
+
+static struct mb_sock sock;
+static uint32_t sid;
+static int have_queue;
+static char qname[MBATCH_QUEUE_NAME_MAX];
+
+static void cleanup(void)
+{
+	if (sid)
+		mb_session_close(&sock, sid);
+	sid = 0;
+	if (have_queue)
+		mb_queue_del(&sock, qname);
+	have_queue = 0;
+	if (sock.fd > 0)
+		mb_close(&sock);
+}
+
+/*
+ * One SUBMIT: like mb_submit() of the library, but built in a buffer that is
+ * kept from one batch to the next. A 65-message batch is a 270 KB request;
+ * building it in a fresh, doubling allocation every time costs page faults
+ * and copies that have nothing to do with mbatch (over 1 ms a batch under
+ * TCG), so this client reuses one buffer sized for the largest batch.
+ */
+static char *req_buf;
+static size_t req_cap;
+static int collector_thread;
+static uint32_t write_op = MBATCH_OP_WRITE;
+
+static int submit(uint32_t session, uint64_t batch_id,
+		  const struct mb_cmd *cmds, uint32_t n)
+{
+	struct mb_req r;
+	uint32_t i;
+	int ret;
+
+	mb_req_init(&r, &sock, MBATCH_CMD_SUBMIT, 0);
+	if (r.len > req_cap)
+		abort();
+	memcpy(req_buf, r.buf, r.len);
+	mb_req_free(&r);
+	r.buf = req_buf;
+	r.cap = req_cap;
+	mb_put_u32(&r, MBATCH_A_SESSION_ID, session);
+	mb_put_u64(&r, MBATCH_A_BATCH_ID, batch_id);
+	for (i = 0; i < n; i++) {
+		const struct mb_cmd *c = &cmds[i];
+		size_t nest = mb_nest_start(&r, MBATCH_A_MSG);
+
+		mb_put_u64(&r, MBATCH_MSG_A_TAG, c->tag);
+		mb_put_u32(&r, MBATCH_MSG_A_OP, c->op);
+		if (c->op != MBATCH_OP_CHECKPOINT) {
+			mb_put_u64(&r, MBATCH_MSG_A_OFFSET, c->offset);
+			mb_put_u32(&r, MBATCH_MSG_A_LEN, c->len);
+		}
+		if (c->data)
+			mb_put(&r, MBATCH_MSG_A_DATA, c->data, c->data_len);
+		mb_nest_end(&r, nest);
+	}
+	ret = mb_transact(&sock, &r, NULL, NULL);
+	/* mb_put() may have grown it: keep whatever it is now. */
+	req_buf = r.buf;
+	req_cap = r.cap;
+	return ret;
+}
+
+static void mbatch_opt(struct bench_opts *o, int c, const char *arg)
+{
+	switch (c) {
+	case 'b':
+		o->batches = bench_parse_u64(o, "batches", arg);
+		break;
+	case 'w':
+		o->wait_min = bench_parse_u64(o, "wait-min", arg);
+		break;
+	case 'Q':
+		o->queue = arg;
+		break;
+	case 'T':
+		collector_thread = 1;
+		break;
+	case 'Z':
+		write_op = MBATCH_OP_WRITE_ZEROES;
+		break;
+	default:
+		bench_usage(o, 'm');
+	}
+}
+
+struct state {
+	uint64_t last_seq;	/* last result sequence seen (the ack) */
+	uint64_t results;	/* results seen */
+	uint64_t writes;	/* write results seen */
+	uint64_t cps;		/* checkpoint results seen */
+};
+
+static void check_result(const struct bench_opts *o, struct state *st,
+			 const struct mb_result *r)
+{
+	if (r->seq != st->last_seq + 1)
+		bench_die(o, "result sequence %" PRIu64 " after %" PRIu64
+			  " (gap or duplicate)", r->seq, st->last_seq);
+	st->last_seq = r->seq;
+	st->results++;
+	if (r->status)
+		bench_die(o, "result seq %" PRIu64 " tag %#" PRIx64 " op %s: "
+			  "status %d (%s)", r->seq, r->tag, mb_op_name(r->op),
+			  r->status, strerror(-r->status));
+	if (r->op == write_op) {
+		if (r->bytes != BENCH_BS || r->tag >= o->count)
+			bench_die(o, "write result tag %" PRIu64 ": %u bytes",
+				  r->tag, r->bytes);
+		if (r->tag / o->epoch != st->cps)
+			bench_die(o, "write %" PRIu64 " of epoch %" PRIu64
+				  " completed in epoch %" PRIu64, r->tag,
+				  r->tag / o->epoch, st->cps);
+		st->writes++;
+	} else if (r->op == MBATCH_OP_CHECKPOINT) {
+		uint64_t want = (st->cps + 1) * o->epoch;
+
+		if (want > o->count)
+			want = o->count;
+		if (r->tag != (CP_TAG | st->cps) || st->writes != want)
+			bench_die(o, "checkpoint %#" PRIx64 " completed after %"
+				  PRIu64 " writes, %" PRIu64 " expected",
+				  r->tag, st->writes, want);
+		st->cps++;
+	} else {
+		bench_die(o, "unexpected result op %u", r->op);
+	}
+}
+
+/* What the collector shares with the submitter. */
+struct run {
+	const struct bench_opts *o;
+	struct mb_sock *sock;		/* the collector's socket */
+	struct state st;
+	uint64_t total_msgs;
+	uint64_t nbatches;
+	uint64_t collect_ns, ncollect;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	uint64_t cps_done;		/* st.cps, published under lock */
+};
+
+/* One COLLECT: ack what was seen, wait for (at most) the next wait-min. */
+static void collect_once(struct run *r)
+{
+	const struct bench_opts *o = r->o;
+	struct mb_collect_opts co = { .session = sid };
+	uint64_t left = r->total_msgs - r->st.results, ts;
+	struct mb_collect c;
+	uint32_t i;
+	int ret;
+
+	if (r->st.last_seq) {
+		co.has_ack = 1;
+		co.ack = r->st.last_seq;
+	}
+	co.has_min = 1;
+	co.min = left < o->wait_min ? (uint32_t)left : o->wait_min;
+	co.has_timeout = 1;
+	co.timeout_ms = 5000;
+	ts = bench_now_ns();
+	ret = mb_collect(r->sock, &co, &c);
+	r->collect_ns += bench_now_ns() - ts;
+	r->ncollect++;
+	if (ret)
+		bench_die(o, "collect: %s", mb_strerr(r->sock));
+	if (c.inconsistent || c.count != c.nres)
+		bench_die(o, "collect %" PRIu64 ": %u results in the reply, "
+			  "count says %u", c.cseq, c.nres, c.count);
+	if (!c.nres)
+		bench_die(o, "no result for 5 s (%" PRIu64 " seen)",
+			  r->st.results);
+	for (i = 0; i < c.nres; i++)
+		check_result(o, &r->st, &c.res[i]);
+	mb_collect_free(&c);
+}
+
+/* -T: collect on a socket of its own while the main thread submits. */
+static void *collector(void *arg)
+{
+	struct run *r = arg;
+
+	while (r->st.cps < r->nbatches) {
+		collect_once(r);
+		pthread_mutex_lock(&r->lock);
+		r->cps_done = r->st.cps;
+		pthread_cond_signal(&r->cond);
+		pthread_mutex_unlock(&r->lock);
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	struct bench_opts o = {
+		.prog = "mbatch_bench", .count = 50000, .epoch = 64,
+		.depth = 64, .batches = 8, .seed = BENCH_SEED,
+		.queue = NULL,
+	};
+	uint64_t nbatches, next_batch = 0, submitted_msgs = 0, t0, t1, ts;
+	uint64_t submit_ns = 0;
+	struct run run = {
+		.lock = PTHREAD_MUTEX_INITIALIZER,
+		.cond = PTHREAD_COND_INITIALIZER,
+	};
+	struct mb_sock csock = { .fd = -1 };
+	pthread_t thr;
+	struct mb_queue_cfg qc = { 0 };
+	struct mb_queue_info qi;
+	struct mb_session_info si;
+	struct bench_rng rng;
+	struct mb_cmd *cmds;
+	char *bufs;
+	uint32_t per_batch;
+	int ret;
+
+	bench_parse(&o, argc, argv, "b:w:Q:TZ", mbatch_opt);
+	if (!o.batches)
+		bench_die(&o, "batches must be > 0");
+	per_batch = o.epoch + 1;
+	if (per_batch > MBATCH_MAX_BATCH_MSGS)
+		bench_die(&o, "a batch holds at most %u messages",
+			  MBATCH_MAX_BATCH_MSGS);
+	if (!o.wait_min)
+		o.wait_min = per_batch;
+	nbatches = (o.count + o.epoch - 1) / o.epoch;
+	if (o.queue)
+		snprintf(qname, sizeof(qname), "%s", o.queue);
+	else
+		snprintf(qname, sizeof(qname), "bench%u", (unsigned int)getpid());
+
+	ret = mb_open(&sock);
+	if (ret)
+		bench_die(&o, "cannot reach the mbatch netlink family (%s): "
+			  "is mbatch.ko loaded?", strerror(-ret));
+	atexit(cleanup);
+
+	qc.name = qname;
+	qc.dev = o.dev;
+	qc.depth = o.depth;
+	/* Room for every outstanding batch and its unacknowledged results. */
+	if ((uint64_t)o.batches * per_batch * 2 > MBATCH_MAX_CMDS_DEFAULT)
+		qc.max_cmds = o.batches * per_batch * 2;
+	if ((uint64_t)o.batches * o.epoch * BENCH_BS * 2 >
+	    MBATCH_MAX_BYTES_DEFAULT)
+		qc.max_bytes = (uint64_t)o.batches * o.epoch * BENCH_BS * 2;
+	ret = mb_queue_new(&sock, &qc);
+	if (ret)
+		bench_die(&o, "queue add %s dev %s depth %u: %s", qname, o.dev,
+			  o.depth, mb_strerr(&sock));
+	have_queue = 1;
+	ret = mb_queue_get(&sock, qname, &qi);
+	if (ret)
+		bench_die(&o, "queue show %s: %s", qname, mb_strerr(&sock));
+	if (qi.block_size > BENCH_BS || BENCH_BS % qi.block_size)
+		bench_die(&o, "block size %u does not divide %u", qi.block_size,
+			  BENCH_BS);
+	o.blocks = qi.capacity / BENCH_BS;
+	if (!o.blocks)
+		bench_die(&o, "%s is smaller than one block", o.dev);
+	ret = mb_session_open(&sock, qname, MBATCH_SESSION_F_OWNED, &sid);
+	if (ret)
+		bench_die(&o, "session open: %s", mb_strerr(&sock));
+
+	cmds = calloc(per_batch, sizeof(*cmds));
+	req_cap = 4096 + (size_t)per_batch * (BENCH_BS + 256);
+	req_buf = calloc(1, req_cap);
+	if (posix_memalign((void **)&bufs, BENCH_BS, (size_t)o.epoch * BENCH_BS) ||
+	    !cmds || !req_buf)
+		bench_die(&o, "out of memory");
+	bench_rng_init(&rng, o.seed);
+	run.o = &o;
+	run.sock = &sock;
+	run.nbatches = nbatches;
+	run.total_msgs = o.count + nbatches;
+	if (collector_thread) {
+		ret = mb_open(&csock);
+		if (ret)
+			bench_die(&o, "second socket: %s", strerror(-ret));
+		run.sock = &csock;
+	}
+
+	t0 = bench_now_ns();
+	if (collector_thread) {
+		ret = pthread_create(&thr, NULL, collector, &run);
+		if (ret)
+			bench_die(&o, "pthread_create: %s", strerror(ret));
+	}
+	while (collector_thread ? next_batch < nbatches :
+	       run.st.cps < nbatches) {
+		uint64_t done = run.st.cps;
+
+		if (collector_thread) {
+			/* Wait for room for one more batch. */
+			pthread_mutex_lock(&run.lock);
+			while (next_batch - run.cps_done >= o.batches)
+				pthread_cond_wait(&run.cond, &run.lock);
+			done = run.cps_done;
+			pthread_mutex_unlock(&run.lock);
+		}
+		/* Keep -b batches outstanding. */
+		while (next_batch < nbatches && next_batch - done < o.batches) {
+			uint64_t w0 = next_batch * o.epoch;
+			uint32_t n = 0;
+
+			for (; n < o.epoch && w0 + n < o.count; n++) {
+				struct mb_cmd *m = &cmds[n];
+				char *buf = bufs + (size_t)n * BENCH_BS;
+
+				m->tag = w0 + n;
+				m->op = write_op;
+				m->offset = bench_offset(&o, &rng);
+				m->len = BENCH_BS;
+				if (write_op == MBATCH_OP_WRITE) {
+					bench_fill(buf, w0 + n);
+					m->data = buf;
+					m->data_len = BENCH_BS;
+				}
+			}
+			memset(&cmds[n], 0, sizeof(cmds[n]));
+			cmds[n].tag = CP_TAG | next_batch;
+			cmds[n].op = MBATCH_OP_CHECKPOINT;
+			ts = bench_now_ns();
+			ret = submit(sid, next_batch + 1, cmds, n + 1);
+			submit_ns += bench_now_ns() - ts;
+			if (ret)
+				bench_die(&o, "submit batch %" PRIu64 ": %s",
+					  next_batch + 1, mb_strerr(&sock));
+			submitted_msgs += n + 1;
+			next_batch++;
+		}
+		if (!collector_thread)
+			collect_once(&run);
+	}
+	if (collector_thread) {
+		ret = pthread_join(thr, NULL);
+		if (ret)
+			bench_die(&o, "pthread_join: %s", strerror(ret));
+	}
+	t1 = bench_now_ns();
+
+	if (run.st.writes != o.count || run.st.results != submitted_msgs)
+		bench_die(&o, "%" PRIu64 " write results, %" PRIu64
+			  " expected", run.st.writes, o.count);
+	/* Free the last results; nothing may be left over. */
+	{
+		struct mb_collect_opts co = {
+			.session = sid, .has_ack = 1, .ack = run.st.last_seq,
+		};
+		struct mb_collect c;
+
+		ret = mb_collect(&sock, &co, &c);
+		if (ret || c.nres || c.pending)
+			bench_die(&o, "final collect: %u results, %u pending: %s",
+				  c.nres, c.pending, mb_strerr(&sock));
+		mb_collect_free(&c);
+	}
+	if (!mb_session_get(&sock, sid, &si) && si.has_stats && !o.quiet)
+		fprintf(stderr, "mbatch: session stats: submitted %" PRIu64
+			" completed %" PRIu64 " failed %" PRIu64
+			" reordered %" PRIu64 " merged %" PRIu64
+			" checkpoints %" PRIu64 "\n",
+			si.stats.v[MBATCH_STATS_A_SUBMITTED],
+			si.stats.v[MBATCH_STATS_A_COMPLETED],
+			si.stats.v[MBATCH_STATS_A_FAILED],
+			si.stats.v[MBATCH_STATS_A_REORDERED],
+			si.stats.v[MBATCH_STATS_A_MERGED],
+			si.stats.v[MBATCH_STATS_A_CHECKPOINTS]);
+
+	if (!o.quiet)
+		fprintf(stderr, "mbatch: %" PRIu64 " submits, %.1f us each; %"
+			PRIu64 " collects%s, %.1f us each, %.1f results each\n",
+			nbatches, submit_ns / 1e3 / nbatches, run.ncollect,
+			collector_thread ? " (own thread)" : "",
+			run.collect_ns / 1e3 / run.ncollect,
+			(double)run.st.results / run.ncollect);
+	bench_result(&o, write_op != MBATCH_OP_WRITE ? "mbatch-nodata" :
+		     collector_thread ? "mbatch-2thr" : "mbatch",
+		     run.st.writes, run.st.cps, t1 - t0);
+	if (collector_thread)
+		mb_close(&csock);
+	free(cmds);
+	free(bufs);
+	free(req_buf);
+	cleanup();
+	return 0;
+}
