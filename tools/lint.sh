@@ -111,10 +111,17 @@ fi
 if [ -f tools/mbatchctl/Makefile ]; then
 	step "tools (-Wall -Wextra -Werror)"
 	make -s -C tools/mbatchctl || bad "tools build"
+	# The tool's own tests, against the plain and the ASan/UBSan build.
+	step "tools: host tests (plain and ASan/UBSan)"
+	make -s -C tools/mbatchctl test >"$BUILD/tool-tests.log" 2>&1 ||
+		{ tail -n 30 "$BUILD/tool-tests.log"; bad "tool tests"; }
 fi
 if [ -f tools/spec-check.py ]; then
 	step spec-check
-	python3 -B tools/spec-check.py || bad spec-check
+	if ! python3 -B tools/spec-check.py ||
+	   ! python3 -B tools/spec-check.py --self-test; then
+		bad spec-check
+	fi
 fi
 
 if [ ${#failed[@]} -gt 0 ]; then
