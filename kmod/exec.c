@@ -212,7 +212,31 @@ static void mbatch_checkpoint_done_locked(struct mbatch_session *s,
 	}
 }
 
-/* Take the lowest-offset ready command and what merges with it. */
+/*
+ * Dispatch sweeps up through the offsets and starts again from the lowest
+ * (C-SCAN): ascending order, and no command waits more than one sweep however
+ * many lower-offset commands keep arriving in its epoch.
+ */
+static struct mbatch_rq *mbatch_ready_next(struct mbatch_session *s)
+{
+	struct rb_node *n = s->ready.rb_node, *best = NULL;
+
+	while (n) {
+		struct mbatch_rq *c = rb_entry(n, struct mbatch_rq, rb);
+
+		if (c->offset >= s->scan_pos) {
+			best = n;
+			n = n->rb_left;
+		} else {
+			n = n->rb_right;
+		}
+	}
+	if (!best)
+		best = rb_first(&s->ready);
+	return rb_entry(best, struct mbatch_rq, rb);
+}
+
+/* Take the next ready command in sweep order and what merges with it. */
 static struct mbatch_io *mbatch_build_io_locked(struct mbatch_session *s)
 {
 	struct mbatch_queue *q = s->q;
@@ -222,7 +246,7 @@ static struct mbatch_io *mbatch_build_io_locked(struct mbatch_session *s)
 	u64 now = ktime_get_ns();
 
 	/* The first command carries the io: dispatch allocates nothing. */
-	c = rb_entry(rb_first(&s->ready), struct mbatch_rq, rb);
+	c = mbatch_ready_next(s);
 	io = &c->io;
 	INIT_LIST_HEAD(&io->cmds);
 	io->s = s;
@@ -258,6 +282,7 @@ static struct mbatch_io *mbatch_build_io_locked(struct mbatch_session *s)
 			break;
 		c = next;
 	}
+	s->scan_pos = io->offset + io->len;
 	if (io->nr > 1) {
 		list_for_each_entry(c, &io->cmds, node)
 			c->rflags |= MBATCH_RESULT_F_MERGED;
@@ -288,6 +313,7 @@ static enum mbatch_action mbatch_next_locked(struct mbatch_session *s,
 			return MBATCH_ACT_IDLE;
 		if (c->op != MBATCH_OP_CHECKPOINT) {
 			/* The previous checkpoint is done: open the epoch. */
+			s->scan_pos = 0;
 			list_for_each_entry_safe(c, tmp, &s->fifo, node) {
 				if (c->op == MBATCH_OP_CHECKPOINT)
 					break;

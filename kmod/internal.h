@@ -110,6 +110,7 @@ struct mbatch_session {
 	struct rb_root ready;		/* head epoch, not started, by offset */
 	struct list_head ready_order;	/* the same, in submission order */
 	unsigned int nr_ready;
+	u64 scan_pos;			/* dispatch sweep position */
 	struct list_head fifo;		/* later epochs, in submission order */
 	unsigned int head_inflight;	/* head epoch commands at the device */
 	bool cp_flushing;		/* head checkpoint's flush in flight */
