@@ -449,6 +449,8 @@ static void mbatch_io_submit(struct mbatch_io *io)
 	struct mbatch_session *s = io->s;
 	struct mbatch_queue *q = s->q;
 	struct block_device *bdev = q->bdev.bdev;
+	/* Asked each time: a device can lose WRITE_ZEROES (SCSI does). */
+	bool zeroes = bdev_write_zeroes_sectors(bdev) > 0;
 	struct mbatch_rq *c;
 	struct bio *bio;
 	unsigned int i;
@@ -456,14 +458,14 @@ static void mbatch_io_submit(struct mbatch_io *io)
 	/* The io holds the session until it completes. */
 	kref_get(&s->ref);
 
-	if (io->op == MBATCH_OP_WRITE_ZEROES && !q->write_zeroes) {
+	if (io->op == MBATCH_OP_WRITE_ZEROES && !zeroes) {
 		bio = mbatch_zero_pages_bio(io, bdev);
 	} else {
 		unsigned int nr = 0;
 
 		list_for_each_entry(c, &io->cmds, node)
 			nr += c->nr_pages;
-		bio = bio_alloc(bdev, nr, mbatch_io_opf(io->op, q->write_zeroes),
+		bio = bio_alloc(bdev, nr, mbatch_io_opf(io->op, zeroes),
 				GFP_NOIO);
 		bio->bi_private = io;
 		bio->bi_end_io = mbatch_bio_end;

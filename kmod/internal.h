@@ -67,10 +67,7 @@ struct mbatch_queue {
 	u32 max_cmds;
 	u64 max_bytes;
 	u32 lbs;			/* logical block size */
-	u64 capacity;			/* bytes */
 	u32 max_merge;			/* bytes per merged bio */
-	bool discard;
-	bool write_zeroes;		/* native, else emulated */
 
 	struct workqueue_struct *wq;
 	struct work_struct dispatch_work;
@@ -186,6 +183,8 @@ int mbatch_queue_del(struct mbatch_net *mn, const char *name,
 struct mbatch_queue *mbatch_queue_find(struct mbatch_net *mn, const char *name);
 void mbatch_queue_put(struct mbatch_queue *q);
 void mbatch_queues_flush(struct mbatch_net *mn);
+u64 mbatch_queue_capacity(const struct mbatch_queue *q);
+bool mbatch_queue_can_discard(const struct mbatch_queue *q);
 void mbatch_queue_stats(struct mbatch_queue *q, struct mbatch_stats *st,
 			u64 *inflight, u64 *queued, u64 *queued_bytes);
 int mbatch_queue_init(void);

@@ -171,7 +171,8 @@ static int mbatch_fill_queue(struct sk_buff *skb, struct mbatch_queue *q,
 	    nla_put_u64_64bit(skb, MBATCH_A_QUEUE_MAX_BYTES, q->max_bytes,
 			      MBATCH_A_PAD) ||
 	    nla_put_u32(skb, MBATCH_A_QUEUE_BLOCK_SIZE, q->lbs) ||
-	    nla_put_u64_64bit(skb, MBATCH_A_QUEUE_CAPACITY, q->capacity,
+	    nla_put_u64_64bit(skb, MBATCH_A_QUEUE_CAPACITY,
+			      mbatch_queue_capacity(q),
 			      MBATCH_A_PAD) ||
 	    nla_put_u32(skb, MBATCH_A_QUEUE_SESSIONS, nr) ||
 	    mbatch_put_stats(skb, &st, inflight, queued, queued_bytes)) {
@@ -546,6 +547,7 @@ static int mbatch_parse_msg(struct mbatch_queue *q, struct nlattr *nla,
 			    unsigned int idx, struct mbatch_msg *m,
 			    struct netlink_ext_ack *extack)
 {
+	u64 capacity = mbatch_queue_capacity(q);
 	struct nlattr *tb[MBATCH_MSG_A_MAX + 1];
 	bool rw, zero;
 	int err;
@@ -626,12 +628,12 @@ static int mbatch_parse_msg(struct mbatch_queue *q, struct nlattr *nla,
 			       "length is not aligned to the logical block size");
 		return -EINVAL;
 	}
-	if (m->offset >= q->capacity || m->len > q->capacity - m->offset) {
+	if (m->offset >= capacity || m->len > capacity - m->offset) {
 		MBATCH_MSG_ERR(extack, idx, tb[MBATCH_MSG_A_OFFSET],
 			       "range is beyond the end of the device");
 		return -ERANGE;
 	}
-	if (m->op == MBATCH_OP_DISCARD && !q->discard) {
+	if (m->op == MBATCH_OP_DISCARD && !mbatch_queue_can_discard(q)) {
 		MBATCH_MSG_ERR(extack, idx, tb[MBATCH_MSG_A_OP],
 			       "the device does not support discard");
 		return -EOPNOTSUPP;

@@ -123,9 +123,6 @@ int mbatch_queue_new(struct mbatch_net *mn, const struct mbatch_queue_cfg *cfg,
 	}
 	bdev = q->bdev.bdev;
 	q->lbs = bdev_logical_block_size(bdev);
-	q->capacity = bdev_nr_bytes(bdev);
-	q->discard = bdev_max_discard_sectors(bdev) > 0;
-	q->write_zeroes = bdev_write_zeroes_sectors(bdev) > 0;
 	q->max_merge = min_t(u64, MBATCH_MAX_MERGE_BYTES,
 			     (u64)queue_max_sectors(bdev_get_queue(bdev)) <<
 			     SECTOR_SHIFT);
@@ -282,6 +279,17 @@ void mbatch_queue_stats(struct mbatch_queue *q, struct mbatch_stats *st,
 	}
 	spin_unlock_irqrestore(&q->lock, flags);
 	*inflight = atomic_read(&q->inflight);
+}
+
+/* Asked of the device each time: it can be resized or lose a capability. */
+u64 mbatch_queue_capacity(const struct mbatch_queue *q)
+{
+	return bdev_nr_bytes(q->bdev.bdev);
+}
+
+bool mbatch_queue_can_discard(const struct mbatch_queue *q)
+{
+	return bdev_max_discard_sectors(q->bdev.bdev) > 0;
 }
 
 int mbatch_queue_init(void)
