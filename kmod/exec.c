@@ -114,13 +114,11 @@ static void mbatch_ready_del(struct mbatch_session *s, struct mbatch_rq *c)
 	s->nr_ready--;
 }
 
-#define ready_order(s) (&(s)->ready_order)
-
 /* Queue a freshly submitted command (session.c calls this under s->lock). */
 void mbatch_session_queue_locked(struct mbatch_session *s, struct mbatch_rq *c)
 {
 	if (list_empty(&s->fifo) && mbatch_op_is_io(c->op))
-		mbatch_ready_add(s, ready_order(s), c);
+		mbatch_ready_add(s, &s->ready_order, c);
 	else
 		list_add_tail(&c->node, &s->fifo);
 }
@@ -135,7 +133,7 @@ void mbatch_session_cancel_all_locked(struct mbatch_session *s,
 	struct mbatch_rq *c, *tmp;
 	LIST_HEAD(all);
 
-	list_for_each_entry_safe(c, tmp, ready_order(s), node) {
+	list_for_each_entry_safe(c, tmp, &s->ready_order, node) {
 		mbatch_ready_del(s, c);
 		list_add_tail(&c->node, &all);
 	}
@@ -165,7 +163,7 @@ unsigned int mbatch_session_cancel_batch_locked(struct mbatch_session *s,
 	struct mbatch_rq *c, *tmp;
 	unsigned int n = 0;
 
-	list_for_each_entry_safe(c, tmp, ready_order(s), node) {
+	list_for_each_entry_safe(c, tmp, &s->ready_order, node) {
 		if (c->batch_id != batch)
 			continue;
 		mbatch_ready_del(s, c);
@@ -261,7 +259,7 @@ static struct mbatch_io *mbatch_build_io_locked(struct mbatch_session *s)
 		struct rb_node *rn = rb_next(&c->rb);
 
 		next = rn ? rb_entry(rn, struct mbatch_rq, rb) : NULL;
-		if (list_first_entry(ready_order(s), struct mbatch_rq, node) != c) {
+		if (list_first_entry(&s->ready_order, struct mbatch_rq, node) != c) {
 			c->rflags |= MBATCH_RESULT_F_REORDERED;
 			s->stats.reordered++;
 		}
@@ -318,7 +316,7 @@ static enum mbatch_action mbatch_next_locked(struct mbatch_session *s,
 				if (c->op == MBATCH_OP_CHECKPOINT)
 					break;
 				list_del(&c->node);
-				mbatch_ready_add(s, ready_order(s), c);
+				mbatch_ready_add(s, &s->ready_order, c);
 			}
 			continue;
 		}
@@ -535,7 +533,6 @@ void mbatch_session_kick(struct mbatch_session *s)
 {
 	struct mbatch_queue *q = s->q;
 	unsigned long flags;
-	bool queued = false;
 
 	spin_lock_irqsave(&q->lock, flags);
 	if (!s->on_runq && s->state != MBATCH_SESSION_CLOSING && !q->dead) {
@@ -544,9 +541,8 @@ void mbatch_session_kick(struct mbatch_session *s)
 		list_add_tail(&s->runq_node, &q->runq);
 	}
 	if (!list_empty(&q->runq) && !q->dead)
-		queued = queue_work(q->wq, &q->dispatch_work);
+		queue_work(q->wq, &q->dispatch_work);
 	spin_unlock_irqrestore(&q->lock, flags);
-	(void)queued;
 }
 
 void mbatch_dispatch_work(struct work_struct *work)
