@@ -10,6 +10,7 @@
 #define _UAPI_LINUX_MBATCH_H
 
 #include <linux/const.h>
+#include <linux/errno.h>
 #include <linux/types.h>
 
 #define MBATCH_GENL_NAME		"mbatch"
@@ -32,8 +33,30 @@
 #define MBATCH_COLLECT_TIMEOUT_MAX_MS	10000
 #define MBATCH_QUEUE_SESSIONS_MAX	1024	/* open sessions per queue */
 
+/* Peers and links (see Documentation/userspace-api/mbatch-wire.rst). */
+#define MBATCH_PEER_NAME_MAX		32	/* including the NUL */
+#define MBATCH_PEER_ADDR_MAX		64	/* "host:port", for the daemon */
+#define MBATCH_PEERS_MAX		64	/* per network namespace */
+#define MBATCH_KEEPALIVE_MS_DEFAULT	1000
+#define MBATCH_KEEPALIVE_MS_MIN		100
+#define MBATCH_KEEPALIVE_MS_MAX		60000
+#define MBATCH_DEAD_KEEPALIVES		4	/* silent intervals: link dead */
+#define MBATCH_LINK_TIMEOUT_MS_DEFAULT	15000
+#define MBATCH_LINK_TIMEOUT_MS_MAX	3600000
+#define MBATCH_WIRE_VERSION		1
+
+/*
+ * Result statuses of remote sessions. A command never sent to the
+ * participant ends with -MBATCH_ENOTSENT (it did not run); a command sent
+ * whose result can no longer arrive ends with -MBATCH_EUNKNOWN: it may or
+ * may not have run. No local cause produces either.
+ */
+#define MBATCH_EUNKNOWN			ESTALE
+#define MBATCH_ENOTSENT			ENOTCONN
+
 /* Feature bits reported by MBATCH_CMD_VERSION_GET. */
 #define MBATCH_FEAT_LOCAL		_BITULL(0)
+#define MBATCH_FEAT_REMOTE		_BITULL(1)
 
 /* Message operations (MBATCH_MSG_A_OP). */
 enum mbatch_op {
@@ -61,6 +84,7 @@ enum mbatch_op {
 /* Session flags (MBATCH_A_SESSION_FLAGS). */
 #define MBATCH_SESSION_F_OWNED		_BITUL(0)	/* closed with its socket */
 #define MBATCH_SESSION_F_ALL		MBATCH_SESSION_F_OWNED
+#define MBATCH_SESSION_F_PEER		_BITUL(1)	/* reported: a peer's */
 
 /* Collect flags (MBATCH_A_COLLECT_FLAGS). */
 #define MBATCH_COLLECT_F_ACK_DELIVERED	_BITUL(0)	/* ack the last reply */
@@ -70,7 +94,19 @@ enum mbatch_session_state {
 	MBATCH_SESSION_ACTIVE = 1,
 	MBATCH_SESSION_HALTED,
 	MBATCH_SESSION_CLOSING,
+	MBATCH_SESSION_CONNECTING,	/* remote: waiting for the participant */
 };
+
+enum mbatch_peer_state {
+	MBATCH_PEER_DOWN = 1,		/* no link */
+	MBATCH_PEER_UP,			/* a link is attached */
+};
+
+/* Digests negotiated at handshake (MBATCH_A_PEER_DIGEST). */
+#define MBATCH_DIGEST_HEADER		_BITUL(0)
+#define MBATCH_DIGEST_DATA		_BITUL(1)
+#define MBATCH_DIGEST_ALL		(MBATCH_DIGEST_HEADER | \
+					 MBATCH_DIGEST_DATA)
 
 enum mbatch_cmd {
 	MBATCH_CMD_UNSPEC,
@@ -87,6 +123,12 @@ enum mbatch_cmd {
 	MBATCH_CMD_BATCH_CANCEL,
 	MBATCH_CMD_CHECKPOINT_NTF,
 	MBATCH_CMD_SESSION_HALT_NTF,
+	MBATCH_CMD_PEER_NEW,
+	MBATCH_CMD_PEER_DEL,
+	MBATCH_CMD_PEER_GET,
+	MBATCH_CMD_PEER_ATTACH,
+	MBATCH_CMD_LINK_UP_NTF,
+	MBATCH_CMD_LINK_DOWN_NTF,
 
 	__MBATCH_CMD_MAX,
 	MBATCH_CMD_MAX = __MBATCH_CMD_MAX - 1
@@ -127,6 +169,18 @@ enum mbatch_attr {
 	MBATCH_A_COLLECT_SEQ,		/* u64: collect reply number */
 	MBATCH_A_COLLECT_COUNT,		/* u32: results in this collect */
 	MBATCH_A_COLLECT_PENDING,	/* u32: completed, left for the next */
+	MBATCH_A_PEER_NAME,		/* string */
+	MBATCH_A_PEER_ADDR,		/* string: "host:port" to dial, or none */
+	MBATCH_A_PEER_PSK_FILE,		/* string: key file, read by the daemon */
+	MBATCH_A_PEER_STATE,		/* u32: enum mbatch_peer_state */
+	MBATCH_A_PEER_FD,		/* u32: connected, authenticated socket */
+	MBATCH_A_PEER_DIGEST,		/* u32: MBATCH_DIGEST_* */
+	MBATCH_A_PEER_KEEPALIVE_MS,	/* u32 */
+	MBATCH_A_PEER_LINK_TIMEOUT_MS,	/* u32: sessions wait this long */
+	MBATCH_A_PEER_RTT_US,		/* u32: last keepalive round trip */
+	MBATCH_A_PEER_STATS,		/* nest: enum mbatch_peer_stats_attr */
+	MBATCH_A_LINK_REASON,		/* string: why a link went down */
+	MBATCH_A_LINK_ERROR,		/* s32: -errno of a link going down */
 
 	__MBATCH_A_MAX,
 	MBATCH_A_MAX = __MBATCH_A_MAX - 1
@@ -186,6 +240,27 @@ enum mbatch_stats_attr {
 
 	__MBATCH_STATS_A_MAX,
 	MBATCH_STATS_A_MAX = __MBATCH_STATS_A_MAX - 1
+};
+
+enum mbatch_peer_stats_attr {
+	MBATCH_PEER_STATS_A_UNSPEC,
+	MBATCH_PEER_STATS_A_PAD,
+	MBATCH_PEER_STATS_A_TX_BYTES,	/* u64 each */
+	MBATCH_PEER_STATS_A_RX_BYTES,
+	MBATCH_PEER_STATS_A_TX_FRAMES,
+	MBATCH_PEER_STATS_A_RX_FRAMES,
+	MBATCH_PEER_STATS_A_LINKS,	/* links attached */
+	MBATCH_PEER_STATS_A_RECONNECTS,	/* links attached after the first */
+	MBATCH_PEER_STATS_A_DROPS,	/* links dropped */
+	MBATCH_PEER_STATS_A_RESENT,	/* messages sent again after a drop */
+	MBATCH_PEER_STATS_A_DUPLICATES,	/* messages received twice, dropped */
+	MBATCH_PEER_STATS_A_SESSIONS_OUT, /* our sessions on its queues */
+	MBATCH_PEER_STATS_A_SESSIONS_IN, /* its sessions on our queues */
+	MBATCH_PEER_STATS_A_TX_CREDITS,	/* messages we may still send */
+	MBATCH_PEER_STATS_A_RX_CREDITS,	/* messages we let it send */
+
+	__MBATCH_PEER_STATS_A_MAX,
+	MBATCH_PEER_STATS_A_MAX = __MBATCH_PEER_STATS_A_MAX - 1
 };
 
 #endif /* _UAPI_LINUX_MBATCH_H */
