@@ -106,6 +106,7 @@ fi
 [ -d "$NULLB_CFG" ] || die "null_blk has no configfs interface ($NULLB_CFG)"
 if [ ! -d /sys/module/mbatch ]; then
 	[ -f "$KO" ] || die "mbatch is not loaded and $KO does not exist"
+	modprobe libcrc32c 2>/dev/null || true	# insmod loads no dependencies
 	insmod "$KO" || die "insmod $KO failed"
 	loaded_mbatch=1
 fi
