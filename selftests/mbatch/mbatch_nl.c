@@ -641,12 +641,20 @@ static int sid_cb(const struct nlmsghdr *nlh, void *arg)
 int mb_session_open(struct mb_sock *s, const char *queue, uint32_t flags,
 		    uint32_t *sid)
 {
+	return mb_session_open_remote(s, queue, NULL, flags, sid);
+}
+
+int mb_session_open_remote(struct mb_sock *s, const char *queue,
+			   const char *peer, uint32_t flags, uint32_t *sid)
+{
 	struct mb_req r;
 	int ret;
 
 	*sid = 0;
 	mb_req_init(&r, s, MBATCH_CMD_SESSION_OPEN, 0);
 	mb_put_str(&r, MBATCH_A_QUEUE_NAME, queue);
+	if (peer)
+		mb_put_str(&r, MBATCH_A_PEER_NAME, peer);
 	if (flags)
 		mb_put_u32(&r, MBATCH_A_SESSION_FLAGS, flags);
 	ret = mb_transact(s, &r, sid_cb, sid);
