@@ -350,8 +350,11 @@ static int check_hello(struct hs *hs, uint32_t *peer_flags)
 			   sizeof(why), cfg->lookup_arg);
 	if (code == MB_HS_E_PEER)
 		return refuse(hs, code, "unknown peer %s", hs->res->peer);
-	if (code || hs->keylen < MB_HS_PSK_MIN || hs->keylen > MB_HS_PSK_MAX)
-		return refuse(hs, MB_HS_E_INTERNAL, "internal error");
+	if (code || hs->keylen < MB_HS_PSK_MIN || hs->keylen > MB_HS_PSK_MAX) {
+		refuse(hs, MB_HS_E_INTERNAL, "internal error");
+		set_reason(hs, "internal error: %s", why[0] ? why : "bad key");
+		return -1;
+	}
 	*peer_flags = flags;
 	return 0;
 }
