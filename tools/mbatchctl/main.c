@@ -45,6 +45,9 @@ static const struct mb_cmd commands[] = {
 	  "peer add NAME [ADDR:PORT] --psk-file F [keepalive MS] [link-timeout MS]\n"
 	  "  peer del NAME\n"
 	  "  peer show [NAME]" },
+	{ "serve", cmd_serve,
+	  "serve [--listen ADDR:PORT|none] [--name NODE] [--digests LIST] [--once]\n"
+	  "                                           make links to peers (foreground)" },
 	{ "monitor", cmd_monitor,
 	  "monitor [--count N] [--timeout MS]       print events, one per line" },
 	{ "help", cmd_help,
@@ -105,6 +108,7 @@ static void usage(FILE *f)
 		"  4  run, collect: one or more commands completed with an error\n"
 		"  5  other local error\n"
 		"  6  monitor: the timeout expired\n"
+		"  7  serve --once: the link was refused or failed\n"
 		"\n"
 		"See mbatchctl(8).\n");
 }
