@@ -42,7 +42,9 @@ void mbatch_cmd_complete_locked(struct mbatch_session *s, struct mbatch_rq *c,
 	lockdep_assert_held(&s->lock);
 
 	c->status = status;
-	c->done_ns = ktime_get_ns();
+	/* A remote session's results bring the participant's time. */
+	if (!c->done_ns)
+		c->done_ns = ktime_get_ns();
 	if (!status && c->op != MBATCH_OP_FLUSH &&
 	    c->op != MBATCH_OP_CHECKPOINT)
 		c->bytes = c->len;
@@ -496,6 +498,8 @@ static void mbatch_io_submit(struct mbatch_io *io)
 
 static void mbatch_notify(struct mbatch_session *s, struct mbatch_cp_note *note)
 {
+	if (s->rmt)
+		mbatch_remote_kick(s);	/* new results for the initiator */
 	mbatch_notify_checkpoint(s, &note->cp);
 	if (note->halted)
 		mbatch_notify_halt(s, note->cp.status);
@@ -533,6 +537,11 @@ void mbatch_session_kick(struct mbatch_session *s)
 {
 	struct mbatch_queue *q = s->q;
 	unsigned long flags;
+
+	if (s->rmt)
+		mbatch_remote_kick(s);
+	if (!q)
+		return;
 
 	spin_lock_irqsave(&q->lock, flags);
 	if (!s->on_runq && s->state != MBATCH_SESSION_CLOSING && !q->dead) {

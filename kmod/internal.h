@@ -3,12 +3,15 @@
  * mbatch: internal objects shared by the module's files.
  *
  * Lifetime and locking (outermost first):
- *   mbatch_net.lock (mutex)   - the namespace's queue and session tables
+ *   mbatch_net.lock (mutex)   - the namespace's queue, session, peer tables
+ *   mbatch_peer.lock (spin)   - a peer's link and its lists of sessions
  *   mbatch_queue.lock (spin)  - the queue's run list of sessions
  *   mbatch_session.lock (spin) - everything a session queues and completes
- * Both spinlocks are taken from bio completion, so with interrupts disabled.
- * Queues and sessions are reference counted (kref); a session holds its
- * queue, every bio in flight holds its session.
+ * The spinlocks are taken from bio completion, so with interrupts disabled;
+ * a peer's and a session's lock are never held together.
+ * Queues, sessions, peers and links are reference counted (kref); a session
+ * holds its queue or its peer, every bio in flight holds its session, a link
+ * holds its peer.
  */
 #ifndef _MBATCH_INTERNAL_H
 #define _MBATCH_INTERNAL_H
@@ -51,6 +54,9 @@ struct mbatch_net {
 	struct mutex lock;		/* queues, sessions, genid */
 	struct xarray queues;		/* internal id -> queue */
 	struct xarray sessions;		/* session id -> session */
+	struct list_head peers;
+	unsigned int nr_peers;
+	unsigned int peer_genid;
 	u32 next_qid;
 	u32 next_sid;
 	unsigned int genid;		/* bumped on every add/remove */
@@ -83,13 +89,25 @@ struct mbatch_queue {
 };
 
 struct mbatch_rq;
+struct mbatch_remote;
+
+/* What a message is checked against: a queue, or a remote one. */
+struct mbatch_geom {
+	u64 capacity;
+	u32 lbs;
+	bool discard;
+};
 
 struct mbatch_session {
 	struct kref ref;
 	u32 id;
 	u32 flags;
 	u32 owner_portid;
-	struct mbatch_queue *q;
+	struct mbatch_net *mn;
+	struct mbatch_queue *q;		/* local queue, or NULL */
+	struct mbatch_remote *rmt;	/* a remote session's state, or NULL */
+	u32 max_cmds;
+	u64 max_bytes;
 	struct list_head qnode;		/* q->sessions, under q->lock */
 	struct list_head runq_node;	/* q->runq, under q->lock */
 	struct list_head kill_node;	/* a dying queue's list */
@@ -184,6 +202,7 @@ struct mbatch_queue *mbatch_queue_find(struct mbatch_net *mn, const char *name);
 void mbatch_queue_put(struct mbatch_queue *q);
 void mbatch_queues_flush(struct mbatch_net *mn);
 u64 mbatch_queue_capacity(const struct mbatch_queue *q);
+void mbatch_queue_geom(const struct mbatch_queue *q, struct mbatch_geom *g);
 bool mbatch_queue_can_discard(const struct mbatch_queue *q);
 void mbatch_queue_stats(struct mbatch_queue *q, struct mbatch_stats *st,
 			u64 *inflight, u64 *queued, u64 *queued_bytes);
@@ -198,6 +217,9 @@ struct mbatch_msg {
 	u64 offset;
 	u32 len;
 	const void *data;
+	u64 batch;		/* a peer's batch id */
+	u64 seq;		/* 0: the next one; else a peer's (increasing) */
+	int status;		/* a peer's message refused here: ends so */
 };
 
 struct mbatch_session *mbatch_session_open(struct mbatch_net *mn,
@@ -209,6 +231,7 @@ void mbatch_session_put(struct mbatch_session *s);
 int mbatch_session_close(struct mbatch_net *mn, u32 id);
 void mbatch_session_kill(struct mbatch_session *s);
 void mbatch_sessions_release_portid(struct mbatch_net *mn, u32 portid);
+void mbatch_sessions_flush(struct mbatch_net *mn);
 int mbatch_session_submit(struct mbatch_session *s, struct mbatch_msg *msgs,
 			  unsigned int n, u64 *batch_id, u64 *first_seq,
 			  struct netlink_ext_ack *extack);
@@ -217,6 +240,10 @@ int mbatch_session_resume(struct mbatch_session *s,
 int mbatch_session_cancel_batch(struct mbatch_session *s, u64 batch,
 				unsigned int *n);
 int mbatch_session_ack(struct mbatch_session *s, u64 ack, bool delivered);
+struct mbatch_session *mbatch_session_alloc(struct mbatch_net *mn, u32 flags,
+					    u32 portid);
+void mbatch_session_free_unused(struct mbatch_session *s);
+const char *mbatch_session_qname(const struct mbatch_session *s);
 int mbatch_cmd_cache_init(void);
 void mbatch_cmd_cache_exit(void);
 void mbatch_cmd_free(struct mbatch_rq *c);
@@ -235,11 +262,66 @@ void mbatch_session_queue_locked(struct mbatch_session *s,
 unsigned int mbatch_session_cancel_batch_locked(struct mbatch_session *s,
 						u64 batch);
 
+/* peer.c: peers, their links, the sessions between nodes */
+struct mbatch_peer;
+
+struct mbatch_peer_cfg {
+	const char *name;
+	const char *addr;
+	const char *psk_file;
+	u32 keepalive_ms;
+	u32 link_timeout_ms;
+};
+
+struct mbatch_peer_info {
+	char name[MBATCH_PEER_NAME_MAX];
+	char addr[MBATCH_PEER_ADDR_MAX];
+	char psk_file[MBATCH_DEV_PATH_MAX];
+	char reason[64];
+	int down_err;
+	u32 state;
+	u32 digest;
+	u32 keepalive_ms;
+	u32 link_timeout_ms;
+	u32 rtt_us;
+	u64 stats[MBATCH_PEER_STATS_A_MAX + 1];
+};
+
+int mbatch_peer_new(struct mbatch_net *mn, const struct mbatch_peer_cfg *cfg,
+		    struct netlink_ext_ack *extack);
+int mbatch_peer_del(struct mbatch_net *mn, const char *name,
+		    struct netlink_ext_ack *extack);
+int mbatch_peer_attach(struct mbatch_net *mn, const char *name, int fd,
+		       u32 digest, struct netlink_ext_ack *extack);
+int mbatch_peer_info(struct mbatch_net *mn, const char *name,
+		     unsigned int idx, struct mbatch_peer_info *pi);
+void mbatch_peers_flush(struct mbatch_net *mn);
+int mbatch_peer_init(void);
+void mbatch_peer_exit(void);
+
+/* remote.c: sessions over a link */
+struct mbatch_session *mbatch_remote_open(struct mbatch_net *mn,
+					  const char *peer, const char *qname,
+					  u32 flags, u32 portid,
+					  struct netlink_ext_ack *extack);
+int mbatch_remote_geom(struct mbatch_session *s, struct mbatch_geom *g,
+		       struct netlink_ext_ack *extack);
+void mbatch_remote_queue_locked(struct mbatch_session *s, struct mbatch_rq *c);
+void mbatch_remote_kick(struct mbatch_session *s);
+void mbatch_remote_resume_locked(struct mbatch_session *s);
+void mbatch_remote_cancel_locked(struct mbatch_session *s, u64 batch,
+				 unsigned int *n);
+void mbatch_remote_kill(struct mbatch_session *s);
+void mbatch_remote_free(struct mbatch_session *s);
+const char *mbatch_remote_peer_name(const struct mbatch_session *s);
+
 /* netlink.c */
 int mbatch_genl_init(void);
 void mbatch_genl_exit(void);
 void mbatch_notify_checkpoint(struct mbatch_session *s,
 			      const struct mbatch_rq *cp);
 void mbatch_notify_halt(struct mbatch_session *s, int err);
+void mbatch_notify_link(struct mbatch_net *mn, const char *peer, bool up,
+			const char *reason, int err);
 
 #endif /* _MBATCH_INTERNAL_H */

@@ -8,7 +8,7 @@
  */
 #include <linux/module.h>
 
-#include "internal.h"
+#include "peer.h"
 
 static int __init mbatch_init(void)
 {
@@ -20,9 +20,12 @@ static int __init mbatch_init(void)
 	err = mbatch_queue_init();
 	if (err)
 		goto err_cmd;
-	err = mbatch_netns_init();
+	err = mbatch_link_init();
 	if (err)
 		goto err_queue;
+	err = mbatch_netns_init();
+	if (err)
+		goto err_link;
 	err = mbatch_genl_init();
 	if (err)
 		goto err_netns;
@@ -31,6 +34,8 @@ static int __init mbatch_init(void)
 
 err_netns:
 	mbatch_netns_exit();
+err_link:
+	mbatch_link_exit();
 err_queue:
 	mbatch_queue_exit();
 err_cmd:
@@ -42,6 +47,7 @@ static void __exit mbatch_exit(void)
 {
 	mbatch_genl_exit();
 	mbatch_netns_exit();
+	mbatch_link_exit();
 	mbatch_queue_exit();
 	mbatch_cmd_cache_exit();
 }

@@ -46,6 +46,16 @@ static struct netlink_range_validation mbatch_max_cmds_range = {
 	.max = MBATCH_MAX_CMDS_MAX,
 };
 
+static struct netlink_range_validation mbatch_keepalive_range = {
+	.min = MBATCH_KEEPALIVE_MS_MIN,
+	.max = MBATCH_KEEPALIVE_MS_MAX,
+};
+
+static struct netlink_range_validation mbatch_link_timeout_range = {
+	.min = 1,
+	.max = MBATCH_LINK_TIMEOUT_MS_MAX,
+};
+
 static const struct nla_policy mbatch_msg_policy[MBATCH_MSG_A_MAX + 1] = {
 	[MBATCH_MSG_A_TAG] = { .type = NLA_U64 },
 	[MBATCH_MSG_A_OP] = NLA_POLICY_RANGE(NLA_U32, MBATCH_OP_READ,
@@ -79,6 +89,8 @@ static const struct nla_policy mbatch_queue_policy[MBATCH_A_MAX + 1] = {
 static const struct nla_policy mbatch_session_open_policy[MBATCH_A_MAX + 1] = {
 	[MBATCH_A_QUEUE_NAME] = { .type = NLA_NUL_STRING,
 				  .len = MBATCH_QUEUE_NAME_MAX - 1 },
+	[MBATCH_A_PEER_NAME] = { .type = NLA_NUL_STRING,
+				 .len = MBATCH_PEER_NAME_MAX - 1 },
 	[MBATCH_A_SESSION_FLAGS] = NLA_POLICY_MASK(NLA_U32,
 						   MBATCH_SESSION_F_ALL),
 };
@@ -118,6 +130,31 @@ static const struct nla_policy mbatch_collect_policy[MBATCH_A_MAX + 1] = {
 		NLA_POLICY_MAX(NLA_U32, MBATCH_COLLECT_TIMEOUT_MAX_MS),
 	[MBATCH_A_COLLECT_MAX] =
 		NLA_POLICY_FULL_RANGE(NLA_U32, &mbatch_max_cmds_range),
+};
+
+static const struct nla_policy mbatch_peer_new_policy[MBATCH_A_MAX + 1] = {
+	[MBATCH_A_PEER_NAME] = { .type = NLA_NUL_STRING,
+				 .len = MBATCH_PEER_NAME_MAX - 1 },
+	[MBATCH_A_PEER_ADDR] = { .type = NLA_NUL_STRING,
+				 .len = MBATCH_PEER_ADDR_MAX - 1 },
+	[MBATCH_A_PEER_PSK_FILE] = { .type = NLA_NUL_STRING,
+				     .len = MBATCH_DEV_PATH_MAX - 1 },
+	[MBATCH_A_PEER_KEEPALIVE_MS] =
+		NLA_POLICY_FULL_RANGE(NLA_U32, &mbatch_keepalive_range),
+	[MBATCH_A_PEER_LINK_TIMEOUT_MS] =
+		NLA_POLICY_FULL_RANGE(NLA_U32, &mbatch_link_timeout_range),
+};
+
+static const struct nla_policy mbatch_peer_policy[MBATCH_A_MAX + 1] = {
+	[MBATCH_A_PEER_NAME] = { .type = NLA_NUL_STRING,
+				 .len = MBATCH_PEER_NAME_MAX - 1 },
+};
+
+static const struct nla_policy mbatch_peer_attach_policy[MBATCH_A_MAX + 1] = {
+	[MBATCH_A_PEER_NAME] = { .type = NLA_NUL_STRING,
+				 .len = MBATCH_PEER_NAME_MAX - 1 },
+	[MBATCH_A_PEER_FD] = { .type = NLA_U32 },
+	[MBATCH_A_PEER_DIGEST] = NLA_POLICY_MASK(NLA_U32, MBATCH_DIGEST_ALL),
 };
 
 /* Fill functions: the same for replies, dumps and notifications. */
@@ -183,6 +220,17 @@ static int mbatch_fill_queue(struct sk_buff *skb, struct mbatch_queue *q,
 	return 0;
 }
 
+static int mbatch_put_session_name(struct sk_buff *skb,
+				   const struct mbatch_session *s)
+{
+	const char *peer = mbatch_remote_peer_name(s);
+
+	if (nla_put_string(skb, MBATCH_A_QUEUE_NAME, mbatch_session_qname(s)) ||
+	    (peer && nla_put_string(skb, MBATCH_A_PEER_NAME, peer)))
+		return -EMSGSIZE;
+	return 0;
+}
+
 static int mbatch_fill_session(struct sk_buff *skb, struct mbatch_session *s,
 			       u32 portid, u32 seq, int flags, u8 cmd,
 			       struct netlink_callback *cb)
@@ -211,7 +259,7 @@ static int mbatch_fill_session(struct sk_buff *skb, struct mbatch_session *s,
 	spin_unlock_irq(&s->lock);
 
 	if (nla_put_u32(skb, MBATCH_A_SESSION_ID, s->id) ||
-	    nla_put_string(skb, MBATCH_A_QUEUE_NAME, s->q->name) ||
+	    mbatch_put_session_name(skb, s) ||
 	    nla_put_u32(skb, MBATCH_A_SESSION_FLAGS, s->flags) ||
 	    nla_put_u32(skb, MBATCH_A_SESSION_STATE, state) ||
 	    nla_put_u64_64bit(skb, MBATCH_A_SESSION_EPOCH, epoch,
@@ -302,6 +350,30 @@ static struct mbatch_session *mbatch_info_session(struct genl_info *info)
 	return s;
 }
 
+/* A session this node's user drives: not one a peer runs here. */
+static struct mbatch_session *mbatch_info_own_session(struct genl_info *info)
+{
+	struct mbatch_session *s = mbatch_info_session(info);
+
+	if (!IS_ERR(s) && (s->flags & MBATCH_SESSION_F_PEER)) {
+		mbatch_session_put(s);
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "the session belongs to a peer");
+		NL_SET_BAD_ATTR(info->extack, info->attrs[MBATCH_A_SESSION_ID]);
+		return ERR_PTR(-EPERM);
+	}
+	return s;
+}
+
+static int mbatch_session_geom(struct mbatch_session *s, struct mbatch_geom *g,
+			       struct netlink_ext_ack *extack)
+{
+	if (!s->q)
+		return mbatch_remote_geom(s, g, extack);
+	mbatch_queue_geom(s->q, g);
+	return 0;
+}
+
 /* Handlers. */
 
 static int mbatch_nl_version_get(struct sk_buff *skb, struct genl_info *info)
@@ -317,7 +389,8 @@ static int mbatch_nl_version_get(struct sk_buff *skb, struct genl_info *info)
 	if (!hdr ||
 	    nla_put_u32(msg, MBATCH_A_VERSION, MBATCH_GENL_VERSION) ||
 	    nla_put_string(msg, MBATCH_A_MODULE_VERSION, MBATCH_MODULE_VERSION) ||
-	    nla_put_u64_64bit(msg, MBATCH_A_FEATURES, MBATCH_FEAT_LOCAL,
+	    nla_put_u64_64bit(msg, MBATCH_A_FEATURES,
+			      MBATCH_FEAT_LOCAL | MBATCH_FEAT_REMOTE,
 			      MBATCH_A_PAD)) {
 		nlmsg_free(msg);
 		return -EMSGSIZE;
@@ -444,13 +517,20 @@ static int mbatch_nl_session_open(struct sk_buff *skb, struct genl_info *info)
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
 		return -ENOMEM;
-	s = mbatch_session_open(mbatch_info_net(info),
-				nla_data(info->attrs[MBATCH_A_QUEUE_NAME]),
-				flags, info->snd_portid, info->extack);
+	if (info->attrs[MBATCH_A_PEER_NAME])
+		s = mbatch_remote_open(mbatch_info_net(info),
+				       nla_data(info->attrs[MBATCH_A_PEER_NAME]),
+				       nla_data(info->attrs[MBATCH_A_QUEUE_NAME]),
+				       flags, info->snd_portid, info->extack);
+	else
+		s = mbatch_session_open(mbatch_info_net(info),
+					nla_data(info->attrs[MBATCH_A_QUEUE_NAME]),
+					flags, info->snd_portid, info->extack);
 	if (IS_ERR(s)) {
 		nlmsg_free(msg);
 		if (PTR_ERR(s) == -ENOENT)
 			NL_SET_BAD_ATTR(info->extack,
+					info->attrs[MBATCH_A_PEER_NAME] ?:
 					info->attrs[MBATCH_A_QUEUE_NAME]);
 		return PTR_ERR(s);
 	}
@@ -525,7 +605,7 @@ static int mbatch_nl_session_dump(struct sk_buff *skb,
 	mutex_lock(&mn->lock);
 	cb->seq = mn->genid;
 	xa_for_each_start(&mn->sessions, id, s, *cursor) {
-		if (qname && strcmp(s->q->name, qname)) {
+		if (qname && strcmp(mbatch_session_qname(s), qname)) {
 			*cursor = id + 1;
 			continue;
 		}
@@ -543,11 +623,11 @@ static int mbatch_nl_session_dump(struct sk_buff *skb,
 }
 
 /* Parse and check every message of a batch before anything is queued. */
-static int mbatch_parse_msg(struct mbatch_queue *q, struct nlattr *nla,
+static int mbatch_parse_msg(const struct mbatch_geom *g, struct nlattr *nla,
 			    unsigned int idx, struct mbatch_msg *m,
 			    struct netlink_ext_ack *extack)
 {
-	u64 capacity = mbatch_queue_capacity(q);
+	u64 capacity = g->capacity;
 	struct nlattr *tb[MBATCH_MSG_A_MAX + 1];
 	bool rw, zero;
 	int err;
@@ -618,12 +698,12 @@ static int mbatch_parse_msg(struct mbatch_queue *q, struct nlattr *nla,
 			       "length exceeds the discard/write-zeroes maximum");
 		return -EINVAL;
 	}
-	if (!IS_ALIGNED(m->offset, q->lbs)) {
+	if (!IS_ALIGNED(m->offset, g->lbs)) {
 		MBATCH_MSG_ERR(extack, idx, tb[MBATCH_MSG_A_OFFSET],
 			       "offset is not aligned to the logical block size");
 		return -EINVAL;
 	}
-	if (!IS_ALIGNED(m->len, q->lbs)) {
+	if (!IS_ALIGNED(m->len, g->lbs)) {
 		MBATCH_MSG_ERR(extack, idx, tb[MBATCH_MSG_A_LEN],
 			       "length is not aligned to the logical block size");
 		return -EINVAL;
@@ -633,7 +713,7 @@ static int mbatch_parse_msg(struct mbatch_queue *q, struct nlattr *nla,
 			       "range is beyond the end of the device");
 		return -ERANGE;
 	}
-	if (m->op == MBATCH_OP_DISCARD && !mbatch_queue_can_discard(q)) {
+	if (m->op == MBATCH_OP_DISCARD && !g->discard) {
 		MBATCH_MSG_ERR(extack, idx, tb[MBATCH_MSG_A_OP],
 			       "the device does not support discard");
 		return -EOPNOTSUPP;
@@ -662,12 +742,16 @@ static int mbatch_nl_submit(struct sk_buff *skb, struct genl_info *info)
 	u64 batch_id = 0, first_seq = 0;
 	struct sk_buff *reply;
 	struct nlattr *nla;
+	struct mbatch_geom g;
 	void *hdr;
 	int rem, err;
 
-	s = mbatch_info_session(info);
+	s = mbatch_info_own_session(info);
 	if (IS_ERR(s))
 		return PTR_ERR(s);
+	err = mbatch_session_geom(s, &g, info->extack);
+	if (err)
+		goto put;
 
 	nlmsg_for_each_attr(nla, info->nlhdr, GENL_HDRLEN, rem)
 		if (nla_type(nla) == MBATCH_A_MSG)
@@ -691,7 +775,7 @@ static int mbatch_nl_submit(struct sk_buff *skb, struct genl_info *info)
 	nlmsg_for_each_attr(nla, info->nlhdr, GENL_HDRLEN, rem) {
 		if (nla_type(nla) != MBATCH_A_MSG)
 			continue;
-		err = mbatch_parse_msg(s->q, nla, i, &msgs[i], info->extack);
+		err = mbatch_parse_msg(&g, nla, i, &msgs[i], info->extack);
 		if (err)
 			goto put;
 		i++;
@@ -737,7 +821,7 @@ static int mbatch_nl_resume(struct sk_buff *skb, struct genl_info *info)
 	struct mbatch_session *s;
 	int err;
 
-	s = mbatch_info_session(info);
+	s = mbatch_info_own_session(info);
 	if (IS_ERR(s))
 		return PTR_ERR(s);
 	err = mbatch_session_resume(s, info->extack);
@@ -755,7 +839,7 @@ static int mbatch_nl_batch_cancel(struct sk_buff *skb, struct genl_info *info)
 
 	if (MBATCH_REQUIRE(info, MBATCH_A_BATCH_ID, "batch id"))
 		return -EINVAL;
-	s = mbatch_info_session(info);
+	s = mbatch_info_own_session(info);
 	if (IS_ERR(s))
 		return PTR_ERR(s);
 	reply = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
@@ -875,6 +959,10 @@ static int mbatch_collect_begin(struct netlink_callback *cb,
 		return -ENOENT;
 	}
 	*sp = s;
+	if (s->flags & MBATCH_SESSION_F_PEER) {
+		NL_SET_ERR_MSG_MOD(cb->extack, "the session belongs to a peer");
+		return -EPERM;
+	}
 	cb->min_dump_alloc = MBATCH_MAX_IO_LEN + NLMSG_GOODSIZE;
 	if (a[MBATCH_A_COLLECT_FLAGS])
 		flags = nla_get_u32(a[MBATCH_A_COLLECT_FLAGS]);
@@ -1063,6 +1151,171 @@ static int mbatch_nl_collect_doit(struct sk_buff *skb, struct genl_info *info)
 	return -EOPNOTSUPP;
 }
 
+static int mbatch_fill_peer(struct sk_buff *skb,
+			    const struct mbatch_peer_info *pi, u32 portid,
+			    u32 seq, int flags, u8 cmd,
+			    struct netlink_callback *cb)
+{
+	struct nlattr *nest;
+	unsigned int i;
+	void *hdr;
+
+	hdr = genlmsg_put(skb, portid, seq, &mbatch_family, flags, cmd);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (cb)
+		genl_dump_check_consistent(cb, hdr);
+	if (nla_put_string(skb, MBATCH_A_PEER_NAME, pi->name) ||
+	    (pi->addr[0] &&
+	     nla_put_string(skb, MBATCH_A_PEER_ADDR, pi->addr)) ||
+	    (pi->psk_file[0] &&
+	     nla_put_string(skb, MBATCH_A_PEER_PSK_FILE, pi->psk_file)) ||
+	    nla_put_u32(skb, MBATCH_A_PEER_STATE, pi->state) ||
+	    nla_put_u32(skb, MBATCH_A_PEER_DIGEST, pi->digest) ||
+	    nla_put_u32(skb, MBATCH_A_PEER_KEEPALIVE_MS, pi->keepalive_ms) ||
+	    nla_put_u32(skb, MBATCH_A_PEER_LINK_TIMEOUT_MS,
+			pi->link_timeout_ms) ||
+	    nla_put_u32(skb, MBATCH_A_PEER_RTT_US, pi->rtt_us) ||
+	    (pi->reason[0] &&
+	     (nla_put_string(skb, MBATCH_A_LINK_REASON, pi->reason) ||
+	      nla_put_s32(skb, MBATCH_A_LINK_ERROR, pi->down_err))))
+		goto cancel;
+	nest = nla_nest_start(skb, MBATCH_A_PEER_STATS);
+	if (!nest)
+		goto cancel;
+	for (i = MBATCH_PEER_STATS_A_TX_BYTES; i <= MBATCH_PEER_STATS_A_MAX; i++)
+		if (nla_put_u64_64bit(skb, i, pi->stats[i],
+				      MBATCH_PEER_STATS_A_PAD))
+			goto cancel;
+	nla_nest_end(skb, nest);
+	genlmsg_end(skb, hdr);
+	return 0;
+cancel:
+	genlmsg_cancel(skb, hdr);
+	return -EMSGSIZE;
+}
+
+static int mbatch_nl_peer_new(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr **a = info->attrs;
+	struct mbatch_peer_cfg cfg = {};
+	int err;
+
+	if (MBATCH_REQUIRE(info, MBATCH_A_PEER_NAME, "peer name"))
+		return -EINVAL;
+	cfg.name = nla_data(a[MBATCH_A_PEER_NAME]);
+	if (a[MBATCH_A_PEER_ADDR])
+		cfg.addr = nla_data(a[MBATCH_A_PEER_ADDR]);
+	if (a[MBATCH_A_PEER_PSK_FILE])
+		cfg.psk_file = nla_data(a[MBATCH_A_PEER_PSK_FILE]);
+	if (a[MBATCH_A_PEER_KEEPALIVE_MS])
+		cfg.keepalive_ms = nla_get_u32(a[MBATCH_A_PEER_KEEPALIVE_MS]);
+	if (a[MBATCH_A_PEER_LINK_TIMEOUT_MS])
+		cfg.link_timeout_ms =
+			nla_get_u32(a[MBATCH_A_PEER_LINK_TIMEOUT_MS]);
+	err = mbatch_peer_new(mbatch_info_net(info), &cfg, info->extack);
+	if (err == -EEXIST || err == -EINVAL)
+		NL_SET_BAD_ATTR(info->extack, a[MBATCH_A_PEER_NAME]);
+	return err;
+}
+
+static int mbatch_nl_peer_del(struct sk_buff *skb, struct genl_info *info)
+{
+	int err;
+
+	if (MBATCH_REQUIRE(info, MBATCH_A_PEER_NAME, "peer name"))
+		return -EINVAL;
+	err = mbatch_peer_del(mbatch_info_net(info),
+			      nla_data(info->attrs[MBATCH_A_PEER_NAME]),
+			      info->extack);
+	if (err)
+		NL_SET_BAD_ATTR(info->extack, info->attrs[MBATCH_A_PEER_NAME]);
+	return err;
+}
+
+static int mbatch_nl_peer_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct mbatch_peer_info *pi;
+	struct sk_buff *msg;
+	int err;
+
+	if (MBATCH_REQUIRE(info, MBATCH_A_PEER_NAME, "peer name"))
+		return -EINVAL;
+	pi = kmalloc(sizeof(*pi), GFP_KERNEL);
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!pi || !msg) {
+		err = -ENOMEM;
+		goto free;
+	}
+	err = mbatch_peer_info(mbatch_info_net(info),
+			       nla_data(info->attrs[MBATCH_A_PEER_NAME]), 0,
+			       pi);
+	if (err) {
+		NL_SET_ERR_MSG_MOD(info->extack, "no such peer");
+		NL_SET_BAD_ATTR(info->extack, info->attrs[MBATCH_A_PEER_NAME]);
+		goto free;
+	}
+	err = mbatch_fill_peer(msg, pi, info->snd_portid, info->snd_seq, 0,
+			       MBATCH_CMD_PEER_GET, NULL);
+	if (err)
+		goto free;
+	kfree(pi);
+	return genlmsg_reply(msg, info);
+free:
+	nlmsg_free(msg);
+	kfree(pi);
+	return err;
+}
+
+static int mbatch_nl_peer_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct mbatch_net *mn = mbatch_net(sock_net(skb->sk));
+	unsigned long *cursor = (unsigned long *)cb->ctx;
+	struct mbatch_peer_info *pi;
+	int err = 0;
+
+	pi = kmalloc(sizeof(*pi), GFP_KERNEL);
+	if (!pi)
+		return -ENOMEM;
+	for (;;) {
+		cb->seq = READ_ONCE(mn->peer_genid);
+		if (mbatch_peer_info(mn, NULL, *cursor, pi))
+			break;
+		err = mbatch_fill_peer(skb, pi, NETLINK_CB(cb->skb).portid,
+				       cb->nlh->nlmsg_seq, NLM_F_MULTI,
+				       MBATCH_CMD_PEER_GET, cb);
+		if (err)
+			break;
+		(*cursor)++;
+	}
+	kfree(pi);
+	if (err && !skb->len)
+		return err;
+	return skb->len;
+}
+
+static int mbatch_nl_peer_attach(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr **a = info->attrs;
+	u32 digest = 0;
+	int err;
+
+	if (MBATCH_REQUIRE(info, MBATCH_A_PEER_NAME, "peer name") ||
+	    MBATCH_REQUIRE(info, MBATCH_A_PEER_FD, "socket file descriptor"))
+		return -EINVAL;
+	if (a[MBATCH_A_PEER_DIGEST])
+		digest = nla_get_u32(a[MBATCH_A_PEER_DIGEST]);
+	err = mbatch_peer_attach(mbatch_info_net(info),
+				 nla_data(a[MBATCH_A_PEER_NAME]),
+				 nla_get_u32(a[MBATCH_A_PEER_FD]), digest,
+				 info->extack);
+	if (err == -ENOENT)
+		NL_SET_BAD_ATTR(info->extack, a[MBATCH_A_PEER_NAME]);
+	else if (err && err != -ENOMEM)
+		NL_SET_BAD_ATTR(info->extack, a[MBATCH_A_PEER_FD]);
+	return err;
+}
+
 #define MBATCH_OP(_cmd, _policy, _doit)				\
 	.cmd = MBATCH_CMD_##_cmd,					\
 	.flags = GENL_ADMIN_PERM,					\
@@ -1090,6 +1343,12 @@ static const struct genl_ops mbatch_ops[] = {
 	{ MBATCH_OP(RESUME, mbatch_session_policy, mbatch_nl_resume) },
 	{ MBATCH_OP(BATCH_CANCEL, mbatch_cancel_policy,
 		    mbatch_nl_batch_cancel) },
+	{ MBATCH_OP(PEER_NEW, mbatch_peer_new_policy, mbatch_nl_peer_new) },
+	{ MBATCH_OP(PEER_DEL, mbatch_peer_policy, mbatch_nl_peer_del) },
+	{ MBATCH_OP(PEER_GET, mbatch_peer_policy, mbatch_nl_peer_get),
+	  .dumpit = mbatch_nl_peer_dump },
+	{ MBATCH_OP(PEER_ATTACH, mbatch_peer_attach_policy,
+		    mbatch_nl_peer_attach) },
 };
 
 static struct genl_family mbatch_family __ro_after_init = {
@@ -1110,11 +1369,11 @@ static struct genl_family mbatch_family __ro_after_init = {
 /* Cleared, then an RCU grace period, before the family goes away. */
 static bool mbatch_family_live;
 
-static void mbatch_multicast(struct mbatch_session *s, struct sk_buff *msg)
+static void mbatch_multicast(struct mbatch_net *mn, struct sk_buff *msg)
 {
 	rcu_read_lock();
 	if (READ_ONCE(mbatch_family_live))
-		genlmsg_multicast_netns(&mbatch_family, s->q->mn->net, msg, 0,
+		genlmsg_multicast_netns(&mbatch_family, mn->net, msg, 0,
 					MBATCH_MCGRP_EVENTS_ID, GFP_ATOMIC);
 	else
 		nlmsg_free(msg);
@@ -1133,7 +1392,7 @@ void mbatch_notify_checkpoint(struct mbatch_session *s,
 	hdr = genlmsg_put(msg, 0, 0, &mbatch_family, 0,
 			  MBATCH_CMD_CHECKPOINT_NTF);
 	if (!hdr ||
-	    nla_put_string(msg, MBATCH_A_QUEUE_NAME, s->q->name) ||
+	    mbatch_put_session_name(msg, s) ||
 	    nla_put_u32(msg, MBATCH_A_SESSION_ID, s->id) ||
 	    nla_put_u64_64bit(msg, MBATCH_A_SESSION_EPOCH, cp->epoch,
 			      MBATCH_A_PAD) ||
@@ -1142,7 +1401,7 @@ void mbatch_notify_checkpoint(struct mbatch_session *s,
 		return;
 	}
 	genlmsg_end(msg, hdr);
-	mbatch_multicast(s, msg);
+	mbatch_multicast(s->mn, msg);
 }
 
 void mbatch_notify_halt(struct mbatch_session *s, int err)
@@ -1156,14 +1415,35 @@ void mbatch_notify_halt(struct mbatch_session *s, int err)
 	hdr = genlmsg_put(msg, 0, 0, &mbatch_family, 0,
 			  MBATCH_CMD_SESSION_HALT_NTF);
 	if (!hdr ||
-	    nla_put_string(msg, MBATCH_A_QUEUE_NAME, s->q->name) ||
+	    mbatch_put_session_name(msg, s) ||
 	    nla_put_u32(msg, MBATCH_A_SESSION_ID, s->id) ||
 	    nla_put_s32(msg, MBATCH_A_SESSION_ERROR, err)) {
 		nlmsg_free(msg);
 		return;
 	}
 	genlmsg_end(msg, hdr);
-	mbatch_multicast(s, msg);
+	mbatch_multicast(s->mn, msg);
+}
+
+void mbatch_notify_link(struct mbatch_net *mn, const char *peer, bool up,
+			const char *reason, int err)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return;
+	hdr = genlmsg_put(msg, 0, 0, &mbatch_family, 0,
+			  up ? MBATCH_CMD_LINK_UP_NTF : MBATCH_CMD_LINK_DOWN_NTF);
+	if (!hdr || nla_put_string(msg, MBATCH_A_PEER_NAME, peer) ||
+	    (!up && (nla_put_string(msg, MBATCH_A_LINK_REASON, reason) ||
+		     nla_put_s32(msg, MBATCH_A_LINK_ERROR, err)))) {
+		nlmsg_free(msg);
+		return;
+	}
+	genlmsg_end(msg, hdr);
+	mbatch_multicast(mn, msg);
 }
 
 /* Owned sessions end with the socket that opened them. */

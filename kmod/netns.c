@@ -24,6 +24,7 @@ static int __net_init mbatch_net_init(struct net *net)
 	mutex_init(&mn->lock);
 	xa_init_flags(&mn->queues, XA_FLAGS_ALLOC1);
 	xa_init_flags(&mn->sessions, XA_FLAGS_ALLOC1);
+	INIT_LIST_HEAD(&mn->peers);
 	return 0;
 }
 
@@ -31,7 +32,9 @@ static void __net_exit mbatch_net_exit(struct net *net)
 {
 	struct mbatch_net *mn = mbatch_net(net);
 
+	mbatch_peers_flush(mn);
 	mbatch_queues_flush(mn);
+	mbatch_sessions_flush(mn);
 	WARN_ON_ONCE(!xa_empty(&mn->sessions));
 	xa_destroy(&mn->sessions);
 	xa_destroy(&mn->queues);

@@ -292,6 +292,13 @@ bool mbatch_queue_can_discard(const struct mbatch_queue *q)
 	return bdev_max_discard_sectors(q->bdev.bdev) > 0;
 }
 
+void mbatch_queue_geom(const struct mbatch_queue *q, struct mbatch_geom *g)
+{
+	g->capacity = mbatch_queue_capacity(q);
+	g->lbs = q->lbs;
+	g->discard = mbatch_queue_can_discard(q);
+}
+
 int mbatch_queue_init(void)
 {
 	mbatch_release_wq = alloc_workqueue("mbatch-release", WQ_MEM_RECLAIM,

@@ -7,7 +7,7 @@
 #include <linux/mm.h>
 #include <linux/slab.h>
 
-#include "internal.h"
+#include "peer.h"
 
 static struct kmem_cache *mbatch_cmd_cache;
 static struct kmem_cache *mbatch_session_cache;
@@ -85,25 +85,30 @@ static void mbatch_session_free(struct kref *ref)
 	unsigned long flags;
 	LIST_HEAD(list);
 
-	spin_lock_irqsave(&q->lock, flags);
-	list_del(&s->qnode);
-	q->stats.submitted += s->stats.submitted;
-	q->stats.completed += s->stats.completed;
-	q->stats.failed += s->stats.failed;
-	q->stats.cancelled += s->stats.cancelled;
-	q->stats.reordered += s->stats.reordered;
-	q->stats.merged += s->stats.merged;
-	q->stats.checkpoints += s->stats.checkpoints;
-	q->stats.flushes += s->stats.flushes;
-	q->stats.bytes_read += s->stats.bytes_read;
-	q->stats.bytes_written += s->stats.bytes_written;
-	q->stats.rejected += s->stats.rejected;
-	spin_unlock_irqrestore(&q->lock, flags);
+	if (q) {
+		spin_lock_irqsave(&q->lock, flags);
+		list_del(&s->qnode);
+		q->stats.submitted += s->stats.submitted;
+		q->stats.completed += s->stats.completed;
+		q->stats.failed += s->stats.failed;
+		q->stats.cancelled += s->stats.cancelled;
+		q->stats.reordered += s->stats.reordered;
+		q->stats.merged += s->stats.merged;
+		q->stats.checkpoints += s->stats.checkpoints;
+		q->stats.flushes += s->stats.flushes;
+		q->stats.bytes_read += s->stats.bytes_read;
+		q->stats.bytes_written += s->stats.bytes_written;
+		q->stats.rejected += s->stats.rejected;
+		spin_unlock_irqrestore(&q->lock, flags);
+	}
 
 	list_splice_init(&s->results, &list);
 	mbatch_free_list(&list);
+	if (s->rmt)
+		mbatch_remote_free(s);
 	kmem_cache_free(mbatch_session_cache, s);
-	mbatch_queue_put(q);
+	if (q)
+		mbatch_queue_put(q);
 }
 
 void mbatch_session_put(struct mbatch_session *s)
@@ -123,19 +128,14 @@ struct mbatch_session *mbatch_session_get(struct mbatch_net *mn, u32 id)
 	return s;
 }
 
-struct mbatch_session *mbatch_session_open(struct mbatch_net *mn,
-					   const char *qname, u32 flags,
-					   u32 portid,
-					   struct netlink_ext_ack *extack)
+struct mbatch_session *mbatch_session_alloc(struct mbatch_net *mn, u32 flags,
+					    u32 portid)
 {
 	struct mbatch_session *s;
-	struct mbatch_queue *q;
-	unsigned long irqflags;
-	int err;
 
 	s = kmem_cache_zalloc(mbatch_session_cache, GFP_KERNEL);
 	if (!s)
-		return ERR_PTR(-ENOMEM);
+		return NULL;
 	kref_init(&s->ref);
 	spin_lock_init(&s->lock);
 	init_waitqueue_head(&s->wait);
@@ -148,6 +148,36 @@ struct mbatch_session *mbatch_session_open(struct mbatch_net *mn,
 	s->flags = flags;
 	s->owner_portid = portid;
 	s->next_batch_id = 1;
+	s->mn = mn;
+	return s;
+}
+
+/* A session that never was in the table. */
+void mbatch_session_free_unused(struct mbatch_session *s)
+{
+	if (s->rmt)
+		mbatch_remote_free(s);
+	kmem_cache_free(mbatch_session_cache, s);
+}
+
+const char *mbatch_session_qname(const struct mbatch_session *s)
+{
+	return s->q ? s->q->name : s->rmt->qname;
+}
+
+struct mbatch_session *mbatch_session_open(struct mbatch_net *mn,
+					   const char *qname, u32 flags,
+					   u32 portid,
+					   struct netlink_ext_ack *extack)
+{
+	struct mbatch_session *s;
+	struct mbatch_queue *q;
+	unsigned long irqflags;
+	int err;
+
+	s = mbatch_session_alloc(mn, flags, portid);
+	if (!s)
+		return ERR_PTR(-ENOMEM);
 
 	mutex_lock(&mn->lock);
 	q = mbatch_queue_find(mn, qname);
@@ -170,6 +200,8 @@ struct mbatch_session *mbatch_session_open(struct mbatch_net *mn,
 		goto unlock;
 	}
 	s->q = q;		/* the queue reference found above */
+	s->max_cmds = q->max_cmds;
+	s->max_bytes = q->max_bytes;
 	spin_lock_irqsave(&q->lock, irqflags);
 	list_add_tail(&s->qnode, &q->sessions);
 	q->nr_sessions++;
@@ -181,7 +213,7 @@ struct mbatch_session *mbatch_session_open(struct mbatch_net *mn,
 
 unlock:
 	mutex_unlock(&mn->lock);
-	kmem_cache_free(mbatch_session_cache, s);
+	mbatch_session_free_unused(s);
 	return ERR_PTR(err);
 }
 
@@ -199,7 +231,8 @@ void mbatch_session_kill(struct mbatch_session *s)
 
 	spin_lock_irqsave(&s->lock, flags);
 	s->state = MBATCH_SESSION_CLOSING;
-	mbatch_session_cancel_all_locked(s, &list, false);
+	if (q)
+		mbatch_session_cancel_all_locked(s, &list, false);
 	list_splice_tail_init(&s->results, &list);
 	s->nr_results = 0;
 	s->held_cmds = s->inflight;
@@ -207,6 +240,13 @@ void mbatch_session_kill(struct mbatch_session *s)
 	wake_up_all(&s->wait);
 	spin_unlock_irqrestore(&s->lock, flags);
 
+	if (s->rmt)
+		mbatch_remote_kill(s);
+	if (!q) {
+		mbatch_free_list(&list);
+		mbatch_session_put(s);
+		return;
+	}
 	spin_lock_irqsave(&q->lock, flags);
 	was_queued = s->on_runq;
 	if (was_queued) {
@@ -237,6 +277,23 @@ int mbatch_session_close(struct mbatch_net *mn, u32 id)
 	return 0;
 }
 
+/* The namespace is going away: close what is left (remote sessions). */
+void mbatch_sessions_flush(struct mbatch_net *mn)
+{
+	struct mbatch_session *s;
+	unsigned long id;
+
+	mutex_lock(&mn->lock);
+	xa_for_each(&mn->sessions, id, s) {
+		xa_erase(&mn->sessions, id);
+		mn->genid++;
+		mutex_unlock(&mn->lock);
+		mbatch_session_kill(s);
+		mutex_lock(&mn->lock);
+	}
+	mutex_unlock(&mn->lock);
+}
+
 /* The netlink socket @portid went away: close the sessions it owned. */
 void mbatch_sessions_release_portid(struct mbatch_net *mn, u32 portid)
 {
@@ -261,19 +318,17 @@ static int mbatch_check_limits_locked(struct mbatch_session *s,
 				      unsigned int n, u64 bytes,
 				      struct netlink_ext_ack *extack)
 {
-	struct mbatch_queue *q = s->q;
-
 	if (s->state == MBATCH_SESSION_CLOSING) {
 		NL_SET_ERR_MSG_MOD(extack, "session is closing");
 		return -ENOENT;
 	}
-	if (s->held_cmds + n > q->max_cmds) {
+	if (s->held_cmds + n > s->max_cmds) {
 		s->stats.rejected++;
 		NL_SET_ERR_MSG_MOD(extack,
 				   "session command limit reached: collect results first");
 		return -ENOBUFS;
 	}
-	if (s->held_bytes + bytes > q->max_bytes) {
+	if (s->held_bytes + bytes > s->max_bytes) {
 		s->stats.rejected++;
 		NL_SET_ERR_MSG_MOD(extack,
 				   "session byte limit reached: collect results first");
@@ -333,15 +388,23 @@ int mbatch_session_submit(struct mbatch_session *s, struct mbatch_msg *msgs,
 		struct mbatch_rq *c = cmds[i];
 
 		c->s = s;
-		c->seq = ++s->next_msg_seq;
+		/* A peer's messages keep the initiator's numbers. */
+		if (msgs[i].seq)
+			s->next_msg_seq = msgs[i].seq;
+		else
+			s->next_msg_seq++;
+		c->seq = s->next_msg_seq;
 		c->batch_id = *batch_id;
 		c->epoch = s->epoch;
 		if (c->op == MBATCH_OP_CHECKPOINT)
 			s->epoch++;
-		if (s->state == MBATCH_SESSION_HALTED) {
+		if (s->state == MBATCH_SESSION_HALTED || msgs[i].status) {
 			if (c->op == MBATCH_OP_CHECKPOINT)
 				s->done_epoch++;
-			mbatch_cmd_complete_locked(s, c, -ECANCELED);
+			mbatch_cmd_complete_locked(s, c, msgs[i].status ?:
+						   -ECANCELED);
+		} else if (!s->q) {
+			mbatch_remote_queue_locked(s, c);
 		} else {
 			mbatch_session_queue_locked(s, c);
 		}
@@ -368,6 +431,8 @@ int mbatch_session_resume(struct mbatch_session *s,
 	if (s->state == MBATCH_SESSION_HALTED) {
 		s->state = MBATCH_SESSION_ACTIVE;
 		s->halt_err = 0;
+		if (!s->q)
+			mbatch_remote_resume_locked(s);
 	} else if (s->state == MBATCH_SESSION_CLOSING) {
 		NL_SET_ERR_MSG_MOD(extack, "session is closing");
 		err = -ENOENT;
@@ -391,9 +456,14 @@ int mbatch_session_cancel_batch(struct mbatch_session *s, u64 batch,
 		spin_unlock_irqrestore(&s->lock, flags);
 		return -ENOENT;
 	}
-	*n = mbatch_session_cancel_batch_locked(s, batch);
+	if (s->q) {
+		*n = mbatch_session_cancel_batch_locked(s, batch);
+	} else {
+		*n = 0;
+		mbatch_remote_cancel_locked(s, batch, n);
+	}
 	spin_unlock_irqrestore(&s->lock, flags);
-	if (*n)
+	if (*n || !s->q)
 		mbatch_session_kick(s);
 	return 0;
 }

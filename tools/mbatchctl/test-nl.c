@@ -8,6 +8,8 @@
 #include <linux/mbatch.h>
 #undef MBATCH_GENL_NAME
 #define MBATCH_GENL_NAME "nlctrl"
+#undef MBATCH_MCGRP_EVENTS
+#define MBATCH_MCGRP_EVENTS "notify"
 
 #include <stdarg.h>
 #include <linux/genetlink.h>
@@ -45,6 +47,13 @@ static int count_reply(struct nlmsghdr *nlh, struct nlattr **tb, void *arg)
 	if (nlh)
 		(*count)++;
 	return 0;
+}
+
+static void no_event(uint8_t cmd, struct nlattr **tb, void *arg)
+{
+	(void)cmd;
+	(void)tb;
+	(*(int *)arg)++;
 }
 
 int main(void)
@@ -106,6 +115,19 @@ int main(void)
 	check(rc == 0 && count == 1, "requests after errors stay in sequence");
 
 	mb_nl_close(&nl);
+
+	/* the events socket: joins the group, reads without blocking */
+	{
+		struct mb_events ev;
+
+		rc = mb_events_open(&ev, no_event, &count);
+		check(rc == 0, "events: group resolved and joined");
+		if (!rc) {
+			check(mb_events_read(&ev) == 0,
+			      "  nothing queued: returns at once");
+			mb_events_close(&ev);
+		}
+	}
 	printf("1..%d\n# %d passed, %d failed\n", n, n - failed, failed);
 	return failed ? 1 : 0;
 }

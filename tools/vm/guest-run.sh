@@ -107,6 +107,7 @@ load_mbatch() {
 	local before
 	before=$(taint)
 	mark load
+	modprobe libcrc32c >/dev/null 2>&1 || true
 	if ! insmod "$KO" >"$LOGS/load.log" 2>&1; then
 		tap fail "load" "insmod $KO: $(tr '\n' ' ' <"$LOGS/load.log")"
 		return 1
