@@ -39,6 +39,9 @@ mb_loaded || die "mbatch is not loaded"
 on_exit mb_reload
 IP=/sbin/ip
 [ -x $IP ] || IP=ip
+# the VM's kernel cannot load modules on demand: load them here
+modprobe veth 2>/dev/null
+modprobe sch_netem 2>/dev/null
 RESULTS="$MB_DIR/mb_results.py"
 RAWPEER="$MB_DIR/mb_peer.py"
 PORT=7700
@@ -205,7 +208,7 @@ topo_down() {
 	local n p left
 	for n in "${NODES[@]}"; do
 		wait_for 15 no_sessions "$n" ||
-			fail "$n: sessions left: $(jctl "$n" session show)"
+			fail "$n: sessions left: $(jctl "$n" session show | pj "[(s['id'], s['queue'], s.get('peer'), s['flags'], s['state']) for s in d['sessions']]")"
 	done
 	daemons_stop
 	for n in "${NODES[@]}"; do
@@ -233,12 +236,10 @@ topo_down() {
 }
 
 # --- sessions --------------------------------------------------------------
-# open_remote NODE QUEUE@PEER: prints the session id
+# open_remote NODE QUEUE@PEER: a session, its id in SID
 open_remote() {
-	local sid
-	sid=$(ctl "$1" session open "$2") || { fail "$1: session open $2"; return 1; }
-	[[ $sid =~ ^[0-9]+$ ]] || { fail "$1: session open $2 printed '$sid'"; return 1; }
-	echo "$sid"
+	SID=$(ctl "$1" session open "$2") || { fail "$1: session open $2"; return 1; }
+	[[ $SID =~ ^[0-9]+$ ]] || { fail "$1: session open $2 printed '$SID'"; return 1; }
 }
 
 # gen FILE EPOCHS FIRST BLOCKS [BASE]: a workload script (mb_results.py gen)
@@ -256,11 +257,22 @@ gen_count() {
 	echo "$n"
 }
 
-# submit NODE SID FILE: submit a script, print the first message sequence
+# submit NODE SID FILE: submit a script, one SUBMIT per part between its
+# "batch" lines; the first message sequence in FIRST
 submit() {
-	jctl "$1" submit "$2" -f "$3" >"$TMP/submit.json" ||
-		{ fail "$1: submit $3 to session $2: $(cat "$TMP/submit.json")"; return 1; }
-	pj "d['batches'][0]['first_seq']" <"$TMP/submit.json"
+	local part=0 f
+	rm -f "$TMP"/part.*
+	awk -v p="$TMP/part." 'BEGIN { n = 0 } /^batch$/ { n++; next }
+		{ print > (p sprintf("%03d", n)) }' "$3"
+	FIRST=
+	for f in "$TMP"/part.*; do
+		jctl "$1" submit "$2" -f "$f" >"$TMP/submit.json" || {
+			fail "$1: submit part $part of $3 to session $2: $(head -c 300 "$TMP/submit.json")"
+			return 1
+		}
+		[ -n "$FIRST" ] || FIRST=$(pj "d['batches'][0]['first_seq']" <"$TMP/submit.json")
+		part=$((part + 1))
+	done
 }
 
 # collect NODE SID TOTAL SECONDS OUT
@@ -324,7 +336,8 @@ case_barrier() {
 	daemon_start b
 	peers_up 20 a:nodeb b:nodea || return
 
-	sid=$(open_remote a q0@nodeb) || return
+	open_remote a q0@nodeb || return
+	sid=$SID
 	wait_for 10 sessions_are b 1 ||
 		fail "b holds $(sessions b) sessions, expected the peer's one"
 	bsid=$(jctl b session show | pj "d['sessions'][0]['id']")
@@ -334,7 +347,8 @@ case_barrier() {
 
 	gen "$TMP/w" 12 0 8
 	total=$(gen_count 12 0 8)
-	first=$(submit a "$sid" "$TMP/w") || return
+	submit a "$sid" "$TMP/w" || return
+	first=$FIRST
 	collect a "$sid" "$total" 60 "$TMP/r.json"
 	check "barrier" "$TMP/r.json" --count "$total" --first-msg-seq "$first" \
 		--barrier --epochs --blocks 8 --reached 12
@@ -353,7 +367,6 @@ case_barrier() {
 case_netem() {
 	local sid first total n netem
 	netem="delay 8ms 4ms loss 2% duplicate 2% reorder 25% 50%"
-	modprobe sch_netem 2>/dev/null
 	two_nodes completion_nsec=50000
 	for n in a,b b,a; do
 		# shellcheck disable=SC2086 # netem's arguments
@@ -364,10 +377,12 @@ case_netem() {
 	daemon_start a
 	daemon_start b
 	peers_up 30 a:nodeb b:nodea || return
-	sid=$(open_remote a q0@nodeb) || return
+	open_remote a q0@nodeb || return
+	sid=$SID
 	gen "$TMP/w" 24 0 8
 	total=$(gen_count 24 0 8)
-	first=$(submit a "$sid" "$TMP/w")
+	submit a "$sid" "$TMP/w"
+	first=$FIRST
 	collect a "$sid" "$total" 90 "$TMP/r.json"
 	check "netem" "$TMP/r.json" --count "$total" --first-msg-seq "$first" \
 		--barrier --epochs --blocks 8 --reached 24
@@ -383,11 +398,13 @@ case_netem() {
 # the link is down
 cut_run() {
 	local what=$1 action=$2 sid first total st
-	sid=$(open_remote a q0@nodeb) || return
+	open_remote a q0@nodeb || return
+	sid=$SID
 	gen "$TMP/w1" 20 0 4
 	gen "$TMP/w2" 40 20 4
 	total=$(gen_count 40 0 4)
-	first=$(submit a "$sid" "$TMP/w1") || return
+	submit a "$sid" "$TMP/w1" || return
+	first=$FIRST
 	kmsg "$what: cut"
 	$action "$sid"
 	st=$(session_state a "$sid" 2>/dev/null)
@@ -413,7 +430,7 @@ cut_linkdown() {
 	local d0
 	d0=$(peer_val a nodeb "['stats']['drops']")
 	link_down_for 0.5
-	ctl a submit "$1" -f "$TMP/w2" >/dev/null ||
+	submit a "$1" "$TMP/w2" ||
 		fail "linkdown: submit while the link is down"
 	link_up
 	peers_up 20 a:nodeb
@@ -424,7 +441,7 @@ cut_linkdown() {
 cut_kill_dialler() {
 	daemon_stop a KILL
 	link_down_for 0.5
-	ctl a submit "$1" -f "$TMP/w2" >/dev/null ||
+	submit a "$1" "$TMP/w2" ||
 		fail "kill-a: submit while the link is down"
 	link_up
 	sleep 1
@@ -439,7 +456,7 @@ cut_kill_acceptor() {
 	sleep 0.5
 	peer_is a nodeb up || log "kill-b: the link went down with b's daemon"
 	link_down_for 0.5
-	ctl a submit "$1" -f "$TMP/w2" >/dev/null ||
+	submit a "$1" "$TMP/w2" ||
 		fail "kill-b: submit while the link is down"
 	link_up
 	sleep 1
@@ -465,12 +482,14 @@ case_cut() {
 # the lost ones ESTALE (sent) or ENOTCONN (never sent, all after the sent)
 reset_run() {
 	local what=$1 action=$2 serr=${3:-ESTALE} sid first total st t0 w0
-	sid=$(open_remote a q0@nodeb) || return
+	open_remote a q0@nodeb || return
+	sid=$SID
 	RESET_SID=$sid
 	w0=$(blk_stat "${NB[b]}" 5)
 	gen "$TMP/w" 30 0 4
 	total=$(gen_count 30 0 4)
-	first=$(submit a "$sid" "$TMP/w") || return
+	submit a "$sid" "$TMP/w" || return
+	first=$FIRST
 	# once b's device completed a few writes (a collect here would have
 	# the next one acknowledge what it returned)
 	wait_for 10 dev_writes b $((w0 + 3)) || fail "$what: b wrote nothing in 10 s"
