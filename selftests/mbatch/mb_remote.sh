@@ -24,8 +24,10 @@
 #   multi      one initiator with two participants and two initiators on
 #              one participant, sessions in parallel, each stream in order
 #
-# "mb_remote.sh [CASE...]" runs some cases only (also MB_REMOTE_CASES, which
-# reaches a VM through its kernel command line). Every case ends by
+# "mb_remote.sh [CASE...]" runs some cases only (also MB_REMOTE_CASES, comma
+# separated, which reaches a VM through its kernel command line:
+# VM_APPEND=MB_REMOTE_CASES=cut,reset tools/vm/run.sh KVER exec
+# selftests/mbatch/mb_remote.sh). Every case ends by
 # checking that each object it created is gone: sessions, peers and queues
 # in every namespace, the namespaces and the devices.
 # Cases and the steps of cases 3 and 4 are functions called by name:
@@ -52,6 +54,7 @@ export MBATCHCTL
 
 ALL_CASES="barrier netem cut reset handshake multi"
 CASES=${*:-${MB_REMOTE_CASES:-$ALL_CASES}}
+CASES=${CASES//,/ }	# a kernel command line has no spaces
 
 # --- nodes -----------------------------------------------------------------
 declare -A NS NB DEV DPID
@@ -153,6 +156,7 @@ daemon_start() {
 	env "$@" "$IP" netns exec "${NS[$n]}" "$MBATCHCTL" serve --name "node$n" \
 		--listen "0.0.0.0:$PORT" >>"$TMP/$n.log" 2>&1 &
 	DPID[$n]=$!
+	disown	# no job notice when a case kills it
 	wait_for 10 listening "$n" || fail "daemon of $n not listening after 10 s"
 }
 
@@ -169,7 +173,6 @@ daemon_stop() {
 		fail "daemon of $n (pid $pid) still running 5 s after SIG${2:-TERM}"
 		kill -9 "$pid" 2>/dev/null
 	fi
-	wait "$pid" 2>/dev/null
 	DPID[$n]=
 }
 daemons_stop() {
@@ -418,55 +421,59 @@ cut_run() {
 	wait_for 10 no_sessions b || fail "$what: b kept the peer's session"
 }
 
-link_down_for() {	# link_down_for SECONDS: a's end of the veth down
+# cable_pull: a's end of the veth down; messages submitted now go into a
+# link that is dead but not yet known to be: they must be sent again
+cable_pull() {
+	RESENT0=$(peer_val a nodeb "['stats']['resent']")
+	DROPS0=$(peer_val a nodeb "['stats']['drops']")
 	nsx a "$IP" link set "${IFN[a,b]}" down
+	submit a "$1" "$TMP/w2"
 	wait_for 10 peer_is a nodeb down ||
 		fail "a: link to nodeb still up 10 s after the cable was pulled"
-	sleep "$1"
 }
-link_up() { nsx a "$IP" link set "${IFN[a,b]}" up; }
+cable_back() { nsx a "$IP" link set "${IFN[a,b]}" up; }
+cut_counted() {	# cut_counted WHAT: the drop was counted, messages resent
+	[ "$(peer_val a nodeb "['stats']['drops']")" -gt "${DROPS0:-0}" ] ||
+		fail "$1: no link drop counted on a"
+	[ "$(peer_val a nodeb "['stats']['resent']")" -gt "${RESENT0:-0}" ] ||
+		fail "$1: nothing resent (messages sent into the dead link: $(peer_val a nodeb "['stats']"))"
+}
 
 cut_linkdown() {
-	local d0
-	d0=$(peer_val a nodeb "['stats']['drops']")
-	link_down_for 0.5
-	submit a "$1" "$TMP/w2" ||
-		fail "linkdown: submit while the link is down"
-	link_up
+	cable_pull "$1"
+	cable_back
 	peers_up 20 a:nodeb
-	[ "$(peer_val a nodeb "['stats']['drops']")" -gt "${d0:-0}" ] ||
-		fail "linkdown: no link drop counted on a"
+	cut_counted linkdown
 }
 
 cut_kill_dialler() {
 	daemon_stop a KILL
-	link_down_for 0.5
-	submit a "$1" "$TMP/w2" ||
-		fail "kill-a: submit while the link is down"
-	link_up
+	cable_pull "$1"
+	cable_back
 	sleep 1
 	peer_is a nodeb down || fail "kill-a: link up again with no daemon on a"
 	daemon_start a
 	peers_up 20 a:nodeb
+	cut_counted kill-a
 }
 
 cut_kill_acceptor() {
 	daemon_stop b KILL
 	# the kernel holds the link: it survives its daemon
 	sleep 0.5
-	peer_is a nodeb up || log "kill-b: the link went down with b's daemon"
-	link_down_for 0.5
-	submit a "$1" "$TMP/w2" ||
-		fail "kill-b: submit while the link is down"
-	link_up
+	peer_is a nodeb up || fail "kill-b: the link went down with b's daemon"
+	cable_pull "$1"
+	cable_back
 	sleep 1
 	daemon_start b
 	peers_up 20 a:nodeb b:nodea
+	cut_counted kill-b
 }
 
 case_cut() {
 	two_nodes completion_nsec=2000000
-	pair a b keepalive 250
+	# dead after 4 silent keepalives: 2 s to submit into a dead link
+	pair a b keepalive 500
 	daemon_start a
 	daemon_start b
 	peers_up 20 a:nodeb b:nodea || return
