@@ -206,15 +206,19 @@ state_is() { [ "$(session_state "$1" "$2")" = "$3" ]; }
 # dev_writes NODE N: NODE's device completed at least N writes
 dev_writes() { [ "$(blk_stat "${NB[$1]}" 5)" -ge "$2" ]; }
 
+ns_alive() { [ -e "/run/netns/${NS[$1]}" ]; }
+
 # topo_down: tear the case's nodes down, failing for whatever was left
 topo_down() {
 	local n p left
 	for n in "${NODES[@]}"; do
+		ns_alive "$n" || continue
 		wait_for 15 no_sessions "$n" ||
 			fail "$n: sessions left: $(jctl "$n" session show | pj "[(s['id'], s['queue'], s.get('peer'), s['flags'], s['state']) for s in d['sessions']]")"
 	done
 	daemons_stop
 	for n in "${NODES[@]}"; do
+		ns_alive "$n" || { fail "$n: namespace ${NS[$n]} gone before the end"; continue; }
 		for p in $(jctl "$n" peer show | pj "' '.join(p['name'] for p in peers(d))"); do
 			ctl "$n" peer del "$p" || fail "$n: peer del $p"
 		done
@@ -228,7 +232,7 @@ topo_down() {
 		[ "$left" = 0 ] || fail "$n: $left queue(s) left after queue del"
 	done
 	for n in "${NODES[@]}"; do
-		netns_del "${NS[$n]}" || fail "ip netns del ${NS[$n]}"
+		! ns_alive "$n" || netns_del "${NS[$n]}" || fail "ip netns del ${NS[$n]}"
 		wait_for 20 nullb_free "${NB[$n]}" ||
 			fail "$n: ${DEV[$n]} still held 20 s after its queue and namespace went"
 		nullb_remove "${NB[$n]}" || fail "$n: null_blk ${NB[$n]} not removable"
@@ -502,7 +506,7 @@ reset_run() {
 	wait_for 10 dev_writes b $((w0 + 3)) || fail "$what: b wrote nothing in 10 s"
 	kmsg "$what: reset"
 	t0=$SECONDS
-	$action || { fail "$what: cannot go on"; return 1; }
+	$action || { fail "$what: cannot go on"; ctl a session close "$sid"; return 1; }
 	collect a "$sid" "$total" 40 "$TMP/r.json"
 	log "$what: every command ended $((SECONDS - t0)) s after the reset"
 	check "reset/$what" "$TMP/r.json" --count "$total" --first-msg-seq "$first" \
@@ -536,8 +540,11 @@ no_link() { ! nsx "$1" "$IP" link show "$2" >/dev/null 2>&1; }
 reset_netns() {
 	daemon_stop b KILL
 	netns_del "${NS[b]}" || fail "netns: ip netns del"
-	wait_for 20 nullb_free "${NB[b]}" ||
-		{ fail "netns: ${DEV[b]} still held 20 s after b's namespace was deleted"; return 1; }
+	if ! wait_for 20 nullb_free "${NB[b]}"; then
+		fail "netns: ${DEV[b]} still held 20 s after b's namespace was deleted" \
+			"(no process left in it; a's link to nodeb: $(peer_val a nodeb "['state']"))"
+		return 1
+	fi
 	"$IP" netns add "${NS[b]}" || { fail "netns: ip netns add"; return 1; }
 	nsx b "$IP" link set lo up
 	ctl b queue add q0 dev "${DEV[b]}" depth 1 || fail "netns: queue add in the new b"
@@ -565,6 +572,18 @@ reset_timeout() {
 	nsx a "$IP" link set "${IFN[a,b]}" up
 }
 
+# repair [peer add options]: both peers made again, daemons restarted
+repair() {
+	ctl a peer del nodeb
+	ctl b peer del nodea
+	daemon_stop a
+	daemon_stop b
+	pair a b "$@"
+	daemon_start a
+	daemon_start b
+	peers_up 20 a:nodeb b:nodea
+}
+
 case_reset() {
 	two_nodes completion_nsec=20000000
 	ctl b queue del q0
@@ -573,17 +592,12 @@ case_reset() {
 	daemon_start a
 	daemon_start b
 	peers_up 20 a:nodeb b:nodea || return
-	reset_run peer-del reset_peer
+	reset_run peer-del reset_peer || return
+	repair keepalive 250 link-timeout 2000 || return
+	reset_run link-timeout reset_timeout ENOTCONN || return
+	# last: a namespace that does not go away stops the case
+	repair keepalive 250 || return
 	reset_run netns reset_netns
-	ctl a peer del nodeb
-	ctl b peer del nodea
-	daemon_stop a
-	daemon_stop b
-	pair a b keepalive 250 link-timeout 2000
-	daemon_start a
-	daemon_start b
-	peers_up 20 a:nodeb b:nodea || return
-	reset_run link-timeout reset_timeout ENOTCONN
 }
 
 # ===========================================================================
