@@ -538,7 +538,10 @@ reset_peer() {
 
 no_link() { ! nsx "$1" "$IP" link show "$2" >/dev/null 2>&1; }
 reset_netns() {
+	local left
 	daemon_stop b KILL
+	left=$("$IP" netns pids "${NS[b]}" | tr '\n' ' ')
+	[ -z "$left" ] || fail "netns: processes left in b's namespace: $left"
 	netns_del "${NS[b]}" || fail "netns: ip netns del"
 	if ! wait_for 20 nullb_free "${NB[b]}"; then
 		fail "netns: ${DEV[b]} still held 20 s after b's namespace was deleted" \
@@ -585,7 +588,9 @@ repair() {
 }
 
 case_reset() {
-	two_nodes completion_nsec=20000000
+	# 100 ms per request and depth 1: an epoch's writes merge into one
+	# request, so 30 epochs last about 3 s, and the reset comes early
+	two_nodes completion_nsec=100000000
 	ctl b queue del q0
 	ctl b queue add q0 dev "${DEV[b]}" depth 1 || fail "queue add depth 1"
 	pair a b keepalive 250
