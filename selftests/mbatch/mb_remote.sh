@@ -336,15 +336,32 @@ two_nodes() {	# two_nodes [null_blk options of b...]
 # ===========================================================================
 # 1. batches with checkpoints, a -> b
 case_barrier() {
-	local sid bsid first total=0 n
+	local sid bsid first total=0 n early st
 	two_nodes completion_nsec=200000
 	pair a b keepalive 250
+
+	# before there is a link: the session is CONNECTING and what is
+	# submitted waits for the participant (mbatch-wire.rst)
+	open_remote a q0@nodeb || return
+	early=$SID
+	st=$(session_state a "$early")
+	[ "$st" = connecting ] || fail "a session opened with no link is $st, not connecting"
+	printf 'write 1M 4K pattern 7\ncheckpoint\nread 1M 4K\n' >"$TMP/early"
+	jctl a submit "$early" -f "$TMP/early" >"$TMP/early.json" 2>&1 ||
+		fail "a submit to a connecting session was refused: $(head -c 300 "$TMP/early.json")"
 	daemon_start a
 	daemon_start b
 	peers_up 20 a:nodeb b:nodea || return
+	if [ "$(pj "len(d.get('batches', []))" <"$TMP/early.json")" = 1 ]; then
+		collect a "$early" 3 30 "$TMP/early.r.json"
+		check "connecting" "$TMP/early.r.json" --count 3
+	fi
+	ctl a session close "$early" || fail "session close $early"
+	wait_for 10 no_sessions b || fail "b kept the peer's session after close"
 
 	open_remote a q0@nodeb || return
 	sid=$SID
+	wait_for 10 state_is a "$sid" active || fail "session $sid: $(session_state a "$sid"), not active"
 	wait_for 10 sessions_are b 1 ||
 		fail "b holds $(sessions b) sessions, expected the peer's one"
 	bsid=$(jctl b session show | pj "d['sessions'][0]['id']")
@@ -386,6 +403,7 @@ case_netem() {
 	peers_up 30 a:nodeb b:nodea || return
 	open_remote a q0@nodeb || return
 	sid=$SID
+	wait_for 10 state_is a "$sid" active || fail "$what: session $sid not active"
 	gen "$TMP/w" 24 0 8
 	total=$(gen_count 24 0 8)
 	submit a "$sid" "$TMP/w"
@@ -407,6 +425,7 @@ cut_run() {
 	local what=$1 action=$2 sid first total st
 	open_remote a q0@nodeb || return
 	sid=$SID
+	wait_for 10 state_is a "$sid" active || fail "$what: session $sid not active"
 	gen "$TMP/w1" 20 0 4
 	gen "$TMP/w2" 40 20 4
 	total=$(gen_count 40 0 4)
@@ -496,6 +515,7 @@ reset_run() {
 	open_remote a q0@nodeb || return
 	sid=$SID
 	RESET_SID=$sid
+	wait_for 10 state_is a "$sid" active || fail "$what: session $sid not active"
 	w0=$(blk_stat "${NB[b]}" 5)
 	gen "$TMP/w" 30 0 4
 	total=$(gen_count 30 0 4)
@@ -525,8 +545,13 @@ assert err in (want, errno.errorcode[-want], "-" + errno.errorcode[-want]) or \
 	# and the peers work again
 	peers_up 20 a:nodeb b:nodea
 	printf 'write 0 4K pattern 9\ncheckpoint\nread 0 4K\n' >"$TMP/small"
-	jctl a run q0@nodeb -f "$TMP/small" >"$TMP/small.json" ||
-		fail "$what: a new session after the reset: $(head -c 600 "$TMP/small.json")"
+	open_remote a q0@nodeb || return
+	wait_for 10 state_is a "$SID" active ||
+		fail "$what: new session $SID: $(session_state a "$SID"), not active"
+	submit a "$SID" "$TMP/small"
+	collect a "$SID" 3 20 "$TMP/small.json"
+	check "$what: a new session after the reset" "$TMP/small.json" --count 3
+	ctl a session close "$SID" || fail "$what: session close $SID"
 	wait_for 10 no_sessions b || fail "$what: b holds sessions after the reset"
 }
 
