@@ -101,7 +101,7 @@ run "$CTL" queue del demo
 # --- a second node --------------------------------------------------------
 if ! "$CTL" --json version | python3 -c '
 import json, sys
-sys.exit(0 if "remote" in [f.lower() for f in json.load(sys.stdin)["features"]] else 1)'; then
+sys.exit(0 if json.load(sys.stdin)["features_mask"] & 2 else 1)  # MBATCH_FEAT_REMOTE'; then
 	say "this mbatch has no remote sessions: the second node is skipped"
 	exit 0
 fi

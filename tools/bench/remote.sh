@@ -105,7 +105,7 @@ modprobe veth 2>/dev/null || true
 modprobe sch_netem 2>/dev/null || true
 if ! "$MBATCHCTL" --json version | python3 -c '
 import json, sys
-sys.exit(0 if "remote" in [f.lower() for f in json.load(sys.stdin)["features"]] else 1)'; then
+sys.exit(0 if json.load(sys.stdin)["features_mask"] & 2 else 1)  # MBATCH_FEAT_REMOTE'; then
 	say "skipped: this mbatch has no remote sessions"
 	exit 0
 fi
