@@ -243,6 +243,28 @@ static void *collector(void *arg)
 	return NULL;
 }
 
+/*
+ * -P: a remote session takes batches once the participant has answered
+ * its OPEN (until then SUBMIT fails with EAGAIN); wait for that, outside
+ * the timed section.
+ */
+static void wait_open(const struct bench_opts *o)
+{
+	struct mb_session_info si;
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		if (mb_session_get(&sock, sid, &si))
+			bench_die(o, "session show %u: %s", sid,
+				  mb_strerr(&sock));
+		if (si.state != MBATCH_SESSION_CONNECTING)
+			return;
+		usleep(10000);
+	}
+	bench_die(o, "session %u on %s@%s still connecting after 10 s", sid,
+		  qname, peer_name);
+}
+
 /* A queue of depth -d on the device; the blocks are the queue's. */
 static void make_queue(struct bench_opts *o, uint32_t per_batch)
 {
@@ -345,6 +367,8 @@ int main(int argc, char **argv)
 		bench_die(&o, "session open %s%s%s: %s", qname,
 			  peer_name ? "@" : "", peer_name ? peer_name : "",
 			  mb_strerr(&sock));
+	if (peer_name)
+		wait_open(&o);
 
 	cmds = calloc(per_batch, sizeof(*cmds));
 	req_cap = 4096 + (size_t)per_batch * (BENCH_BS + 256);
