@@ -223,7 +223,7 @@ for d in $DELAYS; do
 	measure round-trip $((EPOCH * 2))
 	rows+=("$(awk -v d="$d" -v rtt="$rtt" -v bn="$b_n" -v br="$b_rate" \
 		-v rn="$N" -v rr="$RATE" 'BEGIN {
-		printf "%8s %8s %9d %10.0f %9d %10.0f %8.1fx", d, rtt, bn, br,
+		printf "%8s %8s %10d %10.0f %10d %10.0f %8.1fx", d, rtt, bn, br,
 			rn, rr, br / rr }')")
 done
 
@@ -233,8 +233,10 @@ echo "   4 KiB random writes, a checkpoint every $EPOCH; batched: $EPOCH writes 
 echo "   checkpoint per SUBMIT, $BATCHES batches outstanding; round-trip: one"
 echo "   command per SUBMIT, its result collected before the next; writes/s of"
 echo "   one run of about $TARGET s each"
-printf '%8s %8s %9s %10s %9s %10s %9s\n' delay_ms rtt_us batched writes/s \
-	rt writes/s ratio
+printf '%8s %8s %21s %21s %9s\n' "" "" "------ batched ------" \
+	"----- round-trip ----" ""
+printf '%8s %8s %10s %10s %10s %10s %9s\n' delay_ms rtt_us writes writes/s \
+	writes writes/s ratio
 for r in "${rows[@]}"; do
 	echo "$r"
 done
