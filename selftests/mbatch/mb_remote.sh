@@ -62,7 +62,8 @@ declare -A ADDR IFN	# [A,B]: B's address as A dials it, A's interface to B
 NODES=()
 NSUB=0
 
-nsx() { local n=$1; shift; $IP netns exec "${NS[$n]}" "$@"; }
+# every command in a node is bounded: a hang fails the case, not the run
+nsx() { local n=$1; shift; timeout 120 "$IP" netns exec "${NS[$n]}" "$@"; }
 ctl() { local n=$1; shift; nsx "$n" "$MBATCHCTL" "$@"; }
 jctl() { local n=$1; shift; nsx "$n" "$MBATCHCTL" --json "$@"; }
 kmsg() { echo "mb_remote: $*" >/dev/kmsg 2>/dev/null || true; }
