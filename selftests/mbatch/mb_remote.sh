@@ -5,8 +5,11 @@
 # queue belongs to its namespace) and its own "mbatchctl serve" daemon;
 # nodes are joined by veth pairs, 10.77.S.1 (dialling side) and 10.77.S.2.
 #
-#   barrier    batches with checkpoints from a to b: data read back from b's
-#              device with dd, the barrier proved by b's timestamps
+#   barrier    a session opened before the link exists is connecting and
+#              queues what is submitted; batches with checkpoints from a to
+#              b: data read back from b's device with dd, the barrier
+#              proved by b's timestamps; b's side of the session refuses
+#              local requests and goes away with a's
 #   netem      delay, loss, duplication and reordering on the link: the
 #              results are complete and exact
 #   cut        the link cut mid-batch (link down/up; daemons killed with
@@ -22,7 +25,8 @@
 #              a raw peer (mb_peer.py) that passed the handshake sends a
 #              bad frame: the link drops, with a LINK_DOWN event and reason
 #   multi      one initiator with two participants and two initiators on
-#              one participant, sessions in parallel, each stream in order
+#              one participant, four sessions in parallel, each stream in
+#              order and each region of each device as its last epoch left it
 #
 # "mb_remote.sh [CASE...]" runs some cases only (also MB_REMOTE_CASES, comma
 # separated, which reaches a VM through its kernel command line:
