@@ -674,8 +674,9 @@ case_handshake() {
 	out=$(raw --name raw --psk "$TMP/key.raw" --version 2 --expect refused:2) ||
 		fail "wrong version (raw): $out"
 	log_has b 'refus.*version' || fail "wrong version: b did not log it"
-	cp "$TMP/key.ab" "$TMP/key.wrong"	# b now has the right key
+	# a's daemon goes first: with the right key it would make the link
 	daemon_stop a
+	cp "$TMP/key.ab" "$TMP/key.wrong"	# b now has the right key
 	if grep -aq MBATCH_HS_VERSION "$MBATCHCTL"; then
 		: >"$TMP/b.log"
 		daemon_start a MBATCH_HS_VERSION=2
