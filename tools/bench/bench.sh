@@ -340,7 +340,7 @@ done
 # Remote sessions: the same writes from another node (tools/bench/remote.sh).
 if [ "${BENCH_REMOTE:-1}" != 0 ]; then
 	BENCH_BIN=$BIN MBATCH_KO=$KO MBATCHCTL=$MBATCHCTL "$SRC/tools/bench/remote.sh" ||
-		{ say "ERROR: the remote benchmark failed"; FAILED=1; }
+		{ say "ERROR: the remote benchmark failed"; REMOTE_FAILED=1; }
 fi
 
 echo
@@ -350,3 +350,4 @@ done
 if [ "$FAILED" != 0 ]; then
 	die "a workload did not write what it should have (see ERROR above)"
 fi
+[ "${REMOTE_FAILED:-0}" = 0 ] || die "the remote benchmark failed (see above)"

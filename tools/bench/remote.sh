@@ -20,7 +20,8 @@
 # not write what was asked.
 #
 # Environment (all optional):
-#   BENCH_REMOTE_DELAYS   one-way netem delays in ms (default "0 1 5")
+#   BENCH_REMOTE_DELAYS   one-way netem delays in ms, blank or comma
+#                         separated (default "0 1 5")
 #   BENCH_REMOTE_SECONDS  target seconds per run (default 4)
 #   BENCH_EPOCH, BENCH_DEPTH, BENCH_BATCHES, BENCH_BIN  as in bench.sh
 set -euo pipefail
@@ -32,6 +33,7 @@ KO=${MBATCH_KO:-$BUILD/$KVER/kmod/mbatch.ko}
 MBATCHCTL=${MBATCHCTL:-$SRC/tools/mbatchctl/mbatchctl}
 BIN=${BENCH_BIN:-$BUILD/bench}
 DELAYS=${BENCH_REMOTE_DELAYS:-0 1 5}
+DELAYS=${DELAYS//,/ }	# commas: from a kernel command line
 TARGET=${BENCH_REMOTE_SECONDS:-4}
 EPOCH=${BENCH_EPOCH:-64}
 DEPTH=${BENCH_DEPTH:-64}
