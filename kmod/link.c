@@ -6,6 +6,7 @@
  * Nothing here runs in a netlink caller's context, so no caller ever waits
  * for the network. Any fault drops the link; a link is never reused.
  */
+#include <linux/completion.h>
 #include <linux/crc32c.h>
 #include <linux/net.h>
 #include <linux/slab.h>
@@ -143,19 +144,20 @@ static int mbatch_link_check_hdr(struct mbatch_link *l,
 	u16 type = le16_to_cpu(h->type);
 	u32 len = le32_to_cpu(h->len);
 
+	/* With a digest nothing is read before it is verified. */
 	if (l->digest & MBATCH_DIGEST_HEADER) {
 		u32 want = le32_to_cpu(h->hdigest);
 
 		h->hdigest = 0;
 		if (mbatch_crc(h, sizeof(*h)) != want)
 			return mbatch_link_proto(l, "header digest mismatch");
-	} else if (h->hdigest) {
-		return mbatch_link_proto(l, "header digest not negotiated");
 	}
 	if (h->version != MBATCH_WIRE_VERSION)
 		return mbatch_link_proto(l, "unknown frame version");
 	if (h->flags)
 		return mbatch_link_proto(l, "unknown frame flags");
+	if (h->hdigest)
+		return mbatch_link_proto(l, "header digest not negotiated");
 	if (le64_to_cpu(h->seq) != l->rx_seq + 1)
 		return mbatch_link_proto(l, "frame out of sequence");
 	if (!type || type >= __MBATCH_FRAME_MAX)
@@ -303,6 +305,13 @@ static void mbatch_link_down_work(struct work_struct *work)
 	cancel_work_sync(&l->rx_work);
 	cancel_work_sync(&l->tx_work);
 	mbatch_peer_link_lost(l->peer, l);
+	/*
+	 * Kicks find a link through peer->link under the peer's lock; it no
+	 * longer points here, so a kick that raced with the one above is the
+	 * last.
+	 */
+	cancel_work_sync(&l->tx_work);
+	complete_all(&l->stopped);
 	mbatch_link_put(l);
 }
 
@@ -333,6 +342,7 @@ struct mbatch_link *mbatch_link_create(struct mbatch_peer *p,
 	INIT_WORK(&l->tx_work, mbatch_link_tx_work);
 	INIT_WORK(&l->down_work, mbatch_link_down_work);
 	INIT_DELAYED_WORK(&l->ka_work, mbatch_link_ka_work);
+	init_completion(&l->stopped);
 	return l;
 }
 
@@ -344,10 +354,13 @@ void mbatch_link_start(struct mbatch_link *l)
 	mbatch_link_kick(l);
 }
 
-/* Wait until a link that went down is fully stopped and detached. */
+/*
+ * Wait until a link that went down is fully stopped and detached, whoever
+ * took it down. The caller holds a reference.
+ */
 void mbatch_link_flush(struct mbatch_link *l)
 {
-	flush_work(&l->down_work);
+	wait_for_completion(&l->stopped);
 }
 
 int mbatch_link_init(void)

@@ -144,8 +144,10 @@ int mbatch_peer_new(struct mbatch_net *mn, const struct mbatch_peer_cfg *cfg,
 /* Stop a peer that is out of the table: its link, then its sessions. */
 static void mbatch_peer_kill(struct mbatch_peer *p)
 {
+	struct mbatch_note *n, *tmp;
 	struct mbatch_link *l;
 	unsigned long flags;
+	LIST_HEAD(notes);
 
 	spin_lock_irqsave(&p->lock, flags);
 	p->dead = true;
@@ -159,6 +161,12 @@ static void mbatch_peer_kill(struct mbatch_peer *p)
 	}
 	cancel_delayed_work_sync(&p->expire_work);
 	mbatch_remote_expire(p, true);
+	/* Frames nobody will send now. */
+	spin_lock_irqsave(&p->lock, flags);
+	list_splice_init(&p->closes, &notes);
+	spin_unlock_irqrestore(&p->lock, flags);
+	list_for_each_entry_safe(n, tmp, &notes, node)
+		kfree(n);
 	mbatch_peer_put(p);
 }
 

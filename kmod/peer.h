@@ -5,6 +5,7 @@
 #ifndef _MBATCH_PEER_H
 #define _MBATCH_PEER_H
 
+#include <linux/completion.h>
 #include <linux/net.h>
 #include <linux/workqueue.h>
 
@@ -23,6 +24,7 @@ struct mbatch_link {
 	struct work_struct tx_work;
 	struct delayed_work ka_work;
 	struct work_struct down_work;
+	struct completion stopped;	/* down_work has run */
 	atomic_t down;			/* set once, by mbatch_link_down() */
 	unsigned long last_rx;		/* jiffies */
 	u64 tx_seq;			/* tx_work only */
