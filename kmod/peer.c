@@ -74,6 +74,17 @@ struct mbatch_peer *mbatch_peer_find(struct mbatch_net *mn, const char *name)
 	return p;
 }
 
+/* Arm the link timeout; never on a deleted peer. */
+void mbatch_peer_arm_expire(struct mbatch_peer *p, unsigned long delay)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&p->lock, flags);
+	if (!p->dead)
+		mod_delayed_work(system_wq, &p->expire_work, delay);
+	spin_unlock_irqrestore(&p->lock, flags);
+}
+
 static void mbatch_peer_expire_work(struct work_struct *work)
 {
 	struct mbatch_peer *p = container_of(to_delayed_work(work),
@@ -326,8 +337,7 @@ void mbatch_peer_link_lost(struct mbatch_peer *p, struct mbatch_link *l)
 		return;
 
 	mbatch_remote_link_down(p);
-	mod_delayed_work(system_wq, &p->expire_work,
-			 msecs_to_jiffies(p->link_timeout_ms) + 1);
+	mbatch_peer_arm_expire(p, msecs_to_jiffies(p->link_timeout_ms) + 1);
 	mbatch_notify_link(p->mn, p->name, false, reason, err);
 	mbatch_link_put(l);	/* the peer's */
 }

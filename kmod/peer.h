@@ -127,6 +127,7 @@ struct mbatch_note {
 void mbatch_peer_put(struct mbatch_peer *p);
 void mbatch_peer_link_lost(struct mbatch_peer *p, struct mbatch_link *l);
 void mbatch_peer_count(struct mbatch_peer *p, unsigned int stat, u64 n);
+void mbatch_peer_arm_expire(struct mbatch_peer *p, unsigned long delay);
 struct mbatch_link *mbatch_peer_link_get(struct mbatch_peer *p);
 struct mbatch_peer *mbatch_peer_find(struct mbatch_net *mn, const char *name);
 

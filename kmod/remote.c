@@ -264,8 +264,7 @@ struct mbatch_session *mbatch_remote_open(struct mbatch_net *mn,
 	kref_get(&s->ref);	/* for the caller; the table holds one */
 	mutex_unlock(&mn->lock);
 	if (!up)
-		mod_delayed_work(system_wq, &p->expire_work,
-				 msecs_to_jiffies(p->link_timeout_ms) + 1);
+		mbatch_peer_arm_expire(p, msecs_to_jiffies(p->link_timeout_ms) + 1);
 	return s;
 }
 
@@ -499,8 +498,7 @@ void mbatch_remote_expire(struct mbatch_peer *p, bool all)
 		mbatch_snap_put(&sn);
 	}
 	if (next && !all)
-		mod_delayed_work(system_wq, &p->expire_work,
-				 next - now + 1);
+		mbatch_peer_arm_expire(p, next - now + 1);
 }
 
 void mbatch_remote_credits(struct mbatch_peer *p, u64 *tx, u64 *rx)

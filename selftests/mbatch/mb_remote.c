@@ -534,6 +534,7 @@ TEST_F_TIMEOUT(remote, bad_frames, 120)
 		  "header digest mismatch" },
 		{ "bad data digest", MBATCH_DIGEST_DATA,
 		  "data digest mismatch" },
+		{ "silence", 0, "keepalive timeout" },
 		{ "ack of nothing", 0, NULL },
 	};
 	struct mb_sock ev;
@@ -589,6 +590,8 @@ TEST_F_TIMEOUT(remote, bad_frames, 120)
 			 */
 			put_hdr(f, 1, 7, 0, 4242, 1);
 		}
+		if (!strcmp(b->what, "silence"))
+			n = 0;		/* not even an answer to its PINGs */
 		ASSERT_EQ((ssize_t)n, write(fds[0], f, n));
 		if (!strncmp(b->what, "truncated", 9))
 			shutdown(fds[0], SHUT_WR);
@@ -618,6 +621,74 @@ TEST_F_TIMEOUT(remote, bad_frames, 120)
 		close(fds[0]);
 	}
 	mb_close(&ev);
+}
+
+/*
+ * The credit window: a participant queue holding 64 commands per session
+ * never holds more for a remote initiator that submits thousands at once.
+ */
+TEST_F_TIMEOUT(remote, credit_window, 180)
+{
+	struct mb_queue_cfg qc = { .name = self->e.queue, .dev = self->e.dev,
+				   .depth = 8, .max_cmds = 64 };
+	struct mb_session_info all[4], si;
+	struct mb_cmd c[256];
+	struct mb_result *r = NULL;
+	struct mb_peer_info pi;
+	uint32_t psid = 0, nr = 0, i, n = 0, max_held = 0;
+	unsigned char *buf = calloc(1, self->e.bs);
+	int k;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, mb_queue_del(&self->e.s, self->e.queue));
+	ASSERT_TRUE(mb_wait_dev_free(self->e.dev, 5000));
+	ASSERT_EQ(0, mb_queue_new(&self->e.s, &qc))
+		TH_LOG("QUEUE_NEW: %s", mb_strerr(&self->e.s));
+	open_active(_metadata, self, &self->sid);
+	ASSERT_EQ(2, mb_session_dump(&self->e.s, all, 4));
+	for (i = 0; i < 2; i++)
+		if (all[i].flags & MBATCH_SESSION_F_PEER)
+			psid = all[i].id;
+	ASSERT_NE(0, psid);
+
+	for (k = 0; k < 8; k++) {
+		for (i = 0; i < 256; i++)
+			c[i] = (struct mb_cmd){ .tag = n + i,
+				.op = i % 64 == 63 ? MBATCH_OP_CHECKPOINT :
+				      MBATCH_OP_WRITE,
+				.offset = (uint64_t)(i % 64) * self->e.bs,
+				.len = self->e.bs, .data = buf,
+				.data_len = self->e.bs };
+		for (i = 0; i < 256; i++)
+			if (c[i].op == MBATCH_OP_CHECKPOINT)
+				c[i].offset = c[i].len = c[i].data_len = 0,
+				c[i].data = NULL;
+		ASSERT_EQ(0, mb_submit(&self->e.s, self->sid, 0, c, 256, NULL))
+			TH_LOG("SUBMIT: %s", mb_strerr(&self->e.s));
+		n += 256;
+		for (i = 0; i < 20; i++) {
+			uint64_t held;
+
+			ASSERT_EQ(0, mb_session_get(&self->e.s, psid, &si));
+			held = si.stats.v[MBATCH_STATS_A_QUEUED] +
+			       si.stats.v[MBATCH_STATS_A_INFLIGHT];
+			if (held > max_held)
+				max_held = held;
+			usleep(1000);
+		}
+		ASSERT_EQ(0, mb_peer_get(&self->e.s, PEER_OUT, &pi));
+		EXPECT_LE(pi.stats[MBATCH_PEER_STATS_A_TX_CREDITS], 64);
+	}
+	EXPECT_LE(max_held, 64);
+	EXPECT_GT(max_held, 0);
+	ASSERT_EQ(0, mb_collect_all(&self->e.s, self->sid, n, 60000, &r, &nr))
+		TH_LOG("collect: %s (%u of %u)", mb_strerr(&self->e.s), nr, n);
+	ASSERT_EQ(n, nr);
+	for (i = 0; i < nr; i++)
+		EXPECT_EQ(0, r[i].status);
+	TH_LOG("%u commands, participant held at most %u of 64", n, max_held);
+	mb_results_free(r, nr);
+	free(buf);
 }
 
 /* Errors: errno and extack text. */
