@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "mbatchctl.h"
 #include "nl.h"
 #include "json.h"
@@ -229,7 +231,8 @@ static int dial(struct job *j, const char *addr)
 	return fd;
 }
 
-static void job_end(struct job *j, bool attached)
+/* @connected: the connection was made (--once counts those only). */
+static void job_end(struct job *j, bool connected, bool attached)
 {
 	struct serve *s = j->s;
 	struct peer *p;
@@ -255,7 +258,8 @@ static void job_end(struct job *j, bool attached)
 			break;
 		}
 	}
-	if (s->once && s->once_rc < 0)
+	free(j);
+	if (s->once && connected && s->once_rc < 0)
 		s->once_rc = attached ? 0 : MB_EXIT_NOLINK;
 	if (write(s->wake[1], "", 1) < 0) {
 		/* the pipe is full: the main loop is awake anyway */
@@ -278,7 +282,7 @@ static void *job_run(void *arg)
 		.replay = &s->replay,
 	};
 	struct mb_hs_result res;
-	bool attached = false;
+	bool attached = false, connected = false;
 	int one = 1, rc;
 
 	if (j->dialler) {
@@ -295,6 +299,7 @@ static void *job_run(void *arg)
 			shutdown(j->fd, SHUT_RDWR);
 		pthread_mutex_unlock(&s->lock);
 	}
+	connected = true;
 	if (mb_handshake(j->fd, &cfg, &res)) {
 		if (res.refused_by_peer)
 			slog("peer refused: %s (%s%s%s)", res.reason,
@@ -324,8 +329,9 @@ out:
 		close(j->fd);	/* the kernel holds its own reference */
 	if (j->nl_open)
 		mb_nl_close(&j->nl);
-	job_end(j, attached);
-	free(j);
+	/* now, not at thread exit: the process may be gone by then */
+	OPENSSL_thread_stop();
+	job_end(j, connected, attached);	/* frees @j */
 	return NULL;
 }
 
@@ -779,6 +785,9 @@ int cmd_serve(int argc, char **argv)
 		slog("no link events: re-scanning the peers every %.0f s only",
 		     SERVE_RESCAN_S);
 	slog("node %s, protocol version %d", s.name, MBATCH_WIRE_VERSION);
+	if (getenv("MBATCH_HS_VERSION"))
+		slog("MBATCH_HS_VERSION=%s: announcing that handshake version (testing only)",
+		     getenv("MBATCH_HS_VERSION"));
 
 	serve_loop(&s, &nl, evp, &waitmask);
 
