@@ -57,8 +57,7 @@ static uint16_t get16(const unsigned char *p)
 	return p[0] | (uint16_t)p[1] << 8;
 }
 
-static __attribute__((format(printf, 2, 3)))
-void set_reason(struct hs *hs, const char *fmt, ...)
+static __printf(2, 3) void set_reason(struct hs *hs, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -153,9 +152,8 @@ static int read_exact(struct hs *hs, void *buf, size_t len)
  * read it: no more writes, and what it still sends is discarded for a
  * moment, so that closing does not reset the connection under its read.
  */
-static int refuse(struct hs *hs, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int refuse(struct hs *hs, int code, const char *fmt, ...)
+static __printf(3, 4) int refuse(struct hs *hs, int code, const char *fmt,
+				 ...)
 {
 	unsigned char msg[MB_HS_VERDICT_LEN + MB_HS_REASON_MAX], sink[256];
 	char reason[MB_HS_REASON_MAX + 1];

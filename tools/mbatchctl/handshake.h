@@ -13,6 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifndef __printf
+#define __printf(a, b) __attribute__((format(printf, a, b)))
+#endif
+
 #define MB_HS_NAME_LEN		32	/* node name on the wire, NUL padded */
 #define MB_HS_CHAL_LEN		32
 #define MB_HS_MAC_LEN		32

@@ -96,7 +96,7 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static __attribute__((format(printf, 1, 2))) void slog(const char *fmt, ...)
+static __printf(1, 2) void slog(const char *fmt, ...)
 {
 	char buf[768];
 	va_list ap;
@@ -235,12 +235,14 @@ static int dial(struct job *j, const char *addr)
 static void job_end(struct job *j, bool connected, bool attached)
 {
 	struct serve *s = j->s;
+	double now = now_s();
 	struct peer *p;
 	unsigned int i;
-	double now = now_s();
+	ssize_t wake;
 
 	pthread_mutex_lock(&s->lock);
-	if (j->dialler && (p = find_peer(s, j->peer))) {
+	p = j->dialler ? find_peer(s, j->peer) : NULL;
+	if (p) {
 		p->busy = false;
 		if (attached) {
 			p->up = true;
@@ -261,9 +263,9 @@ static void job_end(struct job *j, bool connected, bool attached)
 	free(j);
 	if (s->once && connected && s->once_rc < 0)
 		s->once_rc = attached ? 0 : MB_EXIT_NOLINK;
-	if (write(s->wake[1], "", 1) < 0) {
-		/* the pipe is full: the main loop is awake anyway */
-	}
+	/* a full pipe is fine: the main loop is awake anyway */
+	wake = write(s->wake[1], "", 1);
+	(void)wake;
 	pthread_cond_broadcast(&s->idle);
 	pthread_mutex_unlock(&s->lock);
 }
