@@ -285,7 +285,7 @@ static void *job_run(void *arg)
 	};
 	struct mb_hs_result res;
 	bool attached = false, connected = false;
-	int one = 1, rc;
+	int one = 1, fd, rc;
 
 	if (j->dialler) {
 		pthread_mutex_lock(&s->lock);
@@ -293,10 +293,11 @@ static void *job_run(void *arg)
 		snprintf(j->addr, sizeof(j->addr), "%s",
 			 find_peer(s, j->peer) ? find_peer(s, j->peer)->addr : "");
 		pthread_mutex_unlock(&s->lock);
-		j->fd = dial(j, j->addr);
-		if (j->fd < 0)
+		fd = dial(j, j->addr);
+		if (fd < 0)
 			goto out;
-		pthread_mutex_lock(&s->lock);
+		pthread_mutex_lock(&s->lock);	/* the stop path reads it */
+		j->fd = fd;
 		if (stop)
 			shutdown(j->fd, SHUT_RDWR);
 		pthread_mutex_unlock(&s->lock);
