@@ -631,10 +631,15 @@ static int parse_digests(const char *v, uint32_t *wants)
 }
 
 /* SIGINT and SIGTERM are blocked but while the main thread waits. */
-static void serve_loop(struct serve *s, struct mb_nl *nl,
-		       struct mb_events *ev, const sigset_t *waitmask)
+/*
+ * Returns 0, or the exit status when the peers cannot be listed at start
+ * or the family went away (module unloaded: systemd restarts the unit).
+ */
+static int serve_loop(struct serve *s, struct mb_nl *nl,
+		      struct mb_events *ev, const sigset_t *waitmask)
 {
 	double last_scan = 0, wait_s;
+	bool scanned = false;
 	struct pollfd pfd[SERVE_LISTEN_MAX + 2];
 	unsigned int lost = 0;
 	struct timespec ts;
@@ -648,7 +653,13 @@ static void serve_loop(struct serve *s, struct mb_nl *nl,
 		if (ret)
 			break;
 		if (now_s() - last_scan >= SERVE_RESCAN_S) {
-			scan_peers(s, nl);
+			ret = scan_peers(s, nl);
+			if (ret && (!scanned || nl->err == -ENOENT)) {
+				slog("cannot list the peers: exiting");
+				return ret == MB_EXIT_KERNEL && scanned ?
+				       MB_EXIT_NOMOD : ret;
+			}
+			scanned = true;
 			last_scan = now_s();
 		}
 		if (ev && ev->overruns != lost) {
@@ -691,6 +702,7 @@ static void serve_loop(struct serve *s, struct mb_nl *nl,
 			if (pfd[i].revents & POLLIN)
 				accept_one(s, pfd[i].fd);
 	}
+	return 0;
 }
 
 int cmd_serve(int argc, char **argv)
@@ -792,7 +804,7 @@ int cmd_serve(int argc, char **argv)
 		slog("MBATCH_HS_VERSION=%s: announcing that handshake version (testing only)",
 		     getenv("MBATCH_HS_VERSION"));
 
-	serve_loop(&s, &nl, evp, &waitmask);
+	rc = serve_loop(&s, &nl, evp, &waitmask);
 
 	/* stop: cut the handshakes short and wait for every job */
 	pthread_mutex_lock(&s.lock);
@@ -804,7 +816,8 @@ int cmd_serve(int argc, char **argv)
 	pthread_mutex_unlock(&s.lock);
 	if (stop)
 		slog("stopped");
-	rc = s.once && s.once_rc > 0 ? s.once_rc : 0;
+	if (!rc && s.once && s.once_rc > 0)
+		rc = s.once_rc;
 	if (evp)
 		mb_events_close(evp);
 out:

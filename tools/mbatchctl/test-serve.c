@@ -148,6 +148,10 @@ int mb_peer_get_nl(struct mb_nl *nl, const char *name, bool quiet,
 
 	(void)quiet;
 	nl->err = 0;
+	if (!peers) {	/* as without CAP_NET_ADMIN */
+		nl->err = -EPERM;
+		return MB_EXIT_KERNEL;
+	}
 	for (p = peers; p->name; p++) {
 		struct json_object *o;
 
@@ -295,6 +299,7 @@ struct pair_case {
 	const char *b_version;		/* MBATCH_HS_VERSION of the dialler */
 	const char *b_digests;
 	int rc_a, rc_b;
+	bool ipv6;			/* over [::1] */
 };
 
 static void run_pair(const struct pair_case *c, const char *tag)
@@ -315,8 +320,10 @@ static void run_pair(const struct pair_case *c, const char *tag)
 	pid_t a, b;
 	int port = free_port(), rc_a, rc_b;
 
-	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
-	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+	snprintf(listen, sizeof(listen), "%s:%d",
+		 c->ipv6 ? "[::1]" : "127.0.0.1", port);
+	snprintf(addr, sizeof(addr), "%s:%d", c->ipv6 ? "[::1]" : "127.0.0.1",
+		 port);
 	snprintf(ta, sizeof(ta), "%s-a", tag);
 	snprintf(tb, sizeof(tb), "%s-b", tag);
 	a = spawn(ta, "nodea", pa, NULL, argv_a);
@@ -348,7 +355,8 @@ int main(void)
 
 	{
 		struct pair_case c = { "right key: both daemons attach, exit 0",
-				       key1, key1, true, NULL, "all", 0, 0 };
+				       key1, key1, true, NULL, "all", 0, 0,
+				       false };
 
 		run_pair(&c, "ok");
 		check(strstr(slurp("ok-a.out"), "attached nodeb digests 3 stream ok") &&
@@ -358,8 +366,28 @@ int main(void)
 		      "  the acceptor logs the link");
 	}
 	{
+		struct pair_case c = { "IPv6: listen on [::1], dial [::1]:PORT",
+				       key1, key1, true, NULL, "all", 0, 0,
+				       true };
+		int fd = socket(AF_INET6, SOCK_STREAM, 0);
+		struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6,
+					     .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+
+		if (fd < 0 || bind(fd, (struct sockaddr *)&sin6, sizeof(sin6))) {
+			check(1, "IPv6: # SKIP no IPv6 loopback");
+		} else {
+			run_pair(&c, "v6");
+			check(strstr(slurp("v6-a.err"), "link to nodeb ([::1]:") &&
+			      strstr(slurp("v6-b.out"), "stream ok"),
+			      "  attached over IPv6");
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	{
 		struct pair_case c = { "digests none on one side",
-				       key1, key1, true, NULL, "none", 0, 0 };
+				       key1, key1, true, NULL, "none", 0, 0,
+				       false };
 
 		run_pair(&c, "nod");
 		check(strstr(slurp("nod-a.out"), "digests 0 stream ok") &&
@@ -368,7 +396,8 @@ int main(void)
 	}
 	{
 		struct pair_case c = { "wrong key: both exit 7",
-				       key1, key2, true, NULL, "all", 7, 7 };
+				       key1, key2, true, NULL, "all", 7, 7,
+				       false };
 
 		run_pair(&c, "key");
 		snprintf(line, sizeof(line), "%s", slurp("key-a.err"));
@@ -384,7 +413,8 @@ int main(void)
 	}
 	{
 		struct pair_case c = { "another version: both exit 7",
-				       key1, key1, true, "2", "all", 7, 7 };
+				       key1, key1, true, "2", "all", 7, 7,
+				       false };
 
 		run_pair(&c, "ver");
 		check(strstr(slurp("ver-a.err"), "version mismatch: peer speaks 2, this node 1") != NULL,
@@ -394,7 +424,8 @@ int main(void)
 	}
 	{
 		struct pair_case c = { "unknown peer: both exit 7",
-				       key1, key1, false, NULL, "all", 7, 7 };
+				       key1, key1, false, NULL, "all", 7, 7,
+				       false };
 
 		run_pair(&c, "unk");
 		check(strstr(slurp("unk-a.err"), ": unknown peer nodeb") &&
@@ -439,6 +470,16 @@ int main(void)
 		kill(a, SIGTERM);
 		check(wait_rc(a) == 0 && strstr(slurp("term.err"), "stopped"),
 		      "SIGTERM: stops cleanly, exit 0");
+	}
+
+	{
+		/* the peers cannot be listed at start: exit with that status */
+		char *argv_a[] = { "serve", "--listen", "none", "--name", "nodea", NULL };
+		pid_t a = spawn("noperm", "nodea", NULL, NULL, argv_a);
+
+		check(wait_rc(a) == MB_EXIT_KERNEL &&
+		      strstr(slurp("noperm.err"), "cannot list the peers"),
+		      "peers not listed at start: exit 1 at once");
 	}
 
 	if (!failed) {
