@@ -322,7 +322,7 @@ static int check_hello(struct hs *hs, uint32_t *peer_flags)
 	unsigned char h[MB_HS_HELLO_LEN - 4];
 	const struct mb_hs_cfg *cfg = hs->cfg;
 	uint16_t ver, flags;
-	char why[160] = "";
+	char why[MB_HS_REASON_MAX + 160] = "";
 	int code;
 
 	if (read_magic(hs, HS_MAGIC_HELLO, "HELLO") ||

@@ -85,7 +85,7 @@ struct mb_hs_result {
 	int code;		/* enum mb_hs_code sent or received, or 0 */
 	bool refused_by_peer;	/* the other side sent the ERROR */
 	bool refused_by_us;	/* we sent the ERROR */
-	char reason[MB_HS_REASON_MAX + 64];	/* why it failed, "" */
+	char reason[MB_HS_REASON_MAX + 200];	/* why it failed, "" */
 	unsigned char hello[MB_HS_HELLO_LEN];	/* our HELLO, as sent */
 };
 
