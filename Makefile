@@ -7,7 +7,9 @@
 #                     every kernel (what CI runs)
 #   make lint         checkpatch, sparse, W=1, coccinelle, shellcheck
 #   make demo|bench   boot a VM running tools/demo.sh | tools/bench/bench.sh
-#   make install      install mbatch.ko (updates/) and mbatchctl
+#   make install      install mbatch.ko (updates/), mbatchctl and the
+#                     mbatch-serve.service unit (SYSTEMDUNITDIR, its
+#                     ExecStart pointing at PREFIX/sbin)
 #   make dkms-install register the sources with DKMS and install
 #
 # KDIR=<kernel build tree> selects one kernel; the default is every
@@ -18,6 +20,7 @@
 SRC := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 BUILD := $(SRC)/build
 PREFIX ?= /usr/local
+SYSTEMDUNITDIR ?= /lib/systemd/system
 VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' $(SRC)/dkms.conf)
 
 ifneq ($(KDIR),)
@@ -131,6 +134,11 @@ install: module tools
 		install -D -m 0755 $(SRC)/tools/mbatchctl/mbatchctl \
 			$(DESTDIR)$(PREFIX)/sbin/mbatchctl; \
 	fi
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed 's|/usr/sbin/mbatchctl|$(PREFIX)/sbin/mbatchctl|' \
+		$(SRC)/tools/systemd/mbatch-serve.service \
+		>$(DESTDIR)$(SYSTEMDUNITDIR)/mbatch-serve.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/mbatch-serve.service
 
 DKMS_SRC := /usr/src/mbatch-$(VERSION)
 

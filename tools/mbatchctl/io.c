@@ -315,7 +315,7 @@ void mb_result_print(const struct mb_result *r, bool data, long line)
 		snprintf(lat, sizeof(lat), "-");
 	if (line >= 0)
 		printf("%6ld ", line);
-	printf("%8llu %8llu %-12s %-10s %8u %6llu %8llu %8llu %10s %s%s%s\n",
+	printf("%8llu %8llu %-12s %-10s %8u %6llu %8llu %8llu %10s %s%s%s%s%s\n",
 	       (unsigned long long)r->seq, (unsigned long long)r->tag,
 	       mb_op_name(r->op), status, r->bytes,
 	       (unsigned long long)r->epoch, (unsigned long long)r->batch,
@@ -323,7 +323,8 @@ void mb_result_print(const struct mb_result *r, bool data, long line)
 	       r->flags & MBATCH_RESULT_F_REORDERED ? "R" : "",
 	       r->flags & MBATCH_RESULT_F_MERGED ? "M" : "",
 	       r->flags & (MBATCH_RESULT_F_REORDERED | MBATCH_RESULT_F_MERGED) ?
-	       "" : "-");
+	       "" : "-", r->status ? "  " : "",
+	       r->status ? mb_status_str(r->status) : "");
 	if (!data || !r->has_data)
 		return;
 	for (i = 0; i < r->data_len; i++) {

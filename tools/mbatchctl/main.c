@@ -25,9 +25,9 @@ static const struct mb_cmd commands[] = {
 	{ "stats", cmd_stats,
 	  "stats [QUEUE] [session ID]               queue or session counters" },
 	{ "session", cmd_session,
-	  "session open QUEUE [owned]               prints the session id\n"
+	  "session open QUEUE[@PEER] [owned]        prints the session id\n"
 	  "  session close ID\n"
-	  "  session show [ID] [queue QUEUE]" },
+	  "  session show [ID] [queue QUEUE[@PEER]]" },
 	{ "submit", cmd_submit,
 	  "submit ID [batch-id N] MSG...|-f FILE|-  submit messages (script lines)" },
 	{ "checkpoint", cmd_checkpoint,
@@ -40,7 +40,16 @@ static const struct mb_cmd commands[] = {
 	  "collect ID [wait-min N] [wait-epoch E] [timeout MS] [max N]\n"
 	  "          [ack SEQ|no-ack] [data]" },
 	{ "run", cmd_run,
-	  "run QUEUE [-f FILE|-] [-n] [data]        run a batch script in an owned session" },
+	  "run QUEUE[@PEER] [-f FILE|-] [-n] [data] run a batch script in an owned session" },
+	{ "peer", cmd_peer,
+	  "peer add NAME [ADDR:PORT] --psk-file F [keepalive MS] [link-timeout MS]\n"
+	  "  peer del NAME\n"
+	  "  peer show [NAME]" },
+	{ "serve", cmd_serve,
+	  "serve [--listen ADDR:PORT|none] [--name NODE] [--digests LIST] [--once]\n"
+	  "                                           make links to peers (foreground)" },
+	{ "monitor", cmd_monitor,
+	  "monitor [--count N] [--timeout MS]       print events, one per line" },
 	{ "help", cmd_help,
 	  "help                                     this text" },
 };
@@ -98,6 +107,8 @@ static void usage(FILE *f)
 		"  3  the mbatch module is not loaded\n"
 		"  4  run, collect: one or more commands completed with an error\n"
 		"  5  other local error\n"
+		"  6  monitor: the timeout expired\n"
+		"  7  serve --once: the link was refused or failed\n"
 		"\n"
 		"See mbatchctl(8).\n");
 }

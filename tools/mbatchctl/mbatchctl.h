@@ -23,6 +23,8 @@ enum mb_exit {
 	MB_EXIT_NOMOD = 3,	/* the mbatch module is not loaded */
 	MB_EXIT_CMDFAIL = 4,	/* run/collect: a command completed with an error */
 	MB_EXIT_LOCAL = 5,	/* any other local error */
+	MB_EXIT_TIMEOUT = 6,	/* monitor: the timeout expired */
+	MB_EXIT_NOLINK = 7,	/* serve --once: refused or failed */
 };
 
 #ifndef __printf
@@ -51,6 +53,11 @@ int mb_parse_size(const char *s, uint64_t *v);
 const char *mb_op_name(uint32_t op);
 const char *mb_state_name(uint32_t state);
 char *mb_fmt_size(uint64_t v, char *buf, size_t len);
+bool mb_name_ok(const char *name);
+int mb_split_hostport(const char *s, char *host, size_t hlen, char *port,
+		      size_t plen);
+int mb_split_remote(const char *arg, char *queue, char *peer);
+const char *mb_status_str(int32_t status);
 
 struct nlattr;
 struct json_object;
@@ -61,6 +68,8 @@ void mb_stats_print(struct json_object *stats, const char *indent);
 int mb_queue_get(const char *name, struct json_object **out);
 int mb_session_get(uint32_t id, const char *queue, struct json_object **out);
 int mb_parse_session_id(const char *s, uint32_t *id);
+/* peer.c: get one peer or dump all, as a JSON array */
+int mb_peer_get(const char *name, struct json_object **out);
 
 /* json-c accessors for rendering the JSON model as text */
 uint64_t mb_jget_u64(struct json_object *o, const char *key);
@@ -78,5 +87,8 @@ int cmd_resume(int argc, char **argv);
 int cmd_batch(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_peer(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_monitor(int argc, char **argv);
 
 #endif /* MBATCHCTL_H */

@@ -60,6 +60,18 @@ static const char *const main_names[] = {
 	[MBATCH_A_COLLECT_SEQ] = "collect-seq",
 	[MBATCH_A_COLLECT_COUNT] = "collect-count",
 	[MBATCH_A_COLLECT_PENDING] = "collect-pending",
+	[MBATCH_A_PEER_NAME] = "peer-name",
+	[MBATCH_A_PEER_ADDR] = "peer-addr",
+	[MBATCH_A_PEER_PSK_FILE] = "peer-psk-file",
+	[MBATCH_A_PEER_STATE] = "peer-state",
+	[MBATCH_A_PEER_FD] = "peer-fd",
+	[MBATCH_A_PEER_DIGEST] = "peer-digest",
+	[MBATCH_A_PEER_KEEPALIVE_MS] = "peer-keepalive-ms",
+	[MBATCH_A_PEER_LINK_TIMEOUT_MS] = "peer-link-timeout-ms",
+	[MBATCH_A_PEER_RTT_US] = "peer-rtt-us",
+	[MBATCH_A_PEER_STATS] = "peer-stats",
+	[MBATCH_A_LINK_REASON] = "link-reason",
+	[MBATCH_A_LINK_ERROR] = "link-error",
 };
 
 static const char *const msg_names[] = {
@@ -119,6 +131,18 @@ static struct nla_policy main_policy[MBATCH_A_MAX + 1] = {
 	[MBATCH_A_COLLECT_SEQ] = { .type = NLA_U64 },
 	[MBATCH_A_COLLECT_COUNT] = { .type = NLA_U32 },
 	[MBATCH_A_COLLECT_PENDING] = { .type = NLA_U32 },
+	[MBATCH_A_PEER_NAME] = { .type = NLA_STRING },
+	[MBATCH_A_PEER_ADDR] = { .type = NLA_STRING },
+	[MBATCH_A_PEER_PSK_FILE] = { .type = NLA_STRING },
+	[MBATCH_A_PEER_STATE] = { .type = NLA_U32 },
+	[MBATCH_A_PEER_FD] = { .type = NLA_U32 },
+	[MBATCH_A_PEER_DIGEST] = { .type = NLA_U32 },
+	[MBATCH_A_PEER_KEEPALIVE_MS] = { .type = NLA_U32 },
+	[MBATCH_A_PEER_LINK_TIMEOUT_MS] = { .type = NLA_U32 },
+	[MBATCH_A_PEER_RTT_US] = { .type = NLA_U32 },
+	[MBATCH_A_PEER_STATS] = { .type = NLA_NESTED },
+	[MBATCH_A_LINK_REASON] = { .type = NLA_STRING },
+	[MBATCH_A_LINK_ERROR] = { .type = NLA_U32 },
 };
 
 static struct nla_policy result_policy[MBATCH_RESULT_A_MAX + 1] = {
@@ -137,6 +161,7 @@ static struct nla_policy result_policy[MBATCH_RESULT_A_MAX + 1] = {
 };
 
 static struct nla_policy stats_policy[MBATCH_STATS_A_MAX + 1];
+static struct nla_policy peer_stats_policy[MBATCH_PEER_STATS_A_MAX + 1];
 
 int mb_parse_result(struct nlattr *nest, struct nlattr **tb)
 {
@@ -150,6 +175,16 @@ int mb_parse_stats(struct nlattr *nest, struct nlattr **tb)
 	for (i = MBATCH_STATS_A_SUBMITTED; i <= MBATCH_STATS_A_MAX; i++)
 		stats_policy[i].type = NLA_U64;
 	return nla_parse_nested(tb, MBATCH_STATS_A_MAX, nest, stats_policy);
+}
+
+int mb_parse_peer_stats(struct nlattr *nest, struct nlattr **tb)
+{
+	unsigned int i;
+
+	for (i = MBATCH_PEER_STATS_A_TX_BYTES; i <= MBATCH_PEER_STATS_A_MAX; i++)
+		peer_stats_policy[i].type = NLA_U64;
+	return nla_parse_nested(tb, MBATCH_PEER_STATS_A_MAX, nest,
+				peer_stats_policy);
 }
 
 /*
@@ -497,4 +532,106 @@ out:
 	nl->req = NULL;
 	nlmsg_free(msg);
 	return rc;
+}
+
+int mb_parse_msg(struct nlmsghdr *nlh, struct nlattr **tb)
+{
+	return genlmsg_parse(nlh, 0, tb, MBATCH_A_MAX, main_policy);
+}
+
+static int cb_any_seq(struct nl_msg *msg, void *arg)
+{
+	(void)msg;
+	(void)arg;
+	return NL_OK;	/* notifications carry no sequence of ours */
+}
+
+static int cb_event(struct nl_msg *msg, void *arg)
+{
+	struct nlattr *tb[MBATCH_A_MAX + 1];
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct mb_events *ev = arg;
+
+	if (nlh->nlmsg_type != ev->nl.family ||
+	    mb_parse_msg(nlh, tb))
+		return NL_SKIP;
+	ev->fn(genlmsg_hdr(nlh)->cmd, tb, ev->arg);
+	return NL_OK;
+}
+
+int mb_events_open(struct mb_events *ev, mb_event_fn fn, void *arg)
+{
+	int rc, grp, ret;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->fn = fn;
+	ev->arg = arg;
+	rc = mb_nl_open(&ev->nl);
+	if (rc)
+		return rc;
+	grp = genl_ctrl_resolve_grp(ev->nl.sk, MBATCH_GENL_NAME,
+				    MBATCH_MCGRP_EVENTS);
+	if (grp < 0) {
+		mb_err("cannot find the %s group: %s", MBATCH_MCGRP_EVENTS,
+		       nl_geterror(grp));
+		mb_json_error(MB_EXIT_LOCAL, 0, nl_geterror(grp), NULL);
+		mb_nl_close(&ev->nl);
+		return MB_EXIT_LOCAL;
+	}
+	ret = nl_socket_add_membership(ev->nl.sk, grp);
+	if (ret) {
+		bool perm = ret == -NLE_PERM;
+
+		mb_err("cannot join the %s group: %s%s", MBATCH_MCGRP_EVENTS,
+		       nl_geterror(ret), perm ? " (needs CAP_NET_ADMIN)" : "");
+		mb_json_error(perm ? MB_EXIT_KERNEL : MB_EXIT_LOCAL,
+			      perm ? EPERM : 0, nl_geterror(ret), NULL);
+		mb_nl_close(&ev->nl);
+		return perm ? MB_EXIT_KERNEL : MB_EXIT_LOCAL;
+	}
+	ev->cb = nl_cb_alloc(NL_CB_DEFAULT);
+	if (!ev->cb) {
+		mb_err("out of memory");
+		mb_nl_close(&ev->nl);
+		return MB_EXIT_LOCAL;
+	}
+	nl_cb_set(ev->cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, cb_any_seq, NULL);
+	nl_cb_set(ev->cb, NL_CB_VALID, NL_CB_CUSTOM, cb_event, ev);
+	nl_socket_disable_seq_check(ev->nl.sk);
+	nl_socket_set_nonblocking(ev->nl.sk);
+	return MB_EXIT_OK;
+}
+
+int mb_events_fd(struct mb_events *ev)
+{
+	return nl_socket_get_fd(ev->nl.sk);
+}
+
+int mb_events_read(struct mb_events *ev)
+{
+	int ret;
+
+	for (;;) {
+		ret = nl_recvmsgs(ev->nl.sk, ev->cb);
+		if (ret >= 0)
+			continue;
+		if (ret == -NLE_AGAIN)
+			return MB_EXIT_OK;
+		if (ret == -NLE_NOMEM) {	/* ENOBUFS: events were lost */
+			ev->overruns++;
+			continue;
+		}
+		if (ret == -NLE_INTR)
+			continue;
+		mb_err("events: %s", nl_geterror(ret));
+		return MB_EXIT_LOCAL;
+	}
+}
+
+void mb_events_close(struct mb_events *ev)
+{
+	if (ev->cb)
+		nl_cb_put(ev->cb);
+	ev->cb = NULL;
+	mb_nl_close(&ev->nl);
 }

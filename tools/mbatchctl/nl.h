@@ -73,13 +73,38 @@ int mb_nl_request(struct mb_nl *nl, struct nl_msg *msg, mb_reply_fn fn,
 /* Parse a nest of set @set ("msg", "result", "stats") with its policy. */
 int mb_parse_result(struct nlattr *nest, struct nlattr **tb);
 int mb_parse_stats(struct nlattr *nest, struct nlattr **tb);
+int mb_parse_peer_stats(struct nlattr *nest, struct nlattr **tb);
+/* Parses a message of the family (events) with the reply policy. */
+int mb_parse_msg(struct nlmsghdr *nlh, struct nlattr **tb);
+
+/*
+ * The "events" multicast group on a socket of its own: @fn is called for
+ * every notification. mb_events_open returns MB_EXIT_* (printed).
+ */
+typedef void (*mb_event_fn)(uint8_t cmd, struct nlattr **tb, void *arg);
+struct mb_events {
+	struct mb_nl nl;
+	struct nl_cb *cb;
+	mb_event_fn fn;
+	void *arg;
+	unsigned int overruns;	/* events lost (ENOBUFS) */
+};
+int mb_events_open(struct mb_events *ev, mb_event_fn fn, void *arg);
+int mb_events_fd(struct mb_events *ev);
+/* Handles what is queued, without blocking; returns MB_EXIT_*. */
+int mb_events_read(struct mb_events *ev);
+void mb_events_close(struct mb_events *ev);
+
+/* peer.c */
+int mb_peer_get_nl(struct mb_nl *nl, const char *name, bool quiet,
+		   struct json_object *arr);
 
 const char *mb_attr_name(int set, unsigned int type);
 enum { MB_SET_MAIN, MB_SET_MSG, MB_SET_RESULT, MB_SET_STATS };
 
 /* session.c */
-int mb_session_open(struct mb_nl *nl, const char *queue, uint32_t flags,
-		    uint32_t *id);
+int mb_session_open(struct mb_nl *nl, const char *queue, const char *peer,
+		    uint32_t flags, uint32_t *id);
 int mb_session_simple(struct mb_nl *nl, uint8_t cmd, uint32_t id);
 
 #define mb_for_each_attr(pos, nlh, rem) \

@@ -398,13 +398,14 @@ static int get_limits(struct run *r, const char *queue)
 
 int cmd_run(int argc, char **argv)
 {
+	char queue[MBATCH_QUEUE_NAME_MAX], peer[MBATCH_PEER_NAME_MAX];
 	struct run r = { 0 };
 	const char *file = "-";
 	bool dry = false;
 	int i, rc, rc2;
 
 	if (argc < 2 || argv[1][0] == '-')
-		return mb_usage("run QUEUE [-f FILE|-] [-n] [data]");
+		return mb_usage("run QUEUE[@PEER] [-f FILE|-] [-n] [data]");
 	for (i = 2; i < argc; i++) {
 		if (!strcmp(argv[i], "-f") && i + 1 < argc)
 			file = argv[++i];
@@ -415,6 +416,9 @@ int cmd_run(int argc, char **argv)
 		else
 			return mb_usage("run: unexpected '%s'", argv[i]);
 	}
+	rc = mb_split_remote(argv[1], queue, peer);
+	if (rc)
+		return rc;
 	mb_script_init(&r.s, file);
 	rc = mb_script_parse_file(&r.s, file);
 	if (rc) {
@@ -433,14 +437,23 @@ int cmd_run(int argc, char **argv)
 		mb_script_free(&r.s);
 		return rc;
 	}
-	rc = get_limits(&r, argv[1]);
+	if (peer[0]) {
+		/* a queue of a peer: its limits are not known here */
+		r.max_cmds = MBATCH_MAX_CMDS_DEFAULT;
+		r.max_bytes = MBATCH_MAX_BYTES_DEFAULT;
+		rc = 0;
+	} else {
+		rc = get_limits(&r, queue);
+	}
 	if (!rc)
-		rc = mb_session_open(&r.nl, argv[1], MBATCH_SESSION_F_OWNED,
-				     &r.sid);
+		rc = mb_session_open(&r.nl, queue, peer,
+				     MBATCH_SESSION_F_OWNED, &r.sid);
 	if (rc)
 		goto out;
 	if (mb_json) {
-		mb_jadd_str(mb_json_root(), "queue", argv[1]);
+		mb_jadd_str(mb_json_root(), "queue", queue);
+		if (peer[0])
+			mb_jadd_str(mb_json_root(), "peer", peer);
 		mb_jadd_u64(mb_json_root(), "session", r.sid);
 		r.batches = mb_jadd_array(mb_json_root(), "batches");
 		r.results = mb_jadd_array(mb_json_root(), "results");

@@ -7,6 +7,35 @@
 #include "nl.h"
 #include "json.h"
 
+/*
+ * Splits a session's queue argument: "QUEUE" (a queue of this node) or
+ * "QUEUE@PEER" (a queue of peer PEER). @queue and @peer hold
+ * MBATCH_QUEUE_NAME_MAX and MBATCH_PEER_NAME_MAX bytes; @peer is "" for a
+ * local queue. Returns 0 or MB_EXIT_USAGE (printed).
+ */
+int mb_split_remote(const char *arg, char *queue, char *peer)
+{
+	const char *at = strchr(arg, '@');
+	size_t qlen = at ? (size_t)(at - arg) : strlen(arg);
+
+	peer[0] = '\0';
+	if (qlen >= MBATCH_QUEUE_NAME_MAX)
+		return mb_usage("bad queue '%s' (1 to %d of [A-Za-z0-9_.-], then @PEER for a remote one)",
+				arg, MBATCH_QUEUE_NAME_MAX - 1);
+	memcpy(queue, arg, qlen);
+	queue[qlen] = '\0';
+	if (!mb_name_ok(queue))
+		return mb_usage("bad queue '%s' (1 to %d of [A-Za-z0-9_.-], then @PEER for a remote one)",
+				arg, MBATCH_QUEUE_NAME_MAX - 1);
+	if (!at)
+		return 0;
+	if (!mb_name_ok(at + 1))
+		return mb_usage("bad peer in '%s' (1 to %d of [A-Za-z0-9_.-])",
+				arg, MBATCH_PEER_NAME_MAX - 1);
+	strcpy(peer, at + 1);
+	return 0;
+}
+
 int mb_parse_session_id(const char *s, uint32_t *id)
 {
 	if (mb_parse_u32(s, id) || !*id)
@@ -23,11 +52,15 @@ static struct json_object *session_json(struct nlattr **tb)
 		mb_jadd_u64(o, "id", nla_get_u32(tb[MBATCH_A_SESSION_ID]));
 	mb_jadd_str(o, "queue", tb[MBATCH_A_QUEUE_NAME] ?
 		    nla_get_string(tb[MBATCH_A_QUEUE_NAME]) : NULL);
+	if (tb[MBATCH_A_PEER_NAME])	/* remote: QUEUE is on that peer */
+		mb_jadd_str(o, "peer", nla_get_string(tb[MBATCH_A_PEER_NAME]));
 	if (tb[MBATCH_A_SESSION_FLAGS])
 		flags = nla_get_u32(tb[MBATCH_A_SESSION_FLAGS]);
 	f = mb_jadd_array(o, "flags");
 	if (flags & MBATCH_SESSION_F_OWNED)
 		json_object_array_add(f, json_object_new_string("owned"));
+	if (flags & MBATCH_SESSION_F_PEER)
+		json_object_array_add(f, json_object_new_string("peer"));
 	if (tb[MBATCH_A_SESSION_STATE])
 		mb_jadd_str(o, "state", mb_state_name(
 			nla_get_u32(tb[MBATCH_A_SESSION_STATE])));
@@ -62,17 +95,26 @@ static int session_reply(struct nlmsghdr *nlh, struct nlattr **tb, void *arg)
 int mb_session_get(uint32_t id, const char *queue, struct json_object **out)
 {
 	struct json_object *arr = json_object_new_array();
+	char qname[MBATCH_QUEUE_NAME_MAX], peer[MBATCH_PEER_NAME_MAX];
 	struct nl_msg *msg;
 	struct mb_nl nl;
 	int rc;
 
 	*out = arr;
+	if (queue) {
+		rc = mb_split_remote(queue, qname, peer);
+		if (rc)
+			return rc;
+		queue = qname;
+	}
 	rc = mb_nl_open(&nl);
 	if (rc)
 		return rc;
 	msg = mb_msg_new(&nl, MBATCH_CMD_SESSION_GET, id ? 0 : NLM_F_DUMP, 0);
 	if ((id && nla_put_u32(msg, MBATCH_A_SESSION_ID, id)) ||
-	    (queue && nla_put_string(msg, MBATCH_A_QUEUE_NAME, queue))) {
+	    (queue && nla_put_string(msg, MBATCH_A_QUEUE_NAME, queue)) ||
+	    (queue && peer[0] &&
+	     nla_put_string(msg, MBATCH_A_PEER_NAME, peer))) {
 		nlmsg_free(msg);
 		mb_nl_close(&nl);
 		return MB_EXIT_LOCAL;
@@ -91,9 +133,12 @@ static int open_reply(struct nlmsghdr *nlh, struct nlattr **tb, void *arg)
 	return 0;
 }
 
-/* Opens a session on @nl; used by "session open" and "run". */
-int mb_session_open(struct mb_nl *nl, const char *queue, uint32_t flags,
-		    uint32_t *id)
+/*
+ * Opens a session on @nl on @queue of this node, or of @peer when it is
+ * neither NULL nor ""; used by "session open" and "run".
+ */
+int mb_session_open(struct mb_nl *nl, const char *queue, const char *peer,
+		    uint32_t flags, uint32_t *id)
 {
 	struct nl_msg *msg;
 	int rc;
@@ -101,6 +146,8 @@ int mb_session_open(struct mb_nl *nl, const char *queue, uint32_t flags,
 	*id = 0;
 	msg = mb_msg_new(nl, MBATCH_CMD_SESSION_OPEN, 0, 0);
 	if (nla_put_string(msg, MBATCH_A_QUEUE_NAME, queue) ||
+	    (peer && peer[0] &&
+	     nla_put_string(msg, MBATCH_A_PEER_NAME, peer)) ||
 	    (flags && nla_put_u32(msg, MBATCH_A_SESSION_FLAGS, flags))) {
 		nlmsg_free(msg);
 		return MB_EXIT_LOCAL;
@@ -127,24 +174,30 @@ int mb_session_simple(struct mb_nl *nl, uint8_t cmd, uint32_t id)
 
 static int session_open(int argc, char **argv)
 {
+	char queue[MBATCH_QUEUE_NAME_MAX], peer[MBATCH_PEER_NAME_MAX];
 	uint32_t flags = 0, id;
 	struct mb_nl nl;
 	int rc;
 
 	if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "owned")))
-		return mb_usage("session open QUEUE [owned]");
+		return mb_usage("session open QUEUE[@PEER] [owned]");
 	if (argc == 3)
 		flags |= MBATCH_SESSION_F_OWNED;
+	rc = mb_split_remote(argv[1], queue, peer);
+	if (rc)
+		return rc;
 	rc = mb_nl_open(&nl);
 	if (rc)
 		return rc;
-	rc = mb_session_open(&nl, argv[1], flags, &id);
+	rc = mb_session_open(&nl, queue, peer, flags, &id);
 	mb_nl_close(&nl);
 	if (rc)
 		return rc;
 	if (mb_json) {
 		mb_jadd_u64(mb_json_root(), "session", id);
-		mb_jadd_str(mb_json_root(), "queue", argv[1]);
+		mb_jadd_str(mb_json_root(), "queue", queue);
+		if (peer[0])
+			mb_jadd_str(mb_json_root(), "peer", peer);
 	} else {
 		printf("%u\n", id);
 	}
@@ -188,7 +241,7 @@ static int session_show(int argc, char **argv)
 			if (rc)
 				return rc;
 		} else {
-			return mb_usage("session show [ID] [queue QUEUE]");
+			return mb_usage("session show [ID] [queue QUEUE[@PEER]]");
 		}
 	}
 	rc = mb_session_get(id, queue, &arr);
@@ -200,19 +253,32 @@ static int session_show(int argc, char **argv)
 		json_object_object_add(mb_json_root(), "sessions", arr);
 		return 0;
 	}
-	printf("%-8s %-16s %-8s %-6s %10s %10s %6s\n", "ID", "QUEUE", "STATE",
+	printf("%-8s %-16s %-10s %-6s %10s %10s %6s\n", "ID", "QUEUE", "STATE",
 	       "FLAGS", "EPOCH", "DONE", "ERROR");
 	for (i = 0; i < json_object_array_length(arr); i++) {
 		struct json_object *s = json_object_array_get_idx(arr, i), *f;
+		char where[2 * MBATCH_PEER_NAME_MAX + 8], fl[16] = "";
+		int64_t err = mb_jget_s64(s, "error");
+		size_t j;
 
+		if (json_object_object_get_ex(s, "peer", NULL))
+			snprintf(where, sizeof(where), "%s@%s",
+				 mb_jget_str(s, "queue"), mb_jget_str(s, "peer"));
+		else
+			snprintf(where, sizeof(where), "%s",
+				 mb_jget_str(s, "queue"));
 		json_object_object_get_ex(s, "flags", &f);
-		printf("%-8llu %-16s %-8s %-6s %10llu %10llu %6lld\n",
-		       (unsigned long long)mb_jget_u64(s, "id"),
-		       mb_jget_str(s, "queue"), mb_jget_str(s, "state"),
-		       json_object_array_length(f) ? "owned" : "-",
+		for (j = 0; j < json_object_array_length(f); j++)
+			snprintf(fl + strlen(fl), sizeof(fl) - strlen(fl),
+				 "%s%s", j ? "," : "", json_object_get_string(
+					 json_object_array_get_idx(f, j)));
+		printf("%-8llu %-16s %-10s %-6s %10llu %10llu %6lld%s%s\n",
+		       (unsigned long long)mb_jget_u64(s, "id"), where,
+		       mb_jget_str(s, "state"), fl[0] ? fl : "-",
 		       (unsigned long long)mb_jget_u64(s, "epoch"),
 		       (unsigned long long)mb_jget_u64(s, "done_epoch"),
-		       (long long)mb_jget_s64(s, "error"));
+		       (long long)err, err < 0 ? " " : "",
+		       err < 0 ? mb_status_str(err) : "");
 	}
 	json_object_put(arr);
 	return 0;

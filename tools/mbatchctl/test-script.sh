@@ -211,6 +211,34 @@ expect 2 "collect unknown option" -- "$TOOL" collect 1 frob 1
 expect 2 "batch cancel bad id" -- "$TOOL" batch cancel 1 x
 expect 2 "run without queue" -- "$TOOL" run
 expect 2 "stats extra arg" -- "$TOOL" stats q0 q1
+head -c 32 /dev/zero | tr '\0' k >"$TMP/psk"
+head -c 15 /dev/zero | tr '\0' k >"$TMP/psk-short"
+head -c 1025 /dev/zero | tr '\0' k >"$TMP/psk-long"
+expect 2 "peer without subcommand" -- "$TOOL" peer
+expect 2 "peer add without a key file" -- "$TOOL" peer add nodeb 10.0.0.2:7389
+grep_in "$TMP/err" "--psk-file F is required" "  says the key file is required"
+expect 2 "peer add bad name" -- "$TOOL" peer add 'a b' --psk-file "$TMP/psk"
+expect 2 "peer add address without port" -- "$TOOL" peer add nodeb 10.0.0.2 --psk-file "$TMP/psk"
+expect 2 "peer add port 0" -- "$TOOL" peer add nodeb h:0 --psk-file "$TMP/psk"
+expect 2 "peer add bare IPv6 address" -- "$TOOL" peer add nodeb fe80::1:7389 --psk-file "$TMP/psk"
+expect 2 "peer add bad keepalive" -- "$TOOL" peer add nodeb --psk-file "$TMP/psk" keepalive 5
+expect 2 "peer add two addresses" -- "$TOOL" peer add nodeb a:1 b:2 --psk-file "$TMP/psk"
+expect 5 "peer add: key file of 15 bytes" -- "$TOOL" peer add nodeb --psk-file "$TMP/psk-short"
+grep_in "$TMP/err" "15 bytes, a key needs 16 to 1024" "  clear message"
+expect 5 "peer add: key file of 1025 bytes" -- "$TOOL" peer add nodeb --psk-file "$TMP/psk-long"
+expect 5 "peer add: missing key file" -- "$TOOL" peer add nodeb --psk-file "$TMP/none"
+grep_in "$TMP/err" "No such file or directory" "  clear message"
+expect 2 "peer del without name" -- "$TOOL" peer del
+expect 2 "peer show bad name" -- "$TOOL" peer show 'x/y'
+expect 2 "session open bad peer" -- "$TOOL" session open q0@
+expect 2 "session open bad queue@peer" -- "$TOOL" session open 'q0@a/b'
+expect 2 "run bad peer" -- "$TOOL" run 'q0@a b' -n
+expect 2 "serve bad node name" -- "$TOOL" serve --name 'a b'
+expect 2 "serve bad listen" -- "$TOOL" serve --listen 0.0.0.0
+expect 2 "serve bad digests" -- "$TOOL" serve --digests crc
+expect 2 "serve unknown option" -- "$TOOL" serve --frob
+expect 2 "monitor bad count" -- "$TOOL" monitor --count x
+expect 2 "monitor bad timeout" -- "$TOOL" monitor --timeout 0
 expect 2 "usage error with --json" -- "$TOOL" --json session close x
 json_check 'd["error"]["exit"] == 2 and "session id" in d["error"]["message"]' \
 	"  --json usage error document"
@@ -227,7 +255,9 @@ if [ $rc -eq 3 ]; then
 	json_check 'd["module_loaded"] is False and d["tool_version"] and d["error"]["exit"] == 3' \
 		"  --json document"
 	for c in "queue show" "session show" "stats" "collect 1" "resume 1" \
-		 "session open q0" "queue del q0"; do
+		 "session open q0" "queue del q0" "session open q0@nodeb" \
+		 "peer show" "peer del nodeb" "peer add nodeb --psk-file $TMP/psk" \
+		 "monitor --timeout 100" "serve --listen none --name t"; do
 		# shellcheck disable=SC2086
 		expect 3 "$c without the module" -- "$TOOL" $c
 	done

@@ -108,6 +108,8 @@ const char *mb_state_name(uint32_t state)
 		return "halted";
 	case MBATCH_SESSION_CLOSING:
 		return "closing";
+	case MBATCH_SESSION_CONNECTING:
+		return "connecting";
 	}
 	return "unknown";
 }
@@ -127,4 +129,59 @@ char *mb_fmt_size(uint64_t v, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%llu%s", (unsigned long long)v, units[i]);
 	return buf;
+}
+
+/* Names of queues, peers and nodes: 1 to 31 of [A-Za-z0-9_.-]. */
+bool mb_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n && n < MBATCH_PEER_NAME_MAX &&
+	       strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
+}
+
+/*
+ * Splits "host:port" or "[v6addr]:port" (the port 1..65535 in decimal);
+ * an empty host ("[]" or ":port") is left empty. Returns 0 or -EINVAL.
+ */
+int mb_split_hostport(const char *s, char *host, size_t hlen, char *port,
+		      size_t plen)
+{
+	const char *colon, *h = s;
+	size_t n;
+	uint32_t p;
+
+	if (s[0] == '[') {
+		const char *end = strchr(s, ']');
+
+		if (!end || end[1] != ':')
+			return -EINVAL;
+		h = s + 1;
+		n = end - h;
+		colon = end + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || memchr(s, ':', colon - s))
+			return -EINVAL;	/* a bare IPv6 address needs [] */
+		n = colon - s;
+	}
+	if (n >= hlen || strlen(colon + 1) >= plen ||
+	    mb_parse_u32(colon + 1, &p) || !p || p > 65535 ||
+	    colon[1] == '0')
+		return -EINVAL;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	strcpy(port, colon + 1);
+	return 0;
+}
+
+/*
+ * A result's or a session's -errno in words. A remote command whose result
+ * can no longer arrive (-MBATCH_EUNKNOWN) may or may not have run.
+ */
+const char *mb_status_str(int32_t status)
+{
+	if (status == -MBATCH_EUNKNOWN)
+		return "outcome unknown";
+	return strerror(status < 0 ? -status : status);
 }
