@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* mbatchctl session open|close|show */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -175,6 +176,12 @@ static int wait_remote_open(struct mb_nl *nl, uint32_t id, const char *queue,
 			return rc;
 		if (st.state == MBATCH_SESSION_ACTIVE)
 			return 0;
+		if (st.state == MBATCH_SESSION_HALTED &&
+		    st.error == -ENOTCONN) {
+			mb_err("%s@%s: no link to the peer within its link timeout",
+			       queue, peer);
+			return MB_EXIT_KERNEL;
+		}
 		if (st.state == MBATCH_SESSION_HALTED) {
 			mb_err("%s@%s: the participant refused the session: %s",
 			       queue, peer, strerror(-st.error));
