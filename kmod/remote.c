@@ -830,7 +830,7 @@ int mbatch_remote_tx(struct mbatch_link *l)
 	}
 	mbatch_snap_put(&in);
 	mbatch_snap_put(&out);
-	return ret < 0 ? ret : 0;
+	return min(ret, 0);
 }
 
 /* Receive: participant side. */

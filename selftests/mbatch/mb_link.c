@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Issue 4 in the kernel alone: remote sessions over links, without the
+ * mb_link: issue 4 in the kernel alone: remote sessions over links, without the
  * daemon. Each test runs in a network namespace of its own, where two
  * peers of the same node, "nodeb" (where our sessions go) and "nodea"
  * (whose sessions run on our queue), are joined by a loopback TCP
