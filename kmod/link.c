@@ -343,6 +343,11 @@ struct mbatch_link *mbatch_link_create(struct mbatch_peer *p,
 	INIT_WORK(&l->down_work, mbatch_link_down_work);
 	INIT_DELAYED_WORK(&l->ka_work, mbatch_link_ka_work);
 	init_completion(&l->stopped);
+	/* Deadlines are ours (keepalive), not the handshake's. */
+	lock_sock(sock->sk);
+	sock->sk->sk_rcvtimeo = MAX_SCHEDULE_TIMEOUT;
+	sock->sk->sk_sndtimeo = MAX_SCHEDULE_TIMEOUT;
+	release_sock(sock->sk);
 	return l;
 }
 
