@@ -61,20 +61,35 @@ static int tcp_pair(int fds[2])
 	return 0;
 }
 
-/* A new link between our two peers; the kernel keeps the sockets. */
-static int relink(struct mb_sock *s, uint32_t digest)
+/*
+ * A new link between our two peers; the kernel keeps the sockets.
+ * Replacing the participant's end first throws away what it had not read
+ * yet: the initiator must send it again.
+ */
+static int relink_order(struct mb_sock *s, uint32_t digest, int in_first)
 {
 	int fds[2], ret;
 
 	ret = tcp_pair(fds);
 	if (ret)
 		return ret;
-	ret = mb_peer_attach(s, PEER_OUT, fds[0], digest);
-	if (!ret)
+	if (in_first) {
 		ret = mb_peer_attach(s, PEER_IN, fds[1], digest);
+		if (!ret)
+			ret = mb_peer_attach(s, PEER_OUT, fds[0], digest);
+	} else {
+		ret = mb_peer_attach(s, PEER_OUT, fds[0], digest);
+		if (!ret)
+			ret = mb_peer_attach(s, PEER_IN, fds[1], digest);
+	}
 	close(fds[0]);
 	close(fds[1]);
 	return ret;
+}
+
+static int relink(struct mb_sock *s, uint32_t digest)
+{
+	return relink_order(s, digest, 0);
 }
 
 static int wait_state(struct mb_sock *s, uint32_t sid, uint32_t state,
@@ -312,7 +327,8 @@ TEST_F_TIMEOUT(remote, relink_exactly_once, 180)
 		/* Cut the link at three points of the stream. */
 		if (k % 8 == 3) {
 			usleep(mb_rng_next(&self->rng) % 3000);
-			ASSERT_EQ(0, relink(&self->e.s, variant->digest))
+			ASSERT_EQ(0, relink_order(&self->e.s, variant->digest,
+						  k != 3))
 				TH_LOG("relink: %s", mb_strerr(&self->e.s));
 		}
 	}
@@ -689,6 +705,121 @@ TEST_F_TIMEOUT(remote, credit_window, 180)
 	TH_LOG("%u commands, participant held at most %u of 64", n, max_held);
 	mb_results_free(r, nr);
 	free(buf);
+}
+
+static size_t put_frame(unsigned char *f, uint16_t type, uint32_t sid,
+			uint64_t seq, uint64_t arg, const void *pl, uint32_t len)
+{
+	put_hdr(f, 1, type, len, sid, seq);
+	memcpy(f + 24, &arg, 8);
+	if (len)
+		memcpy(f + 32, pl, len);
+	return 32 + len;
+}
+
+/* A MSGS payload: mostly plausible messages, sometimes not. */
+static uint32_t fuzz_msgs(unsigned char *p, uint32_t cap, uint64_t *rng,
+			  uint64_t *seq, uint32_t bs, uint64_t *count)
+{
+	uint32_t off = 0, n = 1 + mb_rng_next(rng) % 8, i;
+
+	*count = 0;
+	for (i = 0; i < n; i++) {
+		uint64_t v[4];
+		uint32_t w[4], dlen, r = mb_rng_next(rng) % 100;
+
+		w[0] = 1 + mb_rng_next(rng) % (r < 5 ? 9 : 6);	/* op */
+		w[1] = w[0] == 6 ? mb_rng_next(rng) % 4 : 0;	/* flags */
+		w[2] = w[0] <= 2 || w[0] >= 4 ? bs * (1 + mb_rng_next(rng) % 8) : 0;
+		if (w[0] == 3 || w[0] == 6)
+			w[2] = 0;
+		if (r < 8)
+			w[2] = (uint32_t)mb_rng_next(rng);
+		dlen = w[0] == 2 ? w[2] : 0;
+		if (r >= 8 && r < 12)
+			dlen = mb_rng_next(rng) % 600;
+		if (dlen > 4096)
+			dlen = 4096;
+		w[3] = dlen;
+		*seq += r < 90 ? 1 : mb_rng_next(rng) % 5;
+		v[0] = *seq;
+		v[1] = 1 + (*seq / 5);				/* batch */
+		v[2] = mb_rng_next(rng);			/* tag */
+		v[3] = (mb_rng_next(rng) % 1024) * bs;	/* offset */
+		if (r >= 12 && r < 16)
+			v[3] = mb_rng_next(rng);
+		if (off + 48 + ((dlen + 7) & ~7U) > cap)
+			break;
+		memcpy(p + off, v, 32);
+		memcpy(p + off + 32, w, 16);
+		memset(p + off + 48, 0xa5, (dlen + 7) & ~7U);
+		off += 48 + ((dlen + 7) & ~7U);
+		(*count)++;
+	}
+	if (mb_rng_next(rng) % 20 == 0)
+		*count += 1;			/* lie about the count */
+	if (mb_rng_next(rng) % 20 == 0 && off > 8)
+		off -= 1 + mb_rng_next(rng) % 8;	/* truncate */
+	return off;
+}
+
+/*
+ * A peer that passed the handshake but is hostile: random, mostly valid
+ * frames. Nothing may splat, leak or hang; the link may drop.
+ */
+TEST_F_TIMEOUT(remote, fuzz_frames, 300)
+{
+	static unsigned char f[70000], pl[65536];
+	unsigned int it, iters = 250, drops = 0;
+	struct mb_peer_info pi;
+
+	for (it = 0; it < iters; it++) {
+		uint64_t seq = 1, mseq = 0, cookie = mb_rng_next(&self->rng);
+		uint32_t sid = 1 + mb_rng_next(&self->rng) % 4, nf, k;
+		int fds[2];
+		size_t n;
+
+		ASSERT_EQ(0, tcp_pair(fds));
+		ASSERT_EQ(0, mb_peer_attach(&self->e.s, PEER_IN, fds[1], 0))
+			TH_LOG("attach: %s", mb_strerr(&self->e.s));
+		close(fds[1]);
+		memset(pl, 0, 40);
+		strcpy((char *)pl + 8, self->e.queue);
+		n = put_frame(f, 3, sid, seq++, cookie, pl, 40);
+		nf = 1 + mb_rng_next(&self->rng) % 6;
+		for (k = 0; k < nf; k++) {
+			uint32_t type = 1 + mb_rng_next(&self->rng) % 13;
+			uint64_t arg = mb_rng_next(&self->rng) % 64, cnt;
+			uint32_t len = 0;
+
+			if (type == 5) {
+				len = fuzz_msgs(pl, sizeof(pl), &self->rng,
+						&mseq, self->e.bs, &cnt);
+				arg = cnt;
+			} else if (mb_rng_next(&self->rng) % 4 == 0) {
+				len = mb_rng_next(&self->rng) % 64;
+				for (cnt = 0; cnt < len; cnt++)
+					pl[cnt] = (unsigned char)mb_rng_next(&self->rng);
+			}
+			if (n + 32 + len > sizeof(f))
+				break;
+			n += put_frame(f + n, type, mb_rng_next(&self->rng) % 8 ?
+				       sid : 0, mb_rng_next(&self->rng) % 50 ?
+				       seq : seq + 3, arg, pl, len);
+			seq++;
+		}
+		if (write(fds[0], f, n) < 0)
+			TH_LOG("write: %m");
+		usleep(2000 + mb_rng_next(&self->rng) % 20000);
+		close(fds[0]);
+		if (!mb_peer_get(&self->e.s, PEER_IN, &pi) &&
+		    pi.state == MBATCH_PEER_DOWN)
+			drops++;
+	}
+	/* The peer survives all of it: a good link works again. */
+	ASSERT_EQ(0, relink(&self->e.s, variant->digest));
+	open_active(_metadata, self, &self->sid);
+	TH_LOG("%u hostile links, %u seen down right after", iters, drops);
 }
 
 /* Errors: errno and extack text. */
