@@ -527,7 +527,8 @@ static int mbatch_nl_session_open(struct sk_buff *skb, struct genl_info *info)
 	else
 		s = mbatch_session_open(mbatch_info_net(info),
 					nla_data(info->attrs[MBATCH_A_QUEUE_NAME]),
-					flags, info->snd_portid, info->extack);
+					flags, info->snd_portid, NULL,
+					info->extack);
 	if (IS_ERR(s)) {
 		nlmsg_free(msg);
 		if (PTR_ERR(s) == -ENOENT)

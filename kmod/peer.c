@@ -80,8 +80,9 @@ void mbatch_peer_arm_expire(struct mbatch_peer *p, unsigned long delay)
 	unsigned long flags;
 
 	spin_lock_irqsave(&p->lock, flags);
+	/* Never later than a deadline already pending. */
 	if (!p->dead)
-		mod_delayed_work(system_wq, &p->expire_work, delay);
+		queue_delayed_work(system_wq, &p->expire_work, delay);
 	spin_unlock_irqrestore(&p->lock, flags);
 }
 
@@ -175,6 +176,7 @@ static void mbatch_peer_kill(struct mbatch_peer *p)
 	/* Frames nobody will send now. */
 	spin_lock_irqsave(&p->lock, flags);
 	list_splice_init(&p->closes, &notes);
+	p->nr_notes = 0;
 	spin_unlock_irqrestore(&p->lock, flags);
 	list_for_each_entry_safe(n, tmp, &notes, node)
 		kfree(n);
@@ -255,8 +257,10 @@ int mbatch_peer_attach(struct mbatch_net *mn, const char *name, int fd,
 		goto put_sock;
 	}
 	l = mbatch_link_create(p, sock, digest);
-	if (!l) {
-		err = -ENOMEM;
+	if (IS_ERR(l)) {
+		err = PTR_ERR(l);
+		if (err == -EBUSY)
+			NL_SET_ERR_MSG_MOD(extack, "the socket is already attached");
 		goto put_sock;
 	}
 
@@ -278,6 +282,9 @@ int mbatch_peer_attach(struct mbatch_net *mn, const char *name, int fd,
 		mbatch_link_put(old);
 	}
 
+	/* Sessions (re-)open on the new link, before it can send. */
+	mbatch_remote_link_up(p);
+
 	spin_lock_irqsave(&p->lock, flags);
 	if (p->dead || p->link) {
 		/* Deleted, or another attach won meanwhile. */
@@ -294,18 +301,15 @@ int mbatch_peer_attach(struct mbatch_net *mn, const char *name, int fd,
 		p->stats[MBATCH_PEER_STATS_A_RECONNECTS]++;
 	spin_unlock_irqrestore(&p->lock, flags);
 
-	cancel_delayed_work(&p->expire_work);
-	mbatch_remote_link_up(p);
+	mbatch_notify_link(mn, p->name, true, NULL, 0);
 	mbatch_link_start(l);
 	mbatch_link_put(l);
-	mbatch_notify_link(mn, p->name, true, NULL, 0);
 	mbatch_peer_put(p);
 	return 0;
 
 discard:
 	/* Never started: its release drops the socket. */
-	atomic_set(&l->down, 1);
-	mbatch_link_put(l);
+	mbatch_link_discard(l);
 	goto put_peer;
 put_sock:
 	sockfd_put(sock);
