@@ -612,6 +612,15 @@ static void mbatch_copy_from_pages(void *buf, struct mbatch_rq *c)
 				 min_t(u32, c->len - i * PAGE_SIZE, PAGE_SIZE));
 }
 
+/* A message's or result's data after its header, zero-padded to 8. */
+static void mbatch_put_data(void *p, struct mbatch_rq *c, u32 dlen)
+{
+	if (!dlen)
+		return;
+	mbatch_copy_from_pages(p, c);
+	memset(p + dlen, 0, round_up(dlen, 8) - dlen);
+}
+
 static void mbatch_copy_to_pages(struct mbatch_rq *c, const void *buf)
 {
 	unsigned int i;
@@ -649,11 +658,7 @@ static u32 mbatch_build_msgs_locked(struct mbatch_session *s, void *buf,
 		m->flags = cpu_to_le32(c->flags);
 		m->len = cpu_to_le32(c->len);
 		m->data_len = cpu_to_le32(dlen);
-		if (dlen) {
-			mbatch_copy_from_pages(m + 1, c);
-			memset((void *)(m + 1) + dlen, 0,
-			       round_up(dlen, 8) - dlen);
-		}
+		mbatch_put_data(m + 1, c, dlen);
 		list_del_init(&c->node);
 		mbatch_sent_add(r, c);
 		s->inflight++;
@@ -742,11 +747,7 @@ static u32 mbatch_build_results_locked(struct mbatch_session *s, void *buf,
 		w->bytes = cpu_to_le32(c->bytes);
 		w->rflags = cpu_to_le32(c->rflags);
 		w->data_len = cpu_to_le32(dlen);
-		if (dlen) {
-			mbatch_copy_from_pages(w + 1, c);
-			memset((void *)(w + 1) + dlen, 0,
-			       round_up(dlen, 8) - dlen);
-		}
+		mbatch_put_data(w + 1, c, dlen);
 		r->tx_rseq = c->rseq;
 		off += need;
 		n++;

@@ -533,16 +533,23 @@ int mb_queue_new(struct mb_sock *s, const struct mb_queue_cfg *c)
 	return ret;
 }
 
-int mb_queue_del(struct mb_sock *s, const char *name)
+/* A request carrying one name and expecting only an ACK. */
+static int name_req(struct mb_sock *s, uint8_t cmd, uint16_t attr,
+		    const char *name)
 {
 	struct mb_req r;
 	int ret;
 
-	mb_req_init(&r, s, MBATCH_CMD_QUEUE_DEL, 0);
-	mb_put_str(&r, MBATCH_A_QUEUE_NAME, name);
+	mb_req_init(&r, s, cmd, 0);
+	mb_put_str(&r, attr, name);
 	ret = mb_transact(s, &r, NULL, NULL);
 	mb_req_free(&r);
 	return ret;
+}
+
+int mb_queue_del(struct mb_sock *s, const char *name)
+{
+	return name_req(s, MBATCH_CMD_QUEUE_DEL, MBATCH_A_QUEUE_NAME, name);
 }
 
 static void parse_queue(struct mb_queue_info *qi, const struct nlmsghdr *nlh)
@@ -1081,14 +1088,7 @@ int mb_peer_new(struct mb_sock *s, const struct mb_peer_cfg *c)
 
 int mb_peer_del(struct mb_sock *s, const char *name)
 {
-	struct mb_req r;
-	int ret;
-
-	mb_req_init(&r, s, MBATCH_CMD_PEER_DEL, 0);
-	mb_put_str(&r, MBATCH_A_PEER_NAME, name);
-	ret = mb_transact(s, &r, NULL, NULL);
-	mb_req_free(&r);
-	return ret;
+	return name_req(s, MBATCH_CMD_PEER_DEL, MBATCH_A_PEER_NAME, name);
 }
 
 int mb_peer_attach(struct mb_sock *s, const char *name, int fd,
