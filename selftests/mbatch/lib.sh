@@ -67,9 +67,15 @@ netns_del() {
 
 # --- module ---------------------------------------------------------------
 mb_loaded() { [ -d /sys/module/mbatch ]; }
+# mb_insmod: load mbatch from $MBATCH_KO. insmod does not resolve
+# dependencies: the CRC32C library (link digests) is loaded first.
+mb_insmod() {
+	modprobe libcrc32c 2>/dev/null || true
+	insmod "$MBATCH_KO"
+}
 mb_reload() {
 	mb_loaded && return 0
-	insmod "$MBATCH_KO"
+	mb_insmod
 }
 
 # --- null_blk -------------------------------------------------------------

@@ -17,7 +17,17 @@ static const uint32_t mb_all_ops[] = {
 	MBATCH_CMD_QUEUE_GET, MBATCH_CMD_SESSION_OPEN,
 	MBATCH_CMD_SESSION_CLOSE, MBATCH_CMD_SESSION_GET, MBATCH_CMD_SUBMIT,
 	MBATCH_CMD_COLLECT, MBATCH_CMD_RESUME, MBATCH_CMD_BATCH_CANCEL,
+	MBATCH_CMD_PEER_NEW, MBATCH_CMD_PEER_DEL, MBATCH_CMD_PEER_GET,
+	MBATCH_CMD_PEER_ATTACH,
 };
+
+/* Multicast only: never an op. */
+static int mb_is_ntf(uint32_t id)
+{
+	return id == MBATCH_CMD_CHECKPOINT_NTF ||
+	       id == MBATCH_CMD_SESSION_HALT_NTF ||
+	       id == MBATCH_CMD_LINK_UP_NTF || id == MBATCH_CMD_LINK_DOWN_NTF;
+}
 
 FIXTURE(family) {
 	struct mb_sock s;
@@ -60,8 +70,10 @@ TEST_F(family, every_op_admin_and_policy)
 			       self->s.ops[j].id, f);
 		EXPECT_TRUE(f & (GENL_CMD_CAP_DO | GENL_CMD_CAP_DUMP))
 			TH_LOG("op %u neither do nor dump", self->s.ops[j].id);
-		EXPECT_LE(self->s.ops[j].id, MBATCH_CMD_BATCH_CANCEL)
+		EXPECT_FALSE(mb_is_ntf(self->s.ops[j].id))
 			TH_LOG("op %u is a notification id", self->s.ops[j].id);
+		EXPECT_LE(self->s.ops[j].id, MBATCH_CMD_MAX)
+			TH_LOG("op %u is beyond the uAPI", self->s.ops[j].id);
 		EXPECT_NE(MBATCH_CMD_UNSPEC, self->s.ops[j].id);
 	}
 	/* every request command of the uAPI is an op */
@@ -80,7 +92,7 @@ TEST_F(family, dump_ops)
 	/* the dump-style requests of the contract */
 	static const uint32_t dumps[] = {
 		MBATCH_CMD_QUEUE_GET, MBATCH_CMD_SESSION_GET,
-		MBATCH_CMD_COLLECT,
+		MBATCH_CMD_COLLECT, MBATCH_CMD_PEER_GET,
 	};
 	size_t i;
 	int j;

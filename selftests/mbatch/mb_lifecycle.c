@@ -58,6 +58,8 @@ static int reload_module(void)
 		return 0;
 	if (!ko)
 		return -1;
+	/* insmod resolves no dependencies: the CRC32C library first */
+	mb_system("modprobe %s 2>/dev/null", "libcrc32c");
 	return mb_system("insmod '%s'", ko);
 }
 

@@ -69,5 +69,5 @@ for _ in 1 2 3 4 5; do nullb_free "$NB1" && break; sleep 0.5; done
 netns_del "$NS1"
 sleep 1
 rmmod mbatch || fail "mbatch does not unload after namespace teardown"
-insmod "$MBATCH_KO" || die "insmod $MBATCH_KO"
+mb_insmod || die "insmod $MBATCH_KO"
 mb_exit

@@ -57,6 +57,6 @@ out=$("$MBATCHCTL" queue show 2>&1); rc=$?
 [ $rc = 3 ] || fail "queue show without module: exit $rc, want 3"
 grep -q "not loaded" <<<"$out" || fail "queue show without module: no hint: $out"
 
-insmod "$MBATCH_KO" || die "insmod $MBATCH_KO failed"
+mb_insmod || die "insmod $MBATCH_KO failed"
 "$MBATCHCTL" version >/dev/null || fail "version after reload failed"
 mb_exit

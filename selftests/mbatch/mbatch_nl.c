@@ -648,12 +648,20 @@ static int sid_cb(const struct nlmsghdr *nlh, void *arg)
 int mb_session_open(struct mb_sock *s, const char *queue, uint32_t flags,
 		    uint32_t *sid)
 {
+	return mb_session_open_remote(s, queue, NULL, flags, sid);
+}
+
+int mb_session_open_remote(struct mb_sock *s, const char *queue,
+			   const char *peer, uint32_t flags, uint32_t *sid)
+{
 	struct mb_req r;
 	int ret;
 
 	*sid = 0;
 	mb_req_init(&r, s, MBATCH_CMD_SESSION_OPEN, 0);
 	mb_put_str(&r, MBATCH_A_QUEUE_NAME, queue);
+	if (peer)
+		mb_put_str(&r, MBATCH_A_PEER_NAME, peer);
 	if (flags)
 		mb_put_u32(&r, MBATCH_A_SESSION_FLAGS, flags);
 	ret = mb_transact(s, &r, sid_cb, sid);
@@ -1169,25 +1177,6 @@ int mb_peer_dump(struct mb_sock *s, struct mb_peer_info *arr, int max)
 	ret = mb_transact(s, &r, peer_cb, &acc);
 	mb_req_free(&r);
 	return ret ? ret : acc.n;
-}
-
-int mb_session_open_remote(struct mb_sock *s, const char *queue,
-			   const char *peer, uint32_t flags, uint32_t *sid)
-{
-	struct mb_req r;
-	int ret;
-
-	*sid = 0;
-	mb_req_init(&r, s, MBATCH_CMD_SESSION_OPEN, 0);
-	mb_put_str(&r, MBATCH_A_QUEUE_NAME, queue);
-	mb_put_str(&r, MBATCH_A_PEER_NAME, peer);
-	if (flags)
-		mb_put_u32(&r, MBATCH_A_SESSION_FLAGS, flags);
-	ret = mb_transact(s, &r, sid_cb, sid);
-	mb_req_free(&r);
-	if (!ret && !*sid)
-		ret = mb_err_set(s, EPROTO);
-	return ret;
 }
 
 /* ------------------------------------------------------------------ */

@@ -203,6 +203,9 @@ int mb_queue_dump(struct mb_sock *s, struct mb_queue_info *arr, int max);
 int mb_queue_exists(struct mb_sock *s, const char *name);
 int mb_session_open(struct mb_sock *s, const char *queue, uint32_t flags,
 		    uint32_t *sid);
+/* A session on QUEUE of peer PEER (a remote session); PEER NULL: local. */
+int mb_session_open_remote(struct mb_sock *s, const char *queue,
+			   const char *peer, uint32_t flags, uint32_t *sid);
 int mb_session_close(struct mb_sock *s, uint32_t sid);
 int mb_session_get(struct mb_sock *s, uint32_t sid,
 		   struct mb_session_info *si);
@@ -241,9 +244,6 @@ int mb_peer_attach(struct mb_sock *s, const char *name, int fd,
 		   uint32_t digest);
 int mb_peer_get(struct mb_sock *s, const char *name, struct mb_peer_info *pi);
 int mb_peer_dump(struct mb_sock *s, struct mb_peer_info *arr, int max);
-/* A session on QUEUE at PEER. */
-int mb_session_open_remote(struct mb_sock *s, const char *queue,
-			   const char *peer, uint32_t flags, uint32_t *sid);
 
 /* Convenience: collect, acknowledging by cursor, until `want` new results
  * were seen and a final collect acknowledged them all (or timeout).

@@ -11,6 +11,8 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 : "${MBATCH_KO:?MBATCH_KO not set}"
 
 live() { [ "$(cat /sys/module/mbatch/initstate 2>/dev/null)" = live ]; }
+# insmod resolves no dependencies: the CRC32C library (link digests) first
+load() { modprobe libcrc32c 2>/dev/null || true; insmod "$MBATCH_KO"; }
 
 # genl_family NAME: succeeds when the generic netlink family is registered
 genl_family() {
@@ -36,13 +38,13 @@ esac
 rmmod mbatch || fail "rmmod mbatch"
 [ ! -e /sys/module/mbatch ] || fail "/sys/module/mbatch still there after rmmod"
 if [ $rc = 0 ] && genl_family mbatch; then
-	insmod "$MBATCH_KO"
+	load
 	fail "genl family mbatch still registered after rmmod"
 fi
 echo "mbatch unloaded"
 
 # Contract: leave the module loaded.
-insmod "$MBATCH_KO" || fail "insmod $MBATCH_KO"
+load || fail "insmod $MBATCH_KO"
 live || fail "mbatch not live after insmod"
 if [ $rc = 0 ]; then
 	genl_family mbatch || fail "genl family mbatch missing after reload"

@@ -142,7 +142,11 @@ static inline void bench_usage(const struct bench_opts *o, int extra)
 			"  -Q NAME    queue name (default bench<pid>)\n"
 			"  -T         collect in a second thread, on a socket of\n"
 			"             its own, while the main thread submits\n"
-			"  -Z         WRITE_ZEROES instead of WRITE (no payload)\n",
+			"  -Z         WRITE_ZEROES instead of WRITE (no payload)\n"
+			"  -P PEER    a remote session on queue -Q of peer PEER;\n"
+			"             DEVICE (the participant's) only gives the size\n"
+			"  -1         one command per SUBMIT, each result collected\n"
+			"             before the next command is sent\n",
 			o->batches);
 	if (extra == 'u')
 		fprintf(stderr,

@@ -31,6 +31,8 @@
 #                   mbatch-nodata (-Z: 4 KiB WRITE_ZEROES, no payload)
 #   BENCH_BIN       directory with the three clients (default
 #                   $MBATCH_BUILD/bench; built into /tmp when missing)
+#   BENCH_REMOTE    0: skip the remote-session tables (tools/bench/remote.sh,
+#                   which reads BENCH_REMOTE_DELAYS and BENCH_REMOTE_SECONDS)
 set -euo pipefail
 
 SRC=${MBATCH_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -106,6 +108,7 @@ fi
 [ -d "$NULLB_CFG" ] || die "null_blk has no configfs interface ($NULLB_CFG)"
 if [ ! -d /sys/module/mbatch ]; then
 	[ -f "$KO" ] || die "mbatch is not loaded and $KO does not exist"
+	modprobe libcrc32c 2>/dev/null || true	# insmod loads no dependencies
 	insmod "$KO" || die "insmod $KO failed"
 	loaded_mbatch=1
 fi
@@ -333,6 +336,12 @@ for mode in $MODES; do
 	nullb_remove || die "cannot remove null_blk $DEV"
 	made_dev=0
 done
+
+# Remote sessions: the same writes from another node (tools/bench/remote.sh).
+if [ "${BENCH_REMOTE:-1}" != 0 ]; then
+	BENCH_BIN=$BIN MBATCH_KO=$KO MBATCHCTL=$MBATCHCTL "$SRC/tools/bench/remote.sh" ||
+		{ say "ERROR: the remote benchmark failed"; FAILED=1; }
+fi
 
 echo
 for s in "${SUMMARY[@]}"; do

@@ -17,6 +17,15 @@
  * owns it), so that building and sending a batch overlaps with receiving
  * and checking the results of an earlier one.
  *
+ * -P PEER opens the session on queue -Q of peer PEER (a remote session,
+ * Documentation/userspace-api/mbatch-wire.rst) instead of creating a queue
+ * on the device: the queue exists on the participant, and DEVICE (the
+ * participant's, visible here) only gives the size.
+ *
+ * -1 sends one command per SUBMIT and waits for its result (a COLLECT)
+ * before sending the next, checkpoints included: one round trip per
+ * command, the baseline batching is measured against.
+ *
  * -Z sends WRITE_ZEROES instead of WRITE: the same 4 KiB commands, written
  * from the zero page, with no payload in the request. Not a peer: it shows
  * what the same client would reach if the data did not travel inside the
@@ -59,6 +68,8 @@ static char *req_buf;
 static size_t req_cap;
 static int collector_thread;
 static uint32_t write_op = MBATCH_OP_WRITE;
+static const char *peer_name;
+static int round_trip;
 
 static int submit(uint32_t session, uint64_t batch_id,
 		  const struct mb_cmd *cmds, uint32_t n)
@@ -114,6 +125,12 @@ static void mbatch_opt(struct bench_opts *o, int c, const char *arg)
 		break;
 	case 'Z':
 		write_op = MBATCH_OP_WRITE_ZEROES;
+		break;
+	case 'P':
+		peer_name = arg;
+		break;
+	case '1':
+		round_trip = 1;
 		break;
 	default:
 		bench_usage(o, 'm');
@@ -226,6 +243,71 @@ static void *collector(void *arg)
 	return NULL;
 }
 
+/*
+ * -P: a remote session takes batches once the participant has answered
+ * its OPEN (until then SUBMIT fails with EAGAIN); wait for that, outside
+ * the timed section.
+ */
+static void wait_open(const struct bench_opts *o)
+{
+	struct mb_session_info si;
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		if (mb_session_get(&sock, sid, &si))
+			bench_die(o, "session show %u: %s", sid,
+				  mb_strerr(&sock));
+		if (si.state != MBATCH_SESSION_CONNECTING)
+			return;
+		usleep(10000);
+	}
+	bench_die(o, "session %u on %s@%s still connecting after 10 s", sid,
+		  qname, peer_name);
+}
+
+/* A queue of depth -d on the device; the blocks are the queue's. */
+static void make_queue(struct bench_opts *o, uint32_t per_batch)
+{
+	struct mb_queue_cfg qc = { 0 };
+	struct mb_queue_info qi;
+	int ret;
+
+	qc.name = qname;
+	qc.dev = o->dev;
+	qc.depth = o->depth;
+	/* Room for every outstanding batch and its unacknowledged results. */
+	if ((uint64_t)o->batches * per_batch * 2 > MBATCH_MAX_CMDS_DEFAULT)
+		qc.max_cmds = o->batches * per_batch * 2;
+	if ((uint64_t)o->batches * o->epoch * BENCH_BS * 2 >
+	    MBATCH_MAX_BYTES_DEFAULT)
+		qc.max_bytes = (uint64_t)o->batches * o->epoch * BENCH_BS * 2;
+	ret = mb_queue_new(&sock, &qc);
+	if (ret)
+		bench_die(o, "queue add %s dev %s depth %u: %s", qname, o->dev,
+			  o->depth, mb_strerr(&sock));
+	have_queue = 1;
+	ret = mb_queue_get(&sock, qname, &qi);
+	if (ret)
+		bench_die(o, "queue show %s: %s", qname, mb_strerr(&sock));
+	if (qi.block_size > BENCH_BS || BENCH_BS % qi.block_size)
+		bench_die(o, "block size %u does not divide %u", qi.block_size,
+			  BENCH_BS);
+	o->blocks = qi.capacity / BENCH_BS;
+	if (!o->blocks)
+		bench_die(o, "%s is smaller than one block", o->dev);
+}
+
+/* -P: the queue is the participant's; its device gives the size. */
+static void remote_size(struct bench_opts *o)
+{
+	int fd = open(o->dev, O_RDONLY);
+
+	if (fd < 0)
+		bench_die(o, "open %s: %s", o->dev, strerror(errno));
+	bench_size(o, fd);
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	struct bench_opts o = {
@@ -234,15 +316,13 @@ int main(int argc, char **argv)
 		.queue = NULL,
 	};
 	uint64_t nbatches, next_batch = 0, submitted_msgs = 0, t0, t1, ts;
-	uint64_t submit_ns = 0;
+	uint64_t submit_ns = 0, rt_batch = 0;
 	struct run run = {
 		.lock = PTHREAD_MUTEX_INITIALIZER,
 		.cond = PTHREAD_COND_INITIALIZER,
 	};
 	struct mb_sock csock = { .fd = -1 };
 	pthread_t thr;
-	struct mb_queue_cfg qc = { 0 };
-	struct mb_queue_info qi;
 	struct mb_session_info si;
 	struct bench_rng rng;
 	struct mb_cmd *cmds;
@@ -250,13 +330,19 @@ int main(int argc, char **argv)
 	uint32_t per_batch;
 	int ret;
 
-	bench_parse(&o, argc, argv, "b:w:Q:TZ", mbatch_opt);
+	bench_parse(&o, argc, argv, "b:w:Q:TZP:1", mbatch_opt);
 	if (!o.batches)
 		bench_die(&o, "batches must be > 0");
+	if (peer_name && !o.queue)
+		bench_die(&o, "-P needs the participant's queue (-Q)");
+	if (round_trip && collector_thread)
+		bench_die(&o, "-1 and -T exclude each other");
 	per_batch = o.epoch + 1;
 	if (per_batch > MBATCH_MAX_BATCH_MSGS)
 		bench_die(&o, "a batch holds at most %u messages",
 			  MBATCH_MAX_BATCH_MSGS);
+	if (round_trip)
+		o.wait_min = 1;
 	if (!o.wait_min)
 		o.wait_min = per_batch;
 	nbatches = (o.count + o.epoch - 1) / o.epoch;
@@ -271,32 +357,18 @@ int main(int argc, char **argv)
 			  "is mbatch.ko loaded?", strerror(-ret));
 	atexit(cleanup);
 
-	qc.name = qname;
-	qc.dev = o.dev;
-	qc.depth = o.depth;
-	/* Room for every outstanding batch and its unacknowledged results. */
-	if ((uint64_t)o.batches * per_batch * 2 > MBATCH_MAX_CMDS_DEFAULT)
-		qc.max_cmds = o.batches * per_batch * 2;
-	if ((uint64_t)o.batches * o.epoch * BENCH_BS * 2 >
-	    MBATCH_MAX_BYTES_DEFAULT)
-		qc.max_bytes = (uint64_t)o.batches * o.epoch * BENCH_BS * 2;
-	ret = mb_queue_new(&sock, &qc);
+	if (peer_name)
+		remote_size(&o);
+	else
+		make_queue(&o, per_batch);
+	ret = mb_session_open_remote(&sock, qname, peer_name,
+				     MBATCH_SESSION_F_OWNED, &sid);
 	if (ret)
-		bench_die(&o, "queue add %s dev %s depth %u: %s", qname, o.dev,
-			  o.depth, mb_strerr(&sock));
-	have_queue = 1;
-	ret = mb_queue_get(&sock, qname, &qi);
-	if (ret)
-		bench_die(&o, "queue show %s: %s", qname, mb_strerr(&sock));
-	if (qi.block_size > BENCH_BS || BENCH_BS % qi.block_size)
-		bench_die(&o, "block size %u does not divide %u", qi.block_size,
-			  BENCH_BS);
-	o.blocks = qi.capacity / BENCH_BS;
-	if (!o.blocks)
-		bench_die(&o, "%s is smaller than one block", o.dev);
-	ret = mb_session_open(&sock, qname, MBATCH_SESSION_F_OWNED, &sid);
-	if (ret)
-		bench_die(&o, "session open: %s", mb_strerr(&sock));
+		bench_die(&o, "session open %s%s%s: %s", qname,
+			  peer_name ? "@" : "", peer_name ? peer_name : "",
+			  mb_strerr(&sock));
+	if (peer_name)
+		wait_open(&o);
 
 	cmds = calloc(per_batch, sizeof(*cmds));
 	req_cap = 4096 + (size_t)per_batch * (BENCH_BS + 256);
@@ -356,6 +428,24 @@ int main(int argc, char **argv)
 			memset(&cmds[n], 0, sizeof(cmds[n]));
 			cmds[n].tag = CP_TAG | next_batch;
 			cmds[n].op = MBATCH_OP_CHECKPOINT;
+			if (round_trip) {
+				/* one command, one result, then the next */
+				uint32_t i;
+
+				for (i = 0; i <= n; i++) {
+					ts = bench_now_ns();
+					ret = submit(sid, ++rt_batch, &cmds[i], 1);
+					submit_ns += bench_now_ns() - ts;
+					if (ret)
+						bench_die(&o, "submit %" PRIu64
+							  ": %s", rt_batch,
+							  mb_strerr(&sock));
+					collect_once(&run);
+				}
+				submitted_msgs += n + 1;
+				next_batch++;
+				continue;
+			}
 			ts = bench_now_ns();
 			ret = submit(sid, next_batch + 1, cmds, n + 1);
 			submit_ns += bench_now_ns() - ts;
@@ -365,7 +455,7 @@ int main(int argc, char **argv)
 			submitted_msgs += n + 1;
 			next_batch++;
 		}
-		if (!collector_thread)
+		if (!collector_thread && !round_trip)
 			collect_once(&run);
 	}
 	if (collector_thread) {
@@ -406,12 +496,17 @@ int main(int argc, char **argv)
 	if (!o.quiet)
 		fprintf(stderr, "mbatch: %" PRIu64 " submits, %.1f us each; %"
 			PRIu64 " collects%s, %.1f us each, %.1f results each\n",
-			nbatches, submit_ns / 1e3 / nbatches, run.ncollect,
+			round_trip ? rt_batch : nbatches,
+			submit_ns / 1e3 / (round_trip ? rt_batch : nbatches),
+			run.ncollect,
 			collector_thread ? " (own thread)" : "",
 			run.collect_ns / 1e3 / run.ncollect,
 			(double)run.st.results / run.ncollect);
 	bench_result(&o, write_op != MBATCH_OP_WRITE ? "mbatch-nodata" :
-		     collector_thread ? "mbatch-2thr" : "mbatch",
+		     collector_thread ? "mbatch-2thr" :
+		     peer_name ? (round_trip ? "mbatch-remote-rt" :
+				  "mbatch-remote") :
+		     round_trip ? "mbatch-rt" : "mbatch",
 		     run.st.writes, run.st.cps, t1 - t0);
 	if (collector_thread)
 		mb_close(&csock);
