@@ -224,7 +224,7 @@ struct mbatch_msg {
 
 struct mbatch_session *mbatch_session_open(struct mbatch_net *mn,
 					   const char *qname, u32 flags,
-					   u32 portid,
+					   u32 portid, struct mbatch_remote *rmt,
 					   struct netlink_ext_ack *extack);
 struct mbatch_session *mbatch_session_get(struct mbatch_net *mn, u32 id);
 void mbatch_session_put(struct mbatch_session *s);
@@ -313,6 +313,8 @@ void mbatch_remote_cancel_locked(struct mbatch_session *s, u64 batch,
 				 unsigned int *n);
 void mbatch_remote_kill(struct mbatch_session *s);
 void mbatch_remote_free(struct mbatch_session *s);
+void mbatch_remote_free_unused(struct mbatch_remote *r);
+void mbatch_remote_resumed(struct mbatch_session *s);
 const char *mbatch_remote_peer_name(const struct mbatch_session *s);
 
 /* netlink.c */

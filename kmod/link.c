@@ -1,12 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Links: one authenticated TCP socket to a peer, handed over by user space.
- * A receive work item reads and checks frames, a transmit work item builds
- * and sends them, a keepalive work item pings and declares the link dead.
+ * A receive thread reads and checks frames (it sleeps in recvmsg() for the
+ * life of the link, so it is a thread, not a work item that could starve
+ * others), a transmit work item builds and sends them, a keepalive work
+ * item pings and declares the link dead when nothing arrives or a send
+ * does not progress.
  * Nothing here runs in a netlink caller's context, so no caller ever waits
  * for the network. Any fault drops the link; a link is never reused.
  */
+#include <linux/completion.h>
 #include <linux/crc32c.h>
+#include <linux/kthread.h>
+#include <linux/sched/task.h>
 #include <linux/net.h>
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
@@ -29,6 +35,10 @@ static void mbatch_link_release(struct kref *ref)
 {
 	struct mbatch_link *l = container_of(ref, struct mbatch_link, ref);
 
+	put_task_struct(l->rx_task);
+	write_lock_bh(&l->sock->sk->sk_callback_lock);
+	rcu_assign_sk_user_data(l->sock->sk, NULL);
+	write_unlock_bh(&l->sock->sk->sk_callback_lock);
 	sockfd_put(l->sock);
 	kvfree(l->txbuf);
 	kvfree(l->rxbuf);
@@ -102,7 +112,9 @@ int mbatch_link_send(struct mbatch_link *l, u16 type, u32 session, u64 arg,
 			total += sizeof(ddigest);
 		}
 	}
+	WRITE_ONCE(l->tx_since, jiffies | 1);
 	ret = kernel_sendmsg(l->sock, &msg, iov, n, total);
+	WRITE_ONCE(l->tx_since, 0);
 	if (ret != total) {
 		mbatch_link_down(l, ret < 0 ? ret : -EPIPE, "send failed");
 		return ret < 0 ? ret : -EPIPE;
@@ -143,19 +155,20 @@ static int mbatch_link_check_hdr(struct mbatch_link *l,
 	u16 type = le16_to_cpu(h->type);
 	u32 len = le32_to_cpu(h->len);
 
+	/* With a digest nothing is read before it is verified. */
 	if (l->digest & MBATCH_DIGEST_HEADER) {
 		u32 want = le32_to_cpu(h->hdigest);
 
 		h->hdigest = 0;
 		if (mbatch_crc(h, sizeof(*h)) != want)
 			return mbatch_link_proto(l, "header digest mismatch");
-	} else if (h->hdigest) {
-		return mbatch_link_proto(l, "header digest not negotiated");
 	}
 	if (h->version != MBATCH_WIRE_VERSION)
 		return mbatch_link_proto(l, "unknown frame version");
 	if (h->flags)
 		return mbatch_link_proto(l, "unknown frame flags");
+	if (h->hdigest)
+		return mbatch_link_proto(l, "header digest not negotiated");
 	if (le64_to_cpu(h->seq) != l->rx_seq + 1)
 		return mbatch_link_proto(l, "frame out of sequence");
 	if (!type || type >= __MBATCH_FRAME_MAX)
@@ -200,25 +213,24 @@ static int mbatch_link_frame(struct mbatch_link *l, struct mbatch_wire_hdr *h,
 	}
 }
 
-static void mbatch_link_rx_work(struct work_struct *work)
+static int mbatch_link_rx_thread(void *arg)
 {
-	struct mbatch_link *l = container_of(work, struct mbatch_link,
-					     rx_work);
+	struct mbatch_link *l = arg;
 	struct mbatch_wire_hdr h;
 	__le32 ddigest;
 	u32 len;
 	int err;
 
-	while (!atomic_read(&l->down)) {
+	while (!kthread_should_stop() && !atomic_read(&l->down)) {
 		err = mbatch_link_recv(l, &h, sizeof(h));
 		if (err) {
 			mbatch_link_down(l, err, err == -ECONNRESET ?
 					 "connection closed" : "receive failed");
-			return;
+			break;
 		}
 		WRITE_ONCE(l->last_rx, jiffies);
 		if (mbatch_link_check_hdr(l, &h))
-			return;
+			break;
 		len = le32_to_cpu(h.len);
 		if (len) {
 			err = mbatch_link_recv(l, l->rxbuf, len);
@@ -227,12 +239,12 @@ static void mbatch_link_rx_work(struct work_struct *work)
 						       sizeof(ddigest));
 			if (err) {
 				mbatch_link_down(l, err, "truncated frame");
-				return;
+				break;
 			}
 			if ((l->digest & MBATCH_DIGEST_DATA) &&
 			    mbatch_crc(l->rxbuf, len) != le32_to_cpu(ddigest)) {
 				mbatch_link_proto(l, "data digest mismatch");
-				return;
+				break;
 			}
 		}
 		l->rx_seq++;
@@ -242,8 +254,18 @@ static void mbatch_link_rx_work(struct work_struct *work)
 				  (len && (l->digest & MBATCH_DIGEST_DATA) ?
 				   sizeof(ddigest) : 0));
 		if (mbatch_link_frame(l, &h, l->rxbuf, len))
-			return;
+			break;
 	}
+	/* Until kthread_stop(), which down_work calls once started. */
+	while (!kthread_should_stop()) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (kthread_should_stop()) {
+			__set_current_state(TASK_RUNNING);
+			break;
+		}
+		schedule();
+	}
+	return 0;
 }
 
 static void mbatch_link_tx_work(struct work_struct *work)
@@ -278,13 +300,19 @@ static void mbatch_link_ka_work(struct work_struct *work)
 					     struct mbatch_link, ka_work);
 	struct mbatch_peer *p = l->peer;
 	unsigned long ka = msecs_to_jiffies(p->keepalive_ms);
-	unsigned long flags;
+	unsigned long flags, since;
 
 	if (atomic_read(&l->down))
 		return;
 	if (time_after(jiffies, READ_ONCE(l->last_rx) +
 		       ka * MBATCH_DEAD_KEEPALIVES)) {
 		mbatch_link_down(l, -ETIMEDOUT, "keepalive timeout");
+		return;
+	}
+	since = READ_ONCE(l->tx_since);
+	if (since && time_after(jiffies, since + ka * MBATCH_DEAD_KEEPALIVES)) {
+		/* The peer talks but does not read. */
+		mbatch_link_down(l, -ETIMEDOUT, "send stalled");
 		return;
 	}
 	spin_lock_irqsave(&p->lock, flags);
@@ -299,60 +327,113 @@ static void mbatch_link_down_work(struct work_struct *work)
 	struct mbatch_link *l = container_of(work, struct mbatch_link,
 					     down_work);
 
+	/* Attach publishes a link, then starts it: let it finish. */
+	wait_for_completion(&l->started);
 	cancel_delayed_work_sync(&l->ka_work);
-	cancel_work_sync(&l->rx_work);
+	kthread_stop(l->rx_task);
 	cancel_work_sync(&l->tx_work);
 	mbatch_peer_link_lost(l->peer, l);
+	/*
+	 * Kicks find a link through peer->link under the peer's lock; it no
+	 * longer points here, so a kick that raced with the one above is the
+	 * last.
+	 */
+	cancel_work_sync(&l->tx_work);
+	complete_all(&l->stopped);
 	mbatch_link_put(l);
 }
 
-/* Takes over @sock (its file reference) on success. */
+/*
+ * Takes over @sock (its file reference) on success. A socket serves one
+ * link: it is claimed through sk_user_data.
+ */
 struct mbatch_link *mbatch_link_create(struct mbatch_peer *p,
 				       struct socket *sock, u32 digest)
 {
+	struct sock *sk = sock->sk;
 	struct mbatch_link *l;
+	bool busy;
 
 	l = kzalloc(sizeof(*l), GFP_KERNEL);
 	if (!l)
-		return NULL;
+		return ERR_PTR(-ENOMEM);
 	l->txbuf = kvmalloc(MBATCH_TXBUF_SIZE, GFP_KERNEL);
 	l->rxbuf = kvmalloc(MBATCH_WIRE_MAX_PAYLOAD, GFP_KERNEL);
 	if (!l->txbuf || !l->rxbuf) {
 		kvfree(l->txbuf);
 		kvfree(l->rxbuf);
 		kfree(l);
-		return NULL;
+		return ERR_PTR(-ENOMEM);
 	}
+	l->rx_task = kthread_create(mbatch_link_rx_thread, l, "mbatch-rx/%s",
+				    p->name);
+	write_lock_bh(&sk->sk_callback_lock);
+	busy = rcu_access_pointer(__sk_user_data(sk));
+	if (!busy)
+		rcu_assign_sk_user_data(sk, l);
+	write_unlock_bh(&sk->sk_callback_lock);
+	if (busy || IS_ERR(l->rx_task)) {
+		if (!IS_ERR(l->rx_task))
+			kthread_stop(l->rx_task);
+		if (!busy) {
+			write_lock_bh(&sk->sk_callback_lock);
+			rcu_assign_sk_user_data(sk, NULL);
+			write_unlock_bh(&sk->sk_callback_lock);
+		}
+		kvfree(l->txbuf);
+		kvfree(l->rxbuf);
+		kfree(l);
+		return ERR_PTR(busy ? -EBUSY : -ENOMEM);
+	}
+	get_task_struct(l->rx_task);
 	kref_init(&l->ref);
 	kref_get(&p->ref);
 	l->peer = p;
 	l->sock = sock;
 	l->digest = digest;
 	l->last_rx = jiffies;
-	INIT_WORK(&l->rx_work, mbatch_link_rx_work);
 	INIT_WORK(&l->tx_work, mbatch_link_tx_work);
 	INIT_WORK(&l->down_work, mbatch_link_down_work);
 	INIT_DELAYED_WORK(&l->ka_work, mbatch_link_ka_work);
+	init_completion(&l->stopped);
+	init_completion(&l->started);
+	/* Deadlines are ours (keepalive), not the handshake's. */
+	lock_sock(sock->sk);
+	sock->sk->sk_rcvtimeo = MAX_SCHEDULE_TIMEOUT;
+	sock->sk->sk_sndtimeo = MAX_SCHEDULE_TIMEOUT;
+	release_sock(sock->sk);
 	return l;
 }
 
+/* Start a link attach has published; down_work waits for this. */
 void mbatch_link_start(struct mbatch_link *l)
 {
-	queue_work(mbatch_link_wq, &l->rx_work);
+	wake_up_process(l->rx_task);
 	queue_delayed_work(mbatch_link_wq, &l->ka_work,
 			   msecs_to_jiffies(l->peer->keepalive_ms));
 	mbatch_link_kick(l);
+	complete_all(&l->started);
 }
 
-/* Wait until a link that went down is fully stopped and detached. */
+/* Drop a link that was never published nor started. */
+void mbatch_link_discard(struct mbatch_link *l)
+{
+	atomic_set(&l->down, 1);
+	kthread_stop(l->rx_task);
+	mbatch_link_put(l);
+}
+
+/*
+ * Wait until a link that went down is fully stopped and detached, whoever
+ * took it down. The caller holds a reference.
+ */
 void mbatch_link_flush(struct mbatch_link *l)
 {
-	flush_work(&l->down_work);
+	wait_for_completion(&l->stopped);
 }
 
 int mbatch_link_init(void)
 {
-	/* Receivers block in recvmsg(): unbound, one worker each. */
 	mbatch_link_wq = alloc_workqueue("mbatch_link", WQ_UNBOUND, 0);
 	return mbatch_link_wq ? 0 : -ENOMEM;
 }

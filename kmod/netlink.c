@@ -103,6 +103,8 @@ static const struct nla_policy mbatch_session_get_policy[MBATCH_A_MAX + 1] = {
 	[MBATCH_A_SESSION_ID] = { .type = NLA_U32 },
 	[MBATCH_A_QUEUE_NAME] = { .type = NLA_NUL_STRING,
 				  .len = MBATCH_QUEUE_NAME_MAX - 1 },
+	[MBATCH_A_PEER_NAME] = { .type = NLA_NUL_STRING,
+				 .len = MBATCH_PEER_NAME_MAX - 1 },
 };
 
 static const struct nla_policy mbatch_submit_policy[MBATCH_A_MAX + 1] = {
@@ -525,7 +527,8 @@ static int mbatch_nl_session_open(struct sk_buff *skb, struct genl_info *info)
 	else
 		s = mbatch_session_open(mbatch_info_net(info),
 					nla_data(info->attrs[MBATCH_A_QUEUE_NAME]),
-					flags, info->snd_portid, info->extack);
+					flags, info->snd_portid, NULL,
+					info->extack);
 	if (IS_ERR(s)) {
 		nlmsg_free(msg);
 		if (PTR_ERR(s) == -ENOENT)
@@ -589,7 +592,7 @@ static int mbatch_nl_session_dump(struct sk_buff *skb,
 	struct mbatch_net *mn = mbatch_net(sock_net(skb->sk));
 	struct nlattr **a = mbatch_dump_attrs(cb);
 	unsigned long *cursor = (unsigned long *)cb->ctx;
-	const char *qname = NULL;
+	const char *qname = NULL, *peer = NULL, *speer;
 	struct mbatch_session *s;
 	unsigned long id;
 	int err = 0;
@@ -601,11 +604,15 @@ static int mbatch_nl_session_dump(struct sk_buff *skb,
 	}
 	if (a && a[MBATCH_A_QUEUE_NAME])
 		qname = nla_data(a[MBATCH_A_QUEUE_NAME]);
+	if (a && a[MBATCH_A_PEER_NAME])
+		peer = nla_data(a[MBATCH_A_PEER_NAME]);
 
 	mutex_lock(&mn->lock);
 	cb->seq = mn->genid;
 	xa_for_each_start(&mn->sessions, id, s, *cursor) {
-		if (qname && strcmp(mbatch_session_qname(s), qname)) {
+		speer = mbatch_remote_peer_name(s);
+		if ((qname && strcmp(mbatch_session_qname(s), qname)) ||
+		    (peer && (!speer || strcmp(speer, peer)))) {
 			*cursor = id + 1;
 			continue;
 		}

@@ -74,6 +74,18 @@ struct mbatch_peer *mbatch_peer_find(struct mbatch_net *mn, const char *name)
 	return p;
 }
 
+/* Arm the link timeout; never on a deleted peer. */
+void mbatch_peer_arm_expire(struct mbatch_peer *p, unsigned long delay)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&p->lock, flags);
+	/* Never later than a deadline already pending. */
+	if (!p->dead)
+		queue_delayed_work(system_wq, &p->expire_work, delay);
+	spin_unlock_irqrestore(&p->lock, flags);
+}
+
 static void mbatch_peer_expire_work(struct work_struct *work)
 {
 	struct mbatch_peer *p = container_of(to_delayed_work(work),
@@ -144,8 +156,10 @@ int mbatch_peer_new(struct mbatch_net *mn, const struct mbatch_peer_cfg *cfg,
 /* Stop a peer that is out of the table: its link, then its sessions. */
 static void mbatch_peer_kill(struct mbatch_peer *p)
 {
+	struct mbatch_note *n, *tmp;
 	struct mbatch_link *l;
 	unsigned long flags;
+	LIST_HEAD(notes);
 
 	spin_lock_irqsave(&p->lock, flags);
 	p->dead = true;
@@ -159,6 +173,13 @@ static void mbatch_peer_kill(struct mbatch_peer *p)
 	}
 	cancel_delayed_work_sync(&p->expire_work);
 	mbatch_remote_expire(p, true);
+	/* Frames nobody will send now. */
+	spin_lock_irqsave(&p->lock, flags);
+	list_splice_init(&p->closes, &notes);
+	p->nr_notes = 0;
+	spin_unlock_irqrestore(&p->lock, flags);
+	list_for_each_entry_safe(n, tmp, &notes, node)
+		kfree(n);
 	mbatch_peer_put(p);
 }
 
@@ -236,8 +257,10 @@ int mbatch_peer_attach(struct mbatch_net *mn, const char *name, int fd,
 		goto put_sock;
 	}
 	l = mbatch_link_create(p, sock, digest);
-	if (!l) {
-		err = -ENOMEM;
+	if (IS_ERR(l)) {
+		err = PTR_ERR(l);
+		if (err == -EBUSY)
+			NL_SET_ERR_MSG_MOD(extack, "the socket is already attached");
 		goto put_sock;
 	}
 
@@ -259,6 +282,9 @@ int mbatch_peer_attach(struct mbatch_net *mn, const char *name, int fd,
 		mbatch_link_put(old);
 	}
 
+	/* Sessions (re-)open on the new link, before it can send. */
+	mbatch_remote_link_up(p);
+
 	spin_lock_irqsave(&p->lock, flags);
 	if (p->dead || p->link) {
 		/* Deleted, or another attach won meanwhile. */
@@ -275,18 +301,15 @@ int mbatch_peer_attach(struct mbatch_net *mn, const char *name, int fd,
 		p->stats[MBATCH_PEER_STATS_A_RECONNECTS]++;
 	spin_unlock_irqrestore(&p->lock, flags);
 
-	cancel_delayed_work(&p->expire_work);
-	mbatch_remote_link_up(p);
+	mbatch_notify_link(mn, p->name, true, NULL, 0);
 	mbatch_link_start(l);
 	mbatch_link_put(l);
-	mbatch_notify_link(mn, p->name, true, NULL, 0);
 	mbatch_peer_put(p);
 	return 0;
 
 discard:
 	/* Never started: its release drops the socket. */
-	atomic_set(&l->down, 1);
-	mbatch_link_put(l);
+	mbatch_link_discard(l);
 	goto put_peer;
 put_sock:
 	sockfd_put(sock);
@@ -318,8 +341,7 @@ void mbatch_peer_link_lost(struct mbatch_peer *p, struct mbatch_link *l)
 		return;
 
 	mbatch_remote_link_down(p);
-	mod_delayed_work(system_wq, &p->expire_work,
-			 msecs_to_jiffies(p->link_timeout_ms) + 1);
+	mbatch_peer_arm_expire(p, msecs_to_jiffies(p->link_timeout_ms) + 1);
 	mbatch_notify_link(p->mn, p->name, false, reason, err);
 	mbatch_link_put(l);	/* the peer's */
 }

@@ -5,6 +5,7 @@
 #ifndef _MBATCH_PEER_H
 #define _MBATCH_PEER_H
 
+#include <linux/completion.h>
 #include <linux/net.h>
 #include <linux/workqueue.h>
 
@@ -12,6 +13,8 @@
 #include "wire.h"
 
 #define MBATCH_REASON_MAX	64
+#define MBATCH_PEER_NOTES_MAX	1024	/* frames about unknown sessions */
+#define MBATCH_PEER_SESSIONS_IN_MAX 256	/* a peer's sessions on our queues */
 
 /* One authenticated TCP connection to a peer. */
 struct mbatch_link {
@@ -19,16 +22,19 @@ struct mbatch_link {
 	struct mbatch_peer *peer;	/* holds a reference */
 	struct socket *sock;		/* holds its file */
 	u32 digest;
-	struct work_struct rx_work;
+	struct task_struct *rx_task;
 	struct work_struct tx_work;
 	struct delayed_work ka_work;
 	struct work_struct down_work;
+	struct completion started;	/* attach started it */
+	struct completion stopped;	/* down_work has run */
 	atomic_t down;			/* set once, by mbatch_link_down() */
 	unsigned long last_rx;		/* jiffies */
+	unsigned long tx_since;		/* jiffies a send began, or 0 */
 	u64 tx_seq;			/* tx_work only */
-	u64 rx_seq;			/* rx_work only */
+	u64 rx_seq;			/* rx thread only */
 	void *txbuf;			/* tx_work only */
-	void *rxbuf;			/* rx_work only */
+	void *rxbuf;			/* rx thread only */
 	/* Under peer->lock. */
 	bool ping;
 	bool pong;
@@ -56,6 +62,7 @@ struct mbatch_peer {
 	struct list_head closes;	/* struct mbatch_note to send */
 	unsigned int nr_out;
 	unsigned int nr_in;
+	unsigned int nr_notes;
 	u32 digest;
 	u32 rtt_us;
 	char reason[MBATCH_REASON_MAX];
@@ -125,6 +132,7 @@ struct mbatch_note {
 void mbatch_peer_put(struct mbatch_peer *p);
 void mbatch_peer_link_lost(struct mbatch_peer *p, struct mbatch_link *l);
 void mbatch_peer_count(struct mbatch_peer *p, unsigned int stat, u64 n);
+void mbatch_peer_arm_expire(struct mbatch_peer *p, unsigned long delay);
 struct mbatch_link *mbatch_peer_link_get(struct mbatch_peer *p);
 struct mbatch_peer *mbatch_peer_find(struct mbatch_net *mn, const char *name);
 
@@ -132,6 +140,7 @@ struct mbatch_peer *mbatch_peer_find(struct mbatch_net *mn, const char *name);
 struct mbatch_link *mbatch_link_create(struct mbatch_peer *p,
 				       struct socket *sock, u32 digest);
 void mbatch_link_start(struct mbatch_link *l);
+void mbatch_link_discard(struct mbatch_link *l);
 void mbatch_link_down(struct mbatch_link *l, int err, const char *reason);
 void mbatch_link_put(struct mbatch_link *l);
 void mbatch_link_flush(struct mbatch_link *l);

@@ -10,7 +10,9 @@
  * participant runs a sequence number at most once, pushes results as they
  * complete and keeps them until the initiator acknowledges them.
  */
+#include <linux/blkdev.h>
 #include <linux/highmem.h>
+#include <linux/log2.h>
 #include <linux/random.h>
 #include <linux/slab.h>
 
@@ -84,9 +86,10 @@ static struct mbatch_session *mbatch_peer_session(struct mbatch_peer *p,
 static void mbatch_note(struct mbatch_peer *p, u16 type, u32 isid, int err,
 			u64 arg)
 {
+	struct mbatch_link *l = NULL;
 	struct mbatch_note *n;
-	struct mbatch_link *l;
 	unsigned long flags;
+	bool flood = false;
 
 	n = kzalloc(sizeof(*n), GFP_KERNEL);
 	if (!n)
@@ -101,11 +104,26 @@ static void mbatch_note(struct mbatch_peer *p, u16 type, u32 isid, int err,
 		kfree(n);
 		return;
 	}
-	list_add_tail(&n->node, &p->closes);
-	l = p->link;
-	if (l)
-		mbatch_link_kick(l);
+	if (p->nr_notes >= MBATCH_PEER_NOTES_MAX) {
+		/* A peer that sends faster than it reads our answers. */
+		flood = true;
+		l = p->link;
+		if (l)
+			kref_get(&l->ref);
+	} else {
+		list_add_tail(&n->node, &p->closes);
+		p->nr_notes++;
+		n = NULL;
+		if (p->link)
+			mbatch_link_kick(p->link);
+	}
 	spin_unlock_irqrestore(&p->lock, flags);
+	kfree(n);
+	if (flood && l) {
+		mbatch_link_down(l, -ENOBUFS,
+				 "too many frames about unknown sessions");
+		mbatch_link_put(l);
+	}
 }
 
 void mbatch_remote_kick(struct mbatch_session *s)
@@ -264,8 +282,7 @@ struct mbatch_session *mbatch_remote_open(struct mbatch_net *mn,
 	kref_get(&s->ref);	/* for the caller; the table holds one */
 	mutex_unlock(&mn->lock);
 	if (!up)
-		mod_delayed_work(system_wq, &p->expire_work,
-				 msecs_to_jiffies(p->link_timeout_ms) + 1);
+		mbatch_peer_arm_expire(p, msecs_to_jiffies(p->link_timeout_ms) + 1);
 	return s;
 }
 
@@ -304,6 +321,28 @@ void mbatch_remote_resume_locked(struct mbatch_session *s)
 	} else {
 		r->resume_pending = true;
 	}
+}
+
+/* After a RESUME (not under any lock): wait for a link again, or fail. */
+void mbatch_remote_resumed(struct mbatch_session *s)
+{
+	struct mbatch_peer *p = s->rmt->peer;
+	unsigned long flags;
+	bool dead, up;
+
+	spin_lock_irqsave(&p->lock, flags);
+	dead = p->dead;
+	up = p->link;
+	spin_unlock_irqrestore(&p->lock, flags);
+	if (dead) {
+		spin_lock_irqsave(&s->lock, flags);
+		if (s->rmt->rstate != MBATCH_R_DONE)
+			mbatch_remote_fail_locked(s, -ENOTCONN);
+		spin_unlock_irqrestore(&s->lock, flags);
+	} else if (!up) {
+		mbatch_peer_arm_expire(p, msecs_to_jiffies(p->link_timeout_ms) + 1);
+	}
+	mbatch_remote_kick(s);
 }
 
 void mbatch_remote_cancel_locked(struct mbatch_session *s, u64 batch,
@@ -374,13 +413,18 @@ void mbatch_remote_kill(struct mbatch_session *s)
 	}
 	if (tell)
 		mbatch_note(p, r->participant ? MBATCH_FRAME_GONE :
-			    MBATCH_FRAME_CLOSE, r->isid, -MBATCH_EUNKNOWN, 0);
+			    MBATCH_FRAME_CLOSE, r->isid, 0, r->cookie);
+}
+
+void mbatch_remote_free_unused(struct mbatch_remote *r)
+{
+	mbatch_peer_put(r->peer);
+	kfree(r);
 }
 
 void mbatch_remote_free(struct mbatch_session *s)
 {
-	mbatch_peer_put(s->rmt->peer);
-	kfree(s->rmt);
+	mbatch_remote_free_unused(s->rmt);
 	s->rmt = NULL;
 }
 
@@ -395,17 +439,30 @@ void mbatch_remote_link_up(struct mbatch_peer *p)
 	struct mbatch_snap sn;
 	unsigned int i;
 
-	if (mbatch_snap(p, false, &sn))
-		return;
-	for (i = 0; i < sn.n; i++) {
-		struct mbatch_session *s = sn.s[i];
+	if (!mbatch_snap(p, false, &sn)) {
+		for (i = 0; i < sn.n; i++) {
+			struct mbatch_session *s = sn.s[i];
 
-		spin_lock_irq(&s->lock);
-		if (s->rmt->rstate != MBATCH_R_DONE)
-			s->rmt->rstate = MBATCH_R_OPEN_PENDING;
-		spin_unlock_irq(&s->lock);
+			spin_lock_irq(&s->lock);
+			if (s->rmt->rstate != MBATCH_R_DONE)
+				s->rmt->rstate = MBATCH_R_OPEN_PENDING;
+			spin_unlock_irq(&s->lock);
+		}
+		mbatch_snap_put(&sn);
 	}
-	mbatch_snap_put(&sn);
+	/* Its sessions here wait for it to re-attach them on this link. */
+	if (!mbatch_snap(p, true, &sn)) {
+		for (i = 0; i < sn.n; i++) {
+			struct mbatch_session *s = sn.s[i];
+
+			spin_lock_irq(&s->lock);
+			s->rmt->orphan_since = jiffies | 1;
+			spin_unlock_irq(&s->lock);
+		}
+		if (sn.n)
+			mbatch_peer_arm_expire(p, msecs_to_jiffies(p->link_timeout_ms) + 1);
+		mbatch_snap_put(&sn);
+	}
 }
 
 void mbatch_remote_link_down(struct mbatch_peer *p)
@@ -457,17 +514,16 @@ void mbatch_remote_expire(struct mbatch_peer *p, bool all)
 	spin_lock_irqsave(&p->lock, flags);
 	up = p->link;
 	spin_unlock_irqrestore(&p->lock, flags);
-	if (up && !all)
-		return;
 
-	if (!mbatch_snap(p, false, &sn)) {
+	if ((!up || all) && !mbatch_snap(p, false, &sn)) {
 		for (i = 0; i < sn.n; i++) {
 			struct mbatch_session *s = sn.s[i];
 			struct mbatch_remote *r = s->rmt;
 			bool halted = false;
 
 			spin_lock_irq(&s->lock);
-			if (r->rstate != MBATCH_R_DONE && r->rstate != MBATCH_R_OPEN) {
+			if (r->rstate != MBATCH_R_DONE &&
+			    (all || r->rstate != MBATCH_R_OPEN)) {
 				if (all || time_after_eq(now, r->lost_at + timeout)) {
 					mbatch_remote_fail_locked(s, -ENOTCONN);
 					halted = true;
@@ -499,8 +555,7 @@ void mbatch_remote_expire(struct mbatch_peer *p, bool all)
 		mbatch_snap_put(&sn);
 	}
 	if (next && !all)
-		mod_delayed_work(system_wq, &p->expire_work,
-				 next - now + 1);
+		mbatch_peer_arm_expire(p, next - now + 1);
 }
 
 void mbatch_remote_credits(struct mbatch_peer *p, u64 *tx, u64 *rx)
@@ -557,6 +612,15 @@ static void mbatch_copy_from_pages(void *buf, struct mbatch_rq *c)
 				 min_t(u32, c->len - i * PAGE_SIZE, PAGE_SIZE));
 }
 
+/* A message's or result's data after its header, zero-padded to 8. */
+static void mbatch_put_data(void *p, struct mbatch_rq *c, u32 dlen)
+{
+	if (!dlen)
+		return;
+	mbatch_copy_from_pages(p, c);
+	memset(p + dlen, 0, round_up(dlen, 8) - dlen);
+}
+
 static void mbatch_copy_to_pages(struct mbatch_rq *c, const void *buf)
 {
 	unsigned int i;
@@ -594,11 +658,7 @@ static u32 mbatch_build_msgs_locked(struct mbatch_session *s, void *buf,
 		m->flags = cpu_to_le32(c->flags);
 		m->len = cpu_to_le32(c->len);
 		m->data_len = cpu_to_le32(dlen);
-		if (dlen) {
-			mbatch_copy_from_pages(m + 1, c);
-			memset((void *)(m + 1) + dlen, 0,
-			       round_up(dlen, 8) - dlen);
-		}
+		mbatch_put_data(m + 1, c, dlen);
 		list_del_init(&c->node);
 		mbatch_sent_add(r, c);
 		s->inflight++;
@@ -687,11 +747,7 @@ static u32 mbatch_build_results_locked(struct mbatch_session *s, void *buf,
 		w->bytes = cpu_to_le32(c->bytes);
 		w->rflags = cpu_to_le32(c->rflags);
 		w->data_len = cpu_to_le32(dlen);
-		if (dlen) {
-			mbatch_copy_from_pages(w + 1, c);
-			memset((void *)(w + 1) + dlen, 0,
-			       round_up(dlen, 8) - dlen);
-		}
+		mbatch_put_data(w + 1, c, dlen);
 		r->tx_rseq = c->rseq;
 		off += need;
 		n++;
@@ -731,7 +787,9 @@ static int mbatch_tx_participant(struct mbatch_link *l,
 		rep.credit_bytes = cpu_to_le64(bytes);
 		rep.capacity = cpu_to_le64(g.capacity);
 		rep.lbs = cpu_to_le32(g.lbs);
-		rep.qflags = cpu_to_le32(g.discard ? MBATCH_REPLY_F_DISCARD : 0);
+		rep.qflags = cpu_to_le32((g.discard ? MBATCH_REPLY_F_DISCARD : 0) |
+					 (s->state == MBATCH_SESSION_HALTED ?
+					  MBATCH_REPLY_F_HALTED : 0));
 		r->granted_msgs = msgs;
 		r->granted_bytes = bytes;
 		r->reply_pending = false;
@@ -778,8 +836,10 @@ static int mbatch_tx_notes(struct mbatch_link *l)
 		spin_lock_irqsave(&p->lock, flags);
 		n = list_first_entry_or_null(&p->closes, struct mbatch_note,
 					     node);
-		if (n)
+		if (n) {
 			list_del(&n->node);
+			p->nr_notes--;
+		}
 		spin_unlock_irqrestore(&p->lock, flags);
 		if (!n)
 			return 0;
@@ -790,12 +850,10 @@ static int mbatch_tx_notes(struct mbatch_link *l)
 			err = mbatch_link_send(l, n->type, n->isid, n->arg,
 					       &rep, sizeof(rep));
 			break;
-		case MBATCH_FRAME_GONE:
-			err = mbatch_link_send(l, n->type, n->isid,
-					       (u64)(s64)n->err, NULL, 0);
-			break;
 		default:
-			err = mbatch_link_send(l, n->type, n->isid, 0, NULL, 0);
+			/* CLOSE, GONE: the session's cookie (GONE: 0, any) */
+			err = mbatch_link_send(l, n->type, n->isid, n->arg,
+					       NULL, 0);
 			break;
 		}
 		kfree(n);
@@ -832,7 +890,7 @@ int mbatch_remote_tx(struct mbatch_link *l)
 	}
 	mbatch_snap_put(&in);
 	mbatch_snap_put(&out);
-	return ret < 0 ? ret : 0;
+	return min(ret, 0);
 }
 
 /* Receive: participant side. */
@@ -851,7 +909,7 @@ static int mbatch_rx_open(struct mbatch_link *l, u32 isid, u64 cookie,
 	struct mbatch_session *s;
 	struct mbatch_remote *r;
 	unsigned long flags;
-	bool reattach;
+	bool reattach, full, closing;
 	u32 oflags;
 
 	if (len != sizeof(*o) || o->zero || !isid)
@@ -889,43 +947,53 @@ static int mbatch_rx_open(struct mbatch_link *l, u32 isid, u64 cookie,
 		return 0;
 	}
 
+	spin_lock_irqsave(&p->lock, flags);
+	full = p->nr_in >= MBATCH_PEER_SESSIONS_IN_MAX;
+	spin_unlock_irqrestore(&p->lock, flags);
+	if (full) {
+		mbatch_note(p, MBATCH_FRAME_OPEN_REPLY, isid, -ENOBUFS, cookie);
+		return 0;
+	}
 	r = kzalloc(sizeof(*r), GFP_KERNEL);
 	if (!r)
 		goto refuse_nomem;
 	INIT_LIST_HEAD(&r->pnode);
-	s = mbatch_session_open(p->mn, o->queue, MBATCH_SESSION_F_PEER, 0,
-				NULL);
-	if (IS_ERR(s)) {
-		kfree(r);
-		mbatch_note(p, MBATCH_FRAME_OPEN_REPLY, isid, PTR_ERR(s),
-			    cookie);
-		return 0;
-	}
+	INIT_LIST_HEAD(&r->unsent);
+	r->sent = RB_ROOT;
 	kref_get(&p->ref);
-	r->s = s;
 	r->peer = p;
 	r->participant = true;
 	r->isid = isid;
 	r->cookie = cookie;
 	r->reply_pending = true;
-	INIT_LIST_HEAD(&r->unsent);
-	r->sent = RB_ROOT;
 	strscpy(r->qname, o->queue, sizeof(r->qname));
-	s->rmt = r;
-
-	spin_lock_irqsave(&p->lock, flags);
-	if (p->dead) {
-		spin_unlock_irqrestore(&p->lock, flags);
-		mbatch_session_close(p->mn, s->id);
-		mbatch_session_put(s);
+	/* The session is found by others only with its remote part set. */
+	s = mbatch_session_open(p->mn, o->queue, MBATCH_SESSION_F_PEER, 0, r,
+				NULL);
+	if (IS_ERR(s)) {
+		mbatch_note(p, MBATCH_FRAME_OPEN_REPLY, isid, PTR_ERR(s),
+			    cookie);
 		return 0;
 	}
-	list_add_tail(&r->pnode, &p->in);
-	p->nr_in++;
+
+	spin_lock_irqsave(&p->lock, flags);
+	if (!p->dead) {
+		list_add_tail(&r->pnode, &p->in);
+		p->nr_in++;
+	}
 	spin_unlock_irqrestore(&p->lock, flags);
-	/* Killed (its queue deleted) before it was listed? */
-	if (READ_ONCE(s->state) == MBATCH_SESSION_CLOSING)
+	/*
+	 * Closed meanwhile (its queue deleted, the peer deleted)? The kill
+	 * set CLOSING under the session's lock before it unlisted; whichever
+	 * came second, it is unlisted now.
+	 */
+	spin_lock_irq(&s->lock);
+	closing = s->state == MBATCH_SESSION_CLOSING;
+	spin_unlock_irq(&s->lock);
+	if (closing)
 		mbatch_remote_unlist(r);
+	else if (list_empty(&r->pnode))
+		mbatch_session_close(p->mn, s->id);	/* the peer is dead */
 	mbatch_session_put(s);
 	mbatch_link_kick(l);
 	return 0;
@@ -1085,8 +1153,7 @@ static int mbatch_rx_participant(struct mbatch_link *l, u16 type, u32 isid,
 	s = mbatch_peer_session(l->peer, true, isid);
 	if (!s) {
 		if (type != MBATCH_FRAME_CLOSE)
-			mbatch_note(l->peer, MBATCH_FRAME_GONE, isid,
-				    -MBATCH_EUNKNOWN, 0);
+			mbatch_note(l->peer, MBATCH_FRAME_GONE, isid, 0, 0);
 		return 0;
 	}
 	switch (type) {
@@ -1098,13 +1165,17 @@ static int mbatch_rx_participant(struct mbatch_link *l, u16 type, u32 isid,
 			err = mbatch_rx_proto(l, "ack of a result never sent");
 		break;
 	case MBATCH_FRAME_RESUME:
-		mbatch_session_resume(s, NULL);
+		if (arg)
+			err = mbatch_rx_proto(l, "malformed resume");
+		else
+			mbatch_session_resume(s, NULL);
 		break;
 	case MBATCH_FRAME_CANCEL:
 		mbatch_session_cancel_batch(s, arg, &n);
 		break;
 	case MBATCH_FRAME_CLOSE:
-		mbatch_session_close(l->peer->mn, s->id);
+		if (arg == s->rmt->cookie)
+			mbatch_session_close(l->peer->mn, s->id);
 		break;
 	}
 	if (!err)
@@ -1118,7 +1189,7 @@ static int mbatch_rx_participant(struct mbatch_link *l, u16 type, u32 isid,
 static void mbatch_rx_open_reply(struct mbatch_link *l,
 				 struct mbatch_session *s, u64 cookie,
 				 const struct mbatch_wire_open_reply *rep,
-				 int *halt)
+				 int *halt, bool *bad)
 {
 	struct mbatch_remote *r = s->rmt;
 	int status = (s32)le32_to_cpu(rep->status);
@@ -1137,6 +1208,11 @@ static void mbatch_rx_open_reply(struct mbatch_link *l,
 	}
 	r->geom.capacity = le64_to_cpu(rep->capacity);
 	r->geom.lbs = le32_to_cpu(rep->lbs);
+	if (r->geom.lbs < SECTOR_SIZE || r->geom.lbs > PAGE_SIZE ||
+	    !is_power_of_2(r->geom.lbs)) {
+		*bad = true;
+		return;
+	}
 	r->geom.discard = le32_to_cpu(rep->qflags) & MBATCH_REPLY_F_DISCARD;
 	r->credit_msgs = le64_to_cpu(rep->credit_msgs);
 	r->credit_bytes = le64_to_cpu(rep->credit_bytes);
@@ -1154,8 +1230,14 @@ static void mbatch_rx_open_reply(struct mbatch_link *l,
 	}
 	r->rstate = MBATCH_R_OPEN;
 	r->opened = true;
+	/* An ACK may have been lost with the link: acknowledge again. */
+	r->acked_rseq = 0;
 	if (s->state == MBATCH_SESSION_CONNECTING)
 		s->state = MBATCH_SESSION_ACTIVE;
+	/* Resumed here while the RESUME to it was lost? */
+	if ((le32_to_cpu(rep->qflags) & MBATCH_REPLY_F_HALTED) &&
+	    s->state == MBATCH_SESSION_ACTIVE)
+		r->resume_pending = true;
 	wake_up_all(&s->wait);
 }
 
@@ -1164,18 +1246,26 @@ struct mbatch_cp_event {
 	int halt;
 };
 
+/* Where parsing a RESULTS frame stopped to send notifications. */
+struct mbatch_rx_pos {
+	u32 off;
+	u64 i;
+};
+
+/* 0 done, 1 stopped with @max_ev checkpoint events to send, -EPROTO. */
 static int mbatch_rx_results(struct mbatch_link *l, struct mbatch_session *s,
 			     u64 count, void *payload, u32 len,
+			     struct mbatch_rx_pos *pos,
 			     struct mbatch_cp_event *ev, unsigned int *nev,
 			     unsigned int max_ev)
 {
 	struct mbatch_remote *r = s->rmt;
-	u32 off = 0;
+	u32 off = pos->off;
 	u64 i;
 
 	if (!count || count > len / sizeof(struct mbatch_wire_result))
 		return -EPROTO;
-	for (i = 0; i < count; i++) {
+	for (i = pos->i; i < count; i++) {
 		const struct mbatch_wire_result *w = payload + off;
 		struct mbatch_rq *c;
 		u32 dlen, rflags;
@@ -1218,10 +1308,8 @@ static int mbatch_rx_results(struct mbatch_link *l, struct mbatch_session *s,
 		mbatch_remote_end_locked(s, c, status);
 		if (c->op != MBATCH_OP_CHECKPOINT)
 			continue;
-		if (*nev < max_ev) {
-			ev[*nev].cp = *c;
-			ev[*nev].halt = 0;
-		}
+		ev[*nev].cp = *c;
+		ev[*nev].halt = 0;
 		if (status && !(c->flags & MBATCH_MSG_F_CONTINUE) &&
 		    s->state != MBATCH_SESSION_HALTED) {
 			struct mbatch_rq *u, *tmp;
@@ -1233,11 +1321,13 @@ static int mbatch_rx_results(struct mbatch_link *l, struct mbatch_session *s,
 				list_del_init(&u->node);
 				mbatch_remote_end_locked(s, u, -ECANCELED);
 			}
-			if (*nev < max_ev)
-				ev[*nev].halt = status;
+			ev[*nev].halt = status;
 		}
-		if (*nev < max_ev)
-			(*nev)++;
+		if (++(*nev) == max_ev && i + 1 < count) {
+			pos->off = off;
+			pos->i = i + 1;
+			return 1;
+		}
 	}
 	return off == len ? 0 : -EPROTO;
 }
@@ -1252,6 +1342,7 @@ static int mbatch_rx_initiator(struct mbatch_link *l, u16 type, u32 isid,
 	struct mbatch_session *s;
 	unsigned int nev = 0, i;
 	int err = 0, halt = 0;
+	bool bad = false;
 	u64 resent, dups;
 
 	s = mbatch_peer_session(l->peer, false, isid);
@@ -1272,14 +1363,34 @@ static int mbatch_rx_initiator(struct mbatch_link *l, u16 type, u32 isid,
 		if (len != sizeof(struct mbatch_wire_open_reply))
 			err = -EPROTO;
 		else
-			mbatch_rx_open_reply(l, s, arg, payload, &halt);
+			mbatch_rx_open_reply(l, s, arg, payload, &halt, &bad);
+		if (bad)
+			err = -EPROTO;
 	} else if (s->rmt->rstate != MBATCH_R_OPEN) {
 		/* Before the reply to a re-attach: stale. */
 	} else if (type == MBATCH_FRAME_RESULTS) {
-		err = mbatch_rx_results(l, s, arg, payload, len, ev, &nev,
-					MBATCH_RX_EVENTS);
+		struct mbatch_rx_pos pos = {};
+
+		/* Every checkpoint has its event, a few at a time. */
+		while ((err = mbatch_rx_results(l, s, arg, payload, len, &pos,
+						ev, &nev,
+						MBATCH_RX_EVENTS)) == 1) {
+			spin_unlock_irq(&s->lock);
+			for (i = 0; i < nev; i++) {
+				mbatch_notify_checkpoint(s, &ev[i].cp);
+				if (ev[i].halt)
+					mbatch_notify_halt(s, ev[i].halt);
+			}
+			nev = 0;
+			spin_lock_irq(&s->lock);
+			if (s->state == MBATCH_SESSION_CLOSING ||
+			    s->rmt->rstate != MBATCH_R_OPEN) {
+				err = 0;
+				break;
+			}
+		}
 	} else if (type == MBATCH_FRAME_CREDIT) {
-		if (len != sizeof(*cr)) {
+		if (len != sizeof(*cr) || arg) {
 			err = -EPROTO;
 		} else {
 			cr = payload;
@@ -1291,6 +1402,8 @@ static int mbatch_rx_initiator(struct mbatch_link *l, u16 type, u32 isid,
 	} else if (type == MBATCH_FRAME_GONE) {
 		if (len) {
 			err = -EPROTO;
+		} else if (arg && arg != s->rmt->cookie) {
+			/* about an earlier session with this id */
 		} else {
 			mbatch_remote_fail_locked(s, -MBATCH_EUNKNOWN);
 			halt = -MBATCH_EUNKNOWN;

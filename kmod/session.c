@@ -165,9 +165,13 @@ const char *mbatch_session_qname(const struct mbatch_session *s)
 	return s->q ? s->q->name : s->rmt->qname;
 }
 
+/*
+ * @rmt: a peer's session (the participant side), set before the session
+ * can be found; it is freed with the session, also on failure.
+ */
 struct mbatch_session *mbatch_session_open(struct mbatch_net *mn,
 					   const char *qname, u32 flags,
-					   u32 portid,
+					   u32 portid, struct mbatch_remote *rmt,
 					   struct netlink_ext_ack *extack)
 {
 	struct mbatch_session *s;
@@ -176,8 +180,15 @@ struct mbatch_session *mbatch_session_open(struct mbatch_net *mn,
 	int err;
 
 	s = mbatch_session_alloc(mn, flags, portid);
-	if (!s)
+	if (!s) {
+		if (rmt)
+			mbatch_remote_free_unused(rmt);
 		return ERR_PTR(-ENOMEM);
+	}
+	if (rmt) {
+		rmt->s = s;
+		s->rmt = rmt;
+	}
 
 	mutex_lock(&mn->lock);
 	q = mbatch_queue_find(mn, qname);
@@ -441,7 +452,9 @@ int mbatch_session_resume(struct mbatch_session *s,
 		err = -EINVAL;
 	}
 	spin_unlock_irqrestore(&s->lock, flags);
-	if (!err)
+	if (!err && !s->q)
+		mbatch_remote_resumed(s);
+	else if (!err)
 		mbatch_session_kick(s);
 	return err;
 }

@@ -49,6 +49,7 @@ struct mbatch_wire_open {
 } __packed;
 
 #define MBATCH_REPLY_F_DISCARD		BIT(0)
+#define MBATCH_REPLY_F_HALTED		BIT(1)	/* waits for RESUME */
 
 struct mbatch_wire_open_reply {
 	__le32 status;

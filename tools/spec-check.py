@@ -26,6 +26,7 @@ Only the standard library and python3-yaml. Exit status: 0 when they match,
 
 import argparse
 import os
+import errno
 import re
 import sys
 
@@ -109,6 +110,9 @@ class Header:
                 for n, _ in entries:
                     if n == name and name in self.values:
                         return '(%d)' % self.values[name]
+            # <linux/errno.h> names (asm-generic numbering)
+            if name.startswith('E') and hasattr(errno, name):
+                return '(%d)' % getattr(errno, name)
             raise ValueError('unknown name %s in "%s"' % (name, raw))
 
         # <linux/const.h> helpers
@@ -211,7 +215,10 @@ class Checker:
                     self.expect(n, v, what)
             if typ == 'flags':
                 mask = 0
-                for _, v in entries:
+                for (_, v), e in zip(entries, d['entries']):
+                    # reported-only flags stay out of the request mask
+                    if isinstance(e, dict) and e.get('in-mask') is False:
+                        continue
                     mask |= v
                 allname = prefix + 'ALL'
                 if allname in self.h.values:

@@ -533,16 +533,23 @@ int mb_queue_new(struct mb_sock *s, const struct mb_queue_cfg *c)
 	return ret;
 }
 
-int mb_queue_del(struct mb_sock *s, const char *name)
+/* A request carrying one name and expecting only an ACK. */
+static int name_req(struct mb_sock *s, uint8_t cmd, uint16_t attr,
+		    const char *name)
 {
 	struct mb_req r;
 	int ret;
 
-	mb_req_init(&r, s, MBATCH_CMD_QUEUE_DEL, 0);
-	mb_put_str(&r, MBATCH_A_QUEUE_NAME, name);
+	mb_req_init(&r, s, cmd, 0);
+	mb_put_str(&r, attr, name);
 	ret = mb_transact(s, &r, NULL, NULL);
 	mb_req_free(&r);
 	return ret;
+}
+
+int mb_queue_del(struct mb_sock *s, const char *name)
+{
+	return name_req(s, MBATCH_CMD_QUEUE_DEL, MBATCH_A_QUEUE_NAME, name);
 }
 
 static void parse_queue(struct mb_queue_info *qi, const struct nlmsghdr *nlh)
@@ -1031,19 +1038,28 @@ int mb_event_recv(struct mb_sock *s, struct mb_event *ev, int timeout_ms)
 			if (h->nlmsg_type != s->family)
 				continue;
 			if (g->cmd != MBATCH_CMD_CHECKPOINT_NTF &&
-			    g->cmd != MBATCH_CMD_SESSION_HALT_NTF)
+			    g->cmd != MBATCH_CMD_SESSION_HALT_NTF &&
+			    g->cmd != MBATCH_CMD_LINK_UP_NTF &&
+			    g->cmd != MBATCH_CMD_LINK_DOWN_NTF)
 				continue;
 			memset(ev, 0, sizeof(*ev));
 			ev->cmd = g->cmd;
 			mb_parse_genl(tb, MBATCH_A_MAX, h);
 			copy_str(ev->queue, sizeof(ev->queue),
 				 tb[MBATCH_A_QUEUE_NAME]);
+			copy_str(ev->peer, sizeof(ev->peer),
+				 tb[MBATCH_A_PEER_NAME]);
+			copy_str(ev->reason, sizeof(ev->reason),
+				 tb[MBATCH_A_LINK_REASON]);
+			if (tb[MBATCH_A_LINK_ERROR])
+				ev->error = (int32_t)mb_get_u32(tb[MBATCH_A_LINK_ERROR]);
 			ev->session = mb_get_u32(tb[MBATCH_A_SESSION_ID]);
 			ev->epoch = mb_get_u64(tb[MBATCH_A_SESSION_EPOCH]);
 			if (!tb[MBATCH_A_SESSION_EPOCH] &&
 			    tb[MBATCH_A_COLLECT_EPOCH])
 				ev->epoch = mb_get_u64(tb[MBATCH_A_COLLECT_EPOCH]);
-			ev->error = (int32_t)mb_get_u32(tb[MBATCH_A_SESSION_ERROR]);
+			if (tb[MBATCH_A_SESSION_ERROR])
+				ev->error = (int32_t)mb_get_u32(tb[MBATCH_A_SESSION_ERROR]);
 			if (tb[MBATCH_A_RESULT]) {
 				ev->has_result = 1;
 				parse_result(&ev->result, tb[MBATCH_A_RESULT]);
@@ -1053,6 +1069,114 @@ int mb_event_recv(struct mb_sock *s, struct mb_event *ev, int timeout_ms)
 			return 1;
 		}
 	}
+}
+
+/* ------------------------------------------------------------------ */
+
+int mb_peer_new(struct mb_sock *s, const struct mb_peer_cfg *c)
+{
+	struct mb_req r;
+	int ret;
+
+	mb_req_init(&r, s, MBATCH_CMD_PEER_NEW, 0);
+	mb_put_str(&r, MBATCH_A_PEER_NAME, c->name);
+	if (c->addr)
+		mb_put_str(&r, MBATCH_A_PEER_ADDR, c->addr);
+	if (c->psk_file)
+		mb_put_str(&r, MBATCH_A_PEER_PSK_FILE, c->psk_file);
+	if (c->keepalive_ms)
+		mb_put_u32(&r, MBATCH_A_PEER_KEEPALIVE_MS, c->keepalive_ms);
+	if (c->link_timeout_ms)
+		mb_put_u32(&r, MBATCH_A_PEER_LINK_TIMEOUT_MS,
+			   c->link_timeout_ms);
+	ret = mb_transact(s, &r, NULL, NULL);
+	mb_req_free(&r);
+	return ret;
+}
+
+int mb_peer_del(struct mb_sock *s, const char *name)
+{
+	return name_req(s, MBATCH_CMD_PEER_DEL, MBATCH_A_PEER_NAME, name);
+}
+
+int mb_peer_attach(struct mb_sock *s, const char *name, int fd,
+		   uint32_t digest)
+{
+	struct mb_req r;
+	int ret;
+
+	mb_req_init(&r, s, MBATCH_CMD_PEER_ATTACH, 0);
+	mb_put_str(&r, MBATCH_A_PEER_NAME, name);
+	mb_put_u32(&r, MBATCH_A_PEER_FD, (uint32_t)fd);
+	if (digest)
+		mb_put_u32(&r, MBATCH_A_PEER_DIGEST, digest);
+	ret = mb_transact(s, &r, NULL, NULL);
+	mb_req_free(&r);
+	return ret;
+}
+
+struct peer_acc {
+	struct mb_peer_info *arr;
+	int max, n;
+};
+
+static int peer_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	const struct nlattr *tb[MBATCH_A_MAX + 1];
+	const struct nlattr *st[MBATCH_PEER_STATS_A_MAX + 1];
+	struct peer_acc *acc = arg;
+	struct mb_peer_info *pi;
+	int i;
+
+	if (acc->n >= acc->max)
+		return 0;
+	pi = &acc->arr[acc->n++];
+	memset(pi, 0, sizeof(*pi));
+	mb_parse_genl(tb, MBATCH_A_MAX, nlh);
+	copy_str(pi->name, sizeof(pi->name), tb[MBATCH_A_PEER_NAME]);
+	copy_str(pi->addr, sizeof(pi->addr), tb[MBATCH_A_PEER_ADDR]);
+	copy_str(pi->reason, sizeof(pi->reason), tb[MBATCH_A_LINK_REASON]);
+	pi->state = mb_get_u32(tb[MBATCH_A_PEER_STATE]);
+	pi->digest = mb_get_u32(tb[MBATCH_A_PEER_DIGEST]);
+	pi->keepalive_ms = mb_get_u32(tb[MBATCH_A_PEER_KEEPALIVE_MS]);
+	pi->link_timeout_ms = mb_get_u32(tb[MBATCH_A_PEER_LINK_TIMEOUT_MS]);
+	pi->rtt_us = mb_get_u32(tb[MBATCH_A_PEER_RTT_US]);
+	pi->link_error = (int32_t)mb_get_u32(tb[MBATCH_A_LINK_ERROR]);
+	if (tb[MBATCH_A_PEER_STATS]) {
+		mb_parse_nested(st, MBATCH_PEER_STATS_A_MAX,
+				tb[MBATCH_A_PEER_STATS]);
+		for (i = 0; i <= MBATCH_PEER_STATS_A_MAX; i++)
+			if (st[i])
+				pi->stats[i] = mb_get_u64(st[i]);
+	}
+	return 0;
+}
+
+int mb_peer_get(struct mb_sock *s, const char *name, struct mb_peer_info *pi)
+{
+	struct peer_acc acc = { .arr = pi, .max = 1 };
+	struct mb_req r;
+	int ret;
+
+	mb_req_init(&r, s, MBATCH_CMD_PEER_GET, 0);
+	mb_put_str(&r, MBATCH_A_PEER_NAME, name);
+	ret = mb_transact(s, &r, peer_cb, &acc);
+	mb_req_free(&r);
+	if (!ret && acc.n != 1)
+		ret = mb_err_set(s, EPROTO);
+	return ret;
+}
+
+int mb_peer_dump(struct mb_sock *s, struct mb_peer_info *arr, int max)
+{
+	struct peer_acc acc = { .arr = arr, .max = max };
+	struct mb_req r;
+	int ret;
+
+	mb_req_init(&r, s, MBATCH_CMD_PEER_GET, NLM_F_DUMP);
+	ret = mb_transact(s, &r, peer_cb, &acc);
+	mb_req_free(&r);
+	return ret ? ret : acc.n;
 }
 
 /* ------------------------------------------------------------------ */

@@ -183,6 +183,8 @@ struct mb_collect {
 struct mb_event {
 	uint8_t cmd;			/* MBATCH_CMD_*_NTF */
 	char queue[MBATCH_QUEUE_NAME_MAX + 8];
+	char peer[MBATCH_PEER_NAME_MAX + 8];	/* LINK_* */
+	char reason[128];			/* LINK_DOWN */
 	uint32_t session;
 	uint64_t epoch;
 	int32_t error;
@@ -218,6 +220,30 @@ int mb_batch_cancel(struct mb_sock *s, uint32_t sid, uint64_t batch_id);
 int mb_events_join(struct mb_sock *s);
 /* 1 on event, 0 on timeout, -errno on error. */
 int mb_event_recv(struct mb_sock *s, struct mb_event *ev, int timeout_ms);
+
+struct mb_peer_cfg {
+	const char *name;
+	const char *addr;		/* NULL: omit */
+	const char *psk_file;		/* NULL: omit */
+	uint32_t keepalive_ms;		/* 0: omit */
+	uint32_t link_timeout_ms;	/* 0: omit */
+};
+
+struct mb_peer_info {
+	char name[MBATCH_PEER_NAME_MAX + 8];
+	char addr[MBATCH_PEER_ADDR_MAX + 8];
+	char reason[128];
+	uint32_t state, digest, keepalive_ms, link_timeout_ms, rtt_us;
+	int32_t link_error;
+	uint64_t stats[MBATCH_PEER_STATS_A_MAX + 1];
+};
+
+int mb_peer_new(struct mb_sock *s, const struct mb_peer_cfg *c);
+int mb_peer_del(struct mb_sock *s, const char *name);
+int mb_peer_attach(struct mb_sock *s, const char *name, int fd,
+		   uint32_t digest);
+int mb_peer_get(struct mb_sock *s, const char *name, struct mb_peer_info *pi);
+int mb_peer_dump(struct mb_sock *s, struct mb_peer_info *arr, int max);
 
 /* Convenience: collect, acknowledging by cursor, until `want` new results
  * were seen and a final collect acknowledged them all (or timeout).

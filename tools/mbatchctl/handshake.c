@@ -57,8 +57,7 @@ static uint16_t get16(const unsigned char *p)
 	return p[0] | (uint16_t)p[1] << 8;
 }
 
-static __attribute__((format(printf, 2, 3)))
-void set_reason(struct hs *hs, const char *fmt, ...)
+static __printf(2, 3) void set_reason(struct hs *hs, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -153,15 +152,14 @@ static int read_exact(struct hs *hs, void *buf, size_t len)
  * read it: no more writes, and what it still sends is discarded for a
  * moment, so that closing does not reset the connection under its read.
  */
-static int refuse(struct hs *hs, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int refuse(struct hs *hs, int code, const char *fmt, ...)
+static __printf(3, 4) int refuse(struct hs *hs, int code, const char *fmt,
+				 ...)
 {
 	unsigned char msg[MB_HS_VERDICT_LEN + MB_HS_REASON_MAX], sink[256];
 	char reason[MB_HS_REASON_MAX + 1];
+	struct timespec now;
 	size_t len;
 	va_list ap;
-	int left;
 
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
@@ -174,16 +172,26 @@ static int refuse(struct hs *hs, int code, const char *fmt, ...)
 	hs->res->code = code;
 	hs->res->refused_by_us = true;
 	snprintf(hs->res->reason, sizeof(hs->res->reason), "%s", reason);
-	left = time_left(hs);
 	if (write_all(hs, msg, MB_HS_VERDICT_LEN + len))
 		snprintf(hs->res->reason, sizeof(hs->res->reason), "%s",
 			 reason);	/* keep the reason, not the send error */
 	shutdown(hs->fd, SHUT_WR);
-	left = left < HS_LINGER_MS ? left : HS_LINGER_MS;
+	/* linger at most HS_LINGER_MS, and never past the deadline */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	now.tv_sec += HS_LINGER_MS / 1000;
+	now.tv_nsec += (HS_LINGER_MS % 1000) * 1000000L;
+	if (now.tv_nsec >= 1000000000L) {
+		now.tv_sec++;
+		now.tv_nsec -= 1000000000L;
+	}
+	if (now.tv_sec < hs->deadline.tv_sec ||
+	    (now.tv_sec == hs->deadline.tv_sec &&
+	     now.tv_nsec < hs->deadline.tv_nsec))
+		hs->deadline = now;
 	for (;;) {
 		struct pollfd pfd = { .fd = hs->fd, .events = POLLIN };
 
-		if (poll(&pfd, 1, left) <= 0 ||
+		if (poll(&pfd, 1, time_left(hs)) <= 0 ||
 		    recv(hs->fd, sink, sizeof(sink), MSG_DONTWAIT) <= 0)
 			break;
 	}
@@ -314,7 +322,7 @@ static int check_hello(struct hs *hs, uint32_t *peer_flags)
 	unsigned char h[MB_HS_HELLO_LEN - 4];
 	const struct mb_hs_cfg *cfg = hs->cfg;
 	uint16_t ver, flags;
-	char why[160] = "";
+	char why[MB_HS_REASON_MAX + 160] = "";
 	int code;
 
 	if (read_magic(hs, HS_MAGIC_HELLO, "HELLO") ||

@@ -13,6 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifndef __printf
+#define __printf(a, b) __attribute__((format(printf, a, b)))
+#endif
+
 #define MB_HS_NAME_LEN		32	/* node name on the wire, NUL padded */
 #define MB_HS_CHAL_LEN		32
 #define MB_HS_MAC_LEN		32
@@ -81,7 +85,7 @@ struct mb_hs_result {
 	int code;		/* enum mb_hs_code sent or received, or 0 */
 	bool refused_by_peer;	/* the other side sent the ERROR */
 	bool refused_by_us;	/* we sent the ERROR */
-	char reason[MB_HS_REASON_MAX + 64];	/* why it failed, "" */
+	char reason[MB_HS_REASON_MAX + 200];	/* why it failed, "" */
 	unsigned char hello[MB_HS_HELLO_LEN];	/* our HELLO, as sent */
 };
 

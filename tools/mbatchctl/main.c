@@ -159,6 +159,18 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* "--json" is also taken after the command ("peer show --json"). */
+	for (c = i; c < (size_t)argc; c++) {
+		if (!strcmp(argv[c], "--"))
+			break;
+		if (!strcmp(argv[c], "--json") || !strcmp(argv[c], "-j")) {
+			mb_json = true;
+			memmove(&argv[c], &argv[c + 1],
+				(argc - c) * sizeof(argv[0]));
+			argc--;
+			c--;
+		}
+	}
 	if (i >= argc) {
 		usage(stderr);
 		mb_json_error(MB_EXIT_USAGE, 0, "missing command", NULL);

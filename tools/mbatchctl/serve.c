@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "mbatchctl.h"
 #include "nl.h"
 #include "json.h"
@@ -94,7 +96,7 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static __attribute__((format(printf, 1, 2))) void slog(const char *fmt, ...)
+static __printf(1, 2) void slog(const char *fmt, ...)
 {
 	char buf[768];
 	va_list ap;
@@ -229,15 +231,18 @@ static int dial(struct job *j, const char *addr)
 	return fd;
 }
 
-static void job_end(struct job *j, bool attached)
+/* @connected: the connection was made (--once counts those only). */
+static void job_end(struct job *j, bool connected, bool attached)
 {
 	struct serve *s = j->s;
+	double now = now_s();
 	struct peer *p;
 	unsigned int i;
-	double now = now_s();
+	ssize_t wake;
 
 	pthread_mutex_lock(&s->lock);
-	if (j->dialler && (p = find_peer(s, j->peer))) {
+	p = j->dialler ? find_peer(s, j->peer) : NULL;
+	if (p) {
 		p->busy = false;
 		if (attached) {
 			p->up = true;
@@ -255,11 +260,12 @@ static void job_end(struct job *j, bool attached)
 			break;
 		}
 	}
-	if (s->once && s->once_rc < 0)
+	free(j);
+	if (s->once && connected && s->once_rc < 0)
 		s->once_rc = attached ? 0 : MB_EXIT_NOLINK;
-	if (write(s->wake[1], "", 1) < 0) {
-		/* the pipe is full: the main loop is awake anyway */
-	}
+	/* a full pipe is fine: the main loop is awake anyway */
+	wake = write(s->wake[1], "", 1);
+	(void)wake;
 	pthread_cond_broadcast(&s->idle);
 	pthread_mutex_unlock(&s->lock);
 }
@@ -278,8 +284,8 @@ static void *job_run(void *arg)
 		.replay = &s->replay,
 	};
 	struct mb_hs_result res;
-	bool attached = false;
-	int one = 1, rc;
+	bool attached = false, connected = false;
+	int one = 1, fd, rc;
 
 	if (j->dialler) {
 		pthread_mutex_lock(&s->lock);
@@ -287,14 +293,16 @@ static void *job_run(void *arg)
 		snprintf(j->addr, sizeof(j->addr), "%s",
 			 find_peer(s, j->peer) ? find_peer(s, j->peer)->addr : "");
 		pthread_mutex_unlock(&s->lock);
-		j->fd = dial(j, j->addr);
-		if (j->fd < 0)
+		fd = dial(j, j->addr);
+		if (fd < 0)
 			goto out;
-		pthread_mutex_lock(&s->lock);
+		pthread_mutex_lock(&s->lock);	/* the stop path reads it */
+		j->fd = fd;
 		if (stop)
 			shutdown(j->fd, SHUT_RDWR);
 		pthread_mutex_unlock(&s->lock);
 	}
+	connected = true;
 	if (mb_handshake(j->fd, &cfg, &res)) {
 		if (res.refused_by_peer)
 			slog("peer refused: %s (%s%s%s)", res.reason,
@@ -324,8 +332,9 @@ out:
 		close(j->fd);	/* the kernel holds its own reference */
 	if (j->nl_open)
 		mb_nl_close(&j->nl);
-	job_end(j, attached);
-	free(j);
+	/* now, not at thread exit: the process may be gone by then */
+	OPENSSL_thread_stop();
+	job_end(j, connected, attached);	/* frees @j */
 	return NULL;
 }
 
@@ -622,10 +631,15 @@ static int parse_digests(const char *v, uint32_t *wants)
 }
 
 /* SIGINT and SIGTERM are blocked but while the main thread waits. */
-static void serve_loop(struct serve *s, struct mb_nl *nl,
-		       struct mb_events *ev, const sigset_t *waitmask)
+/*
+ * Returns 0, or the exit status when the peers cannot be listed at start
+ * or the family went away (module unloaded: systemd restarts the unit).
+ */
+static int serve_loop(struct serve *s, struct mb_nl *nl,
+		      struct mb_events *ev, const sigset_t *waitmask)
 {
 	double last_scan = 0, wait_s;
+	bool scanned = false;
 	struct pollfd pfd[SERVE_LISTEN_MAX + 2];
 	unsigned int lost = 0;
 	struct timespec ts;
@@ -639,7 +653,13 @@ static void serve_loop(struct serve *s, struct mb_nl *nl,
 		if (ret)
 			break;
 		if (now_s() - last_scan >= SERVE_RESCAN_S) {
-			scan_peers(s, nl);
+			ret = scan_peers(s, nl);
+			if (ret && (!scanned || nl->err == -ENOENT)) {
+				slog("cannot list the peers: exiting");
+				return ret == MB_EXIT_KERNEL && scanned ?
+				       MB_EXIT_NOMOD : ret;
+			}
+			scanned = true;
 			last_scan = now_s();
 		}
 		if (ev && ev->overruns != lost) {
@@ -682,6 +702,7 @@ static void serve_loop(struct serve *s, struct mb_nl *nl,
 			if (pfd[i].revents & POLLIN)
 				accept_one(s, pfd[i].fd);
 	}
+	return 0;
 }
 
 int cmd_serve(int argc, char **argv)
@@ -779,8 +800,11 @@ int cmd_serve(int argc, char **argv)
 		slog("no link events: re-scanning the peers every %.0f s only",
 		     SERVE_RESCAN_S);
 	slog("node %s, protocol version %d", s.name, MBATCH_WIRE_VERSION);
+	if (getenv("MBATCH_HS_VERSION"))
+		slog("MBATCH_HS_VERSION=%s: announcing that handshake version (testing only)",
+		     getenv("MBATCH_HS_VERSION"));
 
-	serve_loop(&s, &nl, evp, &waitmask);
+	rc = serve_loop(&s, &nl, evp, &waitmask);
 
 	/* stop: cut the handshakes short and wait for every job */
 	pthread_mutex_lock(&s.lock);
@@ -792,7 +816,8 @@ int cmd_serve(int argc, char **argv)
 	pthread_mutex_unlock(&s.lock);
 	if (stop)
 		slog("stopped");
-	rc = s.once && s.once_rc > 0 ? s.once_rc : 0;
+	if (!rc && s.once && s.once_rc > 0)
+		rc = s.once_rc;
 	if (evp)
 		mb_events_close(evp);
 out:

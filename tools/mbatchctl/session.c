@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* mbatchctl session open|close|show */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mbatchctl.h"
 #include "nl.h"
@@ -133,9 +135,70 @@ static int open_reply(struct nlmsghdr *nlh, struct nlattr **tb, void *arg)
 	return 0;
 }
 
+struct open_state {
+	uint32_t state;
+	int32_t error;
+};
+
+static int state_reply(struct nlmsghdr *nlh, struct nlattr **tb, void *arg)
+{
+	struct open_state *st = arg;
+
+	if (nlh && tb[MBATCH_A_SESSION_STATE])
+		st->state = nla_get_u32(tb[MBATCH_A_SESSION_STATE]);
+	if (nlh && tb[MBATCH_A_SESSION_ERROR])
+		st->error = (int32_t)nla_get_u32(tb[MBATCH_A_SESSION_ERROR]);
+	return 0;
+}
+
+/*
+ * A remote session is usable once the participant accepted it; the open
+ * itself does not wait for the network. Poll its state, for at most
+ * MB_REMOTE_OPEN_MS.
+ */
+#define MB_REMOTE_OPEN_MS	30000
+
+static int wait_remote_open(struct mb_nl *nl, uint32_t id, const char *queue,
+			    const char *peer)
+{
+	struct open_state st = { 0 };
+	struct nl_msg *msg;
+	int rc, ms;
+
+	for (ms = 0; ms < MB_REMOTE_OPEN_MS; ms += 10) {
+		msg = mb_msg_new(nl, MBATCH_CMD_SESSION_GET, 0, 0);
+		if (nla_put_u32(msg, MBATCH_A_SESSION_ID, id)) {
+			nlmsg_free(msg);
+			return MB_EXIT_LOCAL;
+		}
+		rc = mb_nl_request(nl, msg, state_reply, &st, 0);
+		if (rc)
+			return rc;
+		if (st.state == MBATCH_SESSION_ACTIVE)
+			return 0;
+		if (st.state == MBATCH_SESSION_HALTED &&
+		    st.error == -ENOTCONN) {
+			mb_err("%s@%s: no link to the peer within its link timeout",
+			       queue, peer);
+			return MB_EXIT_KERNEL;
+		}
+		if (st.state == MBATCH_SESSION_HALTED) {
+			mb_err("%s@%s: the participant refused the session: %s",
+			       queue, peer, strerror(-st.error));
+			return MB_EXIT_KERNEL;
+		}
+		usleep(10000);
+	}
+	mb_err("%s@%s: no answer from the participant in %d s", queue, peer,
+	       MB_REMOTE_OPEN_MS / 1000);
+	return MB_EXIT_KERNEL;
+}
+
 /*
  * Opens a session on @nl on @queue of this node, or of @peer when it is
- * neither NULL nor ""; used by "session open" and "run".
+ * neither NULL nor ""; used by "session open" and "run". A remote session
+ * is returned once the participant accepted it; if it refused, the session
+ * is closed again.
  */
 int mb_session_open(struct mb_nl *nl, const char *queue, const char *peer,
 		    uint32_t flags, uint32_t *id)
@@ -156,6 +219,13 @@ int mb_session_open(struct mb_nl *nl, const char *queue, const char *peer,
 	if (!rc && !*id) {
 		mb_err("the kernel did not return a session id");
 		rc = MB_EXIT_LOCAL;
+	}
+	if (!rc && peer && peer[0]) {
+		rc = wait_remote_open(nl, *id, queue, peer);
+		if (rc) {
+			mb_session_simple(nl, MBATCH_CMD_SESSION_CLOSE, *id);
+			*id = 0;
+		}
 	}
 	return rc;
 }

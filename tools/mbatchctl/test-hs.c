@@ -331,6 +331,23 @@ int main(void)
 	check(code == MB_HS_E_MAGIC && strstr(reason, "flags"),
 	      "unknown flag bits: refused (code 1)");
 
+	/* a refusal lingers for the ERROR to be read, but not for ever */
+	setup(&d, &a, NULL);
+	a.cfg.timeout_ms = 5000;
+	start(&a);
+	t0 = now_s();
+	{
+		static char junk[32768];
+
+		memset(junk, 'x', sizeof(junk));
+		code = write(d.fd, junk, sizeof(junk)) == sizeof(junk);
+	}
+	finish(&a);
+	check(code && a.ret && a.res.refused_by_us &&
+	      a.res.code == MB_HS_E_MAGIC && now_s() - t0 < 2.5,
+	      "refusal with the connection kept open: lingers at most 1 s");
+	close(d.fd);
+
 	/* truncated HELLO, then EOF: a clean error at once */
 	setup(&d, &a, NULL);
 	start(&a);

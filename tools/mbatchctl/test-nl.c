@@ -3,7 +3,9 @@
  * Host test of the request helper (nl.c) without the mbatch module: the
  * same code talks to the always-present "nlctrl" family, which exercises
  * do requests with ACK, multipart dumps, NLMSG_ERROR with an extended ACK
- * (message and offset) and errors of a dump's start. Output: TAP.
+ * (message and offset) and errors of a dump's start; then the rendering of
+ * a peer reply built here, QUEUE@PEER splitting and the events socket
+ * (nlctrl's "notify" group). Output: TAP.
  */
 #include <linux/mbatch.h>
 #undef MBATCH_GENL_NAME
@@ -15,6 +17,7 @@
 #include <linux/genetlink.h>
 
 #include "nl.c"
+#include "peer.c"
 
 const char *mb_cmdname = "test";
 static char last_err[1024];
@@ -27,6 +30,34 @@ void mb_err(const char *fmt, ...)
 	vsnprintf(last_err, sizeof(last_err), fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "# mbatchctl: %s: %s\n", mb_cmdname, last_err);
+}
+
+int mb_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_err, sizeof(last_err), fmt, ap);
+	va_end(ap);
+	return MB_EXIT_USAGE;
+}
+
+/* not under test here */
+int mb_sub_dispatch(const struct mb_cmd *tab, size_t n, const char *group,
+		    int argc, char **argv)
+{
+	(void)tab;
+	(void)n;
+	(void)group;
+	(void)argc;
+	(void)argv;
+	return MB_EXIT_USAGE;
+}
+
+struct json_object *mb_stats_json(struct nlattr *nest)
+{
+	(void)nest;
+	return json_object_new_object();
 }
 
 static int n, failed;
@@ -115,6 +146,67 @@ int main(void)
 	check(rc == 0 && count == 1, "requests after errors stay in sequence");
 
 	mb_nl_close(&nl);
+
+	/* a PEER_GET reply as the kernel builds it, rendered as JSON */
+	{
+		struct nlattr *tb[MBATCH_A_MAX + 1], *nest;
+		struct json_object *p, *st, *v;
+
+		msg = nlmsg_alloc();
+		genlmsg_put(msg, 0, 0, 0x20, 0, 0, MBATCH_CMD_PEER_GET, 1);
+		nla_put_string(msg, MBATCH_A_PEER_NAME, "nodeb");
+		nla_put_string(msg, MBATCH_A_PEER_ADDR, "[fe80::1]:7389");
+		nla_put_string(msg, MBATCH_A_PEER_PSK_FILE, "/etc/mbatch/ab.psk");
+		nla_put_u32(msg, MBATCH_A_PEER_STATE, MBATCH_PEER_UP);
+		nla_put_u32(msg, MBATCH_A_PEER_DIGEST, MBATCH_DIGEST_ALL);
+		nla_put_u32(msg, MBATCH_A_PEER_KEEPALIVE_MS, 1000);
+		nla_put_u32(msg, MBATCH_A_PEER_LINK_TIMEOUT_MS, 15000);
+		nla_put_u32(msg, MBATCH_A_PEER_RTT_US, 87);
+		nest = nla_nest_start(msg, MBATCH_A_PEER_STATS);
+		nla_put_u64(msg, MBATCH_PEER_STATS_A_TX_BYTES, 1ULL << 40);
+		nla_put_u64(msg, MBATCH_PEER_STATS_A_RECONNECTS, 2);
+		nla_put_u64(msg, MBATCH_PEER_STATS_A_RX_CREDITS, 4096);
+		nla_nest_end(msg, nest);
+		nla_put_string(msg, MBATCH_A_LINK_REASON, "keepalive timeout");
+		nla_put_u32(msg, MBATCH_A_LINK_ERROR, (uint32_t)-ETIMEDOUT);
+		rc = mb_parse_msg(nlmsg_hdr(msg), tb);
+		p = rc ? NULL : peer_json(tb);
+		check(p && !strcmp(mb_jget_str(p, "name"), "nodeb") &&
+		      !strcmp(mb_jget_str(p, "state"), "up") &&
+		      !strcmp(mb_jget_str(p, "addr"), "[fe80::1]:7389") &&
+		      mb_jget_u64(p, "rtt_us") == 87 &&
+		      mb_jget_u64(p, "link_timeout_ms") == 15000,
+		      "peer reply: name, state, address, rtt, timeouts");
+		check(p && json_object_object_get_ex(p, "stats", &st) &&
+		      mb_jget_u64(st, "tx_bytes") == 1ULL << 40 &&
+		      mb_jget_u64(st, "reconnects") == 2 &&
+		      mb_jget_u64(st, "rx_credits") == 4096 &&
+		      !json_object_object_get_ex(st, "drops", NULL),
+		      "  peer stats nest: u64 counters, absent ones left out");
+		check(p && json_object_object_get_ex(p, "digests", &v) &&
+		      json_object_array_length(v) == 2 &&
+		      json_object_object_get_ex(p, "last_down", &v) &&
+		      mb_jget_s64(v, "error") == -ETIMEDOUT &&
+		      !strcmp(mb_jget_str(v, "reason"), "keepalive timeout"),
+		      "  digests and the last down reason");
+		json_object_put(p);
+		nlmsg_free(msg);
+		check(!strcmp(mb_status_str(-ESTALE), "outcome unknown") &&
+		      !strcmp(mb_status_str(-EIO), strerror(EIO)),
+		      "-ESTALE reads \"outcome unknown\", others strerror");
+	}
+	{
+		char q[MBATCH_QUEUE_NAME_MAX], pe[MBATCH_PEER_NAME_MAX];
+
+		check(!mb_split_remote("q0@nodeb", q, pe) && !strcmp(q, "q0") &&
+		      !strcmp(pe, "nodeb"), "QUEUE@PEER split");
+		check(!mb_split_remote("q0", q, pe) && !strcmp(q, "q0") &&
+		      !pe[0], "  a local queue has no peer");
+		check(mb_split_remote("q0@", q, pe) == MB_EXIT_USAGE &&
+		      mb_split_remote("@nodeb", q, pe) == MB_EXIT_USAGE &&
+		      mb_split_remote("q0@a@b", q, pe) == MB_EXIT_USAGE,
+		      "  empty parts and a second @ refused");
+	}
 
 	/* the events socket: joins the group, reads without blocking */
 	{

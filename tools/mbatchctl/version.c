@@ -8,6 +8,7 @@
 
 static const char *const feature_names[] = {
 	"local",		/* MBATCH_FEAT_LOCAL */
+	"remote",		/* MBATCH_FEAT_REMOTE */
 };
 
 struct version {

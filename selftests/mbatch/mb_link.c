@@ -1,0 +1,900 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mb_link: issue 4 in the kernel alone: remote sessions over links, without the
+ * daemon. Each test runs in a network namespace of its own, where two
+ * peers of the same node, "nodeb" (where our sessions go) and "nodea"
+ * (whose sessions run on our queue), are joined by a loopback TCP
+ * connection attached with PEER_ATTACH. The session over "nodeb" is an
+ * ordinary initiator session; its messages come back in over "nodea" and
+ * run on the queue as a participant session.
+ *
+ * Proven here: batches with checkpoints (barrier from the participant's
+ * timestamps, data read back from the device); links replaced mid-batch
+ * (every effect once, with order-dependent writes, every result once);
+ * participant state reset (ESTALE / ENOTCONN, halted, nothing hangs);
+ * the link timeout; malformed frames from a raw socket (link dropped with
+ * the reason, LINK_DOWN event); parallel sessions; every error's errno and
+ * extack text.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sched.h>
+#include <sys/socket.h>
+
+#include "mb_harness.h"
+#include "mb_test.h"
+
+#define PEER_OUT	"nodeb"		/* our sessions go there */
+#define PEER_IN		"nodea"		/* its sessions come from there */
+#define LINK_TIMEOUT	1500
+
+/* A connected loopback TCP pair. */
+static int tcp_pair(int fds[2])
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t alen = sizeof(a);
+	int l, c, s, one = 1;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	if (l < 0)
+		return -errno;
+	if (bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 1) ||
+	    getsockname(l, (struct sockaddr *)&a, &alen)) {
+		close(l);
+		return -errno;
+	}
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	if (c < 0 || connect(c, (struct sockaddr *)&a, sizeof(a))) {
+		close(l);
+		return -errno;
+	}
+	s = accept(l, NULL, NULL);
+	close(l);
+	if (s < 0)
+		return -errno;
+	setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	fds[0] = c;
+	fds[1] = s;
+	return 0;
+}
+
+/*
+ * A new link between our two peers; the kernel keeps the sockets.
+ * Replacing the participant's end first throws away what it had not read
+ * yet: the initiator must send it again.
+ */
+static int relink_order(struct mb_sock *s, uint32_t digest, int in_first)
+{
+	int fds[2], ret;
+
+	ret = tcp_pair(fds);
+	if (ret)
+		return ret;
+	if (in_first) {
+		ret = mb_peer_attach(s, PEER_IN, fds[1], digest);
+		if (!ret)
+			ret = mb_peer_attach(s, PEER_OUT, fds[0], digest);
+	} else {
+		ret = mb_peer_attach(s, PEER_OUT, fds[0], digest);
+		if (!ret)
+			ret = mb_peer_attach(s, PEER_IN, fds[1], digest);
+	}
+	close(fds[0]);
+	close(fds[1]);
+	return ret;
+}
+
+static int relink(struct mb_sock *s, uint32_t digest)
+{
+	return relink_order(s, digest, 0);
+}
+
+static int wait_state(struct mb_sock *s, uint32_t sid, uint32_t state,
+		      int ms, struct mb_session_info *si)
+{
+	uint64_t end = mb_now_ns() + (uint64_t)ms * 1000000;
+
+	do {
+		if (mb_session_get(s, sid, si))
+			return -1;
+		if (si->state == state)
+			return 0;
+		usleep(5000);
+	} while (mb_now_ns() < end);
+	return -1;
+}
+
+static int wait_peer(struct mb_sock *s, const char *name, uint32_t state,
+		     int ms, struct mb_peer_info *pi)
+{
+	uint64_t end = mb_now_ns() + (uint64_t)ms * 1000000;
+
+	do {
+		if (mb_peer_get(s, name, pi))
+			return -1;
+		if (pi->state == state)
+			return 0;
+		usleep(5000);
+	} while (mb_now_ns() < end);
+	return -1;
+}
+
+static int add_peer(struct mb_sock *s, const char *name)
+{
+	struct mb_peer_cfg c = { .name = name, .keepalive_ms = 200,
+				 .link_timeout_ms = LINK_TIMEOUT };
+
+	return mb_peer_new(s, &c);
+}
+
+FIXTURE(remote) {
+	struct mb_env e;
+	uint32_t sid;
+	uint64_t rng;
+};
+
+FIXTURE_VARIANT(remote) {
+	uint32_t digest;
+};
+
+FIXTURE_VARIANT_ADD(remote, plain) {
+	.digest = 0,
+};
+
+FIXTURE_VARIANT_ADD(remote, crc32c) {
+	.digest = MBATCH_DIGEST_HEADER | MBATCH_DIGEST_DATA,
+};
+
+FIXTURE_SETUP(remote)
+{
+	const char *err;
+
+	ASSERT_EQ(0, unshare(CLONE_NEWNET)) TH_LOG("unshare: %m");
+	ASSERT_EQ(0, system("ip link set lo up"));
+	err = mb_env_setup(&self->e,
+			   "size=64 memory_backed=1 irqmode=2 completion_nsec=100000 cache_size=16 discard=1",
+			   32, 0, 0);
+	ASSERT_EQ(NULL, err) TH_LOG("%s", err);
+	ASSERT_EQ(0, add_peer(&self->e.s, PEER_OUT))
+		TH_LOG("PEER_NEW: %s", mb_strerr(&self->e.s));
+	ASSERT_EQ(0, add_peer(&self->e.s, PEER_IN))
+		TH_LOG("PEER_NEW: %s", mb_strerr(&self->e.s));
+	ASSERT_EQ(0, relink(&self->e.s, variant->digest))
+		TH_LOG("PEER_ATTACH: %s", mb_strerr(&self->e.s));
+	self->rng = mb_seed();
+	TH_LOG("seed %llu (set MBATCH_SEED to replay)",
+	       (unsigned long long)self->rng);
+}
+
+FIXTURE_TEARDOWN(remote)
+{
+	struct mb_session_info si[4];
+	struct mb_peer_info pi[4];
+	const char *err;
+
+	if (self->sid && self->e.s.fd >= 0)
+		EXPECT_EQ(0, mb_session_close(&self->e.s, self->sid))
+			TH_LOG("SESSION_CLOSE: %s", mb_strerr(&self->e.s));
+	if (self->e.s.fd >= 0) {
+		mb_peer_del(&self->e.s, PEER_OUT);
+		mb_peer_del(&self->e.s, PEER_IN);
+		/* Every peer and every session, ours or the peer's, is gone. */
+		EXPECT_EQ(0, mb_peer_dump(&self->e.s, pi, 4));
+		EXPECT_EQ(0, mb_session_dump(&self->e.s, si, 4));
+	}
+	err = mb_env_teardown(&self->e);
+	EXPECT_EQ(NULL, err) TH_LOG("%s", err);
+}
+
+static void open_active(struct __test_metadata *_metadata,
+			FIXTURE_DATA(remote) *self, uint32_t *sid)
+{
+	struct mb_session_info si;
+
+	ASSERT_EQ(0, mb_session_open_remote(&self->e.s, self->e.queue,
+					    PEER_OUT, 0, sid))
+		TH_LOG("SESSION_OPEN %s@%s: %s", self->e.queue, PEER_OUT,
+		       mb_strerr(&self->e.s));
+	ASSERT_EQ(0, wait_state(&self->e.s, *sid, MBATCH_SESSION_ACTIVE, 5000,
+				&si))
+		TH_LOG("session %u state %u error %d, not active", *sid,
+		       si.state, si.error);
+}
+
+/* Case 1: a random workload with checkpoints, like a local session. */
+TEST_F_TIMEOUT(remote, barrier_random, 180)
+{
+	struct mb_wl_opts o = {
+		.base = 0, .size = 16 << 20, .bs = self->e.bs,
+		.max_blocks = 16, .avg_epoch = 30, .with_zero_ops = 1,
+		.with_flags = 1,
+	};
+	struct mb_session_info all[4], si;
+	struct mb_peer_info pi;
+	struct mb_result *r;
+	uint32_t nr, i, ncp = 0, peer_sessions = 0;
+	uint64_t first = 0;
+	const char *err;
+	struct mb_wl w;
+
+	open_active(_metadata, self, &self->sid);
+	ASSERT_EQ(2, mb_session_dump(&self->e.s, all, 4));
+	for (i = 0; i < 2; i++)
+		if (all[i].flags & MBATCH_SESSION_F_PEER) {
+			peer_sessions++;
+			EXPECT_STREQ(self->e.queue, all[i].queue);
+		}
+	EXPECT_EQ(1, peer_sessions);
+
+	mb_wl_gen(&w, &o, 1500, 1000, &self->rng);
+	for (i = 0; i < w.n; i++)
+		ncp += w.cmds[i].op == MBATCH_OP_CHECKPOINT;
+	err = mb_wl_run(&self->e.s, self->sid, &w, 200, MBATCH_MAX_CMDS_DEFAULT,
+			MBATCH_MAX_BYTES_DEFAULT, &self->rng, &r, &nr, &first);
+	ASSERT_EQ(NULL, err) TH_LOG("%s", err);
+	/* Ordering proven from the participant's own timestamps. */
+	err = mb_wl_verify(&w, r, nr, first);
+	EXPECT_EQ(NULL, err) TH_LOG("%s", err);
+	ASSERT_EQ(0, mb_session_get(&self->e.s, self->sid, &si));
+	EXPECT_EQ(MBATCH_SESSION_ACTIVE, si.state);
+	EXPECT_EQ(ncp, si.done_epoch);
+	EXPECT_EQ(w.n, si.stats.v[MBATCH_STATS_A_COMPLETED]);
+
+	/* Many messages per frame: far fewer frames than messages. */
+	ASSERT_EQ(0, mb_peer_get(&self->e.s, PEER_OUT, &pi));
+	EXPECT_EQ(MBATCH_PEER_UP, pi.state);
+	EXPECT_EQ(variant->digest, pi.digest);
+	EXPECT_LT(pi.stats[MBATCH_PEER_STATS_A_TX_FRAMES], w.n);
+	EXPECT_EQ(1, pi.stats[MBATCH_PEER_STATS_A_SESSIONS_OUT]);
+	TH_LOG("%u messages in %llu frames out, %llu in; rtt %u us", w.n,
+	       (unsigned long long)pi.stats[MBATCH_PEER_STATS_A_TX_FRAMES],
+	       (unsigned long long)pi.stats[MBATCH_PEER_STATS_A_RX_FRAMES],
+	       pi.rtt_us);
+	mb_results_free(r, nr);
+	mb_wl_free(&w);
+}
+
+#define EPOCHS		24
+#define EPOCH_BLOCKS	16
+
+/*
+ * Epoch k writes pattern k over the same blocks (one block per message)
+ * then checkpoints. Any write run twice, or run out of its epoch, leaves
+ * another epoch's pattern on the device.
+ */
+static void epoch_cmds(struct mb_cmd *c, unsigned char *data, uint32_t bs,
+		       unsigned int k)
+{
+	unsigned int b;
+
+	for (b = 0; b < EPOCH_BLOCKS; b++) {
+		unsigned char *d = data + (size_t)b * bs;
+
+		mb_pattern(d, bs, 7000 + k, (uint64_t)b * bs);
+		c[b] = (struct mb_cmd){ .tag = k * 100 + b,
+			.op = MBATCH_OP_WRITE, .offset = (uint64_t)b * bs,
+			.len = bs, .data = d, .data_len = bs };
+	}
+	c[b] = (struct mb_cmd){ .tag = k * 100 + 99,
+		.op = MBATCH_OP_CHECKPOINT };
+}
+
+static const char *check_last_epoch(const char *dev, uint32_t bs)
+{
+	static char why[128];
+	size_t len = (size_t)EPOCH_BLOCKS * bs;
+	unsigned char *got = malloc(len), *want = malloc(len);
+	unsigned int b;
+
+	if (!got || !want || mb_pread_direct(dev, 0, got, len))
+		return "cannot read the device";
+	for (b = 0; b < EPOCH_BLOCKS; b++)
+		mb_pattern(want + (size_t)b * bs, bs, 7000 + EPOCHS - 1,
+			   (uint64_t)b * bs);
+	why[0] = 0;
+	for (b = 0; b < EPOCH_BLOCKS && !why[0]; b++)
+		if (memcmp(got + (size_t)b * bs, want + (size_t)b * bs, bs))
+			snprintf(why, sizeof(why),
+				 "block %u is not the last epoch's", b);
+	free(got);
+	free(want);
+	return why[0] ? why : NULL;
+}
+
+/* Case 3: links replaced mid-batch; every effect once, every result once. */
+TEST_F_TIMEOUT(remote, relink_exactly_once, 180)
+{
+	uint32_t bs = self->e.bs, n = 0, nr = 0, i, j;
+	struct mb_cmd c[EPOCH_BLOCKS + 1];
+	unsigned char *data = malloc((size_t)EPOCH_BLOCKS * bs);
+	unsigned char seen[EPOCHS * 100] = { 0 };
+	struct mb_peer_info pi;
+	struct mb_result *r = NULL;
+	const char *err;
+	unsigned int k;
+
+	ASSERT_NE(NULL, data);
+	open_active(_metadata, self, &self->sid);
+	for (k = 0; k < EPOCHS; k++) {
+		epoch_cmds(c, data, bs, k);
+		ASSERT_EQ(0, mb_submit(&self->e.s, self->sid, 0, c,
+				       EPOCH_BLOCKS + 1, NULL))
+			TH_LOG("SUBMIT epoch %u: %s", k, mb_strerr(&self->e.s));
+		n += EPOCH_BLOCKS + 1;
+		/* Cut the link at three points of the stream. */
+		if (k % 8 == 3) {
+			usleep(mb_rng_next(&self->rng) % 3000);
+			ASSERT_EQ(0, relink_order(&self->e.s, variant->digest,
+						  k != 3))
+				TH_LOG("relink: %s", mb_strerr(&self->e.s));
+		}
+	}
+	ASSERT_EQ(0, mb_collect_all(&self->e.s, self->sid, n, 60000, &r, &nr))
+		TH_LOG("collect: %s (have %u of %u)", mb_strerr(&self->e.s),
+		       nr, n);
+	ASSERT_EQ(n, nr);
+	err = mb_check_seq(r, nr, r[0].seq);
+	EXPECT_EQ(NULL, err) TH_LOG("%s", err);
+	for (i = 0; i < nr; i++) {
+		ASSERT_LT(r[i].tag, sizeof(seen));
+		EXPECT_EQ(0, seen[r[i].tag]++)
+			TH_LOG("tag %llu delivered twice",
+			       (unsigned long long)r[i].tag);
+		EXPECT_EQ(0, r[i].status)
+			TH_LOG("tag %llu status %d",
+			       (unsigned long long)r[i].tag, r[i].status);
+	}
+	err = mb_check_barrier(r, nr);
+	EXPECT_EQ(NULL, err) TH_LOG("%s", err);
+	err = check_last_epoch(self->e.dev, bs);
+	EXPECT_EQ(NULL, err) TH_LOG("%s", err);
+
+	ASSERT_EQ(0, mb_peer_get(&self->e.s, PEER_OUT, &pi));
+	EXPECT_EQ(4, pi.stats[MBATCH_PEER_STATS_A_LINKS]);
+	EXPECT_EQ(3, pi.stats[MBATCH_PEER_STATS_A_RECONNECTS]);
+	j = pi.stats[MBATCH_PEER_STATS_A_RESENT];
+	ASSERT_EQ(0, mb_peer_get(&self->e.s, PEER_IN, &pi));
+	TH_LOG("%u results; resent %u, duplicates dropped %llu", nr, j,
+	       (unsigned long long)pi.stats[MBATCH_PEER_STATS_A_DUPLICATES]);
+	mb_results_free(r, nr);
+	free(data);
+}
+
+/* Collect whatever comes until @n results or @ms pass. */
+static uint32_t collect_n(struct mb_sock *s, uint32_t sid, uint32_t n, int ms,
+			  struct mb_result **r)
+{
+	uint32_t nr = 0;
+
+	mb_collect_all(s, sid, n, ms, r, &nr);
+	return nr;
+}
+
+/* Case 4: the participant loses its state mid-batch. */
+TEST_F_TIMEOUT(remote, participant_reset, 120)
+{
+	uint32_t bs = self->e.bs, n = 0, nr, i, unknown = 0, unsent = 0, ok = 0;
+	struct mb_cmd c[EPOCH_BLOCKS + 1];
+	unsigned char *data = malloc((size_t)EPOCH_BLOCKS * bs);
+	struct mb_session_info si;
+	struct mb_result *r = NULL;
+	unsigned int k;
+
+	ASSERT_NE(NULL, data);
+	open_active(_metadata, self, &self->sid);
+	for (k = 0; k < EPOCHS; k++) {
+		epoch_cmds(c, data, bs, k);
+		ASSERT_EQ(0, mb_submit(&self->e.s, self->sid, 0, c,
+				       EPOCH_BLOCKS + 1, NULL));
+		n += EPOCH_BLOCKS + 1;
+	}
+	/* Forget the initiator (as a reboot would), then let it back in. */
+	ASSERT_EQ(0, mb_peer_del(&self->e.s, PEER_IN));
+	ASSERT_EQ(0, add_peer(&self->e.s, PEER_IN));
+	ASSERT_EQ(0, relink(&self->e.s, variant->digest))
+		TH_LOG("relink: %s", mb_strerr(&self->e.s));
+
+	nr = collect_n(&self->e.s, self->sid, n, 20000, &r);
+	ASSERT_EQ(n, nr) TH_LOG("%u of %u results", nr, n);
+	for (i = 0; i < nr; i++) {
+		if (r[i].status == 0)
+			ok++;
+		else if (r[i].status == -MBATCH_EUNKNOWN)
+			unknown++;
+		else if (r[i].status == -MBATCH_ENOTSENT)
+			unsent++;
+		else
+			EXPECT_EQ(0, r[i].status)
+				TH_LOG("unexpected status on tag %llu",
+				       (unsigned long long)r[i].tag);
+	}
+	TH_LOG("%u done, %u outcome unknown, %u not sent", ok, unknown,
+	       unsent);
+	EXPECT_GT(unknown + unsent, 0);
+	ASSERT_EQ(0, mb_session_get(&self->e.s, self->sid, &si));
+	EXPECT_EQ(MBATCH_SESSION_HALTED, si.state);
+	EXPECT_EQ(-MBATCH_EUNKNOWN, si.error);
+	mb_results_free(r, nr);
+	free(data);
+}
+
+/* The link does not come back: commands end after the link timeout. */
+TEST_F_TIMEOUT(remote, link_timeout, 60)
+{
+	uint32_t bs = self->e.bs, n = 0, nr, i, bad = 0;
+	struct mb_cmd c[EPOCH_BLOCKS + 1];
+	unsigned char *data = malloc((size_t)EPOCH_BLOCKS * bs);
+	struct mb_session_info si;
+	struct mb_result *r = NULL;
+	struct mb_peer_info pi;
+	uint64_t t0;
+	unsigned int k;
+
+	ASSERT_NE(NULL, data);
+	open_active(_metadata, self, &self->sid);
+	for (k = 0; k < EPOCHS; k++) {
+		epoch_cmds(c, data, bs, k);
+		ASSERT_EQ(0, mb_submit(&self->e.s, self->sid, 0, c,
+				       EPOCH_BLOCKS + 1, NULL));
+		n += EPOCH_BLOCKS + 1;
+	}
+	t0 = mb_now_ns();
+	ASSERT_EQ(0, mb_peer_del(&self->e.s, PEER_IN));
+	ASSERT_EQ(0, wait_peer(&self->e.s, PEER_OUT, MBATCH_PEER_DOWN, 5000,
+			       &pi));
+	/* Seen first by a read (EOF) or by a write. */
+	EXPECT_TRUE(!strcmp(pi.reason, "connection closed") ||
+		    !strcmp(pi.reason, "send failed"))
+		TH_LOG("reason: %s", pi.reason);
+	nr = collect_n(&self->e.s, self->sid, n, 20000, &r);
+	ASSERT_EQ(n, nr);
+	EXPECT_GE(mb_now_ns() - t0, (uint64_t)(LINK_TIMEOUT - 100) * 1000000)
+		TH_LOG("failed before the link timeout");
+	for (i = 0; i < nr; i++) {
+		if (r[i].status == -MBATCH_EUNKNOWN ||
+		    r[i].status == -MBATCH_ENOTSENT)
+			bad++;
+		else
+			EXPECT_EQ(0, r[i].status);
+	}
+	EXPECT_GT(bad, 0);
+	ASSERT_EQ(0, mb_session_get(&self->e.s, self->sid, &si));
+	EXPECT_EQ(MBATCH_SESSION_HALTED, si.state);
+	EXPECT_EQ(-ENOTCONN, si.error);
+	mb_results_free(r, nr);
+	free(data);
+}
+
+/* Several sessions over one link at once, each in its own order. */
+TEST_F_TIMEOUT(remote, parallel_sessions, 180)
+{
+	pid_t pid[3];
+	int i, st;
+
+	for (i = 0; i < 3; i++) {
+		pid[i] = fork();
+		ASSERT_GE(pid[i], 0);
+		if (!pid[i]) {
+			struct mb_wl_opts o = {
+				.base = (uint64_t)i * (8 << 20), .size = 8 << 20,
+				.bs = self->e.bs, .max_blocks = 8,
+				.avg_epoch = 20,
+			};
+			uint64_t rng = self->rng + i, first = 0;
+			struct mb_session_info si;
+			struct mb_result *r;
+			struct mb_sock s;
+			const char *err;
+			struct mb_wl w;
+			uint32_t sid, nr;
+
+			if (mb_open(&s) ||
+			    mb_session_open_remote(&s, self->e.queue, PEER_OUT,
+						   0, &sid) ||
+			    wait_state(&s, sid, MBATCH_SESSION_ACTIVE, 5000,
+				       &si))
+				_exit(2);
+			mb_wl_gen(&w, &o, 600, 1000, &rng);
+			err = mb_wl_run(&s, sid, &w, 64,
+					MBATCH_MAX_CMDS_DEFAULT,
+					MBATCH_MAX_BYTES_DEFAULT, &rng, &r,
+					&nr, &first);
+			if (!err)
+				err = mb_wl_verify(&w, r, nr, first);
+			if (err)
+				fprintf(stderr, "session %u: %s\n", sid, err);
+			mb_session_close(&s, sid);
+			_exit(err ? 1 : 0);
+		}
+	}
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(pid[i], waitpid(pid[i], &st, 0));
+		EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0)
+			TH_LOG("session child %d failed (status %#x)", i, st);
+	}
+}
+
+struct bad_frame {
+	const char *what;
+	uint32_t digest;
+	const char *reason;
+};
+
+static void put_hdr(unsigned char *h, uint8_t ver, uint16_t type,
+		    uint32_t len, uint32_t session, uint64_t seq)
+{
+	memset(h, 0, 32);
+	h[0] = ver;
+	h[2] = type & 0xff;
+	h[3] = type >> 8;
+	memcpy(h + 4, &len, 4);		/* little-endian host */
+	memcpy(h + 8, &session, 4);
+	memcpy(h + 16, &seq, 8);
+}
+
+/* Case 5: garbage from a raw socket drops the link with its reason. */
+TEST_F_TIMEOUT(remote, bad_frames, 120)
+{
+	static const struct bad_frame cases[] = {
+		{ "garbage", 0, "unknown frame version" },
+		{ "truncated header", 0, "connection closed" },
+		{ "truncated payload", 0, "truncated frame" },
+		{ "oversized", 0, "frame too long" },
+		{ "out of sequence", 0, "frame out of sequence" },
+		{ "bad type", 0, "unknown frame type" },
+		{ "bad flags", 0, "unknown frame flags" },
+		{ "malformed open", 0, "malformed open" },
+		{ "ping with payload", 0, "malformed ping" },
+		{ "digest not negotiated", 0, "header digest not negotiated" },
+		{ "bad header digest", MBATCH_DIGEST_HEADER,
+		  "header digest mismatch" },
+		{ "bad data digest", MBATCH_DIGEST_DATA,
+		  "data digest mismatch" },
+		{ "silence", 0, "keepalive timeout" },
+		{ "ack of nothing", 0, NULL },
+	};
+	struct mb_sock ev;
+	unsigned int i;
+
+	ASSERT_EQ(0, mb_open(&ev));
+	ASSERT_EQ(0, mb_events_join(&ev));
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct bad_frame *b = &cases[i];
+		unsigned char f[256];
+		struct mb_peer_info pi;
+		struct mb_event e;
+		int fds[2], got = 0;
+		size_t n = 32;
+
+		ASSERT_EQ(0, tcp_pair(fds));
+		ASSERT_EQ(0, mb_peer_attach(&self->e.s, PEER_IN, fds[1],
+					    b->digest))
+			TH_LOG("%s: attach: %s", b->what, mb_strerr(&self->e.s));
+		close(fds[1]);
+		put_hdr(f, 1, 1, 0, 0, 1);	/* a good PING */
+		if (!strcmp(b->what, "garbage")) {
+			memset(f, 0x55, 64);
+			n = 64;
+		} else if (!strcmp(b->what, "truncated header")) {
+			n = 10;
+		} else if (!strcmp(b->what, "truncated payload")) {
+			put_hdr(f, 1, 3, 100, 1, 1);
+			n = 32 + 50;
+		} else if (!strcmp(b->what, "oversized")) {
+			put_hdr(f, 1, 3, 2u << 20, 1, 1);
+		} else if (!strcmp(b->what, "out of sequence")) {
+			put_hdr(f, 1, 1, 0, 0, 7);
+		} else if (!strcmp(b->what, "bad type")) {
+			put_hdr(f, 1, 99, 0, 0, 1);
+		} else if (!strcmp(b->what, "bad flags")) {
+			f[1] = 0x80;
+		} else if (!strcmp(b->what, "malformed open")) {
+			put_hdr(f, 1, 3, 8, 1, 1);
+			n = 40;
+		} else if (!strcmp(b->what, "ping with payload")) {
+			put_hdr(f, 1, 1, 8, 0, 1);
+			n = 40;
+		} else if (!strcmp(b->what, "digest not negotiated") ||
+			   !strcmp(b->what, "bad header digest")) {
+			f[12] = 0x12;
+		} else if (!strcmp(b->what, "bad data digest")) {
+			put_hdr(f, 1, 3, 40, 1, 1);
+			n = 32 + 40 + 4;	/* digest bytes are zero */
+		} else if (!strcmp(b->what, "ack of nothing")) {
+			/* ACK for a session the participant never had:
+			 * answered with GONE, the link stays up.
+			 */
+			put_hdr(f, 1, 7, 0, 4242, 1);
+		}
+		if (!strcmp(b->what, "silence"))
+			n = 0;		/* not even an answer to its PINGs */
+		ASSERT_EQ((ssize_t)n, write(fds[0], f, n));
+		if (!strncmp(b->what, "truncated", 9))
+			shutdown(fds[0], SHUT_WR);
+		if (!b->reason) {
+			ASSERT_EQ(0, mb_peer_get(&self->e.s, PEER_IN, &pi));
+			usleep(200000);
+			ASSERT_EQ(0, mb_peer_get(&self->e.s, PEER_IN, &pi));
+			EXPECT_EQ(MBATCH_PEER_UP, pi.state);
+			/* The GONE frame comes back to us (after the PONG
+			 * of nothing: only its header is checked).
+			 */
+			EXPECT_GE(read(fds[0], f, 32), 32);
+			close(fds[0]);
+			continue;
+		}
+		while (!got && mb_event_recv(&ev, &e, 5000) == 1)
+			got = e.cmd == MBATCH_CMD_LINK_DOWN_NTF &&
+			      !strcmp(e.peer, PEER_IN);
+		EXPECT_TRUE(got) TH_LOG("%s: no LINK_DOWN event", b->what);
+		if (got) {
+			EXPECT_STREQ(b->reason, e.reason)
+				TH_LOG("case %s", b->what);
+		}
+		ASSERT_EQ(0, wait_peer(&self->e.s, PEER_IN, MBATCH_PEER_DOWN,
+				       5000, &pi));
+		EXPECT_STREQ(b->reason, pi.reason) TH_LOG("case %s", b->what);
+		close(fds[0]);
+	}
+	mb_close(&ev);
+}
+
+/*
+ * The credit window: a participant queue holding 64 commands per session
+ * never holds more for a remote initiator that submits thousands at once.
+ */
+TEST_F_TIMEOUT(remote, credit_window, 180)
+{
+	struct mb_queue_cfg qc = { .name = self->e.queue, .dev = self->e.dev,
+				   .depth = 8, .max_cmds = 64 };
+	struct mb_session_info all[4], si;
+	struct mb_cmd c[256];
+	struct mb_result *r = NULL;
+	struct mb_peer_info pi;
+	uint32_t psid = 0, nr = 0, i, n = 0, max_held = 0;
+	unsigned char *buf = calloc(1, self->e.bs);
+	int k;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, mb_queue_del(&self->e.s, self->e.queue));
+	ASSERT_TRUE(mb_wait_dev_free(self->e.dev, 5000));
+	ASSERT_EQ(0, mb_queue_new(&self->e.s, &qc))
+		TH_LOG("QUEUE_NEW: %s", mb_strerr(&self->e.s));
+	open_active(_metadata, self, &self->sid);
+	ASSERT_EQ(2, mb_session_dump(&self->e.s, all, 4));
+	for (i = 0; i < 2; i++)
+		if (all[i].flags & MBATCH_SESSION_F_PEER)
+			psid = all[i].id;
+	ASSERT_NE(0, psid);
+
+	for (k = 0; k < 8; k++) {
+		for (i = 0; i < 256; i++)
+			c[i] = (struct mb_cmd){ .tag = n + i,
+				.op = i % 64 == 63 ? MBATCH_OP_CHECKPOINT :
+				      MBATCH_OP_WRITE,
+				.offset = (uint64_t)(i % 64) * self->e.bs,
+				.len = self->e.bs, .data = buf,
+				.data_len = self->e.bs };
+		for (i = 0; i < 256; i++)
+			if (c[i].op == MBATCH_OP_CHECKPOINT)
+				c[i].offset = c[i].len = c[i].data_len = 0,
+				c[i].data = NULL;
+		ASSERT_EQ(0, mb_submit(&self->e.s, self->sid, 0, c, 256, NULL))
+			TH_LOG("SUBMIT: %s", mb_strerr(&self->e.s));
+		n += 256;
+		for (i = 0; i < 20; i++) {
+			uint64_t held;
+
+			ASSERT_EQ(0, mb_session_get(&self->e.s, psid, &si));
+			held = si.stats.v[MBATCH_STATS_A_QUEUED] +
+			       si.stats.v[MBATCH_STATS_A_INFLIGHT];
+			if (held > max_held)
+				max_held = held;
+			usleep(1000);
+		}
+		ASSERT_EQ(0, mb_peer_get(&self->e.s, PEER_OUT, &pi));
+		EXPECT_LE(pi.stats[MBATCH_PEER_STATS_A_TX_CREDITS], 64);
+	}
+	EXPECT_LE(max_held, 64);
+	EXPECT_GT(max_held, 0);
+	ASSERT_EQ(0, mb_collect_all(&self->e.s, self->sid, n, 60000, &r, &nr))
+		TH_LOG("collect: %s (%u of %u)", mb_strerr(&self->e.s), nr, n);
+	ASSERT_EQ(n, nr);
+	for (i = 0; i < nr; i++)
+		EXPECT_EQ(0, r[i].status);
+	TH_LOG("%u commands, participant held at most %u of 64", n, max_held);
+	mb_results_free(r, nr);
+	free(buf);
+}
+
+static size_t put_frame(unsigned char *f, uint16_t type, uint32_t sid,
+			uint64_t seq, uint64_t arg, const void *pl, uint32_t len)
+{
+	put_hdr(f, 1, type, len, sid, seq);
+	memcpy(f + 24, &arg, 8);
+	if (len)
+		memcpy(f + 32, pl, len);
+	return 32 + len;
+}
+
+/* A MSGS payload: mostly plausible messages, sometimes not. */
+static uint32_t fuzz_msgs(unsigned char *p, uint32_t cap, uint64_t *rng,
+			  uint64_t *seq, uint32_t bs, uint64_t *count)
+{
+	uint32_t off = 0, n = 1 + mb_rng_next(rng) % 8, i;
+
+	*count = 0;
+	for (i = 0; i < n; i++) {
+		uint64_t v[4];
+		uint32_t w[4], dlen, r = mb_rng_next(rng) % 100;
+
+		w[0] = 1 + mb_rng_next(rng) % (r < 5 ? 9 : 6);	/* op */
+		w[1] = w[0] == 6 ? mb_rng_next(rng) % 4 : 0;	/* flags */
+		w[2] = w[0] <= 2 || w[0] >= 4 ? bs * (1 + mb_rng_next(rng) % 8) : 0;
+		if (w[0] == 3 || w[0] == 6)
+			w[2] = 0;
+		if (r < 8)
+			w[2] = (uint32_t)mb_rng_next(rng);
+		dlen = w[0] == 2 ? w[2] : 0;
+		if (r >= 8 && r < 12)
+			dlen = mb_rng_next(rng) % 600;
+		if (dlen > 4096)
+			dlen = 4096;
+		w[3] = dlen;
+		*seq += r < 90 ? 1 : mb_rng_next(rng) % 5;
+		v[0] = *seq;
+		v[1] = 1 + (*seq / 5);				/* batch */
+		v[2] = mb_rng_next(rng);			/* tag */
+		v[3] = (mb_rng_next(rng) % 1024) * bs;	/* offset */
+		if (r >= 12 && r < 16)
+			v[3] = mb_rng_next(rng);
+		if (off + 48 + ((dlen + 7) & ~7U) > cap)
+			break;
+		memcpy(p + off, v, 32);
+		memcpy(p + off + 32, w, 16);
+		memset(p + off + 48, 0xa5, (dlen + 7) & ~7U);
+		off += 48 + ((dlen + 7) & ~7U);
+		(*count)++;
+	}
+	if (mb_rng_next(rng) % 20 == 0)
+		*count += 1;			/* lie about the count */
+	if (mb_rng_next(rng) % 20 == 0 && off > 8)
+		off -= 1 + mb_rng_next(rng) % 8;	/* truncate */
+	return off;
+}
+
+/*
+ * A peer that passed the handshake but is hostile: random, mostly valid
+ * frames. Nothing may splat, leak or hang; the link may drop.
+ */
+TEST_F_TIMEOUT(remote, fuzz_frames, 300)
+{
+	static unsigned char f[70000], pl[65536];
+	unsigned int it, iters = 250, drops = 0;
+	struct mb_peer_info pi;
+
+	for (it = 0; it < iters; it++) {
+		uint64_t seq = 1, mseq = 0, cookie = mb_rng_next(&self->rng);
+		uint32_t sid = 1 + mb_rng_next(&self->rng) % 4, nf, k;
+		int fds[2];
+		size_t n;
+
+		ASSERT_EQ(0, tcp_pair(fds));
+		ASSERT_EQ(0, mb_peer_attach(&self->e.s, PEER_IN, fds[1], 0))
+			TH_LOG("attach: %s", mb_strerr(&self->e.s));
+		close(fds[1]);
+		memset(pl, 0, 40);
+		strcpy((char *)pl + 8, self->e.queue);
+		n = put_frame(f, 3, sid, seq++, cookie, pl, 40);
+		nf = 1 + mb_rng_next(&self->rng) % 6;
+		for (k = 0; k < nf; k++) {
+			uint32_t type = 1 + mb_rng_next(&self->rng) % 13;
+			uint64_t arg = mb_rng_next(&self->rng) % 64, cnt;
+			uint32_t len = 0;
+
+			if (type == 5) {
+				len = fuzz_msgs(pl, sizeof(pl), &self->rng,
+						&mseq, self->e.bs, &cnt);
+				arg = cnt;
+			} else if (mb_rng_next(&self->rng) % 4 == 0) {
+				len = mb_rng_next(&self->rng) % 64;
+				for (cnt = 0; cnt < len; cnt++)
+					pl[cnt] = (unsigned char)mb_rng_next(&self->rng);
+			}
+			if (n + 32 + len > sizeof(f))
+				break;
+			n += put_frame(f + n, type, mb_rng_next(&self->rng) % 8 ?
+				       sid : 0, mb_rng_next(&self->rng) % 50 ?
+				       seq : seq + 3, arg, pl, len);
+			seq++;
+		}
+		if (write(fds[0], f, n) < 0)
+			TH_LOG("write: %m");
+		usleep(2000 + mb_rng_next(&self->rng) % 20000);
+		close(fds[0]);
+		if (!mb_peer_get(&self->e.s, PEER_IN, &pi) &&
+		    pi.state == MBATCH_PEER_DOWN)
+			drops++;
+	}
+	/* The peer survives all of it: a good link works again. */
+	ASSERT_EQ(0, relink(&self->e.s, variant->digest));
+	open_active(_metadata, self, &self->sid);
+	TH_LOG("%u hostile links, %u seen down right after", iters, drops);
+}
+
+/* Errors: errno and extack text. */
+TEST_F(remote, errors)
+{
+	struct mb_peer_cfg c = { .name = PEER_OUT };
+	struct mb_session_info si, all[4];
+	struct mb_cmd w = { .op = MBATCH_OP_FLUSH };
+	int fd, i, n, fds2[2];
+	uint32_t sid;
+
+	EXPECT_EQ(-EEXIST, mb_peer_new(&self->e.s, &c));
+	EXPECT_TRUE(mb_contains(self->e.s.err.msg, "a peer with this name exists"))
+		TH_LOG("%s", self->e.s.err.msg);
+	c.name = "bad/name";
+	EXPECT_EQ(-EINVAL, mb_peer_new(&self->e.s, &c));
+	EXPECT_TRUE(mb_contains(self->e.s.err.msg, "peer names use"));
+	EXPECT_EQ(-ENOENT, mb_peer_del(&self->e.s, "nosuchpeer"));
+	EXPECT_TRUE(mb_contains(self->e.s.err.msg, "no such peer"));
+
+	fd = open("/dev/null", O_RDONLY);
+	EXPECT_EQ(-ENOTSOCK, mb_peer_attach(&self->e.s, PEER_IN, fd, 0));
+	EXPECT_TRUE(mb_contains(self->e.s.err.msg, "not a socket"));
+	close(fd);
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	EXPECT_EQ(-EINVAL, mb_peer_attach(&self->e.s, PEER_IN, fd, 0));
+	EXPECT_TRUE(mb_contains(self->e.s.err.msg, "not a TCP socket"));
+	close(fd);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	EXPECT_EQ(-ENOTCONN, mb_peer_attach(&self->e.s, PEER_IN, fd, 0));
+	EXPECT_TRUE(mb_contains(self->e.s.err.msg, "not connected"));
+	close(fd);
+	EXPECT_EQ(-ENOENT, mb_peer_attach(&self->e.s, "nosuchpeer", 0, 0));
+	EXPECT_TRUE(mb_contains(self->e.s.err.msg, "no such peer"));
+
+	EXPECT_EQ(-ENOENT, mb_session_open_remote(&self->e.s, self->e.queue,
+						  "nosuchpeer", 0, &sid));
+	EXPECT_TRUE(mb_contains(self->e.s.err.msg, "no such peer"));
+
+	/* A queue the participant does not have: the session halts. */
+	ASSERT_EQ(0, mb_session_open_remote(&self->e.s, "nosuchqueue",
+					    PEER_OUT, 0, &sid));
+	EXPECT_EQ(-EAGAIN, mb_submit(&self->e.s, sid, 0, &w, 1, NULL));
+	EXPECT_TRUE(mb_contains(self->e.s.err.msg, "not open yet"))
+		TH_LOG("%s", self->e.s.err.msg);
+	ASSERT_EQ(0, wait_state(&self->e.s, sid, MBATCH_SESSION_HALTED, 5000,
+				&si));
+	EXPECT_EQ(-ENOENT, si.error);
+	EXPECT_EQ(0, mb_session_close(&self->e.s, sid));
+
+	/* A peer's session here is not ours to drive. */
+	open_active(_metadata, self, &self->sid);
+	n = mb_session_dump(&self->e.s, all, 4);
+	ASSERT_EQ(2, n);
+	for (i = 0; i < n; i++) {
+		if (!(all[i].flags & MBATCH_SESSION_F_PEER))
+			continue;
+		EXPECT_EQ(-EPERM, mb_submit(&self->e.s, all[i].id, 0, &w, 1,
+					    NULL));
+		EXPECT_TRUE(mb_contains(self->e.s.err.msg,
+					"belongs to a peer"));
+		EXPECT_EQ(-EPERM, mb_resume(&self->e.s, all[i].id));
+	}
+
+	/* A socket serves one link. */
+	ASSERT_EQ(0, tcp_pair(fds2));
+	EXPECT_EQ(0, mb_peer_attach(&self->e.s, PEER_IN, fds2[1], 0));
+	EXPECT_EQ(-EBUSY, mb_peer_attach(&self->e.s, PEER_OUT, fds2[1], 0));
+	EXPECT_TRUE(mb_contains(self->e.s.err.msg, "already attached"))
+		TH_LOG("%s", self->e.s.err.msg);
+	close(fds2[0]);
+	close(fds2[1]);
+}
+
+TEST_HARNESS_MAIN
