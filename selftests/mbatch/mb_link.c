@@ -92,6 +92,11 @@ static int relink(struct mb_sock *s, uint32_t digest)
 	return relink_order(s, digest, 0);
 }
 
+static void put_hdr(unsigned char *h, uint8_t ver, uint16_t type,
+		    uint32_t len, uint32_t session, uint64_t seq);
+static size_t put_frame(unsigned char *f, uint16_t type, uint32_t sid,
+			uint64_t seq, uint64_t arg, const void *pl, uint32_t len);
+
 static int wait_state(struct mb_sock *s, uint32_t sid, uint32_t state,
 		      int ms, struct mb_session_info *si)
 {
@@ -373,13 +378,158 @@ static uint32_t collect_n(struct mb_sock *s, uint32_t sid, uint32_t n, int ms,
 	return nr;
 }
 
-/* Case 4: the participant loses its state mid-batch. */
-TEST_F_TIMEOUT(remote, participant_reset, 120)
+static int read_full(int fd, void *buf, size_t len)
 {
-	uint32_t bs = self->e.bs, n = 0, nr, i, unknown = 0, unsent = 0, ok = 0;
+	while (len) {
+		ssize_t n = read(fd, buf, len);
+
+		if (n <= 0)
+			return -1;
+		buf = (char *)buf + n;
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * Play a participant on the raw end @fd of our initiator's link: accept
+ * its OPEN with a credit of @credit messages, then read nothing more and
+ * answer nothing. What it sends next is "sent without a result".
+ */
+static int fake_participant(int fd, uint32_t credit, uint64_t capacity,
+			    uint32_t bs)
+{
+	unsigned char h[32], pl[1024], f[32 + 80];
+	uint32_t len, isid, rep[20] = { 0 };
+	uint64_t cookie, v;
+	uint16_t type;
+
+	do {
+		if (read_full(fd, h, 32))
+			return -1;
+		memcpy(&len, h + 4, 4);
+		if (len > sizeof(pl) || read_full(fd, pl, len))
+			return -1;
+		type = h[2] | h[3] << 8;
+	} while (type != 3);		/* skip PINGs */
+	memcpy(&isid, h + 8, 4);
+	memcpy(&cookie, h + 24, 8);
+	/* status 0, max_cmds, max_bytes, last_seq 0, rx 0/0, credits... */
+	rep[1] = credit;
+	v = 1ULL << 30;
+	memcpy(&rep[2], &v, 8);			/* max bytes */
+	v = credit;
+	memcpy(&rep[10], &v, 8);		/* message credit */
+	v = 1ULL << 30;
+	memcpy(&rep[12], &v, 8);		/* byte credit */
+	memcpy(&rep[14], &capacity, 8);
+	rep[16] = bs;
+	put_frame(f, 4, isid, 1, cookie, rep, 72);
+	return write(fd, f, 32 + 72) == 32 + 72 ? 0 : -1;
+}
+
+/*
+ * Our initiator's link goes to a fake participant that takes @credit
+ * messages and never answers; the real participant end stays unlinked.
+ * Returns the raw socket.
+ */
+static int fake_link(struct __test_metadata *_metadata,
+		     FIXTURE_DATA(remote) *self, uint32_t credit,
+		     uint32_t *n_out)
+{
+	uint32_t bs = self->e.bs, n = 0;
 	struct mb_cmd c[EPOCH_BLOCKS + 1];
 	unsigned char *data = malloc((size_t)EPOCH_BLOCKS * bs);
 	struct mb_session_info si;
+	unsigned int k;
+	int fds[2];
+
+	if (!data || tcp_pair(fds))
+		return -1;
+	if (mb_peer_attach(&self->e.s, PEER_OUT, fds[0], 0))
+		return -1;
+	close(fds[0]);
+	if (mb_session_open_remote(&self->e.s, self->e.queue, PEER_OUT, 0,
+				   &self->sid) ||
+	    fake_participant(fds[1], credit, self->e.capacity, bs) ||
+	    wait_state(&self->e.s, self->sid, MBATCH_SESSION_ACTIVE, 5000,
+		       &si))
+		return -1;
+	for (k = 0; k < EPOCHS; k++) {
+		epoch_cmds(c, data, bs, k);
+		if (mb_submit(&self->e.s, self->sid, 0, c, EPOCH_BLOCKS + 1,
+			      NULL))
+			return -1;
+		n += EPOCH_BLOCKS + 1;
+	}
+	free(data);
+	*n_out = n;
+	return fds[1];
+}
+
+/* Count results by status; all must be 0, EUNKNOWN or ENOTSENT. */
+static void count_lost(struct __test_metadata *_metadata,
+		       const struct mb_result *r, uint32_t nr, uint32_t *ok,
+		       uint32_t *unknown, uint32_t *unsent)
+{
+	uint32_t i;
+
+	*ok = *unknown = *unsent = 0;
+	for (i = 0; i < nr; i++) {
+		if (r[i].status == 0)
+			(*ok)++;
+		else if (r[i].status == -MBATCH_EUNKNOWN)
+			(*unknown)++;
+		else if (r[i].status == -MBATCH_ENOTSENT)
+			(*unsent)++;
+		else
+			EXPECT_EQ(0, r[i].status)
+				TH_LOG("unexpected status on tag %llu",
+				       (unsigned long long)r[i].tag);
+	}
+}
+
+#define FAKE_CREDIT	100
+
+/*
+ * Case 4: the participant loses its state mid-batch. It took 100
+ * messages and answered none; then the initiator comes back on a new link
+ * to a participant that never heard of the session (as after a reboot).
+ */
+TEST_F_TIMEOUT(remote, participant_reset, 120)
+{
+	uint32_t n = 0, nr, ok, unknown, unsent;
+	struct mb_session_info si;
+	struct mb_result *r = NULL;
+	int raw;
+
+	raw = fake_link(_metadata, self, FAKE_CREDIT, &n);
+	ASSERT_GE(raw, 0) TH_LOG("fake participant: %s",
+				 mb_strerr(&self->e.s));
+	close(raw);
+	ASSERT_EQ(0, relink(&self->e.s, variant->digest))
+		TH_LOG("relink: %s", mb_strerr(&self->e.s));
+
+	nr = collect_n(&self->e.s, self->sid, n, 20000, &r);
+	ASSERT_EQ(n, nr) TH_LOG("%u of %u results", nr, n);
+	count_lost(_metadata, r, nr, &ok, &unknown, &unsent);
+	TH_LOG("%u done, %u outcome unknown, %u not sent", ok, unknown,
+	       unsent);
+	EXPECT_EQ(0, ok);
+	EXPECT_EQ(FAKE_CREDIT, unknown);
+	EXPECT_EQ(n - FAKE_CREDIT, unsent);
+	ASSERT_EQ(0, mb_session_get(&self->e.s, self->sid, &si));
+	EXPECT_EQ(MBATCH_SESSION_HALTED, si.state);
+	EXPECT_EQ(-MBATCH_EUNKNOWN, si.error);
+	mb_results_free(r, nr);
+}
+
+/* The participant's state dropped with its peer, mid-stream, for real. */
+TEST_F_TIMEOUT(remote, participant_peer_del, 120)
+{
+	uint32_t bs = self->e.bs, n = 0, nr, ok, unknown, unsent;
+	struct mb_cmd c[EPOCH_BLOCKS + 1];
+	unsigned char *data = malloc((size_t)EPOCH_BLOCKS * bs);
 	struct mb_result *r = NULL;
 	unsigned int k;
 
@@ -391,32 +541,15 @@ TEST_F_TIMEOUT(remote, participant_reset, 120)
 				       EPOCH_BLOCKS + 1, NULL));
 		n += EPOCH_BLOCKS + 1;
 	}
-	/* Forget the initiator (as a reboot would), then let it back in. */
 	ASSERT_EQ(0, mb_peer_del(&self->e.s, PEER_IN));
 	ASSERT_EQ(0, add_peer(&self->e.s, PEER_IN));
-	ASSERT_EQ(0, relink(&self->e.s, variant->digest))
-		TH_LOG("relink: %s", mb_strerr(&self->e.s));
-
+	ASSERT_EQ(0, relink(&self->e.s, variant->digest));
+	/* However much had finished: every command ends, once. */
 	nr = collect_n(&self->e.s, self->sid, n, 20000, &r);
 	ASSERT_EQ(n, nr) TH_LOG("%u of %u results", nr, n);
-	for (i = 0; i < nr; i++) {
-		if (r[i].status == 0)
-			ok++;
-		else if (r[i].status == -MBATCH_EUNKNOWN)
-			unknown++;
-		else if (r[i].status == -MBATCH_ENOTSENT)
-			unsent++;
-		else
-			EXPECT_EQ(0, r[i].status)
-				TH_LOG("unexpected status on tag %llu",
-				       (unsigned long long)r[i].tag);
-	}
+	count_lost(_metadata, r, nr, &ok, &unknown, &unsent);
 	TH_LOG("%u done, %u outcome unknown, %u not sent", ok, unknown,
 	       unsent);
-	EXPECT_GT(unknown + unsent, 0);
-	ASSERT_EQ(0, mb_session_get(&self->e.s, self->sid, &si));
-	EXPECT_EQ(MBATCH_SESSION_HALTED, si.state);
-	EXPECT_EQ(-MBATCH_EUNKNOWN, si.error);
 	mb_results_free(r, nr);
 	free(data);
 }
@@ -424,48 +557,38 @@ TEST_F_TIMEOUT(remote, participant_reset, 120)
 /* The link does not come back: commands end after the link timeout. */
 TEST_F_TIMEOUT(remote, link_timeout, 60)
 {
-	uint32_t bs = self->e.bs, n = 0, nr, i, bad = 0;
-	struct mb_cmd c[EPOCH_BLOCKS + 1];
-	unsigned char *data = malloc((size_t)EPOCH_BLOCKS * bs);
+	uint32_t n = 0, nr, ok, unknown, unsent;
 	struct mb_session_info si;
 	struct mb_result *r = NULL;
 	struct mb_peer_info pi;
 	uint64_t t0;
-	unsigned int k;
+	int raw;
 
-	ASSERT_NE(NULL, data);
-	open_active(_metadata, self, &self->sid);
-	for (k = 0; k < EPOCHS; k++) {
-		epoch_cmds(c, data, bs, k);
-		ASSERT_EQ(0, mb_submit(&self->e.s, self->sid, 0, c,
-				       EPOCH_BLOCKS + 1, NULL));
-		n += EPOCH_BLOCKS + 1;
-	}
+	raw = fake_link(_metadata, self, FAKE_CREDIT, &n);
+	ASSERT_GE(raw, 0) TH_LOG("fake participant: %s",
+				 mb_strerr(&self->e.s));
 	t0 = mb_now_ns();
-	ASSERT_EQ(0, mb_peer_del(&self->e.s, PEER_IN));
+	close(raw);
 	ASSERT_EQ(0, wait_peer(&self->e.s, PEER_OUT, MBATCH_PEER_DOWN, 5000,
 			       &pi));
 	/* Seen first by a read (EOF) or by a write. */
 	EXPECT_TRUE(!strcmp(pi.reason, "connection closed") ||
 		    !strcmp(pi.reason, "send failed"))
 		TH_LOG("reason: %s", pi.reason);
+	ASSERT_EQ(0, mb_session_get(&self->e.s, self->sid, &si));
+	EXPECT_EQ(MBATCH_SESSION_CONNECTING, si.state);
 	nr = collect_n(&self->e.s, self->sid, n, 20000, &r);
 	ASSERT_EQ(n, nr);
 	EXPECT_GE(mb_now_ns() - t0, (uint64_t)(LINK_TIMEOUT - 100) * 1000000)
 		TH_LOG("failed before the link timeout");
-	for (i = 0; i < nr; i++) {
-		if (r[i].status == -MBATCH_EUNKNOWN ||
-		    r[i].status == -MBATCH_ENOTSENT)
-			bad++;
-		else
-			EXPECT_EQ(0, r[i].status);
-	}
-	EXPECT_GT(bad, 0);
+	count_lost(_metadata, r, nr, &ok, &unknown, &unsent);
+	EXPECT_EQ(0, ok);
+	EXPECT_EQ(FAKE_CREDIT, unknown);
+	EXPECT_EQ(n - FAKE_CREDIT, unsent);
 	ASSERT_EQ(0, mb_session_get(&self->e.s, self->sid, &si));
 	EXPECT_EQ(MBATCH_SESSION_HALTED, si.state);
 	EXPECT_EQ(-ENOTCONN, si.error);
 	mb_results_free(r, nr);
-	free(data);
 }
 
 /* Several sessions over one link at once, each in its own order. */
