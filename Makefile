@@ -14,8 +14,10 @@
 #
 # KDIR=<kernel build tree> selects one kernel; the default is every
 # installed Debian kernel (/usr/src/linux-headers-*-amd64 with a Makefile).
-# Each kernel builds in its own tree: build/<kver>/kmod/mbatch.ko and
-# build/<kver>/control/mbatch_control.ko.
+# Each kernel builds in its own tree: build/<kver>/kmod/mbatch.ko (the
+# release module, what install and DKMS use), build/<kver>/test/kmod/mbatch.ko
+# (the same with the fault injection knobs of kmod/fault.h, what the
+# selftests load) and build/<kver>/control/mbatch_control.ko.
 
 SRC := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 BUILD := $(SRC)/build
@@ -48,6 +50,9 @@ module: control
 		v=$$($(SRC)/tools/kbuild.sh kver $$d); \
 		echo "  MODULE  $$v"; \
 		$(SRC)/tools/kbuild.sh mbatch $$d $(BUILD)/$$v; \
+		echo "  MODULE  $$v (test build: fault injection)"; \
+		$(SRC)/tools/kbuild.sh mbatch $$d $(BUILD)/$$v/test \
+			CONFIG_MBATCH_FAULTS=y; \
 	done
 
 control:

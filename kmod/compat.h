@@ -85,4 +85,23 @@ static inline struct nlattr **mbatch_dump_attrs(struct netlink_callback *cb)
 } while (0)
 #endif
 
+/*
+ * The same with a static text that is not a literal; old kernels get the
+ * text alone.
+ */
+#ifdef NL_SET_ERR_MSG_FMT_MOD
+#define MBATCH_MSG_ERR_TEXT(extack, idx, attr, text) do {		\
+	struct netlink_ext_ack *__ack = (extack);			\
+	NL_SET_ERR_MSG_FMT_MOD(__ack, "message %u: %s", (idx), (text));	\
+	NL_SET_BAD_ATTR(__ack, attr);					\
+} while (0)
+#else
+#define MBATCH_MSG_ERR_TEXT(extack, idx, attr, text) do {		\
+	struct netlink_ext_ack *__ack = (extack);			\
+	if (__ack)							\
+		__ack->_msg = (text);					\
+	NL_SET_BAD_ATTR(__ack, attr);					\
+} while (0)
+#endif
+
 #endif /* _MBATCH_COMPAT_H */

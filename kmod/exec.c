@@ -1,22 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The executor: turns a session's queued commands into bios, in offset order
- * and merged where it can within an epoch, and releases each checkpoint once
- * everything before it has completed.
+ * and merged where it can within an epoch, and completes each checkpoint
+ * once everything before it has completed.
  *
- * Every queue has one dispatch work item. A session with something to do is
- * put on its queue's run list (mbatch_session_kick()); the work item takes
- * sessions off the list in turn and dispatches until the queue depth is
- * reached. Bio completion records results and kicks the session again, which
- * is what moves epochs forward: nothing on the data path waits.
+ * Every queue has one dispatch work item. An executor with something to do
+ * is put on its queue's run list (mbatch_exec_kick()); the work item takes
+ * executors off the list in turn and dispatches until the queue depth is
+ * reached. Bio completion records results and kicks the session again
+ * (through its ops, so a participant also pushes its results), which is
+ * what moves epochs forward: nothing on the data path waits.
  */
 #include <linux/bio.h>
 #include <linux/blkdev.h>
-#include <linux/highmem.h>
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
 
-#include "internal.h"
+#include "cmd.h"
+#include "exec.h"
+#include "notify.h"
+#include "queue.h"
+#include "session.h"
 
 enum mbatch_action {
 	MBATCH_ACT_IDLE,		/* nothing to do until a completion */
@@ -26,59 +30,67 @@ enum mbatch_action {
 };
 
 struct mbatch_cp_note {
-	struct mbatch_rq cp;		/* copy of the checkpoint's result */
+	struct mbatch_command cp;		/* copy of the checkpoint's result */
 	bool halted;
 };
+
+void mbatch_exec_init(struct mbatch_exec *ex, struct mbatch_session *s)
+{
+	ex->s = s;
+	INIT_LIST_HEAD(&ex->qnode);
+	INIT_LIST_HEAD(&ex->runq_node);
+	INIT_LIST_HEAD(&ex->ready_order);
+	INIT_LIST_HEAD(&ex->fifo);
+	ex->ready = RB_ROOT;
+}
+
+/*
+ * Bind to @q, whose reference the executor takes over on success. The
+ * caller holds the namespace's lock, so @q is still in its table.
+ */
+int mbatch_exec_attach(struct mbatch_exec *ex, struct mbatch_queue *q)
+{
+	int err = 0;
+
+	spin_lock_irq(&q->lock);
+	if (q->dead) {
+		err = -ENOENT;
+	} else if (q->nr_sessions >= MBATCH_QUEUE_SESSIONS_MAX) {
+		err = -ENOBUFS;
+	} else {
+		list_add_tail(&ex->qnode, &q->execs);
+		q->nr_sessions++;
+		ex->counted = true;
+		ex->q = q;
+	}
+	spin_unlock_irq(&q->lock);
+	return err;
+}
+
+/* The session is freed (any context): its counters stay with the queue. */
+void mbatch_exec_detach(struct mbatch_exec *ex)
+{
+	struct mbatch_queue *q = ex->q;
+	unsigned long flags;
+
+	if (!q)
+		return;
+	spin_lock_irqsave(&q->lock, flags);
+	list_del(&ex->qnode);
+	if (ex->counted)
+		q->nr_sessions--;
+	mbatch_stats_add(&q->stats, &ex->s->stats);
+	spin_unlock_irqrestore(&q->lock, flags);
+	ex->q = NULL;
+	mbatch_queue_put(q);
+}
 
 static bool mbatch_op_is_io(u32 op)
 {
 	return op != MBATCH_OP_CHECKPOINT;
 }
 
-/* Record a command's completion; it becomes a result (or is dropped). */
-void mbatch_cmd_complete_locked(struct mbatch_session *s, struct mbatch_rq *c,
-				int status)
-{
-	lockdep_assert_held(&s->lock);
-
-	c->status = status;
-	/* A remote session's results bring the participant's time. */
-	if (!c->done_ns)
-		c->done_ns = ktime_get_ns();
-	if (!status && c->op != MBATCH_OP_FLUSH &&
-	    c->op != MBATCH_OP_CHECKPOINT)
-		c->bytes = c->len;
-	if (!status && c->op == MBATCH_OP_READ)
-		s->stats.bytes_read += c->len;
-	if (c->op == MBATCH_OP_WRITE) {
-		if (!status)
-			s->stats.bytes_written += c->len;
-		/* The payload is on the device (or failed): give it back. */
-		if (s->state != MBATCH_SESSION_CLOSING)
-			s->held_bytes -= mbatch_rq_charge(c);
-		mbatch_rq_free_pages(c);
-	}
-	if (c->op == MBATCH_OP_CHECKPOINT)
-		s->stats.checkpoints++;
-	if (status == -ECANCELED)
-		s->stats.cancelled++;
-	else if (status)
-		s->stats.failed++;
-	s->stats.completed++;
-
-	if (s->state == MBATCH_SESSION_CLOSING) {
-		/* Nobody will collect it. */
-		mbatch_cmd_free(c);
-		return;
-	}
-	c->rseq = ++s->next_rseq;
-	list_add_tail(&c->node, &s->results);
-	s->nr_results++;
-	if (wq_has_sleeper(&s->wait))
-		wake_up(&s->wait);
-}
-
-static int mbatch_cmd_cmp(struct mbatch_rq *a, struct mbatch_rq *b)
+static int mbatch_cmd_cmp(struct mbatch_command *a, struct mbatch_command *b)
 {
 	if (a->offset != b->offset)
 		return a->offset < b->offset ? -1 : 1;
@@ -86,130 +98,142 @@ static int mbatch_cmd_cmp(struct mbatch_rq *a, struct mbatch_rq *b)
 }
 
 /*
- * The ready set holds the head epoch's commands that have not started: an
- * rbtree by offset for dispatch, and c->node on a list in submission order,
- * whose first entry is the oldest command not yet started.
+ * A command of the head epoch becomes ready: into the rbtree by offset for
+ * dispatch, and onto ready_order in submission order, whose first entry is
+ * the oldest command not yet started. One refused for its device (a peer's,
+ * see mbatch_msg_check()) fails here, in its epoch, without running.
  */
-static void mbatch_ready_add(struct mbatch_session *s, struct list_head *order,
-			     struct mbatch_rq *c)
+static void mbatch_ready_add(struct mbatch_exec *ex, struct mbatch_command *cmd)
 {
-	struct rb_node **p = &s->ready.rb_node, *parent = NULL;
+	struct rb_node **p = &ex->ready.rb_node, *parent = NULL;
 
+	if (cmd->refused) {
+		if (!ex->epoch_err)
+			ex->epoch_err = cmd->refused;
+		mbatch_session_end_locked(ex->s, cmd, MBATCH_OUTCOME_DONE,
+					  cmd->refused);
+		return;
+	}
 	while (*p) {
 		parent = *p;
-		if (mbatch_cmd_cmp(c, rb_entry(parent, struct mbatch_rq, rb)) < 0)
+		if (mbatch_cmd_cmp(cmd, rb_entry(parent, struct mbatch_command,
+						 rb)) < 0)
 			p = &parent->rb_left;
 		else
 			p = &parent->rb_right;
 	}
-	rb_link_node(&c->rb, parent, p);
-	rb_insert_color(&c->rb, &s->ready);
-	list_add_tail(&c->node, order);
-	s->nr_ready++;
+	rb_link_node(&cmd->rb, parent, p);
+	rb_insert_color(&cmd->rb, &ex->ready);
+	list_add_tail(&cmd->node, &ex->ready_order);
+	ex->nr_ready++;
 }
 
-static void mbatch_ready_del(struct mbatch_session *s, struct mbatch_rq *c)
+static void mbatch_ready_del(struct mbatch_exec *ex, struct mbatch_command *cmd)
 {
-	rb_erase(&c->rb, &s->ready);
-	RB_CLEAR_NODE(&c->rb);
-	list_del_init(&c->node);
-	s->nr_ready--;
+	rb_erase(&cmd->rb, &ex->ready);
+	RB_CLEAR_NODE(&cmd->rb);
+	list_del_init(&cmd->node);
+	ex->nr_ready--;
 }
 
-/* Queue a freshly submitted command (session.c calls this under s->lock). */
-void mbatch_session_queue_locked(struct mbatch_session *s, struct mbatch_rq *c)
+/* Queue a freshly submitted command (the session's lock is held). */
+void mbatch_exec_queue_locked(struct mbatch_exec *ex, struct mbatch_command *cmd)
 {
-	if (list_empty(&s->fifo) && mbatch_op_is_io(c->op))
-		mbatch_ready_add(s, &s->ready_order, c);
+	if (list_empty(&ex->fifo) && mbatch_op_is_io(cmd->op))
+		mbatch_ready_add(ex, cmd);
 	else
-		list_add_tail(&c->node, &s->fifo);
+		list_add_tail(&cmd->node, &ex->fifo);
 }
 
 /*
- * Cancel everything not started: into results with -ECANCELED, or onto
- * @freelist when the session is going away.
+ * Everything not started: cancelled into results, or onto @freelist when
+ * the session is going away (@freelist not NULL).
  */
-void mbatch_session_cancel_all_locked(struct mbatch_session *s,
-				      struct list_head *freelist, bool results)
+static void mbatch_exec_cancel_all_locked(struct mbatch_exec *ex,
+					  struct list_head *freelist)
 {
-	struct mbatch_rq *c, *tmp;
+	struct mbatch_command *cmd, *tmp;
 	LIST_HEAD(all);
 
-	list_for_each_entry_safe(c, tmp, &s->ready_order, node) {
-		mbatch_ready_del(s, c);
-		list_add_tail(&c->node, &all);
+	list_for_each_entry_safe(cmd, tmp, &ex->ready_order, node) {
+		mbatch_ready_del(ex, cmd);
+		list_add_tail(&cmd->node, &all);
 	}
-	list_splice_tail_init(&s->fifo, &all);
-	if (s->cp_flushing) {
+	list_splice_tail_init(&ex->fifo, &all);
+	if (ex->cp_flushing) {
 		/* Its flush is in flight and carries its io: keep it. */
-		c = list_first_entry(&all, struct mbatch_rq, node);
-		list_move(&c->node, &s->fifo);
+		cmd = list_first_entry(&all, struct mbatch_command, node);
+		list_move(&cmd->node, &ex->fifo);
 	}
 
-	list_for_each_entry_safe(c, tmp, &all, node) {
-		list_del_init(&c->node);
-		if (results) {
-			if (c->op == MBATCH_OP_CHECKPOINT)
-				s->done_epoch++;
-			mbatch_cmd_complete_locked(s, c, -ECANCELED);
-		} else {
-			list_add_tail(&c->node, freelist);
-		}
+	list_for_each_entry_safe(cmd, tmp, &all, node) {
+		list_del_init(&cmd->node);
+		if (freelist)
+			list_add_tail(&cmd->node, freelist);
+		else
+			mbatch_session_end_locked(ex->s, cmd,
+						  MBATCH_OUTCOME_CANCELLED,
+						  -ECANCELED);
 	}
 }
 
-/* Cancel the not yet started commands of one batch (not its checkpoints). */
-unsigned int mbatch_session_cancel_batch_locked(struct mbatch_session *s,
-						u64 batch)
+/*
+ * Cancel the not yet started commands of @batch up to sequence @upto; its
+ * checkpoints keep their ordering role.
+ */
+unsigned int mbatch_exec_cancel_locked(struct mbatch_exec *ex, u64 batch,
+				       u64 upto)
 {
-	struct mbatch_rq *c, *tmp;
+	struct mbatch_command *cmd, *tmp;
 	unsigned int n = 0;
 
-	list_for_each_entry_safe(c, tmp, &s->ready_order, node) {
-		if (c->batch_id != batch)
+	list_for_each_entry_safe(cmd, tmp, &ex->ready_order, node) {
+		if (cmd->batch_id != batch || cmd->seq > upto)
 			continue;
-		mbatch_ready_del(s, c);
-		mbatch_cmd_complete_locked(s, c, -ECANCELED);
+		mbatch_ready_del(ex, cmd);
+		mbatch_session_end_locked(ex->s, cmd, MBATCH_OUTCOME_CANCELLED,
+					  -ECANCELED);
 		n++;
 	}
-	list_for_each_entry_safe(c, tmp, &s->fifo, node) {
-		if (c->batch_id != batch || c->op == MBATCH_OP_CHECKPOINT)
+	list_for_each_entry_safe(cmd, tmp, &ex->fifo, node) {
+		if (cmd->batch_id != batch || cmd->seq > upto ||
+		    cmd->op == MBATCH_OP_CHECKPOINT)
 			continue;
-		list_del_init(&c->node);
-		mbatch_cmd_complete_locked(s, c, -ECANCELED);
+		list_del_init(&cmd->node);
+		mbatch_session_end_locked(ex->s, cmd, MBATCH_OUTCOME_CANCELLED,
+					  -ECANCELED);
 		n++;
 	}
 	return n;
 }
 
 /* Finish the head checkpoint; the session may halt. */
-static void mbatch_checkpoint_done_locked(struct mbatch_session *s,
-					  struct mbatch_rq *cp,
+static void mbatch_checkpoint_done_locked(struct mbatch_exec *ex,
+					  struct mbatch_command *cp,
 					  struct mbatch_cp_note *note)
 {
+	struct mbatch_session *s = ex->s;
 	bool cont = cp->flags & MBATCH_MSG_F_CONTINUE;
+	bool halt;
 	int status;
 
 	list_del_init(&cp->node);
 	if (cont)
-		status = s->cp_flush_err;
+		status = ex->cp_flush_err;
 	else
-		status = s->epoch_err ?: s->cp_flush_err;
-	s->epoch_err = 0;
-	s->cp_flush_err = 0;
-	s->cp_flushed = false;
-	s->done_epoch++;
+		status = ex->epoch_err ?: ex->cp_flush_err;
+	ex->epoch_err = 0;
+	ex->cp_flush_err = 0;
+	ex->cp_flushed = false;
 	cp->start_ns = cp->start_ns ?: ktime_get_ns();
-	mbatch_cmd_complete_locked(s, cp, status);
-
+	halt = status && !cont;
+	if (halt)
+		mbatch_session_halt_locked(s, status, cp);
+	mbatch_session_end_locked(s, cp, MBATCH_OUTCOME_DONE, status);
 	note->cp = *cp;
-	note->halted = false;
-	if (status && !cont) {
-		s->state = MBATCH_SESSION_HALTED;
-		s->halt_err = status;
-		note->halted = true;
-		mbatch_session_cancel_all_locked(s, NULL, true);
-	}
+	note->halted = halt;
+	if (halt)
+		mbatch_exec_cancel_all_locked(ex, NULL);
 }
 
 /*
@@ -217,14 +241,14 @@ static void mbatch_checkpoint_done_locked(struct mbatch_session *s,
  * (C-SCAN): ascending order, and no command waits more than one sweep however
  * many lower-offset commands keep arriving in its epoch.
  */
-static struct mbatch_rq *mbatch_ready_next(struct mbatch_session *s)
+static struct mbatch_command *mbatch_ready_next(struct mbatch_exec *ex)
 {
-	struct rb_node *n = s->ready.rb_node, *best = NULL;
+	struct rb_node *n = ex->ready.rb_node, *best = NULL;
 
 	while (n) {
-		struct mbatch_rq *c = rb_entry(n, struct mbatch_rq, rb);
+		struct mbatch_command *cmd = rb_entry(n, struct mbatch_command, rb);
 
-		if (c->offset >= s->scan_pos) {
+		if (cmd->offset >= ex->scan_pos) {
 			best = n;
 			n = n->rb_left;
 		} else {
@@ -232,47 +256,49 @@ static struct mbatch_rq *mbatch_ready_next(struct mbatch_session *s)
 		}
 	}
 	if (!best)
-		best = rb_first(&s->ready);
-	return rb_entry(best, struct mbatch_rq, rb);
+		best = rb_first(&ex->ready);
+	return rb_entry(best, struct mbatch_command, rb);
 }
 
 /* Take the next ready command in sweep order and what merges with it. */
-static struct mbatch_io *mbatch_build_io_locked(struct mbatch_session *s)
+static struct mbatch_io *mbatch_build_io_locked(struct mbatch_exec *ex)
 {
-	struct mbatch_queue *q = s->q;
-	struct mbatch_rq *c, *next;
+	struct mbatch_session *s = ex->s;
+	struct mbatch_queue *q = ex->q;
+	struct mbatch_command *cmd, *next;
 	struct mbatch_io *io;
 	unsigned int pages;
 	u64 now = ktime_get_ns();
 
 	/* The first command carries the io: dispatch allocates nothing. */
-	c = mbatch_ready_next(s);
-	io = &c->io;
+	cmd = mbatch_ready_next(ex);
+	io = &cmd->io;
 	INIT_LIST_HEAD(&io->cmds);
-	io->s = s;
-	io->op = c->op;
-	io->offset = c->offset;
+	io->ex = ex;
+	io->op = cmd->op;
+	io->offset = cmd->offset;
 	io->len = 0;
 	io->nr = 0;
 	io->flush_cp = false;
 	pages = 0;
 
 	for (;;) {
-		struct rb_node *rn = rb_next(&c->rb);
+		struct rb_node *rn = rb_next(&cmd->rb);
 
-		next = rn ? rb_entry(rn, struct mbatch_rq, rb) : NULL;
-		if (list_first_entry(&s->ready_order, struct mbatch_rq, node) != c) {
-			c->rflags |= MBATCH_RESULT_F_REORDERED;
+		next = rn ? rb_entry(rn, struct mbatch_command, rb) : NULL;
+		if (list_first_entry(&ex->ready_order, struct mbatch_command,
+				     node) != cmd) {
+			cmd->rflags |= MBATCH_RESULT_F_REORDERED;
 			s->stats.reordered++;
 		}
-		mbatch_ready_del(s, c);
-		c->start_ns = now;
-		list_add_tail(&c->node, &io->cmds);
+		mbatch_ready_del(ex, cmd);
+		cmd->start_ns = now;
+		list_add_tail(&cmd->node, &io->cmds);
 		io->nr++;
-		io->len += c->len;
-		pages += c->nr_pages;
+		io->len += cmd->len;
+		pages += cmd->nr_pages;
 
-		if (io->op != MBATCH_OP_READ && io->op != MBATCH_OP_WRITE)
+		if (!mbatch_op_has_payload(io->op))
 			break;
 		if (!next || next->op != io->op ||
 		    next->offset != io->offset + io->len ||
@@ -280,109 +306,111 @@ static struct mbatch_io *mbatch_build_io_locked(struct mbatch_session *s)
 		    pages + next->nr_pages > BIO_MAX_VECS ||
 		    atomic_read(&q->inflight) + io->nr >= q->depth)
 			break;
-		c = next;
+		cmd = next;
 	}
-	s->scan_pos = io->offset + io->len;
+	ex->scan_pos = io->offset + io->len;
 	if (io->nr > 1) {
-		list_for_each_entry(c, &io->cmds, node)
-			c->rflags |= MBATCH_RESULT_F_MERGED;
+		list_for_each_entry(cmd, &io->cmds, node)
+			cmd->rflags |= MBATCH_RESULT_F_MERGED;
 		s->stats.merged += io->nr;
 	}
-	s->head_inflight += io->nr;
+	ex->head_inflight += io->nr;
 	s->inflight += io->nr;
 	atomic_add(io->nr, &q->inflight);
 	return io;
 }
 
-/* Decide the next step for a session. Called with s->lock held. */
-static enum mbatch_action mbatch_next_locked(struct mbatch_session *s,
+/* Decide the next step for a session. Called with its lock held. */
+static enum mbatch_action mbatch_next_locked(struct mbatch_exec *ex,
 					     struct mbatch_io **iop,
 					     struct mbatch_cp_note *note)
 {
-	struct mbatch_queue *q = s->q;
-	struct mbatch_rq *c, *tmp;
+	struct mbatch_session *s = ex->s;
+	struct mbatch_queue *q = ex->q;
+	struct mbatch_command *cmd, *tmp;
 	struct mbatch_io *io;
 
 	if (s->state == MBATCH_SESSION_CLOSING)
 		return MBATCH_ACT_IDLE;
 
-	while (RB_EMPTY_ROOT(&s->ready) && !s->head_inflight &&
-	       !s->cp_flushing) {
-		c = list_first_entry_or_null(&s->fifo, struct mbatch_rq, node);
-		if (!c)
+	while (RB_EMPTY_ROOT(&ex->ready) && !ex->head_inflight &&
+	       !ex->cp_flushing) {
+		cmd = list_first_entry_or_null(&ex->fifo, struct mbatch_command,
+					       node);
+		if (!cmd)
 			return MBATCH_ACT_IDLE;
-		if (c->op != MBATCH_OP_CHECKPOINT) {
+		if (cmd->op != MBATCH_OP_CHECKPOINT) {
 			/* The previous checkpoint is done: open the epoch. */
-			s->scan_pos = 0;
-			list_for_each_entry_safe(c, tmp, &s->fifo, node) {
-				if (c->op == MBATCH_OP_CHECKPOINT)
+			ex->scan_pos = 0;
+			list_for_each_entry_safe(cmd, tmp, &ex->fifo, node) {
+				if (cmd->op == MBATCH_OP_CHECKPOINT)
 					break;
-				list_del(&c->node);
-				mbatch_ready_add(s, &s->ready_order, c);
+				list_del(&cmd->node);
+				mbatch_ready_add(ex, cmd);
 			}
 			continue;
 		}
-		/* The epoch before checkpoint c has fully completed. */
-		if ((c->flags & MBATCH_MSG_F_DURABLE) && !s->cp_flushed &&
-		    (!s->epoch_err || (c->flags & MBATCH_MSG_F_CONTINUE))) {
+		/* The epoch before checkpoint cmd has fully completed. */
+		if ((cmd->flags & MBATCH_MSG_F_DURABLE) && !ex->cp_flushed &&
+		    (!ex->epoch_err || (cmd->flags & MBATCH_MSG_F_CONTINUE))) {
 			if (atomic_read(&q->inflight) >= q->depth)
 				return MBATCH_ACT_STARVED;
-			s->cp_flushing = true;
-			c->start_ns = ktime_get_ns();
-			io = &c->io;
+			ex->cp_flushing = true;
+			cmd->start_ns = ktime_get_ns();
+			io = &cmd->io;
 			*iop = io;
 			INIT_LIST_HEAD(&io->cmds);
-			io->s = s;
+			io->ex = ex;
 			io->op = MBATCH_OP_FLUSH;
 			io->nr = 1;
 			io->flush_cp = true;
 			atomic_inc(&q->inflight);
 			return MBATCH_ACT_SUBMIT;
 		}
-		mbatch_checkpoint_done_locked(s, c, note);
+		mbatch_checkpoint_done_locked(ex, cmd, note);
 		return MBATCH_ACT_NOTIFY;
 	}
 
-	if (RB_EMPTY_ROOT(&s->ready))
+	if (RB_EMPTY_ROOT(&ex->ready))
 		return MBATCH_ACT_IDLE;
 	if (atomic_read(&q->inflight) >= q->depth)
 		return MBATCH_ACT_STARVED;
-	*iop = mbatch_build_io_locked(s);
+	*iop = mbatch_build_io_locked(ex);
 	return MBATCH_ACT_SUBMIT;
 }
 
 static void mbatch_io_done(struct mbatch_io *io, int err)
 {
-	struct mbatch_session *s = io->s;
-	struct mbatch_queue *q = s->q;
+	struct mbatch_exec *ex = io->ex;
+	struct mbatch_session *s = ex->s;
+	struct mbatch_queue *q = ex->q;
 	unsigned int nr = io->flush_cp ? 1 : io->nr;
-	struct mbatch_rq *c, *tmp;
+	struct mbatch_command *cmd, *tmp;
 	unsigned long flags;
 	LIST_HEAD(done);
 
 	spin_lock_irqsave(&s->lock, flags);
 	if (io->flush_cp) {
-		s->cp_flushing = false;
-		s->cp_flushed = true;
-		s->cp_flush_err = err;
+		ex->cp_flushing = false;
+		ex->cp_flushed = true;
+		ex->cp_flush_err = err;
 		s->stats.flushes++;
 		if (s->state == MBATCH_SESSION_CLOSING) {
-			c = container_of(io, struct mbatch_rq, io);
-			list_del_init(&c->node);
-			mbatch_cmd_free(c);
+			cmd = container_of(io, struct mbatch_command, io);
+			list_del_init(&cmd->node);
+			mbatch_cmd_free(cmd);
 		}
 	} else {
 		/* io lives in the first command, which completing may free. */
 		list_splice_init(&io->cmds, &done);
-		list_for_each_entry_safe(c, tmp, &done, node) {
-			list_del_init(&c->node);
-			if (c->op == MBATCH_OP_FLUSH)
-				s->stats.flushes++;
-			if (err && !s->epoch_err)
-				s->epoch_err = err;
-			s->head_inflight--;
+		list_for_each_entry_safe(cmd, tmp, &done, node) {
+			list_del_init(&cmd->node);
+			if (err && !ex->epoch_err)
+				ex->epoch_err = err;
+			ex->head_inflight--;
 			s->inflight--;
-			mbatch_cmd_complete_locked(s, c, err);
+			mbatch_session_end_locked(s, cmd, MBATCH_OUTCOME_DONE,
+						  err);
 		}
 	}
 	spin_unlock_irqrestore(&s->lock, flags);
@@ -444,14 +472,13 @@ static struct bio *mbatch_zero_pages_bio(struct mbatch_io *io,
 	return bio;
 }
 
-static void mbatch_io_submit(struct mbatch_io *io)
+static void mbatch_io_submit(struct mbatch_exec *ex, struct mbatch_io *io)
 {
-	struct mbatch_session *s = io->s;
-	struct mbatch_queue *q = s->q;
-	struct block_device *bdev = q->bdev.bdev;
+	struct mbatch_session *s = ex->s;
+	struct block_device *bdev = ex->q->bdev.bdev;
 	/* Asked each time: a device can lose WRITE_ZEROES (SCSI does). */
 	bool zeroes = bdev_write_zeroes_sectors(bdev) > 0;
-	struct mbatch_rq *c;
+	struct mbatch_command *cmd;
 	struct bio *bio;
 	unsigned int i;
 
@@ -463,8 +490,8 @@ static void mbatch_io_submit(struct mbatch_io *io)
 	} else {
 		unsigned int nr = 0;
 
-		list_for_each_entry(c, &io->cmds, node)
-			nr += c->nr_pages;
+		list_for_each_entry(cmd, &io->cmds, node)
+			nr += cmd->nr_pages;
 		bio = bio_alloc(bdev, nr, mbatch_io_opf(io->op, zeroes),
 				GFP_NOIO);
 		bio->bi_private = io;
@@ -474,14 +501,14 @@ static void mbatch_io_submit(struct mbatch_io *io)
 			if (!nr)
 				bio->bi_iter.bi_size = io->len;
 		}
-		list_for_each_entry(c, &io->cmds, node) {
-			u32 left = c->len;
+		list_for_each_entry(cmd, &io->cmds, node) {
+			u32 left = cmd->len;
 
-			for (i = 0; i < c->nr_pages; i++) {
+			for (i = 0; i < cmd->nr_pages; i++) {
 				u32 len = min_t(u32, left, PAGE_SIZE);
 
 				/* Sized against the device limits above. */
-				if (WARN_ON_ONCE(bio_add_page(bio, c->pages[i],
+				if (WARN_ON_ONCE(bio_add_page(bio, cmd->pages[i],
 							      len, 0) < len)) {
 					bio->bi_status = BLK_STS_RESOURCE;
 					bio_endio(bio);
@@ -496,33 +523,29 @@ static void mbatch_io_submit(struct mbatch_io *io)
 	submit_bio(bio);
 }
 
-static void mbatch_notify(struct mbatch_session *s, struct mbatch_cp_note *note)
+/* Run one executor; true if it has work but the queue is full. */
+static bool mbatch_exec_run(struct mbatch_exec *ex)
 {
-	if (s->rmt)
-		mbatch_remote_kick(s);	/* new results for the initiator */
-	mbatch_notify_checkpoint(s, &note->cp);
-	if (note->halted)
-		mbatch_notify_halt(s, note->cp.status);
-}
-
-/* Run one session; true if it has work but the queue is full. */
-static bool mbatch_session_run(struct mbatch_session *s)
-{
+	struct mbatch_session *s = ex->s;
 	struct mbatch_cp_note note;
 	enum mbatch_action act;
 	struct mbatch_io *io = NULL;
 
 	for (;;) {
 		spin_lock_irq(&s->lock);
-		act = mbatch_next_locked(s, &io, &note);
+		act = mbatch_next_locked(ex, &io, &note);
 		spin_unlock_irq(&s->lock);
 
 		switch (act) {
 		case MBATCH_ACT_SUBMIT:
-			mbatch_io_submit(io);
+			mbatch_io_submit(ex, io);
 			continue;
 		case MBATCH_ACT_NOTIFY:
-			mbatch_notify(s, &note);
+			/* New results: a participant sends them on. */
+			mbatch_session_kick(s);
+			mbatch_notify_checkpoint(s, &note.cp);
+			if (note.halted)
+				mbatch_notify_halt(s, note.cp.status);
 			continue;
 		case MBATCH_ACT_STARVED:
 			return true;
@@ -532,65 +555,119 @@ static bool mbatch_session_run(struct mbatch_session *s)
 	}
 }
 
-/* Put a session on its queue's run list and make sure the work runs. */
-void mbatch_session_kick(struct mbatch_session *s)
+/* Put an executor on its queue's run list and make sure the work runs. */
+void mbatch_exec_kick(struct mbatch_exec *ex)
 {
-	struct mbatch_queue *q = s->q;
+	struct mbatch_queue *q = ex->q;
 	unsigned long flags;
 
-	if (s->rmt)
-		mbatch_remote_kick(s);
-	if (!q)
-		return;
-
 	spin_lock_irqsave(&q->lock, flags);
-	if (!s->on_runq && s->state != MBATCH_SESSION_CLOSING && !q->dead) {
-		kref_get(&s->ref);
-		s->on_runq = true;
-		list_add_tail(&s->runq_node, &q->runq);
+	if (!ex->on_runq && READ_ONCE(ex->s->state) != MBATCH_SESSION_CLOSING &&
+	    !q->dead) {
+		kref_get(&ex->s->ref);
+		ex->on_runq = true;
+		list_add_tail(&ex->runq_node, &q->runq);
 	}
 	if (!list_empty(&q->runq) && !q->dead)
 		queue_work(q->wq, &q->dispatch_work);
 	spin_unlock_irqrestore(&q->lock, flags);
 }
 
-void mbatch_dispatch_work(struct work_struct *work)
+/*
+ * The session is CLOSING: drop what has not started, leave the run list and
+ * free the queue's session slot. In-flight I/O ends on its own.
+ */
+void mbatch_exec_kill(struct mbatch_exec *ex)
+{
+	struct mbatch_session *s = ex->s;
+	struct mbatch_queue *q = ex->q;
+	bool was_queued;
+	LIST_HEAD(list);
+
+	spin_lock_irq(&s->lock);
+	mbatch_exec_cancel_all_locked(ex, &list);
+	s->held_cmds = s->inflight;
+	s->held_bytes = 0;
+	spin_unlock_irq(&s->lock);
+
+	spin_lock_irq(&q->lock);
+	was_queued = ex->on_runq;
+	if (was_queued) {
+		list_del_init(&ex->runq_node);
+		ex->on_runq = false;
+	}
+	if (ex->counted) {
+		q->nr_sessions--;
+		ex->counted = false;
+	}
+	spin_unlock_irq(&q->lock);
+
+	mbatch_cmd_free_list(&list);
+	if (was_queued)
+		mbatch_session_put(s);
+}
+
+void mbatch_exec_dispatch_work(struct work_struct *work)
 {
 	struct mbatch_queue *q = container_of(work, struct mbatch_queue,
 					      dispatch_work);
-	struct mbatch_session *s, *first_starved = NULL;
+	struct mbatch_exec *ex, *first_starved = NULL;
 	struct blk_plug plug;
 
 	/* Let each round of bios reach the device as one batch. */
 	blk_start_plug(&plug);
 	for (;;) {
 		spin_lock_irq(&q->lock);
-		s = list_first_entry_or_null(&q->runq, struct mbatch_session,
-					     runq_node);
-		if (!s || s == first_starved) {
+		ex = list_first_entry_or_null(&q->runq, struct mbatch_exec,
+					      runq_node);
+		if (!ex || ex == first_starved || q->dead) {
 			spin_unlock_irq(&q->lock);
 			break;
 		}
-		list_del_init(&s->runq_node);
-		s->on_runq = false;
+		list_del_init(&ex->runq_node);
+		ex->on_runq = false;
 		spin_unlock_irq(&q->lock);
 
-		if (mbatch_session_run(s)) {
+		if (mbatch_exec_run(ex)) {
 			/* Keep it listed: the next completion runs it again. */
 			spin_lock_irq(&q->lock);
-			if (!s->on_runq && !q->dead &&
-			    s->state != MBATCH_SESSION_CLOSING) {
-				s->on_runq = true;
-				list_add_tail(&s->runq_node, &q->runq);
-				kref_get(&s->ref);
+			if (!ex->on_runq && !q->dead &&
+			    READ_ONCE(ex->s->state) != MBATCH_SESSION_CLOSING) {
+				ex->on_runq = true;
+				list_add_tail(&ex->runq_node, &q->runq);
+				kref_get(&ex->s->ref);
 				if (!first_starved)
-					first_starved = s;
+					first_starved = ex;
 			}
 			spin_unlock_irq(&q->lock);
 		}
-		mbatch_session_put(s);
+		mbatch_session_put(ex->s);
 		if (first_starved && atomic_read(&q->inflight) >= q->depth)
 			break;
 	}
 	blk_finish_plug(&plug);
+}
+
+/* A queue's counters: its closed sessions' and its open ones'. */
+void mbatch_exec_queue_stats(struct mbatch_queue *q, struct mbatch_stats *st,
+			     struct mbatch_held *h)
+{
+	struct mbatch_exec *ex;
+	struct mbatch_session *s;
+
+	memset(h, 0, sizeof(*h));
+	spin_lock_irq(&q->lock);
+	*st = q->stats;
+	list_for_each_entry(ex, &q->execs, qnode) {
+		s = ex->s;
+		spin_lock(&s->lock);
+		mbatch_stats_add(st, &s->stats);
+		if (s->state != MBATCH_SESSION_CLOSING) {
+			h->queued += s->held_cmds - s->inflight - s->res.nr;
+			h->queued_bytes += s->held_bytes;
+		}
+		spin_unlock(&s->lock);
+	}
+	spin_unlock_irq(&q->lock);
+	h->inflight = atomic_read(&q->inflight);
 }

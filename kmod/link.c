@@ -3,25 +3,26 @@
  * Links: one authenticated TCP socket to a peer, handed over by user space.
  * A receive thread reads and checks frames (it sleeps in recvmsg() for the
  * life of the link, so it is a thread, not a work item that could starve
- * others), a transmit work item builds and sends them, a keepalive work
- * item pings and declares the link dead when nothing arrives or a send
+ * others), a transmit work item sends what the owner has, and the keepalive
+ * (timer.c) pings and declares the link dead when nothing arrives or a send
  * does not progress.
+ *
  * Nothing here runs in a netlink caller's context, so no caller ever waits
- * for the network. Any fault drops the link; a link is never reused.
+ * for the network. Any fault drops the link; a link is never reused. The
+ * socket does not linger: when the link lets go of it, the connection is
+ * reset, so a dead peer cannot pin it (and its namespace) for minutes.
  */
-#include <linux/completion.h>
 #include <linux/crc32c.h>
+#include <linux/file.h>
 #include <linux/kthread.h>
-#include <linux/sched/task.h>
 #include <linux/net.h>
+#include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
-#include <linux/uio.h>
 #include <net/sock.h>
 
-#include "peer.h"
-
-#define MBATCH_TXBUF_SIZE	(MBATCH_WIRE_MSGS_MAX + (64U << 10))
+#include "link.h"
+#include "timer.h"
 
 static struct workqueue_struct *mbatch_link_wq;
 
@@ -34,16 +35,22 @@ static u32 mbatch_crc(const void *buf, size_t len)
 static void mbatch_link_release(struct kref *ref)
 {
 	struct mbatch_link *l = container_of(ref, struct mbatch_link, ref);
+	struct sock *sk = l->sock->sk;
 
 	put_task_struct(l->rx_task);
-	write_lock_bh(&l->sock->sk->sk_callback_lock);
-	rcu_assign_sk_user_data(l->sock->sk, NULL);
-	write_unlock_bh(&l->sock->sk->sk_callback_lock);
+	write_lock_bh(&sk->sk_callback_lock);
+	rcu_assign_sk_user_data(sk, NULL);
+	write_unlock_bh(&sk->sk_callback_lock);
 	sockfd_put(l->sock);
 	kvfree(l->txbuf);
 	kvfree(l->rxbuf);
-	mbatch_peer_put(l->peer);
+	l->ops->release(l);
 	kfree(l);
+}
+
+void mbatch_link_get(struct mbatch_link *l)
+{
+	kref_get(&l->ref);
 }
 
 void mbatch_link_put(struct mbatch_link *l)
@@ -57,24 +64,52 @@ void mbatch_link_kick(struct mbatch_link *l)
 		queue_work(mbatch_link_wq, &l->tx_work);
 }
 
+/* The keepalive asks for a PING. */
+void mbatch_link_ping(struct mbatch_link *l)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&l->lock, flags);
+	l->ping = true;
+	spin_unlock_irqrestore(&l->lock, flags);
+	mbatch_link_kick(l);
+}
+
 /* Drop the link, once: the reason is logged and reported by LINK_DOWN. */
 void mbatch_link_down(struct mbatch_link *l, int err, const char *reason)
 {
-	struct mbatch_peer *p = l->peer;
 	unsigned long flags;
 
 	if (atomic_xchg(&l->down, 1))
 		return;
-	spin_lock_irqsave(&p->lock, flags);
+	spin_lock_irqsave(&l->lock, flags);
 	strscpy(l->reason, reason, sizeof(l->reason));
 	l->err = err;
-	spin_unlock_irqrestore(&p->lock, flags);
-	pr_info_ratelimited("mbatch: peer %s: link down: %s (%d)\n", p->name,
+	spin_unlock_irqrestore(&l->lock, flags);
+	pr_info_ratelimited("mbatch: peer %s: link down: %s (%d)\n", l->name,
 			    reason, err);
 	/* Wakes the receiver and any blocked sender. */
 	kernel_sock_shutdown(l->sock, SHUT_RDWR);
 	kref_get(&l->ref);
 	queue_work(mbatch_link_wq, &l->down_work);
+}
+
+/* A frame broke the protocol: drop the link with @reason. */
+int mbatch_link_proto(struct mbatch_link *l, const char *reason)
+{
+	mbatch_link_down(l, -EPROTO, reason);
+	return -EPROTO;
+}
+
+void mbatch_link_reason(struct mbatch_link *l, char *reason, size_t len,
+			int *err)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&l->lock, flags);
+	strscpy(reason, l->reason, len);
+	*err = l->err;
+	spin_unlock_irqrestore(&l->lock, flags);
 }
 
 int mbatch_link_send(struct mbatch_link *l, u16 type, u32 session, u64 arg,
@@ -119,8 +154,8 @@ int mbatch_link_send(struct mbatch_link *l, u16 type, u32 session, u64 arg,
 		mbatch_link_down(l, ret < 0 ? ret : -EPIPE, "send failed");
 		return ret < 0 ? ret : -EPIPE;
 	}
-	mbatch_peer_count(l->peer, MBATCH_PEER_STATS_A_TX_FRAMES, 1);
-	mbatch_peer_count(l->peer, MBATCH_PEER_STATS_A_TX_BYTES, total);
+	atomic64_inc(&l->stats.tx_frames);
+	atomic64_add(total, &l->stats.tx_bytes);
 	return 0;
 }
 
@@ -140,12 +175,6 @@ static int mbatch_link_recv(struct mbatch_link *l, void *buf, size_t len)
 		len -= ret;
 	}
 	return 0;
-}
-
-static int mbatch_link_proto(struct mbatch_link *l, const char *reason)
-{
-	mbatch_link_down(l, -EPROTO, reason);
-	return -EPROTO;
 }
 
 /* Check a header before anything of the frame is trusted. */
@@ -178,38 +207,35 @@ static int mbatch_link_check_hdr(struct mbatch_link *l,
 	return 0;
 }
 
-static int mbatch_link_frame(struct mbatch_link *l, struct mbatch_wire_hdr *h,
-			     void *payload, u32 len)
+static int mbatch_link_frame(struct mbatch_link *l,
+			     const struct mbatch_frame *f)
 {
-	struct mbatch_peer *p = l->peer;
-	u16 type = le16_to_cpu(h->type);
-	u64 arg = le64_to_cpu(h->arg);
 	unsigned long flags;
 	u64 now;
 
-	switch (type) {
+	switch (f->type) {
 	case MBATCH_FRAME_PING:
-		if (len || h->session)
+		if (f->len || f->session)
 			return mbatch_link_proto(l, "malformed ping");
-		spin_lock_irqsave(&p->lock, flags);
+		spin_lock_irqsave(&l->lock, flags);
 		l->pong = true;
-		l->pong_arg = arg;
-		spin_unlock_irqrestore(&p->lock, flags);
+		l->pong_arg = f->arg;
+		spin_unlock_irqrestore(&l->lock, flags);
 		mbatch_link_kick(l);
 		return 0;
 	case MBATCH_FRAME_PONG:
-		if (len || h->session)
+		if (f->len || f->session)
 			return mbatch_link_proto(l, "malformed pong");
 		now = ktime_get_ns();
-		if (arg > now)
+		if (f->arg > now)
 			return mbatch_link_proto(l, "pong from the future");
-		spin_lock_irqsave(&p->lock, flags);
-		p->rtt_us = min_t(u64, div_u64(now - arg, NSEC_PER_USEC),
+		spin_lock_irqsave(&l->lock, flags);
+		l->rtt_us = min_t(u64, div_u64(now - f->arg, NSEC_PER_USEC),
 				  U32_MAX);
-		spin_unlock_irqrestore(&p->lock, flags);
+		spin_unlock_irqrestore(&l->lock, flags);
 		return 0;
 	default:
-		return mbatch_remote_rx(l, h, payload, len);
+		return l->ops->rx(l, f);
 	}
 }
 
@@ -217,8 +243,9 @@ static int mbatch_link_rx_thread(void *arg)
 {
 	struct mbatch_link *l = arg;
 	struct mbatch_wire_hdr h;
+	struct mbatch_frame f;
 	__le32 ddigest;
-	u32 len;
+	u32 len, extra;
 	int err;
 
 	while (!kthread_should_stop() && !atomic_read(&l->down)) {
@@ -232,11 +259,14 @@ static int mbatch_link_rx_thread(void *arg)
 		if (mbatch_link_check_hdr(l, &h))
 			break;
 		len = le32_to_cpu(h.len);
+		extra = 0;
 		if (len) {
 			err = mbatch_link_recv(l, l->rxbuf, len);
-			if (!err && (l->digest & MBATCH_DIGEST_DATA))
+			if (!err && (l->digest & MBATCH_DIGEST_DATA)) {
 				err = mbatch_link_recv(l, &ddigest,
 						       sizeof(ddigest));
+				extra = sizeof(ddigest);
+			}
 			if (err) {
 				mbatch_link_down(l, err, "truncated frame");
 				break;
@@ -248,12 +278,16 @@ static int mbatch_link_rx_thread(void *arg)
 			}
 		}
 		l->rx_seq++;
-		mbatch_peer_count(l->peer, MBATCH_PEER_STATS_A_RX_FRAMES, 1);
-		mbatch_peer_count(l->peer, MBATCH_PEER_STATS_A_RX_BYTES,
-				  sizeof(h) + len +
-				  (len && (l->digest & MBATCH_DIGEST_DATA) ?
-				   sizeof(ddigest) : 0));
-		if (mbatch_link_frame(l, &h, l->rxbuf, len))
+		atomic64_inc(&l->stats.rx_frames);
+		atomic64_add(sizeof(h) + len + extra, &l->stats.rx_bytes);
+		f = (struct mbatch_frame){
+			.type = le16_to_cpu(h.type),
+			.session = le32_to_cpu(h.session),
+			.arg = le64_to_cpu(h.arg),
+			.data = l->rxbuf,
+			.len = len,
+		};
+		if (mbatch_link_frame(l, &f))
 			break;
 	}
 	/* Until kthread_stop(), which down_work calls once started. */
@@ -272,18 +306,17 @@ static void mbatch_link_tx_work(struct work_struct *work)
 {
 	struct mbatch_link *l = container_of(work, struct mbatch_link,
 					     tx_work);
-	struct mbatch_peer *p = l->peer;
 	unsigned long flags;
 	bool ping, pong;
 	u64 pong_arg;
 
-	spin_lock_irqsave(&p->lock, flags);
+	spin_lock_irqsave(&l->lock, flags);
 	ping = l->ping;
 	pong = l->pong;
 	pong_arg = l->pong_arg;
 	l->ping = false;
 	l->pong = false;
-	spin_unlock_irqrestore(&p->lock, flags);
+	spin_unlock_irqrestore(&l->lock, flags);
 
 	if (pong && mbatch_link_send(l, MBATCH_FRAME_PONG, 0, pong_arg,
 				     NULL, 0))
@@ -291,35 +324,7 @@ static void mbatch_link_tx_work(struct work_struct *work)
 	if (ping && mbatch_link_send(l, MBATCH_FRAME_PING, 0, ktime_get_ns(),
 				     NULL, 0))
 		return;
-	mbatch_remote_tx(l);
-}
-
-static void mbatch_link_ka_work(struct work_struct *work)
-{
-	struct mbatch_link *l = container_of(to_delayed_work(work),
-					     struct mbatch_link, ka_work);
-	struct mbatch_peer *p = l->peer;
-	unsigned long ka = msecs_to_jiffies(p->keepalive_ms);
-	unsigned long flags, since;
-
-	if (atomic_read(&l->down))
-		return;
-	if (time_after(jiffies, READ_ONCE(l->last_rx) +
-		       ka * MBATCH_DEAD_KEEPALIVES)) {
-		mbatch_link_down(l, -ETIMEDOUT, "keepalive timeout");
-		return;
-	}
-	since = READ_ONCE(l->tx_since);
-	if (since && time_after(jiffies, since + ka * MBATCH_DEAD_KEEPALIVES)) {
-		/* The peer talks but does not read. */
-		mbatch_link_down(l, -ETIMEDOUT, "send stalled");
-		return;
-	}
-	spin_lock_irqsave(&p->lock, flags);
-	l->ping = true;
-	spin_unlock_irqrestore(&p->lock, flags);
-	mbatch_link_kick(l);
-	queue_delayed_work(mbatch_link_wq, &l->ka_work, ka);
+	l->ops->tx(l);
 }
 
 static void mbatch_link_down_work(struct work_struct *work)
@@ -327,16 +332,15 @@ static void mbatch_link_down_work(struct work_struct *work)
 	struct mbatch_link *l = container_of(work, struct mbatch_link,
 					     down_work);
 
-	/* Attach publishes a link, then starts it: let it finish. */
+	/* The owner publishes a link, then starts it: let it finish. */
 	wait_for_completion(&l->started);
-	cancel_delayed_work_sync(&l->ka_work);
+	mbatch_timer_link_stop(l);
 	kthread_stop(l->rx_task);
 	cancel_work_sync(&l->tx_work);
-	mbatch_peer_link_lost(l->peer, l);
+	l->ops->stopped(l);
 	/*
-	 * Kicks find a link through peer->link under the peer's lock; it no
-	 * longer points here, so a kick that raced with the one above is the
-	 * last.
+	 * Kicks find a link through its owner, which no longer points here:
+	 * a kick that raced with the cancel above is the last.
 	 */
 	cancel_work_sync(&l->tx_work);
 	complete_all(&l->stopped);
@@ -347,8 +351,10 @@ static void mbatch_link_down_work(struct work_struct *work)
  * Takes over @sock (its file reference) on success. A socket serves one
  * link: it is claimed through sk_user_data.
  */
-struct mbatch_link *mbatch_link_create(struct mbatch_peer *p,
-				       struct socket *sock, u32 digest)
+struct mbatch_link *mbatch_link_create(struct socket *sock, u32 digest,
+				       u32 keepalive_ms, const char *name,
+				       const struct mbatch_link_ops *ops,
+				       void *owner)
 {
 	struct sock *sk = sock->sk;
 	struct mbatch_link *l;
@@ -357,7 +363,7 @@ struct mbatch_link *mbatch_link_create(struct mbatch_peer *p,
 	l = kzalloc(sizeof(*l), GFP_KERNEL);
 	if (!l)
 		return ERR_PTR(-ENOMEM);
-	l->txbuf = kvmalloc(MBATCH_TXBUF_SIZE, GFP_KERNEL);
+	l->txbuf = kvmalloc(MBATCH_LINK_TXBUF, GFP_KERNEL);
 	l->rxbuf = kvmalloc(MBATCH_WIRE_MAX_PAYLOAD, GFP_KERNEL);
 	if (!l->txbuf || !l->rxbuf) {
 		kvfree(l->txbuf);
@@ -366,20 +372,15 @@ struct mbatch_link *mbatch_link_create(struct mbatch_peer *p,
 		return ERR_PTR(-ENOMEM);
 	}
 	l->rx_task = kthread_create(mbatch_link_rx_thread, l, "mbatch-rx/%s",
-				    p->name);
+				    name);
 	write_lock_bh(&sk->sk_callback_lock);
 	busy = rcu_access_pointer(__sk_user_data(sk));
-	if (!busy)
+	if (!busy && !IS_ERR(l->rx_task))
 		rcu_assign_sk_user_data(sk, l);
 	write_unlock_bh(&sk->sk_callback_lock);
 	if (busy || IS_ERR(l->rx_task)) {
 		if (!IS_ERR(l->rx_task))
 			kthread_stop(l->rx_task);
-		if (!busy) {
-			write_lock_bh(&sk->sk_callback_lock);
-			rcu_assign_sk_user_data(sk, NULL);
-			write_unlock_bh(&sk->sk_callback_lock);
-		}
 		kvfree(l->txbuf);
 		kvfree(l->rxbuf);
 		kfree(l);
@@ -387,35 +388,39 @@ struct mbatch_link *mbatch_link_create(struct mbatch_peer *p,
 	}
 	get_task_struct(l->rx_task);
 	kref_init(&l->ref);
-	kref_get(&p->ref);
-	l->peer = p;
+	l->ops = ops;
+	l->owner = owner;
+	l->name = name;
 	l->sock = sock;
 	l->digest = digest;
+	l->keepalive_ms = keepalive_ms;
 	l->last_rx = jiffies;
+	spin_lock_init(&l->lock);
 	INIT_WORK(&l->tx_work, mbatch_link_tx_work);
 	INIT_WORK(&l->down_work, mbatch_link_down_work);
-	INIT_DELAYED_WORK(&l->ka_work, mbatch_link_ka_work);
+	mbatch_timer_link_init(l);
 	init_completion(&l->stopped);
 	init_completion(&l->started);
 	/* Deadlines are ours (keepalive), not the handshake's. */
-	lock_sock(sock->sk);
-	sock->sk->sk_rcvtimeo = MAX_SCHEDULE_TIMEOUT;
-	sock->sk->sk_sndtimeo = MAX_SCHEDULE_TIMEOUT;
-	release_sock(sock->sk);
+	lock_sock(sk);
+	sk->sk_rcvtimeo = MAX_SCHEDULE_TIMEOUT;
+	sk->sk_sndtimeo = MAX_SCHEDULE_TIMEOUT;
+	release_sock(sk);
+	/* Letting go of the socket resets the connection: nothing lingers. */
+	sock_no_linger(sk);
 	return l;
 }
 
-/* Start a link attach has published; down_work waits for this. */
+/* Start a link its owner has published; down_work waits for this. */
 void mbatch_link_start(struct mbatch_link *l)
 {
 	wake_up_process(l->rx_task);
-	queue_delayed_work(mbatch_link_wq, &l->ka_work,
-			   msecs_to_jiffies(l->peer->keepalive_ms));
+	mbatch_timer_link_start(l);
 	mbatch_link_kick(l);
 	complete_all(&l->started);
 }
 
-/* Drop a link that was never published nor started. */
+/* Drop a link that was never started (the socket's file goes with it). */
 void mbatch_link_discard(struct mbatch_link *l)
 {
 	atomic_set(&l->down, 1);
@@ -424,8 +429,8 @@ void mbatch_link_discard(struct mbatch_link *l)
 }
 
 /*
- * Wait until a link that went down is fully stopped and detached, whoever
- * took it down. The caller holds a reference.
+ * Wait until a link that went down is fully stopped, whoever took it down.
+ * The caller holds a reference; never a netlink caller.
  */
 void mbatch_link_flush(struct mbatch_link *l)
 {

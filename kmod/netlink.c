@@ -1,19 +1,30 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The Generic Netlink family "mbatch": policies, request handlers, the one
- * fill function per object, dumps and notifications. This is the only file
- * that speaks genetlink. See Documentation/netlink/specs/mbatch.yaml.
+ * fill function per object, dumps and events (notify.h). This is the only
+ * file that speaks genetlink. See Documentation/netlink/specs/mbatch.yaml.
+ *
+ * Handlers parse, call the core and fill the reply; none of them waits for
+ * a device or the network while genetlink holds its lock.
  */
-#include <linux/highmem.h>
-#include <linux/jiffies.h>
 #include <linux/netlink.h>
-#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <net/genetlink.h>
 #include <net/netlink.h>
 #include <net/sock.h>
 
-#include "internal.h"
+#include "cmd.h"
+#include "collect.h"
+#include "exec.h"
+#include "initiator.h"
+#include "local.h"
+#include "netlink.h"
+#include "netns.h"
+#include "notify.h"
+#include "participant.h"
+#include "peer.h"
+#include "queue.h"
+#include "session.h"
 
 static struct genl_family mbatch_family;
 
@@ -27,6 +38,9 @@ static const struct genl_multicast_group mbatch_mcgrps[] = {
 		.flags = GENL_MCAST_CAP_NET_ADMIN,
 	},
 };
+
+/* The largest part of a collect reply: the largest result and its frame. */
+#define MBATCH_REPLY_BYTES	(MBATCH_MAX_IO_LEN + NLMSG_GOODSIZE)
 
 /* Policies: one per request, attributes not listed are refused. */
 
@@ -54,6 +68,16 @@ static struct netlink_range_validation mbatch_keepalive_range = {
 static struct netlink_range_validation mbatch_link_timeout_range = {
 	.min = 1,
 	.max = MBATCH_LINK_TIMEOUT_MS_MAX,
+};
+
+static struct netlink_range_validation mbatch_in_bytes_range = {
+	.min = MBATCH_PEER_IN_BYTES_MIN,
+	.max = MBATCH_PEER_IN_BYTES_MAX,
+};
+
+static struct netlink_range_validation mbatch_in_cmds_range = {
+	.min = 1,
+	.max = MBATCH_PEER_IN_CMDS_MAX,
 };
 
 static const struct nla_policy mbatch_msg_policy[MBATCH_MSG_A_MAX + 1] = {
@@ -97,6 +121,7 @@ static const struct nla_policy mbatch_session_open_policy[MBATCH_A_MAX + 1] = {
 
 static const struct nla_policy mbatch_session_policy[MBATCH_A_MAX + 1] = {
 	[MBATCH_A_SESSION_ID] = { .type = NLA_U32 },
+	[MBATCH_A_SESSION_HANDLE] = { .type = NLA_U64 },
 };
 
 static const struct nla_policy mbatch_session_get_policy[MBATCH_A_MAX + 1] = {
@@ -109,6 +134,7 @@ static const struct nla_policy mbatch_session_get_policy[MBATCH_A_MAX + 1] = {
 
 static const struct nla_policy mbatch_submit_policy[MBATCH_A_MAX + 1] = {
 	[MBATCH_A_SESSION_ID] = { .type = NLA_U32 },
+	[MBATCH_A_SESSION_HANDLE] = { .type = NLA_U64 },
 	[MBATCH_A_BATCH_ID] =
 		NLA_POLICY_FULL_RANGE(NLA_U64, &mbatch_batch_id_range),
 	[MBATCH_A_MSG] = NLA_POLICY_NESTED(mbatch_msg_policy),
@@ -116,12 +142,14 @@ static const struct nla_policy mbatch_submit_policy[MBATCH_A_MAX + 1] = {
 
 static const struct nla_policy mbatch_cancel_policy[MBATCH_A_MAX + 1] = {
 	[MBATCH_A_SESSION_ID] = { .type = NLA_U32 },
+	[MBATCH_A_SESSION_HANDLE] = { .type = NLA_U64 },
 	[MBATCH_A_BATCH_ID] =
 		NLA_POLICY_FULL_RANGE(NLA_U64, &mbatch_batch_id_range),
 };
 
 static const struct nla_policy mbatch_collect_policy[MBATCH_A_MAX + 1] = {
 	[MBATCH_A_SESSION_ID] = { .type = NLA_U32 },
+	[MBATCH_A_SESSION_HANDLE] = { .type = NLA_U64 },
 	[MBATCH_A_COLLECT_ACK] = { .type = NLA_U64 },
 	[MBATCH_A_COLLECT_FLAGS] = NLA_POLICY_MASK(NLA_U32,
 						   MBATCH_COLLECT_F_ALL),
@@ -145,6 +173,10 @@ static const struct nla_policy mbatch_peer_new_policy[MBATCH_A_MAX + 1] = {
 		NLA_POLICY_FULL_RANGE(NLA_U32, &mbatch_keepalive_range),
 	[MBATCH_A_PEER_LINK_TIMEOUT_MS] =
 		NLA_POLICY_FULL_RANGE(NLA_U32, &mbatch_link_timeout_range),
+	[MBATCH_A_PEER_IN_BYTES] =
+		NLA_POLICY_FULL_RANGE(NLA_U64, &mbatch_in_bytes_range),
+	[MBATCH_A_PEER_IN_CMDS] =
+		NLA_POLICY_FULL_RANGE(NLA_U32, &mbatch_in_cmds_range),
 };
 
 static const struct nla_policy mbatch_peer_policy[MBATCH_A_MAX + 1] = {
@@ -159,10 +191,10 @@ static const struct nla_policy mbatch_peer_attach_policy[MBATCH_A_MAX + 1] = {
 	[MBATCH_A_PEER_DIGEST] = NLA_POLICY_MASK(NLA_U32, MBATCH_DIGEST_ALL),
 };
 
-/* Fill functions: the same for replies, dumps and notifications. */
+/* Fill functions: the same for replies, dumps and events. */
 
 static int mbatch_put_stats(struct sk_buff *skb, const struct mbatch_stats *st,
-			    u64 inflight, u64 queued, u64 queued_bytes)
+			    const struct mbatch_held *h)
 {
 	struct nlattr *nest;
 
@@ -177,8 +209,9 @@ static int mbatch_put_stats(struct sk_buff *skb, const struct mbatch_stats *st,
 	    PUT(CHECKPOINTS, st->checkpoints) || PUT(FLUSHES, st->flushes) ||
 	    PUT(BYTES_READ, st->bytes_read) ||
 	    PUT(BYTES_WRITTEN, st->bytes_written) ||
-	    PUT(INFLIGHT, inflight) || PUT(QUEUED, queued) ||
-	    PUT(QUEUED_BYTES, queued_bytes) || PUT(REJECTED, st->rejected)) {
+	    PUT(INFLIGHT, h->inflight) || PUT(QUEUED, h->queued) ||
+	    PUT(QUEUED_BYTES, h->queued_bytes) || PUT(REJECTED, st->rejected) ||
+	    PUT(NOT_SENT, st->not_sent) || PUT(UNKNOWN, st->unknown)) {
 		nla_nest_cancel(skb, nest);
 		return -EMSGSIZE;
 	}
@@ -191,9 +224,8 @@ static int mbatch_fill_queue(struct sk_buff *skb, struct mbatch_queue *q,
 			     u32 portid, u32 seq, int flags, u8 cmd,
 			     struct netlink_callback *cb)
 {
-	u64 inflight, queued, queued_bytes;
 	struct mbatch_stats st;
-	unsigned int nr;
+	struct mbatch_held h;
 	void *hdr;
 
 	hdr = genlmsg_put(skb, portid, seq, &mbatch_family, flags, cmd);
@@ -201,8 +233,7 @@ static int mbatch_fill_queue(struct sk_buff *skb, struct mbatch_queue *q,
 		return -EMSGSIZE;
 	if (cb)
 		genl_dump_check_consistent(cb, hdr);
-	mbatch_queue_stats(q, &st, &inflight, &queued, &queued_bytes);
-	nr = READ_ONCE(q->nr_sessions);
+	mbatch_exec_queue_stats(q, &st, &h);
 	if (nla_put_string(skb, MBATCH_A_QUEUE_NAME, q->name) ||
 	    nla_put_string(skb, MBATCH_A_QUEUE_DEV, q->path) ||
 	    nla_put_u32(skb, MBATCH_A_QUEUE_DEPTH, q->depth) ||
@@ -211,10 +242,10 @@ static int mbatch_fill_queue(struct sk_buff *skb, struct mbatch_queue *q,
 			      MBATCH_A_PAD) ||
 	    nla_put_u32(skb, MBATCH_A_QUEUE_BLOCK_SIZE, q->lbs) ||
 	    nla_put_u64_64bit(skb, MBATCH_A_QUEUE_CAPACITY,
-			      mbatch_queue_capacity(q),
-			      MBATCH_A_PAD) ||
-	    nla_put_u32(skb, MBATCH_A_QUEUE_SESSIONS, nr) ||
-	    mbatch_put_stats(skb, &st, inflight, queued, queued_bytes)) {
+			      mbatch_queue_capacity(q), MBATCH_A_PAD) ||
+	    nla_put_u32(skb, MBATCH_A_QUEUE_SESSIONS,
+			READ_ONCE(q->nr_sessions)) ||
+	    mbatch_put_stats(skb, &st, &h)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}
@@ -225,21 +256,25 @@ static int mbatch_fill_queue(struct sk_buff *skb, struct mbatch_queue *q,
 static int mbatch_put_session_name(struct sk_buff *skb,
 				   const struct mbatch_session *s)
 {
-	const char *peer = mbatch_remote_peer_name(s);
+	const char *queue, *peer;
 
-	if (nla_put_string(skb, MBATCH_A_QUEUE_NAME, mbatch_session_qname(s)) ||
+	mbatch_session_names(s, &queue, &peer);
+	if (nla_put_string(skb, MBATCH_A_QUEUE_NAME, queue) ||
 	    (peer && nla_put_string(skb, MBATCH_A_PEER_NAME, peer)))
 		return -EMSGSIZE;
 	return 0;
 }
 
+/* The handle goes in the reply to its opener only (@handle). */
 static int mbatch_fill_session(struct sk_buff *skb, struct mbatch_session *s,
 			       u32 portid, u32 seq, int flags, u8 cmd,
-			       struct netlink_callback *cb)
+			       struct netlink_callback *cb, bool handle)
 {
-	u64 epoch, done_epoch, queued, queued_bytes, inflight;
+	u64 epoch, done_epoch;
 	struct mbatch_stats st;
-	u32 state;
+	struct mbatch_geom g;
+	struct mbatch_held h;
+	u32 state, halts;
 	int err;
 	void *hdr;
 
@@ -249,18 +284,20 @@ static int mbatch_fill_session(struct sk_buff *skb, struct mbatch_session *s,
 	if (cb)
 		genl_dump_check_consistent(cb, hdr);
 
+	mbatch_session_held(s, &st, &h);
 	spin_lock_irq(&s->lock);
-	st = s->stats;
 	state = s->state;
 	err = s->halt_err;
+	halts = s->halts;
 	epoch = s->epoch;
 	done_epoch = s->done_epoch;
-	inflight = s->inflight;
-	queued = s->held_cmds - s->inflight - s->nr_results;
-	queued_bytes = s->held_bytes;
 	spin_unlock_irq(&s->lock);
+	if (mbatch_session_geometry(s, &g, NULL))
+		g.max_io = 0;		/* not known yet */
 
 	if (nla_put_u32(skb, MBATCH_A_SESSION_ID, s->id) ||
+	    (handle && nla_put_u64_64bit(skb, MBATCH_A_SESSION_HANDLE,
+					 s->handle, MBATCH_A_PAD)) ||
 	    mbatch_put_session_name(skb, s) ||
 	    nla_put_u32(skb, MBATCH_A_SESSION_FLAGS, s->flags) ||
 	    nla_put_u32(skb, MBATCH_A_SESSION_STATE, state) ||
@@ -269,7 +306,9 @@ static int mbatch_fill_session(struct sk_buff *skb, struct mbatch_session *s,
 	    nla_put_u64_64bit(skb, MBATCH_A_SESSION_DONE_EPOCH, done_epoch,
 			      MBATCH_A_PAD) ||
 	    nla_put_s32(skb, MBATCH_A_SESSION_ERROR, err) ||
-	    mbatch_put_stats(skb, &st, inflight, queued, queued_bytes)) {
+	    nla_put_u32(skb, MBATCH_A_SESSION_HALTS, halts) ||
+	    nla_put_u32(skb, MBATCH_A_SESSION_MAX_IO, g.max_io) ||
+	    mbatch_put_stats(skb, &st, &h)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}
@@ -277,37 +316,33 @@ static int mbatch_fill_session(struct sk_buff *skb, struct mbatch_session *s,
 	return 0;
 }
 
-/* One result; READ data is copied from the command's pages. */
-static int mbatch_put_result(struct sk_buff *skb, const struct mbatch_rq *c,
+/* One result; READ data is copied from the command's pages (@data). */
+static int mbatch_put_result(struct sk_buff *skb, const struct mbatch_command *cmd,
 			     bool data)
 {
 	struct nlattr *nest, *d;
-	unsigned int i;
 
 	nest = nla_nest_start(skb, MBATCH_A_RESULT);
 	if (!nest)
 		return -EMSGSIZE;
 #define PUT64(a, v) nla_put_u64_64bit(skb, MBATCH_RESULT_A_##a, v, \
 				      MBATCH_RESULT_A_PAD)
-	if (PUT64(SEQ, c->rseq) || PUT64(TAG, c->tag) ||
-	    nla_put_u32(skb, MBATCH_RESULT_A_OP, c->op) ||
-	    nla_put_s32(skb, MBATCH_RESULT_A_STATUS, c->status) ||
-	    nla_put_u32(skb, MBATCH_RESULT_A_BYTES, c->bytes) ||
-	    PUT64(EPOCH, c->epoch) || PUT64(START_NS, c->start_ns) ||
-	    PUT64(DONE_NS, c->done_ns) || PUT64(BATCH_ID, c->batch_id) ||
-	    PUT64(MSG_SEQ, c->seq) ||
-	    nla_put_u32(skb, MBATCH_RESULT_A_FLAGS, c->rflags))
+	if (PUT64(SEQ, cmd->rseq) || PUT64(TAG, cmd->tag) ||
+	    nla_put_u32(skb, MBATCH_RESULT_A_OP, cmd->op) ||
+	    nla_put_u32(skb, MBATCH_RESULT_A_OUTCOME, cmd->outcome) ||
+	    nla_put_s32(skb, MBATCH_RESULT_A_STATUS, cmd->status) ||
+	    nla_put_u32(skb, MBATCH_RESULT_A_BYTES, cmd->bytes) ||
+	    PUT64(EPOCH, cmd->epoch) || PUT64(START_NS, cmd->start_ns) ||
+	    PUT64(DONE_NS, cmd->done_ns) || PUT64(BATCH_ID, cmd->batch_id) ||
+	    PUT64(MSG_SEQ, cmd->seq) ||
+	    nla_put_u32(skb, MBATCH_RESULT_A_FLAGS, cmd->rflags))
 		goto cancel;
 #undef PUT64
-	if (data && c->op == MBATCH_OP_READ && !c->status) {
-		d = nla_reserve(skb, MBATCH_RESULT_A_DATA, c->len);
+	if (data && cmd->op == MBATCH_OP_READ && cmd->bytes) {
+		d = nla_reserve(skb, MBATCH_RESULT_A_DATA, cmd->len);
 		if (!d)
 			goto cancel;
-		for (i = 0; i < c->nr_pages; i++)
-			memcpy_from_page((u8 *)nla_data(d) + i * PAGE_SIZE,
-					 c->pages[i], 0,
-					 min_t(u32, c->len - i * PAGE_SIZE,
-					       PAGE_SIZE));
+		mbatch_cmd_copy_out(nla_data(d), cmd);
 	}
 	nla_nest_end(skb, nest);
 	return 0;
@@ -336,53 +371,58 @@ static struct mbatch_net *mbatch_info_net(struct genl_info *info)
 	return mbatch_net(genl_info_net(info));
 }
 
-static struct mbatch_session *mbatch_info_session(struct genl_info *info)
+static const u64 *mbatch_attr_handle(struct nlattr **a, u64 *buf)
 {
+	if (!a[MBATCH_A_SESSION_HANDLE])
+		return NULL;
+	*buf = nla_get_u64(a[MBATCH_A_SESSION_HANDLE]);
+	return buf;
+}
+
+/* The session a request names; @drive: the caller must own it. */
+static struct mbatch_session *mbatch_info_session(struct genl_info *info,
+						  bool drive)
+{
+	struct nlattr *id = info->attrs[MBATCH_A_SESSION_ID];
 	struct mbatch_session *s;
+	const u64 *handle;
+	u64 buf;
+	int err;
 
 	if (MBATCH_REQUIRE(info, MBATCH_A_SESSION_ID, "session id"))
 		return ERR_PTR(-EINVAL);
-	s = mbatch_session_get(mbatch_info_net(info),
-			       nla_get_u32(info->attrs[MBATCH_A_SESSION_ID]));
+	s = mbatch_session_get(mbatch_info_net(info), nla_get_u32(id));
 	if (!s) {
 		NL_SET_ERR_MSG_MOD(info->extack, "no such session");
-		NL_SET_BAD_ATTR(info->extack, info->attrs[MBATCH_A_SESSION_ID]);
+		NL_SET_BAD_ATTR(info->extack, id);
 		return ERR_PTR(-ENOENT);
 	}
-	return s;
-}
-
-/* A session this node's user drives: not one a peer runs here. */
-static struct mbatch_session *mbatch_info_own_session(struct genl_info *info)
-{
-	struct mbatch_session *s = mbatch_info_session(info);
-
-	if (!IS_ERR(s) && (s->flags & MBATCH_SESSION_F_PEER)) {
+	if (!drive)
+		return s;
+	handle = mbatch_attr_handle(info->attrs, &buf);
+	err = mbatch_session_owner_check(s, info->snd_portid, handle,
+					 info->extack);
+	if (err) {
+		NL_SET_BAD_ATTR(info->extack,
+				info->attrs[MBATCH_A_SESSION_HANDLE] ?: id);
 		mbatch_session_put(s);
-		NL_SET_ERR_MSG_MOD(info->extack,
-				   "the session belongs to a peer");
-		NL_SET_BAD_ATTR(info->extack, info->attrs[MBATCH_A_SESSION_ID]);
-		return ERR_PTR(-EPERM);
+		return ERR_PTR(err);
 	}
 	return s;
-}
-
-static int mbatch_session_geom(struct mbatch_session *s, struct mbatch_geom *g,
-			       struct netlink_ext_ack *extack)
-{
-	if (!s->q)
-		return mbatch_remote_geom(s, g, extack);
-	mbatch_queue_geom(s->q, g);
-	return 0;
 }
 
 /* Handlers. */
 
 static int mbatch_nl_version_get(struct sk_buff *skb, struct genl_info *info)
 {
+	struct sock *sk = NETLINK_CB(skb).sk;
 	struct sk_buff *msg;
+	u32 request = 0;
 	void *hdr;
 
+	/* netlink_sendmsg() refuses what exceeds the send buffer less 32. */
+	if (sk && READ_ONCE(sk->sk_sndbuf) > 32)
+		request = READ_ONCE(sk->sk_sndbuf) - 32;
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
 		return -ENOMEM;
@@ -393,7 +433,12 @@ static int mbatch_nl_version_get(struct sk_buff *skb, struct genl_info *info)
 	    nla_put_string(msg, MBATCH_A_MODULE_VERSION, MBATCH_MODULE_VERSION) ||
 	    nla_put_u64_64bit(msg, MBATCH_A_FEATURES,
 			      MBATCH_FEAT_LOCAL | MBATCH_FEAT_REMOTE,
-			      MBATCH_A_PAD)) {
+			      MBATCH_A_PAD) ||
+	    nla_put_u32(msg, MBATCH_A_LIMIT_MAX_IO, MBATCH_MAX_IO_LEN) ||
+	    nla_put_u32(msg, MBATCH_A_LIMIT_MAX_ZERO, MBATCH_MAX_ZERO_LEN) ||
+	    nla_put_u32(msg, MBATCH_A_LIMIT_BATCH_MSGS, MBATCH_MAX_BATCH_MSGS) ||
+	    nla_put_u32(msg, MBATCH_A_LIMIT_REQUEST_BYTES, request) ||
+	    nla_put_u32(msg, MBATCH_A_LIMIT_REPLY_BYTES, MBATCH_REPLY_BYTES)) {
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}
@@ -435,32 +480,37 @@ static int mbatch_nl_queue_new(struct sk_buff *skb, struct genl_info *info)
 	return err;
 }
 
+/* Its sessions are closed; its device is released once its I/O has ended. */
 static int mbatch_nl_queue_del(struct sk_buff *skb, struct genl_info *info)
 {
-	int err;
+	struct mbatch_net *mn = mbatch_info_net(info);
+	struct mbatch_queue *q;
 
 	if (MBATCH_REQUIRE(info, MBATCH_A_QUEUE_NAME, "queue name"))
 		return -EINVAL;
-	err = mbatch_queue_del(mbatch_info_net(info),
-			       nla_data(info->attrs[MBATCH_A_QUEUE_NAME]),
-			       info->extack);
-	if (err)
+	mutex_lock(&mn->lock);
+	q = mbatch_queue_unpublish(mn,
+				   nla_data(info->attrs[MBATCH_A_QUEUE_NAME]));
+	mutex_unlock(&mn->lock);
+	if (!q) {
+		NL_SET_ERR_MSG_MOD(info->extack, "no such queue");
 		NL_SET_BAD_ATTR(info->extack, info->attrs[MBATCH_A_QUEUE_NAME]);
-	return err;
+		return -ENOENT;
+	}
+	mbatch_sessions_close_queue(mn, q);
+	return 0;
 }
 
 static int mbatch_nl_queue_get(struct sk_buff *skb, struct genl_info *info)
 {
-	struct mbatch_net *mn = mbatch_info_net(info);
 	struct mbatch_queue *q;
 	struct sk_buff *msg;
 	int err;
 
 	if (MBATCH_REQUIRE(info, MBATCH_A_QUEUE_NAME, "queue name"))
 		return -EINVAL;
-	mutex_lock(&mn->lock);
-	q = mbatch_queue_find(mn, nla_data(info->attrs[MBATCH_A_QUEUE_NAME]));
-	mutex_unlock(&mn->lock);
+	q = mbatch_queue_find(mbatch_info_net(info),
+			      nla_data(info->attrs[MBATCH_A_QUEUE_NAME]));
 	if (!q) {
 		NL_SET_ERR_MSG_MOD(info->extack, "no such queue");
 		NL_SET_BAD_ATTR(info->extack, info->attrs[MBATCH_A_QUEUE_NAME]);
@@ -507,6 +557,8 @@ static int mbatch_nl_queue_dump(struct sk_buff *skb, struct netlink_callback *cb
 
 static int mbatch_nl_session_open(struct sk_buff *skb, struct genl_info *info)
 {
+	struct mbatch_net *mn = mbatch_info_net(info);
+	struct nlattr **a = info->attrs;
 	struct mbatch_session *s;
 	struct sk_buff *msg;
 	u32 flags = 0;
@@ -514,31 +566,29 @@ static int mbatch_nl_session_open(struct sk_buff *skb, struct genl_info *info)
 
 	if (MBATCH_REQUIRE(info, MBATCH_A_QUEUE_NAME, "queue name"))
 		return -EINVAL;
-	if (info->attrs[MBATCH_A_SESSION_FLAGS])
-		flags = nla_get_u32(info->attrs[MBATCH_A_SESSION_FLAGS]);
+	if (a[MBATCH_A_SESSION_FLAGS])
+		flags = nla_get_u32(a[MBATCH_A_SESSION_FLAGS]);
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
 		return -ENOMEM;
-	if (info->attrs[MBATCH_A_PEER_NAME])
-		s = mbatch_remote_open(mbatch_info_net(info),
-				       nla_data(info->attrs[MBATCH_A_PEER_NAME]),
-				       nla_data(info->attrs[MBATCH_A_QUEUE_NAME]),
-				       flags, info->snd_portid, info->extack);
+	if (a[MBATCH_A_PEER_NAME])
+		s = mbatch_initiator_open(mn, nla_data(a[MBATCH_A_PEER_NAME]),
+					  nla_data(a[MBATCH_A_QUEUE_NAME]),
+					  flags, info->snd_portid,
+					  info->extack);
 	else
-		s = mbatch_session_open(mbatch_info_net(info),
-					nla_data(info->attrs[MBATCH_A_QUEUE_NAME]),
-					flags, info->snd_portid, NULL,
-					info->extack);
+		s = mbatch_local_open(mn, nla_data(a[MBATCH_A_QUEUE_NAME]),
+				      flags, info->snd_portid, info->extack);
 	if (IS_ERR(s)) {
 		nlmsg_free(msg);
-		if (PTR_ERR(s) == -ENOENT)
-			NL_SET_BAD_ATTR(info->extack,
-					info->attrs[MBATCH_A_PEER_NAME] ?:
-					info->attrs[MBATCH_A_QUEUE_NAME]);
+		if (PTR_ERR(s) == -ENOENT || PTR_ERR(s) == -ENOBUFS ||
+		    PTR_ERR(s) == -EINVAL)
+			NL_SET_BAD_ATTR(info->extack, a[MBATCH_A_PEER_NAME] ?:
+					a[MBATCH_A_QUEUE_NAME]);
 		return PTR_ERR(s);
 	}
 	err = mbatch_fill_session(msg, s, info->snd_portid, info->snd_seq, 0,
-				  MBATCH_CMD_SESSION_OPEN, NULL);
+				  MBATCH_CMD_SESSION_OPEN, NULL, true);
 	mbatch_session_put(s);
 	if (err) {
 		nlmsg_free(msg);
@@ -549,16 +599,19 @@ static int mbatch_nl_session_open(struct sk_buff *skb, struct genl_info *info)
 
 static int mbatch_nl_session_close(struct sk_buff *skb, struct genl_info *info)
 {
+	struct nlattr *id = info->attrs[MBATCH_A_SESSION_ID];
+	const u64 *handle;
+	u64 buf;
 	int err;
 
 	if (MBATCH_REQUIRE(info, MBATCH_A_SESSION_ID, "session id"))
 		return -EINVAL;
-	err = mbatch_session_close(mbatch_info_net(info),
-				   nla_get_u32(info->attrs[MBATCH_A_SESSION_ID]));
-	if (err) {
-		NL_SET_ERR_MSG_MOD(info->extack, "no such session");
-		NL_SET_BAD_ATTR(info->extack, info->attrs[MBATCH_A_SESSION_ID]);
-	}
+	handle = mbatch_attr_handle(info->attrs, &buf);
+	err = mbatch_session_close_id(mbatch_info_net(info), nla_get_u32(id),
+				      info->snd_portid, handle, info->extack);
+	if (err)
+		NL_SET_BAD_ATTR(info->extack, err == -EPERM && handle ?
+				info->attrs[MBATCH_A_SESSION_HANDLE] : id);
 	return err;
 }
 
@@ -568,7 +621,7 @@ static int mbatch_nl_session_get(struct sk_buff *skb, struct genl_info *info)
 	struct sk_buff *msg;
 	int err;
 
-	s = mbatch_info_session(info);
+	s = mbatch_info_session(info, false);
 	if (IS_ERR(s))
 		return PTR_ERR(s);
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
@@ -577,7 +630,7 @@ static int mbatch_nl_session_get(struct sk_buff *skb, struct genl_info *info)
 		return -ENOMEM;
 	}
 	err = mbatch_fill_session(msg, s, info->snd_portid, info->snd_seq, 0,
-				  MBATCH_CMD_SESSION_GET, NULL);
+				  MBATCH_CMD_SESSION_GET, NULL, false);
 	mbatch_session_put(s);
 	if (err) {
 		nlmsg_free(msg);
@@ -592,7 +645,7 @@ static int mbatch_nl_session_dump(struct sk_buff *skb,
 	struct mbatch_net *mn = mbatch_net(sock_net(skb->sk));
 	struct nlattr **a = mbatch_dump_attrs(cb);
 	unsigned long *cursor = (unsigned long *)cb->ctx;
-	const char *qname = NULL, *peer = NULL, *speer;
+	const char *qname = NULL, *peer = NULL, *sq, *sp;
 	struct mbatch_session *s;
 	unsigned long id;
 	int err = 0;
@@ -610,15 +663,15 @@ static int mbatch_nl_session_dump(struct sk_buff *skb,
 	mutex_lock(&mn->lock);
 	cb->seq = mn->genid;
 	xa_for_each_start(&mn->sessions, id, s, *cursor) {
-		speer = mbatch_remote_peer_name(s);
-		if ((qname && strcmp(mbatch_session_qname(s), qname)) ||
-		    (peer && (!speer || strcmp(speer, peer)))) {
+		mbatch_session_names(s, &sq, &sp);
+		if ((qname && strcmp(sq, qname)) ||
+		    (peer && (!sp || strcmp(sp, peer)))) {
 			*cursor = id + 1;
 			continue;
 		}
 		err = mbatch_fill_session(skb, s, NETLINK_CB(cb->skb).portid,
 					  cb->nlh->nlmsg_seq, NLM_F_MULTI,
-					  MBATCH_CMD_SESSION_GET, cb);
+					  MBATCH_CMD_SESSION_GET, cb, false);
 		if (err)
 			break;
 		*cursor = id + 1;
@@ -629,14 +682,11 @@ static int mbatch_nl_session_dump(struct sk_buff *skb,
 	return skb->len;
 }
 
-/* Parse and check every message of a batch before anything is queued. */
-static int mbatch_parse_msg(const struct mbatch_geom *g, struct nlattr *nla,
-			    unsigned int idx, struct mbatch_msg *m,
+/* A netlink message attribute into the form the one validator checks. */
+static int mbatch_parse_msg(struct nlattr *nla, unsigned int idx,
+			    struct mbatch_msg *m, struct nlattr **tb,
 			    struct netlink_ext_ack *extack)
 {
-	u64 capacity = g->capacity;
-	struct nlattr *tb[MBATCH_MSG_A_MAX + 1];
-	bool rw, zero;
 	int err;
 
 	err = nla_parse_nested(tb, MBATCH_MSG_A_MAX, nla, mbatch_msg_policy,
@@ -652,91 +702,73 @@ static int mbatch_parse_msg(const struct mbatch_geom *g, struct nlattr *nla,
 	m->op = nla_get_u32(tb[MBATCH_MSG_A_OP]);
 	if (tb[MBATCH_MSG_A_TAG])
 		m->tag = nla_get_u64(tb[MBATCH_MSG_A_TAG]);
-	if (tb[MBATCH_MSG_A_FLAGS]) {
+	if (tb[MBATCH_MSG_A_FLAGS])
 		m->flags = nla_get_u32(tb[MBATCH_MSG_A_FLAGS]);
-		if (m->op != MBATCH_OP_CHECKPOINT && m->flags) {
-			MBATCH_MSG_ERR(extack, idx, tb[MBATCH_MSG_A_FLAGS],
-				       "flags are only valid on a checkpoint");
-			return -EINVAL;
-		}
+	if (tb[MBATCH_MSG_A_OFFSET]) {
+		m->offset = nla_get_u64(tb[MBATCH_MSG_A_OFFSET]);
+		m->present |= MBATCH_MSG_HAS_OFFSET;
 	}
-	if (tb[MBATCH_MSG_A_DATA] && m->op != MBATCH_OP_WRITE) {
-		MBATCH_MSG_ERR(extack, idx, tb[MBATCH_MSG_A_DATA],
-			       "only a write carries data");
-		return -EINVAL;
+	if (tb[MBATCH_MSG_A_LEN]) {
+		m->len = nla_get_u32(tb[MBATCH_MSG_A_LEN]);
+		m->present |= MBATCH_MSG_HAS_LEN;
 	}
-
-	rw = m->op == MBATCH_OP_READ || m->op == MBATCH_OP_WRITE;
-	zero = m->op == MBATCH_OP_DISCARD || m->op == MBATCH_OP_WRITE_ZEROES;
-	if (!rw && !zero) {
-		if (tb[MBATCH_MSG_A_OFFSET] || tb[MBATCH_MSG_A_LEN]) {
-			MBATCH_MSG_ERR(extack, idx,
-				       tb[MBATCH_MSG_A_OFFSET] ?: tb[MBATCH_MSG_A_LEN],
-				       "flush and checkpoint take no offset or length");
-			return -EINVAL;
-		}
-		return 0;
-	}
-
-	if (!tb[MBATCH_MSG_A_OFFSET]) {
-		NL_SET_ERR_ATTR_MISS(extack, nla, MBATCH_MSG_A_OFFSET);
-		MBATCH_MSG_ERR(extack, idx, nla, "message has no offset");
-		return -EINVAL;
-	}
-	if (!tb[MBATCH_MSG_A_LEN]) {
-		NL_SET_ERR_ATTR_MISS(extack, nla, MBATCH_MSG_A_LEN);
-		MBATCH_MSG_ERR(extack, idx, nla, "message has no length");
-		return -EINVAL;
-	}
-	m->offset = nla_get_u64(tb[MBATCH_MSG_A_OFFSET]);
-	m->len = nla_get_u32(tb[MBATCH_MSG_A_LEN]);
-	if (!m->len) {
-		MBATCH_MSG_ERR(extack, idx, tb[MBATCH_MSG_A_LEN],
-			       "length must not be zero");
-		return -EINVAL;
-	}
-	if (rw && m->len > MBATCH_MAX_IO_LEN) {
-		MBATCH_MSG_ERR(extack, idx, tb[MBATCH_MSG_A_LEN],
-			       "length exceeds the read/write maximum");
-		return -EINVAL;
-	}
-	if (zero && m->len > MBATCH_MAX_ZERO_LEN) {
-		MBATCH_MSG_ERR(extack, idx, tb[MBATCH_MSG_A_LEN],
-			       "length exceeds the discard/write-zeroes maximum");
-		return -EINVAL;
-	}
-	if (!IS_ALIGNED(m->offset, g->lbs)) {
-		MBATCH_MSG_ERR(extack, idx, tb[MBATCH_MSG_A_OFFSET],
-			       "offset is not aligned to the logical block size");
-		return -EINVAL;
-	}
-	if (!IS_ALIGNED(m->len, g->lbs)) {
-		MBATCH_MSG_ERR(extack, idx, tb[MBATCH_MSG_A_LEN],
-			       "length is not aligned to the logical block size");
-		return -EINVAL;
-	}
-	if (m->offset >= capacity || m->len > capacity - m->offset) {
-		MBATCH_MSG_ERR(extack, idx, tb[MBATCH_MSG_A_OFFSET],
-			       "range is beyond the end of the device");
-		return -ERANGE;
-	}
-	if (m->op == MBATCH_OP_DISCARD && !g->discard) {
-		MBATCH_MSG_ERR(extack, idx, tb[MBATCH_MSG_A_OP],
-			       "the device does not support discard");
-		return -EOPNOTSUPP;
-	}
-	if (m->op == MBATCH_OP_WRITE) {
-		if (!tb[MBATCH_MSG_A_DATA]) {
-			NL_SET_ERR_ATTR_MISS(extack, nla, MBATCH_MSG_A_DATA);
-			MBATCH_MSG_ERR(extack, idx, nla, "a write needs data");
-			return -EINVAL;
-		}
-		if (nla_len(tb[MBATCH_MSG_A_DATA]) != m->len) {
-			MBATCH_MSG_ERR(extack, idx, tb[MBATCH_MSG_A_DATA],
-				       "data length does not match the length");
-			return -EINVAL;
-		}
+	if (tb[MBATCH_MSG_A_DATA]) {
 		m->data = nla_data(tb[MBATCH_MSG_A_DATA]);
+		m->data_len = nla_len(tb[MBATCH_MSG_A_DATA]);
+		m->present |= MBATCH_MSG_HAS_DATA;
+	}
+	return 0;
+}
+
+/* Which attribute a refusal of the validator is about. */
+static struct nlattr *mbatch_msg_attr(struct nlattr *nla, struct nlattr **tb,
+				      enum mbatch_msg_field field)
+{
+	static const int attr[] = {
+		[MBATCH_MF_OP] = MBATCH_MSG_A_OP,
+		[MBATCH_MF_FLAGS] = MBATCH_MSG_A_FLAGS,
+		[MBATCH_MF_OFFSET] = MBATCH_MSG_A_OFFSET,
+		[MBATCH_MF_LEN] = MBATCH_MSG_A_LEN,
+		[MBATCH_MF_DATA] = MBATCH_MSG_A_DATA,
+	};
+
+	if (field == MBATCH_MF_MSG || !tb[attr[field]])
+		return nla;
+	return tb[attr[field]];
+}
+
+/* Parse and check every message of a batch before anything is queued. */
+static int mbatch_parse_batch(struct genl_info *info,
+			      const struct mbatch_geom *g,
+			      struct mbatch_msg *msgs)
+{
+	struct nlattr *tb[MBATCH_MSG_A_MAX + 1];
+	struct netlink_ext_ack *extack = info->extack;
+	static const int miss[] = {
+		[MBATCH_MF_OFFSET] = MBATCH_MSG_A_OFFSET,
+		[MBATCH_MF_LEN] = MBATCH_MSG_A_LEN,
+		[MBATCH_MF_DATA] = MBATCH_MSG_A_DATA,
+	};
+	struct mbatch_msg_fault f;
+	unsigned int i = 0;
+	struct nlattr *nla;
+	int rem, err;
+
+	nlmsg_for_each_attr(nla, info->nlhdr, GENL_HDRLEN, rem) {
+		if (nla_type(nla) != MBATCH_A_MSG)
+			continue;
+		err = mbatch_parse_msg(nla, i, &msgs[i], tb, extack);
+		if (err)
+			return err;
+		if (!mbatch_msg_check(&msgs[i], g, &f)) {
+			if (f.missing)
+				NL_SET_ERR_ATTR_MISS(extack, nla, miss[f.field]);
+			MBATCH_MSG_ERR_TEXT(extack, i,
+					    mbatch_msg_attr(nla, tb, f.field),
+					    f.text);
+			return f.err;
+		}
+		i++;
 	}
 	return 0;
 }
@@ -745,7 +777,7 @@ static int mbatch_nl_submit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct mbatch_msg *msgs = NULL;
 	struct mbatch_session *s;
-	unsigned int n = 0, i = 0;
+	unsigned int n = 0;
 	u64 batch_id = 0, first_seq = 0;
 	struct sk_buff *reply;
 	struct nlattr *nla;
@@ -753,10 +785,10 @@ static int mbatch_nl_submit(struct sk_buff *skb, struct genl_info *info)
 	void *hdr;
 	int rem, err;
 
-	s = mbatch_info_own_session(info);
+	s = mbatch_info_session(info, true);
 	if (IS_ERR(s))
 		return PTR_ERR(s);
-	err = mbatch_session_geom(s, &g, info->extack);
+	err = mbatch_session_geometry(s, &g, info->extack);
 	if (err)
 		goto put;
 
@@ -779,14 +811,9 @@ static int mbatch_nl_submit(struct sk_buff *skb, struct genl_info *info)
 		err = -ENOMEM;
 		goto put;
 	}
-	nlmsg_for_each_attr(nla, info->nlhdr, GENL_HDRLEN, rem) {
-		if (nla_type(nla) != MBATCH_A_MSG)
-			continue;
-		err = mbatch_parse_msg(&g, nla, i, &msgs[i], info->extack);
-		if (err)
-			goto put;
-		i++;
-	}
+	err = mbatch_parse_batch(info, &g, msgs);
+	if (err)
+		goto put;
 
 	reply = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!reply) {
@@ -795,7 +822,7 @@ static int mbatch_nl_submit(struct sk_buff *skb, struct genl_info *info)
 	}
 	if (info->attrs[MBATCH_A_BATCH_ID])
 		batch_id = nla_get_u64(info->attrs[MBATCH_A_BATCH_ID]);
-	err = mbatch_session_submit(s, msgs, n, &batch_id, &first_seq,
+	err = mbatch_session_submit(s, msgs, n, 0, &batch_id, &first_seq,
 				    info->extack);
 	if (err) {
 		nlmsg_free(reply);
@@ -828,16 +855,17 @@ static int mbatch_nl_resume(struct sk_buff *skb, struct genl_info *info)
 	struct mbatch_session *s;
 	int err;
 
-	s = mbatch_info_own_session(info);
+	s = mbatch_info_session(info, true);
 	if (IS_ERR(s))
 		return PTR_ERR(s);
-	err = mbatch_session_resume(s, info->extack);
+	err = mbatch_session_resume(s, 0, info->extack);
 	mbatch_session_put(s);
 	return err;
 }
 
 static int mbatch_nl_batch_cancel(struct sk_buff *skb, struct genl_info *info)
 {
+	struct nlattr *batch = info->attrs[MBATCH_A_BATCH_ID];
 	struct mbatch_session *s;
 	struct sk_buff *reply;
 	unsigned int n;
@@ -846,7 +874,7 @@ static int mbatch_nl_batch_cancel(struct sk_buff *skb, struct genl_info *info)
 
 	if (MBATCH_REQUIRE(info, MBATCH_A_BATCH_ID, "batch id"))
 		return -EINVAL;
-	s = mbatch_info_own_session(info);
+	s = mbatch_info_session(info, true);
 	if (IS_ERR(s))
 		return PTR_ERR(s);
 	reply = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
@@ -854,12 +882,10 @@ static int mbatch_nl_batch_cancel(struct sk_buff *skb, struct genl_info *info)
 		mbatch_session_put(s);
 		return -ENOMEM;
 	}
-	err = mbatch_session_cancel_batch(s,
-					  nla_get_u64(info->attrs[MBATCH_A_BATCH_ID]),
-					  &n);
+	err = mbatch_session_cancel(s, nla_get_u64(batch), U64_MAX, &n,
+				    info->extack);
 	if (err) {
-		NL_SET_ERR_MSG_MOD(info->extack, "no such batch");
-		NL_SET_BAD_ATTR(info->extack, info->attrs[MBATCH_A_BATCH_ID]);
+		NL_SET_BAD_ATTR(info->extack, batch);
 		mbatch_session_put(s);
 		nlmsg_free(reply);
 		return err;
@@ -878,37 +904,24 @@ static int mbatch_nl_batch_cancel(struct sk_buff *skb, struct genl_info *info)
 }
 
 /*
- * Collect is a dump. The first part checks the request (its errors reach the
- * initiator with their extack in the dump's NLMSG_DONE) and acknowledges.
- * A collect that has to wait first sends a part holding only the session id
- * and waits in the next one, which runs from the initiator's recvmsg(): no
- * genetlink lock is held while it sleeps. Then the range of results is fixed
- * and every part carries as many as fit. The context keeps only the session
- * id, so an abandoned dump pins nothing.
+ * Collect is a dump. Its first part checks the request (its errors reach
+ * the initiator with their extack in the dump's NLMSG_DONE), applies the
+ * acknowledgment and either fixes the range of results or, when the
+ * condition asked for does not hold yet, arms the session's waiter and ends
+ * with one part marked COLLECT_WAITING: COLLECT_READY follows (collect.c).
+ * Nothing here sleeps. The context keeps only the session id and the
+ * position, so an abandoned dump pins nothing.
  */
 struct mbatch_collect_ctx {
-	u64 next;
-	u64 cseq;
+	struct mbatch_collect_pos pos;
 	u32 sid;
-	u32 count;
-	u32 pending;
-	u32 left;
 	u8 phase;
 };
 
 enum {
 	MBATCH_COLLECT_BEGIN,
-	MBATCH_COLLECT_WAIT,
 	MBATCH_COLLECT_SEND,
 	MBATCH_COLLECT_DONE,
-};
-
-struct mbatch_collect_req {
-	u32 min;
-	u32 max;
-	u32 timeout;
-	bool want_epoch;
-	u64 epoch;
 };
 
 static void mbatch_collect_parse(struct nlattr **a,
@@ -925,120 +938,16 @@ static void mbatch_collect_parse(struct nlattr **a,
 		r->epoch = nla_get_u64(a[MBATCH_A_COLLECT_EPOCH]);
 	}
 	if (r->min || r->want_epoch)
-		r->timeout = MBATCH_COLLECT_TIMEOUT_MAX_MS;
+		r->timeout_ms = MBATCH_COLLECT_TIMEOUT_MAX_MS;
 	if (a[MBATCH_A_COLLECT_TIMEOUT_MS])
-		r->timeout = nla_get_u32(a[MBATCH_A_COLLECT_TIMEOUT_MS]);
+		r->timeout_ms = nla_get_u32(a[MBATCH_A_COLLECT_TIMEOUT_MS]);
 	if (!r->min && !r->want_epoch)
-		r->timeout = 0;
-}
-
-static bool mbatch_collect_ready(struct mbatch_session *s,
-				 const struct mbatch_collect_req *r)
-{
-	if (READ_ONCE(s->state) == MBATCH_SESSION_CLOSING)
-		return true;
-	if (r->min && READ_ONCE(s->nr_results) >= r->min)
-		return true;
-	if (r->want_epoch && READ_ONCE(s->done_epoch) > r->epoch)
-		return true;
-	return false;
-}
-
-static int mbatch_collect_begin(struct netlink_callback *cb,
-				struct mbatch_collect_ctx *ctx,
-				struct mbatch_session **sp)
-{
-	struct mbatch_net *mn = mbatch_net(sock_net(cb->skb->sk));
-	struct nlattr **a = mbatch_dump_attrs(cb);
-	struct mbatch_collect_req r;
-	struct mbatch_session *s;
-	u32 flags = 0;
-	u64 ack = 0;
-
-	if (!a || !a[MBATCH_A_SESSION_ID]) {
-		NL_SET_ERR_MSG_MOD(cb->extack, "missing session id");
-		return -EINVAL;
-	}
-	ctx->sid = nla_get_u32(a[MBATCH_A_SESSION_ID]);
-	s = mbatch_session_get(mn, ctx->sid);
-	if (!s) {
-		NL_SET_ERR_MSG_MOD(cb->extack, "no such session");
-		return -ENOENT;
-	}
-	*sp = s;
-	if (s->flags & MBATCH_SESSION_F_PEER) {
-		NL_SET_ERR_MSG_MOD(cb->extack, "the session belongs to a peer");
-		return -EPERM;
-	}
-	cb->min_dump_alloc = MBATCH_MAX_IO_LEN + NLMSG_GOODSIZE;
-	if (a[MBATCH_A_COLLECT_FLAGS])
-		flags = nla_get_u32(a[MBATCH_A_COLLECT_FLAGS]);
-	if (a[MBATCH_A_COLLECT_ACK])
-		ack = nla_get_u64(a[MBATCH_A_COLLECT_ACK]);
-	if (ack || (flags & MBATCH_COLLECT_F_ACK_DELIVERED)) {
-		if (mbatch_session_ack(s, ack,
-				       flags & MBATCH_COLLECT_F_ACK_DELIVERED)) {
-			NL_SET_ERR_MSG_MOD(cb->extack,
-					   "collect-ack is ahead of the results delivered");
-			return -EINVAL;
-		}
-	}
-
-	mbatch_collect_parse(a, &r);
-	if (r.timeout && !mbatch_collect_ready(s, &r))
-		ctx->phase = MBATCH_COLLECT_WAIT;
-	else
-		ctx->phase = MBATCH_COLLECT_SEND;
-	return 0;
-}
-
-/* Wait as asked; runs in the initiator's recvmsg(), interruptible. */
-static int mbatch_collect_wait(struct netlink_callback *cb,
-			       struct mbatch_session *s)
-{
-	struct mbatch_collect_req r;
-	long ret;
-
-	mbatch_collect_parse(mbatch_dump_attrs(cb), &r);
-	ret = wait_event_interruptible_timeout(s->wait,
-					       mbatch_collect_ready(s, &r),
-					       msecs_to_jiffies(r.timeout));
-	if (ret < 0) {
-		NL_SET_ERR_MSG_MOD(cb->extack,
-				   "collect wait interrupted by a signal");
-		return -EINTR;
-	}
-	return 0;
-}
-
-/* Fix the range of results this collect returns. */
-static int mbatch_collect_snapshot(struct netlink_callback *cb,
-				   struct mbatch_collect_ctx *ctx,
-				   struct mbatch_session *s)
-{
-	struct mbatch_collect_req r;
-	struct mbatch_rq *c;
-
-	mbatch_collect_parse(mbatch_dump_attrs(cb), &r);
-	spin_lock_irq(&s->lock);
-	if (s->state == MBATCH_SESSION_CLOSING) {
-		spin_unlock_irq(&s->lock);
-		NL_SET_ERR_MSG_MOD(cb->extack, "session was closed");
-		return -ENOENT;
-	}
-	c = list_first_entry_or_null(&s->results, struct mbatch_rq, node);
-	ctx->next = c ? c->rseq : s->next_rseq + 1;
-	ctx->count = min_t(u32, s->nr_results, r.max);
-	ctx->left = ctx->count;
-	ctx->pending = s->nr_results - ctx->count;
-	ctx->cseq = ++s->collect_seq;
-	spin_unlock_irq(&s->lock);
-	return 0;
+		r->timeout_ms = 0;
 }
 
 static void *mbatch_collect_hdr(struct sk_buff *skb,
 				struct netlink_callback *cb,
-				struct mbatch_collect_ctx *ctx, bool marker)
+				struct mbatch_collect_ctx *ctx, bool waiting)
 {
 	void *hdr;
 
@@ -1047,108 +956,133 @@ static void *mbatch_collect_hdr(struct sk_buff *skb,
 	if (!hdr)
 		return NULL;
 	if (nla_put_u32(skb, MBATCH_A_SESSION_ID, ctx->sid) ||
-	    (!marker &&
-	     (nla_put_u64_64bit(skb, MBATCH_A_COLLECT_SEQ, ctx->cseq,
-				MBATCH_A_PAD) ||
-	      nla_put_u32(skb, MBATCH_A_COLLECT_COUNT, ctx->count) ||
-	      nla_put_u32(skb, MBATCH_A_COLLECT_PENDING, ctx->pending)))) {
+	    nla_put_u64_64bit(skb, MBATCH_A_COLLECT_SEQ, ctx->pos.cseq,
+			      MBATCH_A_PAD) ||
+	    nla_put_u32(skb, MBATCH_A_COLLECT_COUNT, ctx->pos.count) ||
+	    nla_put_u32(skb, MBATCH_A_COLLECT_PENDING, ctx->pos.pending) ||
+	    (waiting && nla_put_flag(skb, MBATCH_A_COLLECT_WAITING))) {
 		genlmsg_cancel(skb, hdr);
 		return NULL;
 	}
 	return hdr;
 }
 
-static int mbatch_collect_part(struct sk_buff *skb,
-			       struct netlink_callback *cb,
-			       struct mbatch_collect_ctx *ctx,
-			       struct mbatch_session *s)
+/* Check, acknowledge, and arm or fix the range. */
+static int mbatch_collect_begin(struct sk_buff *skb,
+				struct netlink_callback *cb,
+				struct mbatch_collect_ctx *ctx,
+				struct mbatch_session *s, struct nlattr **a)
 {
-	struct mbatch_rq *c;
-	bool full = false;
+	struct mbatch_collect_req r;
+	u32 flags = 0;
+	u64 ack = 0;
 	void *hdr;
+	int ret;
 
-	hdr = mbatch_collect_hdr(skb, cb, ctx, false);
-	if (!hdr)
-		return -EMSGSIZE;
-	spin_lock_irq(&s->lock);
-	list_for_each_entry(c, &s->results, node) {
-		if (!ctx->left)
-			break;
-		if (c->rseq < ctx->next)
-			continue;
-		if (mbatch_put_result(skb, c, true)) {
-			full = true;
-			break;
-		}
-		ctx->next = c->rseq + 1;
-		ctx->left--;
+	cb->min_dump_alloc = MBATCH_REPLY_BYTES;
+	if (a[MBATCH_A_COLLECT_FLAGS])
+		flags = nla_get_u32(a[MBATCH_A_COLLECT_FLAGS]);
+	if (a[MBATCH_A_COLLECT_ACK])
+		ack = nla_get_u64(a[MBATCH_A_COLLECT_ACK]);
+	if ((ack || (flags & MBATCH_COLLECT_F_ACK_DELIVERED)) &&
+	    mbatch_results_ack(s, ack, flags & MBATCH_COLLECT_F_ACK_DELIVERED)) {
+		NL_SET_ERR_MSG_MOD(cb->extack,
+				   "collect-ack is ahead of the results delivered");
+		return -EINVAL;
 	}
-	/*
-	 * A part may end early, even with no result in it; the next part's
-	 * buffer is sized for the largest result (min_dump_alloc). Results
-	 * acknowledged meanwhile by another collect are not sent.
-	 */
-	if (!full)
-		ctx->phase = MBATCH_COLLECT_DONE;
-	if (ctx->count)
-		s->delivered_rseq = max(s->delivered_rseq, ctx->next - 1);
-	spin_unlock_irq(&s->lock);
-	genlmsg_end(skb, hdr);
-	return skb->len;
+
+	mbatch_collect_parse(a, &r);
+	if (r.timeout_ms) {
+		ret = mbatch_collect_arm(s, &r, NETLINK_CB(cb->skb).portid,
+					 cb->nlh->nlmsg_seq, &ctx->pos);
+		if (ret < 0) {
+			NL_SET_ERR_MSG_MOD(cb->extack, "session was closed");
+			return ret;
+		}
+		if (ret) {
+			hdr = mbatch_collect_hdr(skb, cb, ctx, true);
+			if (!hdr)
+				return -EMSGSIZE;
+			genlmsg_end(skb, hdr);
+			ctx->phase = MBATCH_COLLECT_DONE;
+			return 0;
+		}
+	}
+	ret = mbatch_collect_snapshot(s, &r, &ctx->pos, cb->extack);
+	if (!ret)
+		ctx->phase = MBATCH_COLLECT_SEND;
+	return ret;
+}
+
+static int mbatch_collect_put(void *arg, const struct mbatch_command *cmd)
+{
+	return mbatch_put_result(arg, cmd, true);
 }
 
 static int mbatch_nl_collect_dump(struct sk_buff *skb,
 				  struct netlink_callback *cb)
 {
+	struct mbatch_net *mn = mbatch_net(sock_net(cb->skb->sk));
 	struct mbatch_collect_ctx *ctx = (void *)cb->ctx;
-	struct mbatch_session *s = NULL;
+	struct nlattr **a = mbatch_dump_attrs(cb);
+	struct mbatch_session *s;
+	const u64 *handle;
 	void *hdr;
+	u64 buf;
 	int ret;
 
 	BUILD_BUG_ON(sizeof(*ctx) > sizeof(cb->ctx));
-	switch (ctx->phase) {
-	case MBATCH_COLLECT_BEGIN:
-		ret = mbatch_collect_begin(cb, ctx, &s);
-		if (ret || ctx->phase == MBATCH_COLLECT_SEND)
-			break;
-		/* Leave the request path before sleeping. */
-		hdr = mbatch_collect_hdr(skb, cb, ctx, true);
-		if (!hdr) {
-			ret = -EMSGSIZE;
-			break;
-		}
-		genlmsg_end(skb, hdr);
-		ret = skb->len;
-		goto out;
-	case MBATCH_COLLECT_WAIT:
-	case MBATCH_COLLECT_SEND:
-		s = mbatch_session_get(mbatch_net(sock_net(cb->skb->sk)),
-				       ctx->sid);
-		if (!s) {
-			NL_SET_ERR_MSG_MOD(cb->extack, "session was closed");
-			return -ENOENT;
-		}
-		ret = 0;
-		if (ctx->phase == MBATCH_COLLECT_WAIT) {
-			ret = mbatch_collect_wait(cb, s);
-			ctx->phase = MBATCH_COLLECT_SEND;
-		}
-		break;
-	default:
+	if (ctx->phase == MBATCH_COLLECT_DONE)
 		return 0;
+	if (ctx->phase == MBATCH_COLLECT_BEGIN) {
+		if (!a || !a[MBATCH_A_SESSION_ID]) {
+			NL_SET_ERR_MSG_MOD(cb->extack, "missing session id");
+			return -EINVAL;
+		}
+		ctx->sid = nla_get_u32(a[MBATCH_A_SESSION_ID]);
 	}
-	if (ret)
-		goto out;
-	if (!ctx->cseq) {
-		ret = mbatch_collect_snapshot(cb, ctx, s);
-		if (ret)
+	s = mbatch_session_get(mn, ctx->sid);
+	if (!s) {
+		if (ctx->phase == MBATCH_COLLECT_BEGIN)
+			NL_SET_ERR_MSG_MOD(cb->extack, "no such session");
+		else
+			NL_SET_ERR_MSG_MOD(cb->extack, "session was closed");
+		return -ENOENT;
+	}
+	if (ctx->phase == MBATCH_COLLECT_BEGIN) {
+		handle = mbatch_attr_handle(a, &buf);
+		ret = mbatch_session_owner_check(s, NETLINK_CB(cb->skb).portid,
+						 handle, cb->extack);
+		if (!ret)
+			ret = mbatch_collect_begin(skb, cb, ctx, s, a);
+		if (ret || ctx->phase == MBATCH_COLLECT_DONE)
 			goto out;
 	}
-	ret = mbatch_collect_part(skb, cb, ctx, s);
+
+	hdr = mbatch_collect_hdr(skb, cb, ctx, false);
+	if (!hdr) {
+		ret = -EMSGSIZE;
+		goto out;
+	}
+	ret = mbatch_collect_fill(s, &ctx->pos, mbatch_collect_put, skb);
+	if (ret < 0) {
+		genlmsg_cancel(skb, hdr);
+		NL_SET_ERR_MSG_MOD(cb->extack, "session was closed");
+		goto out;
+	}
+	/*
+	 * A part may end early; the next part's buffer is sized for the
+	 * largest result (min_dump_alloc).
+	 */
+	if (!ctx->pos.left)
+		ctx->phase = MBATCH_COLLECT_DONE;
+	genlmsg_end(skb, hdr);
+	ret = 0;
 out:
-	if (s)
-		mbatch_session_put(s);
-	return ret;
+	mbatch_session_put(s);
+	if (ret)
+		return ret;
+	return skb->len;
 }
 
 static int mbatch_nl_collect_doit(struct sk_buff *skb, struct genl_info *info)
@@ -1183,6 +1117,9 @@ static int mbatch_fill_peer(struct sk_buff *skb,
 	    nla_put_u32(skb, MBATCH_A_PEER_LINK_TIMEOUT_MS,
 			pi->link_timeout_ms) ||
 	    nla_put_u32(skb, MBATCH_A_PEER_RTT_US, pi->rtt_us) ||
+	    nla_put_u64_64bit(skb, MBATCH_A_PEER_IN_BYTES, pi->in_bytes,
+			      MBATCH_A_PAD) ||
+	    nla_put_u32(skb, MBATCH_A_PEER_IN_CMDS, pi->in_cmds) ||
 	    (pi->reason[0] &&
 	     (nla_put_string(skb, MBATCH_A_LINK_REASON, pi->reason) ||
 	      nla_put_s32(skb, MBATCH_A_LINK_ERROR, pi->down_err))))
@@ -1205,7 +1142,9 @@ cancel:
 static int mbatch_nl_peer_new(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr **a = info->attrs;
-	struct mbatch_peer_cfg cfg = {};
+	struct mbatch_peer_cfg cfg = {
+		.ops = &mbatch_participant_peer_ops,
+	};
 	int err;
 
 	if (MBATCH_REQUIRE(info, MBATCH_A_PEER_NAME, "peer name"))
@@ -1220,12 +1159,17 @@ static int mbatch_nl_peer_new(struct sk_buff *skb, struct genl_info *info)
 	if (a[MBATCH_A_PEER_LINK_TIMEOUT_MS])
 		cfg.link_timeout_ms =
 			nla_get_u32(a[MBATCH_A_PEER_LINK_TIMEOUT_MS]);
+	if (a[MBATCH_A_PEER_IN_BYTES])
+		cfg.in_bytes = nla_get_u64(a[MBATCH_A_PEER_IN_BYTES]);
+	if (a[MBATCH_A_PEER_IN_CMDS])
+		cfg.in_cmds = nla_get_u32(a[MBATCH_A_PEER_IN_CMDS]);
 	err = mbatch_peer_new(mbatch_info_net(info), &cfg, info->extack);
 	if (err == -EEXIST || err == -EINVAL)
 		NL_SET_BAD_ATTR(info->extack, a[MBATCH_A_PEER_NAME]);
 	return err;
 }
 
+/* Its link is cut now; the rest of the teardown runs in a work item. */
 static int mbatch_nl_peer_del(struct sk_buff *skb, struct genl_info *info)
 {
 	int err;
@@ -1301,6 +1245,7 @@ static int mbatch_nl_peer_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	return skb->len;
 }
 
+/* The socket is checked here; the link starts in the peer's attach work. */
 static int mbatch_nl_peer_attach(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr **a = info->attrs;
@@ -1376,23 +1321,32 @@ static struct genl_family mbatch_family __ro_after_init = {
 /* Cleared, then an RCU grace period, before the family goes away. */
 static bool mbatch_family_live;
 
+static bool mbatch_listened(struct mbatch_net *mn)
+{
+	return READ_ONCE(mbatch_family_live) &&
+	       genl_has_listeners(&mbatch_family, mn->net,
+				  MBATCH_MCGRP_EVENTS_ID);
+}
+
 static void mbatch_multicast(struct mbatch_net *mn, struct sk_buff *msg)
 {
 	rcu_read_lock();
 	if (READ_ONCE(mbatch_family_live))
 		genlmsg_multicast_netns(&mbatch_family, mn->net, msg, 0,
-					MBATCH_MCGRP_EVENTS_ID, GFP_ATOMIC);
+					MBATCH_MCGRP_EVENTS_ID, GFP_KERNEL);
 	else
 		nlmsg_free(msg);
 	rcu_read_unlock();
 }
 
 void mbatch_notify_checkpoint(struct mbatch_session *s,
-			      const struct mbatch_rq *cp)
+			      const struct mbatch_command *cp)
 {
 	struct sk_buff *msg;
 	void *hdr;
 
+	if (!mbatch_listened(s->mn))
+		return;
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
 		return;
@@ -1416,6 +1370,8 @@ void mbatch_notify_halt(struct mbatch_session *s, int err)
 	struct sk_buff *msg;
 	void *hdr;
 
+	if (!mbatch_listened(s->mn))
+		return;
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
 		return;
@@ -1438,6 +1394,8 @@ void mbatch_notify_link(struct mbatch_net *mn, const char *peer, bool up,
 	struct sk_buff *msg;
 	void *hdr;
 
+	if (!mbatch_listened(mn))
+		return;
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
 		return;
@@ -1451,6 +1409,38 @@ void mbatch_notify_link(struct mbatch_net *mn, const char *peer, bool up,
 	}
 	genlmsg_end(msg, hdr);
 	mbatch_multicast(mn, msg);
+}
+
+void mbatch_notify_collect_ready(struct mbatch_session *s,
+				 const struct mbatch_waiter *w, u32 pending,
+				 u64 done_epoch)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return;
+	hdr = genlmsg_put(msg, 0, w->nlseq, &mbatch_family, 0,
+			  MBATCH_CMD_COLLECT_READY_NTF);
+	if (!hdr ||
+	    nla_put_u32(msg, MBATCH_A_SESSION_ID, s->id) ||
+	    nla_put_u64_64bit(msg, MBATCH_A_COLLECT_SEQ, w->cseq,
+			      MBATCH_A_PAD) ||
+	    nla_put_u32(msg, MBATCH_A_COLLECT_PENDING, pending) ||
+	    nla_put_u64_64bit(msg, MBATCH_A_SESSION_DONE_EPOCH, done_epoch,
+			      MBATCH_A_PAD) ||
+	    (w->timed_out && nla_put_flag(msg, MBATCH_A_COLLECT_TIMED_OUT))) {
+		nlmsg_free(msg);
+		return;
+	}
+	genlmsg_end(msg, hdr);
+	rcu_read_lock();
+	if (READ_ONCE(mbatch_family_live))
+		genlmsg_unicast(s->mn->net, msg, w->portid);
+	else
+		nlmsg_free(msg);
+	rcu_read_unlock();
 }
 
 /* Owned sessions end with the socket that opened them. */

@@ -1,19 +1,36 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Per network namespace state: each namespace has its own queues and
- * sessions, and tears them down when it goes away.
+ * Per network namespace state: each namespace has its own queues, sessions
+ * and peers, and tears them down when it goes away: peers first (their
+ * sessions run on our queues), then queues (with their sessions), then what
+ * is left (initiator sessions).
  */
+#include <linux/ctype.h>
+#include <linux/string.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
-#include <linux/slab.h>
 
-#include "internal.h"
+#include "netns.h"
+#include "peer.h"
+#include "queue.h"
+#include "session.h"
 
 static unsigned int mbatch_net_id __read_mostly;
 
 struct mbatch_net *mbatch_net(struct net *net)
 {
 	return net_generic(net, mbatch_net_id);
+}
+
+/* Queue and peer names: letters, digits, '.', '-' and '_'. */
+bool mbatch_name_ok(const char *name)
+{
+	if (!*name)
+		return false;
+	for (; *name; name++)
+		if (!isalnum(*name) && !strchr("._-", *name))
+			return false;
+	return true;
 }
 
 static int __net_init mbatch_net_init(struct net *net)
@@ -35,7 +52,7 @@ static void __net_exit mbatch_net_exit(struct net *net)
 	mbatch_peers_flush(mn);
 	mbatch_queues_flush(mn);
 	mbatch_sessions_flush(mn);
-	WARN_ON_ONCE(!xa_empty(&mn->sessions));
+	WARN_ON_ONCE(!xa_empty(&mn->sessions) || !xa_empty(&mn->queues));
 	xa_destroy(&mn->sessions);
 	xa_destroy(&mn->queues);
 	mutex_destroy(&mn->lock);

@@ -1,162 +1,174 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * mbatch: peers, links and remote sessions (peer.c, link.c, remote.c).
+ * mbatch: peers, the other nodes of a namespace. A peer has at most one link
+ * at a time and two lists of session endpoints: ours on its queues
+ * (initiators) and its on ours (participants). peer.c attaches and replaces
+ * links, routes every frame to its endpoint, runs the transmit loop and the
+ * teardown; what a frame means to a session is its endpoint's ops. New
+ * sessions from the peer come up through struct mbatch_peer_ops (accept).
  */
 #ifndef _MBATCH_PEER_H
 #define _MBATCH_PEER_H
 
-#include <linux/completion.h>
-#include <linux/net.h>
+#include <linux/atomic.h>
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
 #include <linux/workqueue.h>
+#include <linux/mbatch.h>
 
-#include "internal.h"
-#include "wire.h"
+#include "link.h"
 
-#define MBATCH_REASON_MAX	64
 #define MBATCH_PEER_NOTES_MAX	1024	/* frames about unknown sessions */
-#define MBATCH_PEER_SESSIONS_IN_MAX 256	/* a peer's sessions on our queues */
 
-/* One authenticated TCP connection to a peer. */
-struct mbatch_link {
-	struct kref ref;
+struct mbatch_ep;
+struct mbatch_net;
+struct mbatch_peer;
+struct mbatch_session;
+struct netlink_ext_ack;
+
+enum mbatch_ep_dir {
+	MBATCH_EP_OUT,			/* our session on its queue */
+	MBATCH_EP_IN,			/* its session on our queue */
+	MBATCH_EP_DIRS,
+};
+
+struct mbatch_ep_ops {
+	/* A frame about this session, from the link's receive thread. */
+	int (*rx)(struct mbatch_ep *ep, struct mbatch_link *l,
+		  const struct mbatch_frame *f);
+	/* Send at most one frame: 1 sent, 0 nothing to send, or -errno. */
+	int (*tx)(struct mbatch_ep *ep, struct mbatch_link *l);
+	/* A new link is about to start (nothing is sent yet). */
+	void (*link_up)(struct mbatch_ep *ep);
+	/* The link is gone. */
+	void (*link_down)(struct mbatch_ep *ep);
+	/*
+	 * Deadlines: act on what is due at @now, fold the next deadline into
+	 * @next. @all: the peer is being deleted, everything is due.
+	 */
+	void (*expire)(struct mbatch_ep *ep, unsigned long now, bool all,
+		       unsigned long *next);
+	/* Add its credit (messages) to @tx and @rx. */
+	void (*credits)(struct mbatch_ep *ep, u64 *tx, u64 *rx);
+};
+
+/* A session's place on a peer. */
+struct mbatch_ep {
+	const struct mbatch_ep_ops *ops;
+	struct mbatch_session *s;
 	struct mbatch_peer *peer;	/* holds a reference */
-	struct socket *sock;		/* holds its file */
-	u32 digest;
-	struct task_struct *rx_task;
-	struct work_struct tx_work;
-	struct delayed_work ka_work;
-	struct work_struct down_work;
-	struct completion started;	/* attach started it */
-	struct completion stopped;	/* down_work has run */
-	atomic_t down;			/* set once, by mbatch_link_down() */
-	unsigned long last_rx;		/* jiffies */
-	unsigned long tx_since;		/* jiffies a send began, or 0 */
-	u64 tx_seq;			/* tx_work only */
-	u64 rx_seq;			/* rx thread only */
-	void *txbuf;			/* tx_work only */
-	void *rxbuf;			/* rx thread only */
-	/* Under peer->lock. */
-	bool ping;
-	bool pong;
-	u64 pong_arg;
-	char reason[MBATCH_REASON_MAX];
-	int err;
+	struct list_head pnode;		/* peer->eps[dir], under peer->lock */
+	enum mbatch_ep_dir dir;
+	u32 isid;			/* the initiator's session id */
+	u64 cookie;			/* the initiator's, per session */
+};
+
+struct mbatch_peer_ops {
+	/* OPEN for a session the peer does not have here yet. */
+	int (*accept)(struct mbatch_peer *p, struct mbatch_link *l,
+		      const struct mbatch_frame *f);
 };
 
 struct mbatch_peer {
 	struct kref ref;
 	struct mbatch_net *mn;
+	const struct mbatch_peer_ops *ops;
 	struct list_head node;		/* mn->peers, under mn->lock */
 	char name[MBATCH_PEER_NAME_MAX];
 	char addr[MBATCH_PEER_ADDR_MAX];
 	char psk_file[MBATCH_DEV_PATH_MAX];
 	u32 keepalive_ms;
 	u32 link_timeout_ms;
-	struct delayed_work expire_work;	/* link timeout */
+	u64 in_bytes;			/* budget of its sessions here */
+	u32 in_cmds;
+	atomic64_t in_units_used;	/* ... in use: credit units */
+	atomic64_t in_cmds_used;
+	struct work_struct attach_work;
+	struct work_struct kill_work;
+	struct delayed_work expire_work;	/* timer.c */
 
 	spinlock_t lock;		/* everything below */
-	struct mbatch_link *link;	/* the attached link, or NULL */
+	struct mbatch_link *link;	/* the running link, or NULL */
+	struct mbatch_link *pending;	/* attached, not started yet */
 	bool dead;			/* deleted */
-	struct list_head out;		/* our remote sessions (rmt->pnode) */
-	struct list_head in;		/* its sessions on our queues */
-	struct list_head closes;	/* struct mbatch_note to send */
-	unsigned int nr_out;
-	unsigned int nr_in;
+	struct list_head eps[MBATCH_EP_DIRS];
+	unsigned int nr_eps[MBATCH_EP_DIRS];
+	struct list_head notes;		/* struct mbatch_note to send */
 	unsigned int nr_notes;
 	u32 digest;
-	u32 rtt_us;
 	char reason[MBATCH_REASON_MAX];
 	int down_err;
 	u64 stats[MBATCH_PEER_STATS_A_MAX + 1];
 };
 
-enum mbatch_rstate {
-	MBATCH_R_OPEN_PENDING,		/* OPEN to send */
-	MBATCH_R_OPEN_SENT,		/* waiting for OPEN_REPLY */
-	MBATCH_R_OPEN,			/* the participant has it */
-	MBATCH_R_DONE,			/* failed or closed for good */
-};
-
-/* A session's side of a remote session; its fields are under s->lock. */
-struct mbatch_remote {
-	struct mbatch_session *s;
-	struct mbatch_peer *peer;	/* holds a reference */
-	struct list_head pnode;		/* peer->out or peer->in */
-	bool participant;
-	u32 isid;			/* the initiator's session id */
-	u64 cookie;
-	char qname[MBATCH_QUEUE_NAME_MAX];
-
-	/* Initiator. */
-	enum mbatch_rstate rstate;
-	bool opened;			/* had an OPEN_REPLY: re-attach next */
-	struct mbatch_geom geom;
-	struct list_head unsent;	/* not yet sent, in sequence order */
-	struct rb_root sent;		/* sent, no result yet, by sequence */
-	unsigned int nr_sent;
-	u64 tx_msgs;			/* credit accounting */
-	u64 tx_bytes;
-	u64 credit_msgs;
-	u64 credit_bytes;
-	u64 rx_rseq;			/* participant results received */
-	u64 acked_rseq;			/* ... and acknowledged to it */
-	bool resume_pending;
-	unsigned int nr_cancels;
-	u64 cancels[8];			/* CANCEL frames to send */
-	unsigned long lost_at;		/* jiffies the link was lost */
-	u64 resent;			/* for the peer's counters */
-	u64 dups;
-
-	/* Participant. */
-	u64 last_seq;			/* highest message sequence received */
-	u64 rx_msgs;
-	u64 rx_bytes;
-	u64 granted_msgs;		/* credit last sent */
-	u64 granted_bytes;
-	u64 tx_rseq;			/* results sent */
-	bool reply_pending;
-	int reply_status;
-	unsigned long orphan_since;	/* jiffies its link was lost, or 0 */
-};
-
-/* A frame about a session that has no state here (CLOSE, GONE, a refusal). */
+/* A frame about a session that has no state here (a refusal, GONE, CLOSE). */
 struct mbatch_note {
 	struct list_head node;
 	u32 isid;
 	u16 type;
-	int err;
+	u16 status;			/* OPEN_REPLY: enum mbatch_wire_status */
 	u64 arg;
 };
 
-/* peer.c */
-void mbatch_peer_put(struct mbatch_peer *p);
-void mbatch_peer_link_lost(struct mbatch_peer *p, struct mbatch_link *l);
-void mbatch_peer_count(struct mbatch_peer *p, unsigned int stat, u64 n);
-void mbatch_peer_arm_expire(struct mbatch_peer *p, unsigned long delay);
-struct mbatch_link *mbatch_peer_link_get(struct mbatch_peer *p);
+struct mbatch_peer_cfg {
+	const char *name;
+	const char *addr;
+	const char *psk_file;
+	u32 keepalive_ms;
+	u32 link_timeout_ms;
+	u64 in_bytes;
+	u32 in_cmds;
+	const struct mbatch_peer_ops *ops;
+};
+
+/* A peer as user space sees it. */
+struct mbatch_peer_info {
+	char name[MBATCH_PEER_NAME_MAX];
+	char addr[MBATCH_PEER_ADDR_MAX];
+	char psk_file[MBATCH_DEV_PATH_MAX];
+	char reason[MBATCH_REASON_MAX];
+	int down_err;
+	u32 state;
+	u32 digest;
+	u32 keepalive_ms;
+	u32 link_timeout_ms;
+	u32 rtt_us;
+	u64 in_bytes;
+	u32 in_cmds;
+	u64 stats[MBATCH_PEER_STATS_A_MAX + 1];
+};
+
+int mbatch_peer_new(struct mbatch_net *mn, const struct mbatch_peer_cfg *cfg,
+		    struct netlink_ext_ack *extack);
+int mbatch_peer_del(struct mbatch_net *mn, const char *name,
+		    struct netlink_ext_ack *extack);
+int mbatch_peer_attach(struct mbatch_net *mn, const char *name, int fd,
+		       u32 digest, struct netlink_ext_ack *extack);
+int mbatch_peer_info(struct mbatch_net *mn, const char *name,
+		     unsigned int idx, struct mbatch_peer_info *pi);
+void mbatch_peers_flush(struct mbatch_net *mn);
 struct mbatch_peer *mbatch_peer_find(struct mbatch_net *mn, const char *name);
+struct mbatch_peer *mbatch_peer_find_locked(struct mbatch_net *mn,
+					    const char *name);
+void mbatch_peer_put(struct mbatch_peer *p);
+void mbatch_peer_count(struct mbatch_peer *p, unsigned int stat, u64 n);
+void mbatch_peer_expire(struct mbatch_peer *p, bool all);
+int mbatch_peer_init(void);
+void mbatch_peer_exit(void);
 
-/* link.c */
-struct mbatch_link *mbatch_link_create(struct mbatch_peer *p,
-				       struct socket *sock, u32 digest);
-void mbatch_link_start(struct mbatch_link *l);
-void mbatch_link_discard(struct mbatch_link *l);
-void mbatch_link_down(struct mbatch_link *l, int err, const char *reason);
-void mbatch_link_put(struct mbatch_link *l);
-void mbatch_link_flush(struct mbatch_link *l);
-void mbatch_link_kick(struct mbatch_link *l);
-int mbatch_link_send(struct mbatch_link *l, u16 type, u32 session, u64 arg,
-		     const void *payload, u32 len);
-int mbatch_link_init(void);
-void mbatch_link_exit(void);
-
-/* remote.c */
-int mbatch_remote_rx(struct mbatch_link *l, const struct mbatch_wire_hdr *h,
-		     void *payload, u32 len);
-int mbatch_remote_tx(struct mbatch_link *l);
-void mbatch_remote_link_up(struct mbatch_peer *p);
-void mbatch_remote_link_down(struct mbatch_peer *p);
-void mbatch_remote_expire(struct mbatch_peer *p, bool all);
-void mbatch_remote_credits(struct mbatch_peer *p, u64 *tx, u64 *rx);
+/* Endpoints. */
+int mbatch_ep_add(struct mbatch_ep *ep, struct mbatch_peer *p,
+		  enum mbatch_ep_dir dir, const struct mbatch_ep_ops *ops,
+		  struct mbatch_session *s);
+void mbatch_ep_del(struct mbatch_ep *ep);
+struct mbatch_ep *mbatch_ep_find(struct mbatch_peer *p,
+				 enum mbatch_ep_dir dir, u32 isid);
+void mbatch_ep_put(struct mbatch_ep *ep);
+void mbatch_ep_kick(struct mbatch_ep *ep);
+bool mbatch_ep_link_up(struct mbatch_ep *ep);
+void mbatch_peer_note(struct mbatch_peer *p, u16 type, u32 isid, int status,
+		      u64 arg);
 
 #endif /* _MBATCH_PEER_H */

@@ -1,16 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Queues: a name in a network namespace bound to one exclusively opened block
- * device, with its own workqueue. A queue lives while its namespace's table or
- * any session holds it; the device is released from a work item once the last
- * reference is gone, so deleting a busy queue never waits for I/O.
+ * device, with its own workqueue for dispatch. Deleting a queue takes it out
+ * of the table and marks it dead; its sessions are closed by the session
+ * core, and the device is released from a work item once the last reference
+ * is gone, so no caller waits for the device.
  */
+#include <linux/netlink.h>
 #include <linux/blkdev.h>
-#include <linux/ctype.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
-#include "internal.h"
+#include "cmd.h"
+#include "exec.h"
+#include "netns.h"
+#include "queue.h"
 
 static struct workqueue_struct *mbatch_release_wq;
 static atomic_t mbatch_nr_queues = ATOMIC_INIT(0);
@@ -21,6 +25,7 @@ static void mbatch_queue_release_work(struct work_struct *work)
 	struct mbatch_queue *q = container_of(work, struct mbatch_queue,
 					      release_work);
 
+	/* Waits for a dispatch still running (it may have dropped the last ref). */
 	destroy_workqueue(q->wq);
 	mbatch_bdev_close(&q->bdev);
 	kfree(q);
@@ -42,8 +47,9 @@ void mbatch_queue_put(struct mbatch_queue *q)
 	kref_put(&q->ref, mbatch_queue_release);
 }
 
-/* Find a queue by name and take a reference. Called with mn->lock held. */
-struct mbatch_queue *mbatch_queue_find(struct mbatch_net *mn, const char *name)
+/* Find a queue by name and take a reference. */
+struct mbatch_queue *mbatch_queue_find_locked(struct mbatch_net *mn,
+					      const char *name)
 {
 	struct mbatch_queue *q;
 	unsigned long id;
@@ -58,15 +64,22 @@ struct mbatch_queue *mbatch_queue_find(struct mbatch_net *mn, const char *name)
 	return NULL;
 }
 
-static bool mbatch_queue_name_ok(const char *name)
+struct mbatch_queue *mbatch_queue_find(struct mbatch_net *mn, const char *name)
 {
-	if (!*name)
-		return false;
-	for (; *name; name++)
-		if (!isalnum(*name) && *name != '_' && *name != '-' &&
-		    *name != '.')
-			return false;
-	return true;
+	struct mbatch_queue *q;
+
+	mutex_lock(&mn->lock);
+	q = mbatch_queue_find_locked(mn, name);
+	mutex_unlock(&mn->lock);
+	return q;
+}
+
+static void mbatch_queue_free_new(struct mbatch_queue *q)
+{
+	if (q->wq)
+		destroy_workqueue(q->wq);
+	mbatch_bdev_close(&q->bdev);
+	kfree(q);
 }
 
 int mbatch_queue_new(struct mbatch_net *mn, const struct mbatch_queue_cfg *cfg,
@@ -76,16 +89,14 @@ int mbatch_queue_new(struct mbatch_net *mn, const struct mbatch_queue_cfg *cfg,
 	struct block_device *bdev;
 	int err;
 
-	if (!mbatch_queue_name_ok(cfg->name)) {
+	if (!mbatch_name_ok(cfg->name)) {
 		NL_SET_ERR_MSG_MOD(extack,
 				   "queue name must be 1-31 characters of [A-Za-z0-9_.-]");
 		return -EINVAL;
 	}
 
 	/* Refuse a duplicate before touching the device; rechecked below. */
-	mutex_lock(&mn->lock);
 	dup = mbatch_queue_find(mn, cfg->name);
-	mutex_unlock(&mn->lock);
 	if (dup) {
 		mbatch_queue_put(dup);
 		NL_SET_ERR_MSG_MOD(extack, "a queue with this name exists");
@@ -104,8 +115,8 @@ int mbatch_queue_new(struct mbatch_net *mn, const struct mbatch_queue_cfg *cfg,
 	q->max_bytes = cfg->max_bytes;
 	spin_lock_init(&q->lock);
 	INIT_LIST_HEAD(&q->runq);
-	INIT_LIST_HEAD(&q->sessions);
-	INIT_WORK(&q->dispatch_work, mbatch_dispatch_work);
+	INIT_LIST_HEAD(&q->execs);
+	INIT_WORK(&q->dispatch_work, mbatch_exec_dispatch_work);
 	atomic_set(&q->inflight, 0);
 
 	err = mbatch_bdev_open(&q->bdev, q->path, q);
@@ -131,154 +142,65 @@ int mbatch_queue_new(struct mbatch_net *mn, const struct mbatch_queue_cfg *cfg,
 	q->wq = alloc_workqueue("mbatch-%s", WQ_MEM_RECLAIM | WQ_UNBOUND, 1,
 				q->name);
 	if (!q->wq) {
-		err = -ENOMEM;
-		goto close;
+		mbatch_queue_free_new(q);
+		return -ENOMEM;
 	}
 
 	mutex_lock(&mn->lock);
-	dup = mbatch_queue_find(mn, q->name);
+	dup = mbatch_queue_find_locked(mn, q->name);
 	if (dup) {
 		mutex_unlock(&mn->lock);
 		mbatch_queue_put(dup);
+		mbatch_queue_free_new(q);
 		NL_SET_ERR_MSG_MOD(extack, "a queue with this name exists");
-		err = -EEXIST;
-		goto destroy;
+		return -EEXIST;
 	}
 	err = xa_alloc_cyclic(&mn->queues, &q->qid, q, xa_limit_32b,
 			      &mn->next_qid, GFP_KERNEL);
 	if (err < 0) {
 		mutex_unlock(&mn->lock);
+		mbatch_queue_free_new(q);
 		NL_SET_ERR_MSG_MOD(extack, "out of queue ids");
-		goto destroy;
+		return err;
 	}
 	mn->genid++;
 	atomic_inc(&mbatch_nr_queues);
 	mutex_unlock(&mn->lock);
 	return 0;
-
-destroy:
-	destroy_workqueue(q->wq);
-close:
-	mbatch_bdev_close(&q->bdev);
-	kfree(q);
-	return err;
 }
 
 /*
- * Take a queue out of service: no more dispatch; its sessions have already
- * been killed. Drops the table's reference.
+ * Take a queue out of its namespace's table: nothing opens a session on it
+ * from now on. Returns the table's reference, or NULL.
  */
-static void mbatch_queue_kill(struct mbatch_queue *q)
+struct mbatch_queue *mbatch_queue_unpublish(struct mbatch_net *mn,
+					    const char *name)
+{
+	struct mbatch_queue *q;
+
+	lockdep_assert_held(&mn->lock);
+	q = mbatch_queue_find_locked(mn, name);
+	if (!q)
+		return NULL;
+	xa_erase(&mn->queues, q->qid);
+	mn->genid++;
+	mbatch_queue_put(q);	/* the find's; the table's is returned */
+	return q;
+}
+
+/*
+ * Out of service: no more dispatch (its sessions have been killed). A
+ * dispatch running now stops at its next step; nobody waits for it here.
+ * Drops the table's reference.
+ */
+void mbatch_queue_kill(struct mbatch_queue *q)
 {
 	unsigned long flags;
 
 	spin_lock_irqsave(&q->lock, flags);
 	q->dead = true;
 	spin_unlock_irqrestore(&q->lock, flags);
-	cancel_work_sync(&q->dispatch_work);
 	mbatch_queue_put(q);
-}
-
-/* Remove queue @q (in mn's table) and every session on it. */
-static void mbatch_queue_unlink_locked(struct mbatch_net *mn,
-				       struct mbatch_queue *q,
-				       struct list_head *dead)
-{
-	struct mbatch_session *s;
-	unsigned long id;
-
-	lockdep_assert_held(&mn->lock);
-	xa_erase(&mn->queues, q->qid);
-	xa_for_each(&mn->sessions, id, s) {
-		if (s->q != q)
-			continue;
-		xa_erase(&mn->sessions, id);
-		list_add_tail(&s->kill_node, dead);
-	}
-	mn->genid++;
-}
-
-static void mbatch_queue_finish(struct mbatch_queue *q, struct list_head *dead)
-{
-	struct mbatch_session *s, *tmp;
-
-	list_for_each_entry_safe(s, tmp, dead, kill_node) {
-		list_del_init(&s->kill_node);
-		mbatch_session_kill(s);
-	}
-	mbatch_queue_kill(q);
-}
-
-int mbatch_queue_del(struct mbatch_net *mn, const char *name,
-		     struct netlink_ext_ack *extack)
-{
-	struct mbatch_queue *q;
-	LIST_HEAD(dead);
-
-	mutex_lock(&mn->lock);
-	q = mbatch_queue_find(mn, name);
-	if (!q) {
-		mutex_unlock(&mn->lock);
-		NL_SET_ERR_MSG_MOD(extack, "no such queue");
-		return -ENOENT;
-	}
-	mbatch_queue_unlink_locked(mn, q, &dead);
-	mutex_unlock(&mn->lock);
-	mbatch_queue_finish(q, &dead);
-	mbatch_queue_put(q);	/* the find's reference */
-	return 0;
-}
-
-/* Tear down every queue of a namespace that is going away. */
-void mbatch_queues_flush(struct mbatch_net *mn)
-{
-	struct mbatch_queue *q;
-	unsigned long id;
-	LIST_HEAD(dead);
-
-	mutex_lock(&mn->lock);
-	xa_for_each(&mn->queues, id, q) {
-		kref_get(&q->ref);
-		mbatch_queue_unlink_locked(mn, q, &dead);
-		mutex_unlock(&mn->lock);
-		mbatch_queue_finish(q, &dead);
-		mbatch_queue_put(q);
-		mutex_lock(&mn->lock);
-	}
-	mutex_unlock(&mn->lock);
-}
-
-void mbatch_queue_stats(struct mbatch_queue *q, struct mbatch_stats *st,
-			u64 *inflight, u64 *queued, u64 *queued_bytes)
-{
-	struct mbatch_session *s;
-	unsigned long flags;
-
-	*queued = 0;
-	*queued_bytes = 0;
-	spin_lock_irqsave(&q->lock, flags);
-	*st = q->stats;
-	list_for_each_entry(s, &q->sessions, qnode) {
-		spin_lock(&s->lock);
-		st->submitted += s->stats.submitted;
-		st->completed += s->stats.completed;
-		st->failed += s->stats.failed;
-		st->cancelled += s->stats.cancelled;
-		st->reordered += s->stats.reordered;
-		st->merged += s->stats.merged;
-		st->checkpoints += s->stats.checkpoints;
-		st->flushes += s->stats.flushes;
-		st->bytes_read += s->stats.bytes_read;
-		st->bytes_written += s->stats.bytes_written;
-		st->rejected += s->stats.rejected;
-		if (s->state != MBATCH_SESSION_CLOSING) {
-			*queued += s->held_cmds - s->inflight - s->nr_results;
-			*queued_bytes += s->held_bytes;
-		}
-		spin_unlock(&s->lock);
-	}
-	spin_unlock_irqrestore(&q->lock, flags);
-	*inflight = atomic_read(&q->inflight);
 }
 
 /* Asked of the device each time: it can be resized or lose a capability. */
@@ -287,16 +209,12 @@ u64 mbatch_queue_capacity(const struct mbatch_queue *q)
 	return bdev_nr_bytes(q->bdev.bdev);
 }
 
-bool mbatch_queue_can_discard(const struct mbatch_queue *q)
-{
-	return bdev_max_discard_sectors(q->bdev.bdev) > 0;
-}
-
 void mbatch_queue_geom(const struct mbatch_queue *q, struct mbatch_geom *g)
 {
 	g->capacity = mbatch_queue_capacity(q);
 	g->lbs = q->lbs;
-	g->discard = mbatch_queue_can_discard(q);
+	g->max_io = MBATCH_MAX_IO_LEN;
+	g->discard = bdev_max_discard_sectors(q->bdev.bdev) > 0;
 }
 
 int mbatch_queue_init(void)

@@ -1,119 +1,91 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Sessions: one initiator's ordered stream into a queue. Opening, closing,
- * accepting a batch (whole or not at all, within the session's limits),
- * resuming after a halt, cancelling a batch, and acknowledging results.
+ * The session core: the namespace's table of sessions, ownership, opening
+ * and closing, accepting a batch (whole or not at all, within the session's
+ * limits), halts and resume, cancel, and the completion of a command into a
+ * result. Kinds of session (local.c, initiator.c, participant.c) plug in
+ * through struct mbatch_session_ops.
+ *
+ * A session is published in the table only once it is complete: its id is
+ * reserved first (xa_load() sees nothing there), the kind links it where it
+ * belongs, and only then is it stored. Until then nobody can find it, so a
+ * failed open frees it directly.
  */
-#include <linux/mm.h>
+#include <linux/netlink.h>
+#include <linux/random.h>
 #include <linux/slab.h>
 
-#include "peer.h"
+#include "netns.h"
+#include "queue.h"
+#include "session.h"
 
-static struct kmem_cache *mbatch_cmd_cache;
-static struct kmem_cache *mbatch_session_cache;
-
-/* Bytes a command's payload pins: whole pages. */
-u64 mbatch_rq_charge(const struct mbatch_rq *c)
+void mbatch_session_init(struct mbatch_session *s,
+			 const struct mbatch_session_ops *ops,
+			 struct mbatch_net *mn, u32 flags, u32 portid)
 {
-	return (u64)c->nr_pages << PAGE_SHIFT;
+	s->ops = ops;
+	kref_init(&s->ref);
+	s->mn = mn;
+	s->flags = flags;
+	s->owner_portid = portid;
+	do {
+		get_random_bytes(&s->handle, sizeof(s->handle));
+	} while (!s->handle);
+	spin_lock_init(&s->lock);
+	s->state = MBATCH_SESSION_ACTIVE;
+	s->next_batch_id = 1;
+	mbatch_results_init(s);
 }
 
-void mbatch_rq_free_pages(struct mbatch_rq *c)
+/* Reserve an id; the session is not visible yet. mn->lock held. */
+int mbatch_session_reserve(struct mbatch_session *s,
+			   struct netlink_ext_ack *extack)
 {
-	unsigned int i;
+	struct mbatch_net *mn = s->mn;
+	int err;
 
-	for (i = 0; i < c->nr_pages; i++)
-		__free_page(c->pages[i]);
-	c->nr_pages = 0;
-}
-
-void mbatch_cmd_free(struct mbatch_rq *c)
-{
-	mbatch_rq_free_pages(c);
-	kmem_cache_free(mbatch_cmd_cache, c);
-}
-
-static void mbatch_free_list(struct list_head *list)
-{
-	struct mbatch_rq *c, *tmp;
-
-	list_for_each_entry_safe(c, tmp, list, node) {
-		list_del(&c->node);
-		mbatch_cmd_free(c);
+	lockdep_assert_held(&mn->lock);
+	err = xa_alloc_cyclic(&mn->sessions, &s->id, NULL, xa_limit_32b,
+			      &mn->next_sid, GFP_KERNEL);
+	if (err < 0) {
+		NL_SET_ERR_MSG_MOD(extack, "out of session ids");
+		return err;
 	}
+	return 0;
 }
 
-static struct mbatch_rq *mbatch_cmd_alloc(const struct mbatch_msg *m)
+void mbatch_session_unreserve(struct mbatch_session *s)
 {
-	struct mbatch_rq *c;
-	unsigned int i;
-
-	c = kmem_cache_zalloc(mbatch_cmd_cache, GFP_KERNEL);
-	if (!c)
-		return NULL;
-	INIT_LIST_HEAD(&c->node);
-	RB_CLEAR_NODE(&c->rb);
-	c->tag = m->tag;
-	c->op = m->op;
-	c->flags = m->flags;
-	c->offset = m->offset;
-	c->len = m->len;
-	if (m->op != MBATCH_OP_READ && m->op != MBATCH_OP_WRITE)
-		return c;
-
-	for (i = 0; i < DIV_ROUND_UP(m->len, PAGE_SIZE); i++) {
-		u32 off = i * PAGE_SIZE;
-		u32 len = min_t(u32, m->len - off, PAGE_SIZE);
-
-		c->pages[i] = alloc_page(GFP_KERNEL);
-		if (!c->pages[i]) {
-			mbatch_cmd_free(c);
-			return NULL;
-		}
-		c->nr_pages++;
-		if (m->op == MBATCH_OP_WRITE)
-			memcpy_to_page(c->pages[i], 0, m->data + off, len);
-	}
-	return c;
+	lockdep_assert_held(&s->mn->lock);
+	xa_erase(&s->mn->sessions, s->id);
 }
 
-static void mbatch_session_free(struct kref *ref)
+/*
+ * Make a complete session visible. The table holds the initial reference;
+ * the caller gets one more. mn->lock held.
+ */
+void mbatch_session_publish(struct mbatch_session *s)
+{
+	struct mbatch_net *mn = s->mn;
+
+	lockdep_assert_held(&mn->lock);
+	/* The slot is reserved: storing into it cannot allocate. */
+	xa_store(&mn->sessions, s->id, s, GFP_KERNEL);
+	mn->genid++;
+	kref_get(&s->ref);
+}
+
+static void mbatch_session_release(struct kref *ref)
 {
 	struct mbatch_session *s = container_of(ref, struct mbatch_session,
 						ref);
-	struct mbatch_queue *q = s->q;
-	unsigned long flags;
-	LIST_HEAD(list);
 
-	if (q) {
-		spin_lock_irqsave(&q->lock, flags);
-		list_del(&s->qnode);
-		q->stats.submitted += s->stats.submitted;
-		q->stats.completed += s->stats.completed;
-		q->stats.failed += s->stats.failed;
-		q->stats.cancelled += s->stats.cancelled;
-		q->stats.reordered += s->stats.reordered;
-		q->stats.merged += s->stats.merged;
-		q->stats.checkpoints += s->stats.checkpoints;
-		q->stats.flushes += s->stats.flushes;
-		q->stats.bytes_read += s->stats.bytes_read;
-		q->stats.bytes_written += s->stats.bytes_written;
-		q->stats.rejected += s->stats.rejected;
-		spin_unlock_irqrestore(&q->lock, flags);
-	}
-
-	list_splice_init(&s->results, &list);
-	mbatch_free_list(&list);
-	if (s->rmt)
-		mbatch_remote_free(s);
-	kmem_cache_free(mbatch_session_cache, s);
-	if (q)
-		mbatch_queue_put(q);
+	s->ops->free(s);
 }
 
 void mbatch_session_put(struct mbatch_session *s)
 {
-	kref_put(&s->ref, mbatch_session_free);
+	kref_put(&s->ref, mbatch_session_release);
 }
 
 struct mbatch_session *mbatch_session_get(struct mbatch_net *mn, u32 id)
@@ -128,201 +100,182 @@ struct mbatch_session *mbatch_session_get(struct mbatch_net *mn, u32 id)
 	return s;
 }
 
-struct mbatch_session *mbatch_session_alloc(struct mbatch_net *mn, u32 flags,
-					    u32 portid)
+/*
+ * May the caller drive @s? Its opening socket may, and whoever presents its
+ * handle; a peer's session is driven by its peer only.
+ */
+int mbatch_session_owner_check(struct mbatch_session *s, u32 portid,
+			       const u64 *handle,
+			       struct netlink_ext_ack *extack)
 {
-	struct mbatch_session *s;
-
-	s = kmem_cache_zalloc(mbatch_session_cache, GFP_KERNEL);
-	if (!s)
-		return NULL;
-	kref_init(&s->ref);
-	spin_lock_init(&s->lock);
-	init_waitqueue_head(&s->wait);
-	INIT_LIST_HEAD(&s->runq_node);
-	INIT_LIST_HEAD(&s->ready_order);
-	INIT_LIST_HEAD(&s->fifo);
-	INIT_LIST_HEAD(&s->results);
-	s->ready = RB_ROOT;
-	s->state = MBATCH_SESSION_ACTIVE;
-	s->flags = flags;
-	s->owner_portid = portid;
-	s->next_batch_id = 1;
-	s->mn = mn;
-	return s;
-}
-
-/* A session that never was in the table. */
-void mbatch_session_free_unused(struct mbatch_session *s)
-{
-	if (s->rmt)
-		mbatch_remote_free(s);
-	kmem_cache_free(mbatch_session_cache, s);
-}
-
-const char *mbatch_session_qname(const struct mbatch_session *s)
-{
-	return s->q ? s->q->name : s->rmt->qname;
+	if (s->flags & MBATCH_SESSION_F_PEER) {
+		NL_SET_ERR_MSG_MOD(extack, "the session belongs to a peer");
+		return -EPERM;
+	}
+	if (handle) {
+		if (*handle == s->handle)
+			return 0;
+		NL_SET_ERR_MSG_MOD(extack, "wrong session handle");
+		return -EPERM;
+	}
+	if (portid && READ_ONCE(s->owner_portid) == portid)
+		return 0;
+	NL_SET_ERR_MSG_MOD(extack,
+			   "the session belongs to another socket: give its handle");
+	return -EPERM;
 }
 
 /*
- * @rmt: a peer's session (the participant side), set before the session
- * can be found; it is freed with the session, also on failure.
+ * Take @s out of the table, if it is still there: the table's reference is
+ * then the caller's. False if someone else did.
  */
-struct mbatch_session *mbatch_session_open(struct mbatch_net *mn,
-					   const char *qname, u32 flags,
-					   u32 portid, struct mbatch_remote *rmt,
-					   struct netlink_ext_ack *extack)
+bool mbatch_session_unpublish(struct mbatch_session *s)
 {
-	struct mbatch_session *s;
-	struct mbatch_queue *q;
-	unsigned long irqflags;
-	int err;
-
-	s = mbatch_session_alloc(mn, flags, portid);
-	if (!s) {
-		if (rmt)
-			mbatch_remote_free_unused(rmt);
-		return ERR_PTR(-ENOMEM);
-	}
-	if (rmt) {
-		rmt->s = s;
-		s->rmt = rmt;
-	}
+	struct mbatch_net *mn = s->mn;
+	bool mine = false;
 
 	mutex_lock(&mn->lock);
-	q = mbatch_queue_find(mn, qname);
-	if (!q) {
-		NL_SET_ERR_MSG_MOD(extack, "no such queue");
-		err = -ENOENT;
-		goto unlock;
+	if (xa_load(&mn->sessions, s->id) == s) {
+		xa_erase(&mn->sessions, s->id);
+		mn->genid++;
+		mine = true;
 	}
-	if (READ_ONCE(q->nr_sessions) >= MBATCH_QUEUE_SESSIONS_MAX) {
-		NL_SET_ERR_MSG_MOD(extack, "too many sessions on this queue");
-		mbatch_queue_put(q);
-		err = -ENOBUFS;
-		goto unlock;
-	}
-	err = xa_alloc_cyclic(&mn->sessions, &s->id, s, xa_limit_32b,
-			      &mn->next_sid, GFP_KERNEL);
-	if (err < 0) {
-		NL_SET_ERR_MSG_MOD(extack, "out of session ids");
-		mbatch_queue_put(q);
-		goto unlock;
-	}
-	s->q = q;		/* the queue reference found above */
-	s->max_cmds = q->max_cmds;
-	s->max_bytes = q->max_bytes;
-	spin_lock_irqsave(&q->lock, irqflags);
-	list_add_tail(&s->qnode, &q->sessions);
-	q->nr_sessions++;
-	spin_unlock_irqrestore(&q->lock, irqflags);
-	mn->genid++;
-	kref_get(&s->ref);	/* for the caller; the table holds one */
 	mutex_unlock(&mn->lock);
-	return s;
-
-unlock:
-	mutex_unlock(&mn->lock);
-	mbatch_session_free_unused(s);
-	return ERR_PTR(err);
+	return mine;
 }
 
 /*
- * Stop a session that is no longer in the table: cancel what has not
- * started, drop its results, and let in-flight I/O finish on its own.
- * Drops the table's reference.
+ * Stop a session that is out of the table: it becomes CLOSING, its results
+ * go, a waiting collect hears of it, the kind drops what is queued, and
+ * in-flight work ends on its own. Drops the table's reference.
  */
 void mbatch_session_kill(struct mbatch_session *s)
 {
-	struct mbatch_queue *q = s->q;
-	unsigned long flags;
-	bool was_queued;
-	LIST_HEAD(list);
+	LIST_HEAD(free);
 
-	spin_lock_irqsave(&s->lock, flags);
+	spin_lock_irq(&s->lock);
 	s->state = MBATCH_SESSION_CLOSING;
-	if (q)
-		mbatch_session_cancel_all_locked(s, &list, false);
-	list_splice_tail_init(&s->results, &list);
-	s->nr_results = 0;
-	s->held_cmds = s->inflight;
-	s->held_bytes = 0;
-	wake_up_all(&s->wait);
-	spin_unlock_irqrestore(&s->lock, flags);
-
-	if (s->rmt)
-		mbatch_remote_kill(s);
-	if (!q) {
-		mbatch_free_list(&list);
-		mbatch_session_put(s);
-		return;
-	}
-	spin_lock_irqsave(&q->lock, flags);
-	was_queued = s->on_runq;
-	if (was_queued) {
-		list_del_init(&s->runq_node);
-		s->on_runq = false;
-	}
-	q->nr_sessions--;
-	spin_unlock_irqrestore(&q->lock, flags);
-
-	mbatch_free_list(&list);
-	if (was_queued)
-		mbatch_session_put(s);
+	spin_unlock_irq(&s->lock);
+	mbatch_results_kill(s, &free);
+	s->ops->kill(s);
+	mbatch_cmd_free_list(&free);
 	mbatch_session_put(s);
 }
 
-int mbatch_session_close(struct mbatch_net *mn, u32 id)
+void mbatch_session_close(struct mbatch_session *s)
 {
-	struct mbatch_session *s;
-
-	mutex_lock(&mn->lock);
-	s = xa_erase(&mn->sessions, id);
-	if (s)
-		mn->genid++;
-	mutex_unlock(&mn->lock);
-	if (!s)
-		return -ENOENT;
-	mbatch_session_kill(s);
-	return 0;
+	if (mbatch_session_unpublish(s))
+		mbatch_session_kill(s);
 }
 
-/* The namespace is going away: close what is left (remote sessions). */
-void mbatch_sessions_flush(struct mbatch_net *mn)
+int mbatch_session_close_id(struct mbatch_net *mn, u32 id, u32 portid,
+			    const u64 *handle, struct netlink_ext_ack *extack)
 {
 	struct mbatch_session *s;
+	int err = 0;
+
+	s = mbatch_session_get(mn, id);
+	if (!s) {
+		NL_SET_ERR_MSG_MOD(extack, "no such session");
+		return -ENOENT;
+	}
+	/* A peer's session may be closed here, by any administrator. */
+	if (!(s->flags & MBATCH_SESSION_F_PEER))
+		err = mbatch_session_owner_check(s, portid, handle, extack);
+	if (!err)
+		mbatch_session_close(s);
+	mbatch_session_put(s);
+	return err;
+}
+
+/* Unpublish every session for which @match says so; kill them. */
+static void mbatch_sessions_close_if(struct mbatch_net *mn,
+				     bool (*match)(struct mbatch_session *s,
+						   void *arg),
+				     void *arg)
+{
+	struct mbatch_session *s;
+	unsigned long id, next = 0;
+
+	for (;;) {
+		mutex_lock(&mn->lock);
+		s = NULL;
+		xa_for_each_start(&mn->sessions, id, s, next) {
+			if (match(s, arg))
+				break;
+		}
+		if (s) {
+			xa_erase(&mn->sessions, id);
+			mn->genid++;
+			next = id + 1;
+		}
+		mutex_unlock(&mn->lock);
+		if (!s)
+			return;
+		mbatch_session_kill(s);
+	}
+}
+
+static bool mbatch_session_on_queue(struct mbatch_session *s, void *q)
+{
+	return s->ops->runs_on(s, q);
+}
+
+/* A queue was unpublished: close its sessions, then take it out of service. */
+void mbatch_sessions_close_queue(struct mbatch_net *mn, struct mbatch_queue *q)
+{
+	mbatch_sessions_close_if(mn, mbatch_session_on_queue, q);
+	mbatch_queue_kill(q);
+}
+
+/* Tear down every queue of a namespace that is going away. */
+void mbatch_queues_flush(struct mbatch_net *mn)
+{
+	struct mbatch_queue *q;
 	unsigned long id;
 
-	mutex_lock(&mn->lock);
-	xa_for_each(&mn->sessions, id, s) {
-		xa_erase(&mn->sessions, id);
-		mn->genid++;
-		mutex_unlock(&mn->lock);
-		mbatch_session_kill(s);
+	for (;;) {
 		mutex_lock(&mn->lock);
+		id = 0;
+		q = xa_find(&mn->queues, &id, ULONG_MAX, XA_PRESENT);
+		if (q)
+			q = mbatch_queue_unpublish(mn, q->name);
+		mutex_unlock(&mn->lock);
+		if (!q)
+			return;
+		mbatch_sessions_close_queue(mn, q);
 	}
-	mutex_unlock(&mn->lock);
+}
+
+static bool mbatch_session_any(struct mbatch_session *s, void *arg)
+{
+	return true;
+}
+
+/* The namespace is going away: close what is left (initiator sessions). */
+void mbatch_sessions_flush(struct mbatch_net *mn)
+{
+	mbatch_sessions_close_if(mn, mbatch_session_any, NULL);
+}
+
+static bool mbatch_session_owned_by(struct mbatch_session *s, void *arg)
+{
+	u32 portid = *(u32 *)arg;
+	bool owned;
+
+	spin_lock_irq(&s->lock);
+	owned = s->owner_portid == portid;
+	/* Outliving its socket, it is reachable by its handle only. */
+	if (owned && !(s->flags & MBATCH_SESSION_F_OWNED))
+		s->owner_portid = 0;
+	spin_unlock_irq(&s->lock);
+	return owned && (s->flags & MBATCH_SESSION_F_OWNED);
 }
 
 /* The netlink socket @portid went away: close the sessions it owned. */
 void mbatch_sessions_release_portid(struct mbatch_net *mn, u32 portid)
 {
-	struct mbatch_session *s;
-	unsigned long id;
-
-	mutex_lock(&mn->lock);
-	xa_for_each(&mn->sessions, id, s) {
-		if (!(s->flags & MBATCH_SESSION_F_OWNED) ||
-		    s->owner_portid != portid)
-			continue;
-		xa_erase(&mn->sessions, id);
-		mn->genid++;
-		mutex_unlock(&mn->lock);
-		mbatch_session_kill(s);
-		mutex_lock(&mn->lock);
-	}
-	mutex_unlock(&mn->lock);
+	mbatch_sessions_close_if(mn, mbatch_session_owned_by, &portid);
 }
 
 static int mbatch_check_limits_locked(struct mbatch_session *s,
@@ -348,26 +301,106 @@ static int mbatch_check_limits_locked(struct mbatch_session *s,
 	return 0;
 }
 
-int mbatch_session_submit(struct mbatch_session *s, struct mbatch_msg *msgs,
-			  unsigned int n, u64 *batch_id, u64 *first_seq,
-			  struct netlink_ext_ack *extack)
+/*
+ * Complete a command: it becomes a result, or is freed when the session is
+ * closing. Every completion goes through here. s->lock held.
+ */
+void mbatch_session_end_locked(struct mbatch_session *s,
+			       struct mbatch_command *cmd, u8 outcome, int status)
 {
-	struct mbatch_rq **cmds;
+	lockdep_assert_held(&s->lock);
+
+	cmd->outcome = outcome;
+	cmd->status = status;
+	/* A remote session's results bring the participant's time. */
+	if (!cmd->done_ns)
+		cmd->done_ns = ktime_get_ns();
+	if (outcome == MBATCH_OUTCOME_DONE && !status &&
+	    mbatch_op_has_range(cmd->op))
+		cmd->bytes = cmd->len;
+	if (cmd->op == MBATCH_OP_CHECKPOINT) {
+		s->done_epoch++;
+		s->stats.checkpoints++;
+	}
+	if (cmd->bytes && cmd->op == MBATCH_OP_READ)
+		s->stats.bytes_read += cmd->len;
+	if (cmd->op == MBATCH_OP_FLUSH && outcome == MBATCH_OUTCOME_DONE)
+		s->stats.flushes++;
+	if (cmd->bytes && cmd->op == MBATCH_OP_WRITE)
+		s->stats.bytes_written += cmd->len;
+	/*
+	 * A write's payload is on the device (or will never be), and a read
+	 * that brought nothing has nothing to keep: give the pages back. A
+	 * read's data stays until its result is acknowledged.
+	 */
+	if (cmd->op == MBATCH_OP_WRITE || !cmd->bytes) {
+		if (s->state != MBATCH_SESSION_CLOSING)
+			s->held_bytes -= mbatch_cmd_charge(cmd);
+		mbatch_cmd_free_pages(cmd);
+	}
+	switch (outcome) {
+	case MBATCH_OUTCOME_CANCELLED:
+		s->stats.cancelled++;
+		break;
+	case MBATCH_OUTCOME_NOT_SENT:
+		s->stats.not_sent++;
+		break;
+	case MBATCH_OUTCOME_UNKNOWN:
+		s->stats.unknown++;
+		break;
+	default:
+		if (status)
+			s->stats.failed++;
+		break;
+	}
+	s->stats.completed++;
+
+	if (s->state == MBATCH_SESSION_CLOSING) {
+		/* Nobody will collect it. */
+		mbatch_cmd_free(cmd);
+		return;
+	}
+	mbatch_result_add_locked(s, cmd);
+}
+
+/*
+ * Fail-stop: the session halts with @err; @cause, the checkpoint that
+ * failed, carries the new halt count. s->lock held.
+ */
+void mbatch_session_halt_locked(struct mbatch_session *s, int err,
+				struct mbatch_command *cause)
+{
+	lockdep_assert_held(&s->lock);
+	if (s->state != MBATCH_SESSION_CLOSING)
+		s->state = MBATCH_SESSION_HALTED;
+	s->halt_err = err;
+	s->halts++;
+	if (cause)
+		cause->halt_gen = s->halts;
+}
+
+int mbatch_session_submit(struct mbatch_session *s, struct mbatch_msg *msgs,
+			  unsigned int n, unsigned int sflags, u64 *batch_id,
+			  u64 *first_seq, struct netlink_ext_ack *extack)
+{
+	bool credited = sflags & MBATCH_SUBMIT_F_CREDITED;
+	struct mbatch_command **cmds;
 	unsigned long flags;
 	unsigned int i;
 	u64 bytes = 0;
 	int err;
 
 	for (i = 0; i < n; i++)
-		if (msgs[i].op == MBATCH_OP_READ || msgs[i].op == MBATCH_OP_WRITE)
-			bytes += round_up(msgs[i].len, PAGE_SIZE);
+		bytes += mbatch_msg_charge(&msgs[i]);
 
 	/* Refuse early, before allocating anything for a batch that won't fit. */
-	spin_lock_irqsave(&s->lock, flags);
-	err = mbatch_check_limits_locked(s, n, bytes, extack);
-	spin_unlock_irqrestore(&s->lock, flags);
-	if (err)
-		return err;
+	if (!credited) {
+		spin_lock_irqsave(&s->lock, flags);
+		err = mbatch_check_limits_locked(s, n, bytes, extack);
+		spin_unlock_irqrestore(&s->lock, flags);
+		if (err)
+			return err;
+	}
 
 	cmds = kvcalloc(n, sizeof(*cmds), GFP_KERNEL);
 	if (!cmds)
@@ -382,7 +415,12 @@ int mbatch_session_submit(struct mbatch_session *s, struct mbatch_msg *msgs,
 	}
 
 	spin_lock_irqsave(&s->lock, flags);
-	err = mbatch_check_limits_locked(s, n, bytes, extack);
+	if (credited && s->state == MBATCH_SESSION_CLOSING)
+		err = -ENOENT;
+	else if (!credited)
+		err = mbatch_check_limits_locked(s, n, bytes, extack);
+	else
+		err = 0;
 	if (err) {
 		spin_unlock_irqrestore(&s->lock, flags);
 		goto free;
@@ -396,29 +434,23 @@ int mbatch_session_submit(struct mbatch_session *s, struct mbatch_msg *msgs,
 	s->held_bytes += bytes;
 	s->stats.submitted += n;
 	for (i = 0; i < n; i++) {
-		struct mbatch_rq *c = cmds[i];
+		struct mbatch_command *cmd = cmds[i];
 
-		c->s = s;
 		/* A peer's messages keep the initiator's numbers. */
 		if (msgs[i].seq)
 			s->next_msg_seq = msgs[i].seq;
 		else
 			s->next_msg_seq++;
-		c->seq = s->next_msg_seq;
-		c->batch_id = *batch_id;
-		c->epoch = s->epoch;
-		if (c->op == MBATCH_OP_CHECKPOINT)
+		cmd->seq = s->next_msg_seq;
+		cmd->batch_id = *batch_id;
+		cmd->epoch = s->epoch;
+		if (cmd->op == MBATCH_OP_CHECKPOINT)
 			s->epoch++;
-		if (s->state == MBATCH_SESSION_HALTED || msgs[i].status) {
-			if (c->op == MBATCH_OP_CHECKPOINT)
-				s->done_epoch++;
-			mbatch_cmd_complete_locked(s, c, msgs[i].status ?:
-						   -ECANCELED);
-		} else if (!s->q) {
-			mbatch_remote_queue_locked(s, c);
-		} else {
-			mbatch_session_queue_locked(s, c);
-		}
+		if (s->state == MBATCH_SESSION_HALTED)
+			mbatch_session_end_locked(s, cmd, MBATCH_OUTCOME_CANCELLED,
+						  -ECANCELED);
+		else
+			s->ops->queue(s, cmd);
 	}
 	spin_unlock_irqrestore(&s->lock, flags);
 	kvfree(cmds);
@@ -432,98 +464,82 @@ free:
 	return err;
 }
 
-int mbatch_session_resume(struct mbatch_session *s,
+int mbatch_session_resume(struct mbatch_session *s, u32 gen,
 			  struct netlink_ext_ack *extack)
 {
 	unsigned long flags;
-	int err = 0;
+	int err;
 
 	spin_lock_irqsave(&s->lock, flags);
-	if (s->state == MBATCH_SESSION_HALTED) {
-		s->state = MBATCH_SESSION_ACTIVE;
-		s->halt_err = 0;
-		if (!s->q)
-			mbatch_remote_resume_locked(s);
-	} else if (s->state == MBATCH_SESSION_CLOSING) {
+	if (s->state == MBATCH_SESSION_CLOSING) {
 		NL_SET_ERR_MSG_MOD(extack, "session is closing");
 		err = -ENOENT;
-	} else {
+	} else if (s->state != MBATCH_SESSION_HALTED) {
 		NL_SET_ERR_MSG_MOD(extack, "session is not halted");
 		err = -EINVAL;
+	} else {
+		err = s->ops->resume(s, gen, extack);
+		if (!err) {
+			if (s->state == MBATCH_SESSION_HALTED)
+				s->state = MBATCH_SESSION_ACTIVE;
+			s->halt_err = 0;
+		}
 	}
 	spin_unlock_irqrestore(&s->lock, flags);
-	if (!err && !s->q)
-		mbatch_remote_resumed(s);
-	else if (!err)
+	if (!err)
 		mbatch_session_kick(s);
 	return err;
 }
 
-int mbatch_session_cancel_batch(struct mbatch_session *s, u64 batch,
-				unsigned int *n)
+/*
+ * Cancel the commands of @batch up to sequence @upto (U64_MAX: every one
+ * submitted so far) that have not started; checkpoints stay.
+ */
+int mbatch_session_cancel(struct mbatch_session *s, u64 batch, u64 upto,
+			  unsigned int *n, struct netlink_ext_ack *extack)
 {
 	unsigned long flags;
+	int ret;
 
 	spin_lock_irqsave(&s->lock, flags);
 	if (batch >= s->next_batch_id) {
-		spin_unlock_irqrestore(&s->lock, flags);
-		return -ENOENT;
-	}
-	if (s->q) {
-		*n = mbatch_session_cancel_batch_locked(s, batch);
+		NL_SET_ERR_MSG_MOD(extack, "no such batch");
+		ret = -ENOENT;
 	} else {
-		*n = 0;
-		mbatch_remote_cancel_locked(s, batch, n);
+		ret = s->ops->cancel(s, batch, min(upto, s->next_msg_seq),
+				     extack);
 	}
 	spin_unlock_irqrestore(&s->lock, flags);
-	if (*n || !s->q)
-		mbatch_session_kick(s);
+	if (ret < 0)
+		return ret;
+	*n = ret;
+	mbatch_session_kick(s);
 	return 0;
 }
 
-/* Free the results the initiator has received. */
-int mbatch_session_ack(struct mbatch_session *s, u64 ack, bool delivered)
+int mbatch_session_geometry(struct mbatch_session *s, struct mbatch_geom *g,
+			    struct netlink_ext_ack *extack)
 {
-	struct mbatch_rq *c, *tmp;
+	return s->ops->geometry(s, g, extack);
+}
+
+void mbatch_session_names(const struct mbatch_session *s, const char **queue,
+			  const char **peer)
+{
+	*peer = NULL;
+	s->ops->name(s, queue, peer);
+}
+
+/* Counters and what a session holds now, for replies. */
+void mbatch_session_held(struct mbatch_session *s, struct mbatch_stats *st,
+			 struct mbatch_held *h)
+{
 	unsigned long flags;
-	LIST_HEAD(list);
 
 	spin_lock_irqsave(&s->lock, flags);
-	if (ack > s->delivered_rseq) {
-		spin_unlock_irqrestore(&s->lock, flags);
-		return -EINVAL;
-	}
-	if (delivered)
-		ack = max(ack, s->delivered_rseq);
-	list_for_each_entry_safe(c, tmp, &s->results, node) {
-		if (c->rseq > ack)
-			break;
-		list_move_tail(&c->node, &list);
-		s->nr_results--;
-		s->held_cmds--;
-		s->held_bytes -= mbatch_rq_charge(c);
-	}
-	s->acked_rseq = max(s->acked_rseq, ack);
+	*st = s->stats;
+	h->inflight = s->inflight;
+	h->queued = s->held_cmds - s->inflight - s->res.nr;
+	h->queued_bytes = s->held_bytes;
 	spin_unlock_irqrestore(&s->lock, flags);
-	mbatch_free_list(&list);
-	return 0;
-}
-
-int mbatch_cmd_cache_init(void)
-{
-	mbatch_cmd_cache = KMEM_CACHE(mbatch_rq, 0);
-	if (!mbatch_cmd_cache)
-		return -ENOMEM;
-	mbatch_session_cache = KMEM_CACHE(mbatch_session, 0);
-	if (!mbatch_session_cache) {
-		kmem_cache_destroy(mbatch_cmd_cache);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-void mbatch_cmd_cache_exit(void)
-{
-	kmem_cache_destroy(mbatch_session_cache);
-	kmem_cache_destroy(mbatch_cmd_cache);
 }

@@ -42,6 +42,7 @@ for f in "${kmod_src[@]}"; do
 done
 out=$(perl "$LSRC/scripts/checkpatch.pl" "${cp_args[@]}" \
 	-f "${cp_files[@]}" include/uapi/linux/mbatch.h \
+	include/uapi/linux/mbatch_wire.h \
 	"${ctl_src[@]}" 2>&1)
 out+=$(perl "$LSRC/scripts/checkpatch.pl" "${cp_args[@]}" \
 	--ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON -f kmod/compat.h 2>&1)
@@ -55,13 +56,17 @@ fi
 kbuild_noise='^  (CC|CC \[M\]|LD|LD \[M\]|CHECK|MODPOST|BTF \[M\]|AR) |^make(\[[0-9]+\])?: (Entering|Leaving) directory|^Skipping BTF generation for .* due to unavailability of vmlinux$'
 for d in $KDIRS; do
 	v=$(tools/kbuild.sh kver "$d")
-	for what in mbatch control; do
-		[ $what = mbatch ] && [ ${#kmod_src[@]} = 0 ] && continue
+	for what in mbatch mbatch-faults control; do
+		[ $what != control ] && [ ${#kmod_src[@]} = 0 ] && continue
 		step "sparse + W=1: $what on $v"
 		out=$BUILD/lint/$v
-		[ $what = control ] && out=$BUILD/lint/$v/control
-		log=$(tools/kbuild.sh $what "$d" "$out" -s C=2 \
-			CF=-D__CHECK_ENDIAN__ W=1 2>&1)
+		extra=()
+		case $what in
+		control) out=$BUILD/lint/$v/control ;;
+		mbatch-faults) out=$BUILD/lint/$v/test; extra=(CONFIG_MBATCH_FAULTS=y) ;;
+		esac
+		log=$(tools/kbuild.sh "${what%-faults}" "$d" "$out" -s C=2 \
+			CF=-D__CHECK_ENDIAN__ W=1 "${extra[@]}" 2>&1)
 		rc=$?
 		noise=$(grep -Ev "$kbuild_noise" <<<"$log")
 		if [ $rc != 0 ] || [ -n "$noise" ]; then

@@ -22,11 +22,11 @@ if [ "${1:-}" = --exec ]; then
 fi
 [ $# -gt 0 ] || { echo "usage: $0 [--exec SCRIPT] KVER..." >&2; exit 2; }
 
-# load + the four final checks around the selftests
+# release-module, load + the four final checks around the selftests
 ntests=$(make -s --no-print-directory -C "$SRC/selftests/mbatch" print-tests | wc -w)
 expected() {
 	case $1 in
-	test) echo $((ntests + 5)) ;;
+	test) echo $((ntests + 6)) ;;
 	control) echo 1 ;;
 	exec) echo 5 ;;
 	esac

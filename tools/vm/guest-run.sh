@@ -20,7 +20,10 @@ RES=/run/mbatch-results
 . "$RES/job"
 : "${KVER:?}" "${MBATCH_SRC:?}" "${MBATCH_BUILD:?}"
 TEST_TIMEOUT=${TEST_TIMEOUT:-300}
-KO=$MBATCH_BUILD/$KVER/kmod/mbatch.ko
+# The selftests load the test build (fault injection knobs, kmod/fault.h);
+# the release build is loaded once on its own and must have none.
+KO=$MBATCH_BUILD/$KVER/test/kmod/mbatch.ko
+RELEASE_KO=$MBATCH_BUILD/$KVER/kmod/mbatch.ko
 CTL_KO=$MBATCH_BUILD/$KVER/control/mbatch_control.ko
 MBATCHCTL=$MBATCH_SRC/tools/mbatchctl/mbatchctl
 TESTDIR=$MBATCH_SRC/selftests/mbatch
@@ -101,6 +104,30 @@ check() {
 
 module_live() {
 	[ "$(cat /sys/module/mbatch/initstate 2>/dev/null)" = live ]
+}
+
+# The release module: loads, answers, has no fault knobs, unloads clean.
+check_release() {
+	local before why=
+	before=$(taint)
+	mark release
+	modprobe libcrc32c >/dev/null 2>&1 || true
+	if ! insmod "$RELEASE_KO" >"$LOGS/release.log" 2>&1; then
+		tap fail release-module "insmod $RELEASE_KO: $(tr '\n' ' ' <"$LOGS/release.log")"
+		return 1
+	fi
+	compgen -G '/sys/module/mbatch/parameters/fault_*' >/dev/null &&
+		why="$why fault knobs in a release build;"
+	"$MBATCHCTL" version >>"$LOGS/release.log" 2>&1 ||
+		why="$why mbatchctl version failed;"
+	rmmod mbatch >>"$LOGS/release.log" 2>&1 || why="$why rmmod failed;"
+	check release "$before"
+	why="$why$WHY"
+	if [ -n "$why" ]; then
+		tap fail release-module "$why"
+		return 1
+	fi
+	tap ok release-module
 }
 
 load_mbatch() {
@@ -313,6 +340,7 @@ run_exec() {
 log "mode $MODE, kernel $(uname -r), taint $(taint)"
 case $MODE in
 test | exec)
+	[ "$MODE" = test ] && check_release
 	if load_mbatch; then
 		if [ "$MODE" = test ]; then
 			run_selftests

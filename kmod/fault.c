@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Fault injection knobs of the test build; see fault.h. */
+#include <linux/atomic.h>
+#include <linux/moduleparam.h>
+
+#include "fault.h"
+
+unsigned int mbatch_fault_halt_drop;
+module_param_named(fault_halt_drop, mbatch_fault_halt_drop, uint, 0644);
+MODULE_PARM_DESC(fault_halt_drop,
+		 "test only: drop the link instead of sending a halting result, N times");
+
+unsigned int mbatch_fault_geom_refuse;
+module_param_named(fault_geom_refuse, mbatch_fault_geom_refuse, uint, 0644);
+MODULE_PARM_DESC(fault_geom_refuse,
+		 "test only: a participant refuses the message of this sequence, once");
+
+unsigned int mbatch_fault_open_delay_ms;
+module_param_named(fault_open_delay_ms, mbatch_fault_open_delay_ms, uint,
+		   0644);
+MODULE_PARM_DESC(fault_open_delay_ms,
+		 "test only: sleep in session open before publishing it");
+
+unsigned int mbatch_fault_rx_delay_ms;
+module_param_named(fault_rx_delay_ms, mbatch_fault_rx_delay_ms, uint, 0644);
+MODULE_PARM_DESC(fault_rx_delay_ms,
+		 "test only: a participant sleeps before queuing messages");
+
+/* Consume one of @count; false when there is none. */
+bool mbatch_fault_take(unsigned int *count)
+{
+	unsigned int old = READ_ONCE(*count);
+
+	do {
+		if (!old)
+			return false;
+	} while (!try_cmpxchg(count, &old, old - 1));
+	return true;
+}
+
+/* Does the one-shot knob name @seq? Clears it if so. */
+bool mbatch_fault_seq(unsigned int *knob, u64 seq)
+{
+	unsigned int want = READ_ONCE(*knob);
+
+	return want && want == seq && try_cmpxchg(knob, &want, 0);
+}

@@ -1,0 +1,663 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Participant sessions: a peer's session on a queue of this node. It is a
+ * local session to the executor (it runs the initiator's messages with the
+ * initiator's sequence numbers and batch ids) and an endpoint on the peer:
+ * it grants credit, runs each message sequence at most once, pushes results
+ * as they complete and keeps them until the initiator acknowledges them.
+ *
+ * The credit it grants comes from its session's limits and from the peer's
+ * budget, which all of the peer's sessions here share: what they hold and
+ * what they have been granted ahead never exceeds it.
+ */
+#include <linux/jiffies.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "exec.h"
+#include "fault.h"
+#include "netns.h"
+#include "participant.h"
+#include "peer.h"
+#include "queue.h"
+#include "session.h"
+#include "timer.h"
+#include "wire.h"
+
+/* A session is granted at most this share of its peer's budget ahead. */
+#define MBATCH_CREDIT_SHARE	8
+
+struct mbatch_participant {
+	struct mbatch_session s;
+	struct mbatch_exec ex;
+	struct mbatch_ep ep;
+	struct mutex rx_lock;		/* one MSGS frame at a time */
+
+	/* Under s.lock. */
+	u32 max_io;			/* agreed with the initiator */
+	u64 last_seq;			/* highest message sequence received */
+	u64 rx_msgs;			/* credit used (absolute) */
+	u64 rx_units;
+	u64 granted_msgs;		/* credit granted (absolute) */
+	u64 granted_units;
+	u64 resv_msgs;			/* charged to the peer's budget */
+	u64 resv_units;
+	bool reply_pending;		/* OPEN_REPLY to send */
+	unsigned long orphan_since;	/* jiffies it lost its initiator, 0 */
+};
+
+static struct kmem_cache *mbatch_participant_cache;
+
+static struct mbatch_participant *mbatch_part(const struct mbatch_session *s)
+{
+	return container_of(s, struct mbatch_participant, s);
+}
+
+static struct mbatch_participant *mbatch_ep_part(struct mbatch_ep *ep)
+{
+	return container_of(ep, struct mbatch_participant, ep);
+}
+
+static void mbatch_part_geom(struct mbatch_participant *pt,
+			     struct mbatch_geom *g)
+{
+	mbatch_queue_geom(pt->ex.q, g);
+	g->max_io = min(g->max_io, pt->max_io);
+}
+
+/*
+ * The credit to grant now (absolute), charged to the peer's budget: the
+ * session's room, what the peer's budget has left, and at most a share of
+ * that budget ahead of use. s.lock held.
+ */
+static void mbatch_part_credit_locked(struct mbatch_participant *pt,
+				      u64 *msgs, u64 *units)
+{
+	struct mbatch_session *s = &pt->s;
+	struct mbatch_peer *p = pt->ep.peer;
+	u64 ahead_msgs = pt->granted_msgs - pt->rx_msgs;
+	u64 ahead_units = pt->granted_units - pt->rx_units;
+	u64 budget_units = div_u64(p->in_bytes, MBATCH_WIRE_UNIT);
+	u64 room, left, share, use;
+
+	/* Charge the peer what the session holds now and was granted ahead. */
+	use = s->held_cmds + ahead_msgs;
+	atomic64_add((s64)(use - pt->resv_msgs), &p->in_cmds_used);
+	pt->resv_msgs = use;
+	use = DIV_ROUND_UP(s->held_bytes, MBATCH_WIRE_UNIT) + ahead_units;
+	atomic64_add((s64)(use - pt->resv_units), &p->in_units_used);
+	pt->resv_units = use;
+
+	/* More: what the session has room for, the budget has left, ... */
+	room = s->max_cmds > s->held_cmds + ahead_msgs ?
+	       s->max_cmds - s->held_cmds - ahead_msgs : 0;
+	left = p->in_cmds - min_t(u64, p->in_cmds,
+				  atomic64_read(&p->in_cmds_used));
+	/* ... and within its share of the budget ahead of use. */
+	share = p->in_cmds / MBATCH_CREDIT_SHARE;
+	share = share > ahead_msgs ? share - ahead_msgs : 0;
+	*msgs = pt->granted_msgs + min3(room, left, share);
+
+	use = DIV_ROUND_UP(s->held_bytes, MBATCH_WIRE_UNIT) + ahead_units;
+	room = div_u64(s->max_bytes, MBATCH_WIRE_UNIT);
+	room = room > use ? room - use : 0;
+	left = budget_units - min_t(u64, budget_units,
+				    atomic64_read(&p->in_units_used));
+	share = budget_units / MBATCH_CREDIT_SHARE;
+	share = share > ahead_units ? share - ahead_units : 0;
+	*units = pt->granted_units + min3(room, left, share);
+}
+
+/* The credit computed above is now granted. s.lock held. */
+static void mbatch_part_grant_locked(struct mbatch_participant *pt, u64 msgs,
+				     u64 units)
+{
+	struct mbatch_peer *p = pt->ep.peer;
+
+	atomic64_add(msgs - pt->granted_msgs, &p->in_cmds_used);
+	pt->resv_msgs += msgs - pt->granted_msgs;
+	atomic64_add(units - pt->granted_units, &p->in_units_used);
+	pt->resv_units += units - pt->granted_units;
+	pt->granted_msgs = msgs;
+	pt->granted_units = units;
+}
+
+/* Session ops. */
+
+static int mbatch_part_geometry(struct mbatch_session *s,
+				struct mbatch_geom *g,
+				struct netlink_ext_ack *extack)
+{
+	mbatch_part_geom(mbatch_part(s), g);
+	return 0;
+}
+
+static void mbatch_part_queue(struct mbatch_session *s, struct mbatch_command *cmd)
+{
+	mbatch_exec_queue_locked(&mbatch_part(s)->ex, cmd);
+}
+
+/* Work to run, and results or credit for the initiator. */
+static void mbatch_part_kick(struct mbatch_session *s)
+{
+	struct mbatch_participant *pt = mbatch_part(s);
+
+	mbatch_exec_kick(&pt->ex);
+	mbatch_ep_kick(&pt->ep);
+}
+
+static int mbatch_part_cancel(struct mbatch_session *s, u64 batch, u64 upto,
+			      struct netlink_ext_ack *extack)
+{
+	return mbatch_exec_cancel_locked(&mbatch_part(s)->ex, batch, upto);
+}
+
+/* The initiator resumes the halt it names; a stale RESUME changes nothing. */
+static int mbatch_part_resume(struct mbatch_session *s, u32 gen,
+			      struct netlink_ext_ack *extack)
+{
+	return gen == s->halts ? 0 : -ESTALE;
+}
+
+static bool mbatch_part_runs_on(const struct mbatch_session *s,
+				const struct mbatch_queue *q)
+{
+	return mbatch_part(s)->ex.q == q;
+}
+
+static void mbatch_part_name(const struct mbatch_session *s,
+			     const char **queue, const char **peer)
+{
+	*queue = mbatch_part(s)->ex.q->name;
+}
+
+/* Out of the table and CLOSING: the initiator hears GONE. */
+static void mbatch_part_kill(struct mbatch_session *s)
+{
+	struct mbatch_participant *pt = mbatch_part(s);
+	struct mbatch_peer *p = pt->ep.peer;
+
+	mbatch_ep_del(&pt->ep);
+	mbatch_exec_kill(&pt->ex);
+	spin_lock_irq(&s->lock);
+	atomic64_sub(pt->resv_msgs, &p->in_cmds_used);
+	atomic64_sub(pt->resv_units, &p->in_units_used);
+	pt->resv_msgs = 0;
+	pt->resv_units = 0;
+	spin_unlock_irq(&s->lock);
+	mbatch_peer_note(p, MBATCH_FRAME_GONE, pt->ep.isid, 0, pt->ep.cookie);
+}
+
+static void mbatch_part_free(struct mbatch_session *s)
+{
+	struct mbatch_participant *pt = mbatch_part(s);
+
+	mbatch_exec_detach(&pt->ex);
+	if (pt->ep.peer)
+		mbatch_peer_put(pt->ep.peer);
+	mutex_destroy(&pt->rx_lock);
+	kmem_cache_free(mbatch_participant_cache, pt);
+}
+
+static const struct mbatch_session_ops mbatch_participant_ops = {
+	.kind = "participant",
+	.geometry = mbatch_part_geometry,
+	.queue = mbatch_part_queue,
+	.kick = mbatch_part_kick,
+	.cancel = mbatch_part_cancel,
+	.resume = mbatch_part_resume,
+	.runs_on = mbatch_part_runs_on,
+	.name = mbatch_part_name,
+	.kill = mbatch_part_kill,
+	.free = mbatch_part_free,
+};
+
+/* Receive. */
+
+/*
+ * A MSGS frame: every message is checked before any is queued; a malformed
+ * one drops the link, one that does not fit the device (changed since the
+ * initiator checked it) fails in its epoch. Sequences already received are
+ * dropped; checking and queuing happen under rx_lock, so a message is
+ * queued at most once whichever link it came on.
+ */
+static int mbatch_rx_msgs(struct mbatch_participant *pt, struct mbatch_link *l,
+			  u64 count, const void *payload, u32 len)
+{
+	struct mbatch_session *s = &pt->s;
+	u64 last, prev, gmsgs, gunits, nmsgs = 0, nunits = 0, dups = 0;
+	struct mbatch_msg_fault fault;
+	unsigned int n = 0, i, j;
+	struct mbatch_msg *msgs;
+	const char *why = NULL;
+	struct mbatch_geom g;
+	u32 off = 0;
+	int err = 0;
+
+	if (!count || count > len / sizeof(struct mbatch_wire_msg))
+		return mbatch_link_proto(l, "bad message count");
+	msgs = kvcalloc(count, sizeof(*msgs), GFP_KERNEL);
+	if (!msgs) {
+		mbatch_link_down(l, -ENOMEM, "out of memory for messages");
+		return -ENOMEM;
+	}
+	mbatch_part_geom(pt, &g);
+
+	mutex_lock(&pt->rx_lock);
+	spin_lock_irq(&s->lock);
+	last = pt->last_seq;
+	gmsgs = pt->granted_msgs - pt->rx_msgs;
+	gunits = pt->granted_units - pt->rx_units;
+	spin_unlock_irq(&s->lock);
+
+	prev = 0;
+	for (i = 0; i < count && !why; i++) {
+		struct mbatch_msg *m = &msgs[n];
+
+		why = mbatch_wire_msg_decode(payload, len, &off, m);
+		if (why)
+			break;
+		if (m->seq <= prev) {
+			why = "messages out of sequence";
+			break;
+		}
+		prev = m->seq;
+		if (!mbatch_msg_check(m, &g, &fault)) {
+			if (!fault.geometry) {
+				why = fault.text;
+				break;
+			}
+			m->refused = fault.err;
+		}
+		if (mbatch_fault_seq(&mbatch_fault_geom_refuse, m->seq))
+			m->refused = -ERANGE;
+		if (m->seq <= last) {
+			dups++;		/* sent again after a lost link */
+			continue;
+		}
+		nmsgs++;
+		nunits += mbatch_wire_units(m->op, m->len);
+		n++;
+	}
+	if (!why && off != len)
+		why = "trailing bytes after messages";
+	if (!why && (nmsgs > gmsgs || nunits > gunits))
+		why = "credit exceeded";
+	if (why) {
+		mutex_unlock(&pt->rx_lock);
+		kvfree(msgs);
+		return mbatch_link_proto(l, why);
+	}
+	if (dups)
+		mbatch_peer_count(pt->ep.peer, MBATCH_PEER_STATS_A_DUPLICATES,
+				  dups);
+	mbatch_fault_delay(mbatch_fault_rx_delay_ms);
+
+	/* One submission per run of a batch: batch ids stay the initiator's. */
+	for (i = 0; i < n && !err; i = j) {
+		u64 batch = msgs[i].batch, first, units = 0;
+
+		for (j = i; j < n && msgs[j].batch == batch; j++)
+			units += mbatch_wire_units(msgs[j].op, msgs[j].len);
+		err = mbatch_session_submit(s, &msgs[i], j - i,
+					    MBATCH_SUBMIT_F_CREDITED, &batch,
+					    &first, NULL);
+		if (err)
+			break;
+		spin_lock_irq(&s->lock);
+		pt->last_seq = msgs[j - 1].seq;
+		pt->rx_msgs += j - i;
+		pt->rx_units += units;
+		spin_unlock_irq(&s->lock);
+	}
+	mutex_unlock(&pt->rx_lock);
+	kvfree(msgs);
+	if (err == -ENOENT)
+		return 0;	/* closing: the initiator hears GONE */
+	if (err) {
+		/* Nothing is lost: it is sent again on the next link. */
+		mbatch_link_down(l, err, "could not queue messages");
+		return err;
+	}
+	return 0;
+}
+
+static int mbatch_part_rx(struct mbatch_ep *ep, struct mbatch_link *l,
+			  const struct mbatch_frame *f)
+{
+	struct mbatch_participant *pt = mbatch_ep_part(ep);
+	struct mbatch_session *s = &pt->s;
+	const struct mbatch_wire_cancel *c;
+	unsigned int n;
+	bool same;
+	int err = 0;
+
+	if (f->type != MBATCH_FRAME_MSGS && f->type != MBATCH_FRAME_OPEN &&
+	    f->type != MBATCH_FRAME_CANCEL && f->len)
+		return mbatch_link_proto(l, "unexpected payload");
+	switch (f->type) {
+	case MBATCH_FRAME_OPEN:
+		spin_lock_irq(&s->lock);
+		same = f->arg == ep->cookie &&
+		       s->state != MBATCH_SESSION_CLOSING;
+		if (same) {
+			/* The same session again: carry on where it was. */
+			pt->reply_pending = true;
+			pt->orphan_since = 0;
+		}
+		spin_unlock_irq(&s->lock);
+		if (!same) {
+			/* An earlier life of the initiator's session id. */
+			mbatch_session_close(s);
+			return -ESTALE;
+		}
+		mbatch_results_rewind(s);
+		break;
+	case MBATCH_FRAME_MSGS:
+		err = mbatch_rx_msgs(pt, l, f->arg, f->data, f->len);
+		break;
+	case MBATCH_FRAME_ACK:
+		if (mbatch_results_ack(s, f->arg, false))
+			err = mbatch_link_proto(l, "ack of a result never sent");
+		break;
+	case MBATCH_FRAME_RESUME:
+		if (f->arg > READ_ONCE(s->halts))
+			err = mbatch_link_proto(l, "resume of a halt that never happened");
+		else
+			mbatch_session_resume(s, f->arg, NULL);
+		break;
+	case MBATCH_FRAME_CANCEL:
+		if (f->len != sizeof(*c))
+			return mbatch_link_proto(l, "malformed cancel");
+		c = f->data;
+		mbatch_session_cancel(s, f->arg, le64_to_cpu(c->upto_seq), &n,
+				      NULL);
+		break;
+	case MBATCH_FRAME_CLOSE:
+		if (f->arg == ep->cookie)
+			mbatch_session_close(s);
+		break;
+	}
+	if (!err)
+		mbatch_link_kick(l);
+	return err;
+}
+
+/* Transmit. */
+
+struct mbatch_part_frame {
+	void *buf;
+	u32 off;
+	u32 cap;
+	bool halting;			/* carries a result that halted it */
+};
+
+static int mbatch_part_put_result(void *arg, const struct mbatch_command *cmd)
+{
+	struct mbatch_part_frame *fr = arg;
+	struct mbatch_wire_result *w = fr->buf + fr->off;
+	u32 dlen = cmd->op == MBATCH_OP_READ && cmd->bytes ? cmd->len : 0;
+	u32 need = sizeof(*w) + mbatch_wire_pad(dlen);
+
+	if (fr->off + need > fr->cap)
+		return -EMSGSIZE;
+	memset(w, 0, sizeof(*w));
+	w->msg_seq = cpu_to_le64(cmd->seq);
+	w->rseq = cpu_to_le64(cmd->rseq);
+	w->start_ns = cpu_to_le64(cmd->start_ns);
+	w->done_ns = cpu_to_le64(cmd->done_ns);
+	w->bytes = cpu_to_le32(cmd->bytes);
+	w->rflags = cpu_to_le32(cmd->rflags);
+	w->data_len = cpu_to_le32(dlen);
+	w->halt_gen = cpu_to_le32(cmd->halt_gen);
+	w->status = cpu_to_le16(mbatch_wire_status(cmd->status));
+	w->outcome = cmd->outcome;
+	if (dlen) {
+		mbatch_cmd_copy_out(w + 1, cmd);
+		memset((void *)(w + 1) + dlen, 0, mbatch_wire_pad(dlen) - dlen);
+	}
+	if (cmd->halt_gen)
+		fr->halting = true;
+	fr->off += need;
+	return 0;
+}
+
+static void mbatch_part_reply_locked(struct mbatch_participant *pt,
+				     struct mbatch_wire_open_reply *rep)
+{
+	struct mbatch_session *s = &pt->s;
+	struct mbatch_geom g;
+	u64 msgs, units;
+
+	mbatch_part_geom(pt, &g);
+	mbatch_part_credit_locked(pt, &msgs, &units);
+	mbatch_part_grant_locked(pt, msgs, units);
+	memset(rep, 0, sizeof(*rep));
+	rep->status = cpu_to_le16(MBATCH_WS_OK);
+	rep->flags = cpu_to_le16((g.discard ? MBATCH_REPLY_F_DISCARD : 0) |
+				 (s->state == MBATCH_SESSION_HALTED ?
+				  MBATCH_REPLY_F_HALTED : 0));
+	rep->max_cmds = cpu_to_le32(s->max_cmds);
+	rep->max_bytes = cpu_to_le64(s->max_bytes);
+	rep->last_seq = cpu_to_le64(pt->last_seq);
+	rep->rx_msgs = cpu_to_le64(pt->rx_msgs);
+	rep->rx_units = cpu_to_le64(pt->rx_units);
+	rep->credit_msgs = cpu_to_le64(pt->granted_msgs);
+	rep->credit_units = cpu_to_le64(pt->granted_units);
+	rep->capacity = cpu_to_le64(g.capacity);
+	rep->lbs = cpu_to_le32(g.lbs);
+	rep->max_io = cpu_to_le32(g.max_io);
+	rep->halt_gen = cpu_to_le32(s->halts);
+	rep->halt_status = cpu_to_le16(mbatch_wire_status(s->halt_err));
+}
+
+/* One frame: the reply to an OPEN, then results, then credit. */
+static int mbatch_part_tx(struct mbatch_ep *ep, struct mbatch_link *l)
+{
+	struct mbatch_participant *pt = mbatch_ep_part(ep);
+	struct mbatch_session *s = &pt->s;
+	struct mbatch_wire_open_reply rep;
+	struct mbatch_wire_credit cr;
+	struct mbatch_part_frame fr;
+	bool orphan, closing;
+	u64 msgs, units;
+	int n;
+
+	spin_lock_irq(&s->lock);
+	closing = s->state == MBATCH_SESSION_CLOSING;
+	orphan = pt->orphan_since;
+	if (!closing && pt->reply_pending) {
+		pt->reply_pending = false;
+		mbatch_part_reply_locked(pt, &rep);
+		spin_unlock_irq(&s->lock);
+		return mbatch_link_send(l, MBATCH_FRAME_OPEN_REPLY, ep->isid,
+					ep->cookie, &rep, sizeof(rep)) ?: 1;
+	}
+	spin_unlock_irq(&s->lock);
+	if (closing || orphan)
+		return 0;	/* until it is re-attached on this link */
+
+	fr = (struct mbatch_part_frame){
+		.buf = l->txbuf,
+		.cap = MBATCH_LINK_TXBUF - (64U << 10),
+	};
+	n = mbatch_results_send(s, mbatch_part_put_result, &fr);
+	if (n) {
+		if (fr.halting && mbatch_fault_take(&mbatch_fault_halt_drop)) {
+			mbatch_link_down(l, -EIO, "fault: halt result dropped");
+			return -EIO;
+		}
+		return mbatch_link_send(l, MBATCH_FRAME_RESULTS, ep->isid, n,
+					fr.buf, fr.off) ?: 1;
+	}
+
+	spin_lock_irq(&s->lock);
+	mbatch_part_credit_locked(pt, &msgs, &units);
+	n = msgs > pt->granted_msgs || units > pt->granted_units;
+	if (n) {
+		mbatch_part_grant_locked(pt, msgs, units);
+		cr.msgs = cpu_to_le64(msgs);
+		cr.units = cpu_to_le64(units);
+	}
+	spin_unlock_irq(&s->lock);
+	if (!n)
+		return 0;
+	return mbatch_link_send(l, MBATCH_FRAME_CREDIT, ep->isid, 0, &cr,
+				sizeof(cr)) ?: 1;
+}
+
+/* Link events and deadlines. */
+
+/* Its initiator has to take it back on the new link (OPEN, re-attach). */
+static void mbatch_part_link_up(struct mbatch_ep *ep)
+{
+	struct mbatch_participant *pt = mbatch_ep_part(ep);
+
+	spin_lock_irq(&pt->s.lock);
+	pt->orphan_since = jiffies | 1;
+	spin_unlock_irq(&pt->s.lock);
+	mbatch_timer_peer_arm_timeout(ep->peer);
+}
+
+static void mbatch_part_link_down(struct mbatch_ep *ep)
+{
+	struct mbatch_participant *pt = mbatch_ep_part(ep);
+
+	spin_lock_irq(&pt->s.lock);
+	if (!pt->orphan_since)
+		pt->orphan_since = jiffies | 1;
+	spin_unlock_irq(&pt->s.lock);
+}
+
+/* Not taken back within the link timeout (or the peer deleted): it goes. */
+static void mbatch_part_expire(struct mbatch_ep *ep, unsigned long now,
+			       bool all, unsigned long *next)
+{
+	struct mbatch_participant *pt = mbatch_ep_part(ep);
+	unsigned long timeout = msecs_to_jiffies(ep->peer->link_timeout_ms);
+	unsigned long since;
+
+	spin_lock_irq(&pt->s.lock);
+	since = pt->orphan_since;
+	spin_unlock_irq(&pt->s.lock);
+	if (all || mbatch_timer_due(since, timeout, now, next))
+		mbatch_session_close(&pt->s);
+}
+
+static void mbatch_part_credits(struct mbatch_ep *ep, u64 *tx, u64 *rx)
+{
+	struct mbatch_participant *pt = mbatch_ep_part(ep);
+
+	spin_lock_irq(&pt->s.lock);
+	*rx += pt->granted_msgs - pt->rx_msgs;
+	spin_unlock_irq(&pt->s.lock);
+}
+
+static const struct mbatch_ep_ops mbatch_participant_ep_ops = {
+	.rx = mbatch_part_rx,
+	.tx = mbatch_part_tx,
+	.link_up = mbatch_part_link_up,
+	.link_down = mbatch_part_link_down,
+	.expire = mbatch_part_expire,
+	.credits = mbatch_part_credits,
+};
+
+/* An OPEN for a session the peer does not have here: open it, or refuse. */
+static int mbatch_participant_accept(struct mbatch_peer *p,
+				     struct mbatch_link *l,
+				     const struct mbatch_frame *f)
+{
+	const struct mbatch_wire_open *o = f->data;
+	struct mbatch_net *mn = p->mn;
+	struct mbatch_participant *pt;
+	struct mbatch_queue *q;
+	u32 oflags;
+	int err;
+
+	if (f->len != sizeof(*o))
+		return mbatch_link_proto(l, "malformed open");
+	oflags = le32_to_cpu(o->flags);
+	if (oflags & ~MBATCH_OPEN_F_REATTACH)
+		return mbatch_link_proto(l, "unknown open flags");
+	if (!le32_to_cpu(o->max_io))
+		return mbatch_link_proto(l, "malformed open");
+	if (strnlen(o->queue, sizeof(o->queue)) == sizeof(o->queue) ||
+	    !o->queue[0])
+		return mbatch_link_proto(l, "malformed queue name in open");
+	if (oflags & MBATCH_OPEN_F_REATTACH) {
+		/* It had a session here, which is gone. */
+		mbatch_peer_note(p, MBATCH_FRAME_OPEN_REPLY, f->session,
+				 MBATCH_WS_STALE, f->arg);
+		return 0;
+	}
+
+	pt = kmem_cache_zalloc(mbatch_participant_cache, GFP_KERNEL);
+	if (!pt) {
+		mbatch_peer_note(p, MBATCH_FRAME_OPEN_REPLY, f->session,
+				 MBATCH_WS_NOMEM, f->arg);
+		return 0;
+	}
+	mbatch_session_init(&pt->s, &mbatch_participant_ops, mn,
+			    MBATCH_SESSION_F_PEER, 0);
+	mbatch_exec_init(&pt->ex, &pt->s);
+	INIT_LIST_HEAD(&pt->ep.pnode);
+	mutex_init(&pt->rx_lock);
+	pt->s.res.push = true;
+	pt->max_io = min_t(u32, MBATCH_MAX_IO_LEN, le32_to_cpu(o->max_io));
+	pt->reply_pending = true;
+	pt->ep.isid = f->session;
+	pt->ep.cookie = f->arg;
+
+	mutex_lock(&mn->lock);
+	q = mbatch_queue_find_locked(mn, o->queue);
+	if (!q) {
+		err = -ENOENT;
+		goto unlock;
+	}
+	err = mbatch_exec_attach(&pt->ex, q);
+	if (err) {
+		mbatch_queue_put(q);
+		goto unlock;
+	}
+	pt->s.max_cmds = q->max_cmds;
+	pt->s.max_bytes = q->max_bytes;
+	err = mbatch_session_reserve(&pt->s, NULL);
+	if (err)
+		goto detach;
+	err = mbatch_ep_add(&pt->ep, p, MBATCH_EP_IN,
+			    &mbatch_participant_ep_ops, &pt->s);
+	if (err) {
+		mbatch_session_unreserve(&pt->s);
+		goto detach;
+	}
+	mbatch_session_publish(&pt->s);
+	mutex_unlock(&mn->lock);
+	mbatch_session_put(&pt->s);	/* the table holds it */
+	mbatch_link_kick(l);
+	return 0;
+
+detach:
+	mbatch_exec_detach(&pt->ex);
+unlock:
+	mutex_unlock(&mn->lock);
+	mutex_destroy(&pt->rx_lock);
+	kmem_cache_free(mbatch_participant_cache, pt);
+	mbatch_peer_note(p, MBATCH_FRAME_OPEN_REPLY, f->session,
+			 mbatch_wire_status(err), f->arg);
+	return 0;
+}
+
+const struct mbatch_peer_ops mbatch_participant_peer_ops = {
+	.accept = mbatch_participant_accept,
+};
+
+int mbatch_participant_init(void)
+{
+	mbatch_participant_cache = KMEM_CACHE(mbatch_participant, 0);
+	return mbatch_participant_cache ? 0 : -ENOMEM;
+}
+
+void mbatch_participant_exit(void)
+{
+	kmem_cache_destroy(mbatch_participant_cache);
+}
