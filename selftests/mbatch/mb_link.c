@@ -478,9 +478,9 @@ static void count_lost(struct __test_metadata *_metadata,
 	for (i = 0; i < nr; i++) {
 		if (r[i].status == 0)
 			(*ok)++;
-		else if (r[i].status == -MBATCH_EUNKNOWN)
+		else if (r[i].status == -ESTALE)
 			(*unknown)++;
-		else if (r[i].status == -MBATCH_ENOTSENT)
+		else if (r[i].status == -ENOTCONN)
 			(*unsent)++;
 		else
 			EXPECT_EQ(0, r[i].status)
@@ -520,7 +520,7 @@ TEST_F_TIMEOUT(remote, participant_reset, 120)
 	EXPECT_EQ(n - FAKE_CREDIT, unsent);
 	ASSERT_EQ(0, mb_session_get(&self->e.s, self->sid, &si));
 	EXPECT_EQ(MBATCH_SESSION_HALTED, si.state);
-	EXPECT_EQ(-MBATCH_EUNKNOWN, si.error);
+	EXPECT_EQ(-ESTALE, si.error);
 	mb_results_free(r, nr);
 }
 

@@ -177,11 +177,11 @@ int mb_split_hostport(const char *s, char *host, size_t hlen, char *port,
 
 /*
  * A result's or a session's -errno in words. A remote command whose result
- * can no longer arrive (-MBATCH_EUNKNOWN) may or may not have run.
+ * can no longer arrive (-ESTALE) may or may not have run.
  */
 const char *mb_status_str(int32_t status)
 {
-	if (status == -MBATCH_EUNKNOWN)
+	if (status == -ESTALE)
 		return "outcome unknown";
 	return strerror(status < 0 ? -status : status);
 }

@@ -14,13 +14,13 @@
 #include <linux/types.h>
 
 #define MBATCH_GENL_NAME		"mbatch"
-#define MBATCH_GENL_VERSION		1
+#define MBATCH_GENL_VERSION		2
 #define MBATCH_MCGRP_EVENTS		"events"
 
 /* Limits of the uAPI (all lengths in bytes). */
 #define MBATCH_QUEUE_NAME_MAX		32	/* including the NUL */
 #define MBATCH_DEV_PATH_MAX		256	/* including the NUL */
-#define MBATCH_MAX_IO_LEN		(32U << 10)	/* READ, WRITE: fits one attribute */
+#define MBATCH_MAX_IO_LEN		(32U << 10)	/* READ, WRITE; see VERSION_GET */
 #define MBATCH_MAX_ZERO_LEN		(64U << 20)	/* DISCARD, WRITE_ZEROES */
 #define MBATCH_MAX_BATCH_MSGS		4096
 #define MBATCH_DEPTH_DEFAULT		32
@@ -32,6 +32,7 @@
 #define MBATCH_MAX_BYTES_MAX		(1ULL << 30)
 #define MBATCH_COLLECT_TIMEOUT_MAX_MS	10000
 #define MBATCH_QUEUE_SESSIONS_MAX	1024	/* open sessions per queue */
+#define MBATCH_CANCELS_MAX		32	/* remote: cancels awaiting results */
 
 /* Peers and links (see Documentation/userspace-api/mbatch-wire.rst). */
 #define MBATCH_PEER_NAME_MAX		32	/* including the NUL */
@@ -43,16 +44,13 @@
 #define MBATCH_DEAD_KEEPALIVES		4	/* silent intervals: link dead */
 #define MBATCH_LINK_TIMEOUT_MS_DEFAULT	15000
 #define MBATCH_LINK_TIMEOUT_MS_MAX	3600000
-#define MBATCH_WIRE_VERSION		1
-
-/*
- * Result statuses of remote sessions. A command never sent to the
- * participant ends with -MBATCH_ENOTSENT (it did not run); a command sent
- * whose result can no longer arrive ends with -MBATCH_EUNKNOWN: it may or
- * may not have run. No local cause produces either.
- */
-#define MBATCH_EUNKNOWN			ESTALE
-#define MBATCH_ENOTSENT			ENOTCONN
+#define MBATCH_PEER_SESSIONS_MAX	256	/* each way, per peer */
+#define MBATCH_PEER_IN_BYTES_DEFAULT	(256ULL << 20)
+#define MBATCH_PEER_IN_BYTES_MIN	(1ULL << 20)
+#define MBATCH_PEER_IN_BYTES_MAX	(64ULL << 30)
+#define MBATCH_PEER_IN_CMDS_DEFAULT	65536
+#define MBATCH_PEER_IN_CMDS_MAX		1048576
+#define MBATCH_WIRE_VERSION		2
 
 /* Feature bits reported by MBATCH_CMD_VERSION_GET. */
 #define MBATCH_FEAT_LOCAL		_BITULL(0)
@@ -89,6 +87,18 @@ enum mbatch_op {
 /* Collect flags (MBATCH_A_COLLECT_FLAGS). */
 #define MBATCH_COLLECT_F_ACK_DELIVERED	_BITUL(0)	/* ack the last reply */
 #define MBATCH_COLLECT_F_ALL		MBATCH_COLLECT_F_ACK_DELIVERED
+
+/*
+ * What became of a command (MBATCH_RESULT_A_OUTCOME). The status beside it
+ * is 0 or -errno: for DONE what the command completed with, for the others
+ * the cause (-ECANCELED, or the error that cut the session off).
+ */
+enum mbatch_outcome {
+	MBATCH_OUTCOME_DONE = 1,	/* it ran */
+	MBATCH_OUTCOME_CANCELLED,	/* it did not run: cancelled, halted */
+	MBATCH_OUTCOME_NOT_SENT,	/* remote: it never left; did not run */
+	MBATCH_OUTCOME_UNKNOWN,		/* remote: it may or may not have run */
+};
 
 enum mbatch_session_state {
 	MBATCH_SESSION_ACTIVE = 1,
@@ -129,6 +139,7 @@ enum mbatch_cmd {
 	MBATCH_CMD_PEER_ATTACH,
 	MBATCH_CMD_LINK_UP_NTF,
 	MBATCH_CMD_LINK_DOWN_NTF,
+	MBATCH_CMD_COLLECT_READY_NTF,
 
 	__MBATCH_CMD_MAX,
 	MBATCH_CMD_MAX = __MBATCH_CMD_MAX - 1
@@ -181,6 +192,18 @@ enum mbatch_attr {
 	MBATCH_A_PEER_STATS,		/* nest: enum mbatch_peer_stats_attr */
 	MBATCH_A_LINK_REASON,		/* string: why a link went down */
 	MBATCH_A_LINK_ERROR,		/* s32: -errno of a link going down */
+	MBATCH_A_SESSION_HANDLE,	/* u64: proves the right to a session */
+	MBATCH_A_SESSION_MAX_IO,	/* u32: largest READ/WRITE it takes */
+	MBATCH_A_SESSION_HALTS,		/* u32: times it halted */
+	MBATCH_A_LIMIT_MAX_IO,		/* u32: largest READ/WRITE, bytes */
+	MBATCH_A_LIMIT_MAX_ZERO,	/* u32: largest DISCARD/WRITE_ZEROES */
+	MBATCH_A_LIMIT_BATCH_MSGS,	/* u32: messages per SUBMIT */
+	MBATCH_A_LIMIT_REQUEST_BYTES,	/* u32: largest request this socket sends */
+	MBATCH_A_LIMIT_REPLY_BYTES,	/* u32: receive buffers need this much */
+	MBATCH_A_COLLECT_WAITING,	/* flag: nothing yet, COLLECT_READY follows */
+	MBATCH_A_COLLECT_TIMED_OUT,	/* flag: COLLECT_READY after the timeout */
+	MBATCH_A_PEER_IN_BYTES,		/* u64: budget of its sessions here */
+	MBATCH_A_PEER_IN_CMDS,		/* u32: the same, in commands */
 
 	__MBATCH_A_MAX,
 	MBATCH_A_MAX = __MBATCH_A_MAX - 1
@@ -215,6 +238,7 @@ enum mbatch_result_attr {
 	MBATCH_RESULT_A_MSG_SEQ,	/* u64: submission sequence */
 	MBATCH_RESULT_A_FLAGS,		/* u32: MBATCH_RESULT_F_* */
 	MBATCH_RESULT_A_DATA,		/* binary: READ data */
+	MBATCH_RESULT_A_OUTCOME,	/* u32: enum mbatch_outcome */
 
 	__MBATCH_RESULT_A_MAX,
 	MBATCH_RESULT_A_MAX = __MBATCH_RESULT_A_MAX - 1
@@ -237,6 +261,8 @@ enum mbatch_stats_attr {
 	MBATCH_STATS_A_QUEUED,
 	MBATCH_STATS_A_QUEUED_BYTES,
 	MBATCH_STATS_A_REJECTED,
+	MBATCH_STATS_A_NOT_SENT,	/* remote outcomes */
+	MBATCH_STATS_A_UNKNOWN,
 
 	__MBATCH_STATS_A_MAX,
 	MBATCH_STATS_A_MAX = __MBATCH_STATS_A_MAX - 1
@@ -258,6 +284,8 @@ enum mbatch_peer_stats_attr {
 	MBATCH_PEER_STATS_A_SESSIONS_IN, /* its sessions on our queues */
 	MBATCH_PEER_STATS_A_TX_CREDITS,	/* messages we may still send */
 	MBATCH_PEER_STATS_A_RX_CREDITS,	/* messages we let it send */
+	MBATCH_PEER_STATS_A_IN_CMDS,	/* its budget in use here */
+	MBATCH_PEER_STATS_A_IN_BYTES,
 
 	__MBATCH_PEER_STATS_A_MAX,
 	MBATCH_PEER_STATS_A_MAX = __MBATCH_PEER_STATS_A_MAX - 1
