@@ -414,7 +414,8 @@ int cmd_submit(int argc, char **argv)
 		file = argv[i + 1];
 	}
 	mb_script_init(&s, "arg");
-	s.msgs_only = true;
+	s.submit = true;
+	s.no_batch = !file;
 	if (file) {
 		rc = mb_script_parse_file(&s, file);
 	} else {

@@ -390,9 +390,14 @@ void mb_script_line(struct mb_script *s, char *line, unsigned int lineno)
 			return;
 		}
 	}
-	if (s->msgs_only) {
-		perr(s, lineno, "unknown message '%s' (write, read, flush, discard, write-zeroes, checkpoint)",
-		     tok[0]);
+	if (s->no_batch || (s->submit && strcmp(tok[0], "batch"))) {
+		if (!strcmp(tok[0], "collect") || !strcmp(tok[0], "resume") ||
+		    !strcmp(tok[0], "batch"))
+			perr(s, lineno, "%s: a directive of run scripts, not of submit%s",
+			     tok[0], s->no_batch ? " arguments" : "");
+		else
+			perr(s, lineno, "unknown message '%s' (write, read, flush, discard, write-zeroes, checkpoint%s)",
+			     tok[0], s->no_batch ? "" : ", batch");
 		return;
 	}
 	if (!strcmp(tok[0], "batch")) {

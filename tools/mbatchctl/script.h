@@ -71,7 +71,8 @@ struct mb_script {
 	unsigned int nmsgs;	/* all messages of all batches */
 	unsigned int errors;
 	bool open_batch;	/* the last item is a batch still filling */
-	bool msgs_only;		/* submit: no collect/resume/batch lines */
+	bool submit;		/* submit: no collect or resume lines */
+	bool no_batch;		/* submit's arguments: no batch lines either */
 };
 
 void mb_script_init(struct mb_script *s, const char *name);

@@ -205,6 +205,22 @@ expect 2 "submit without messages" -- "$TOOL" submit 1
 expect 2 "submit script error" -- "$TOOL" submit 1 'write 0 4K' 'read 0'
 grep_in "$TMP/err" "arg:2: read: missing length" "  submit names the bad argument"
 expect 2 "submit rejects collect" -- "$TOOL" submit 1 'collect'
+expect 2 "submit arguments reject batch" -- "$TOOL" submit 1 'write 0 4K' batch
+grep_in "$TMP/err" "arg:2: batch: a directive of run scripts" "  and say why"
+# submit -f takes what mbatchctl.8 documents: messages and batch lines
+printf 'write 0 4K\nbatch\nread 0 4K\n' >"$TMP/sub.mb"
+"$TOOL" submit 1 -f "$TMP/sub.mb" >"$TMP/out" 2>"$TMP/err"
+rc=$?
+if [ $rc -ne 2 ] && ! grep -q "sub.mb:" "$TMP/err"; then
+	ok "submit -f accepts batch lines (exit $rc: past the parser)"
+else
+	not_ok "submit -f refused its batch line (exit $rc)"
+	sed 's/^/# /' "$TMP/err"
+fi
+printf 'write 0 4K\ncollect\nresume\n' >"$TMP/sub.mb"
+expect 2 "submit -f rejects collect and resume" -- "$TOOL" submit 1 -f "$TMP/sub.mb"
+grep_in "$TMP/err" "sub.mb:2: collect: a directive of run scripts" "  collect named"
+grep_in "$TMP/err" "sub.mb:3: resume: a directive of run scripts" "  resume named"
 expect 2 "checkpoint bad flag" -- "$TOOL" checkpoint 1 fast
 expect 2 "collect bad option" -- "$TOOL" collect 1 wait-min
 expect 2 "collect unknown option" -- "$TOOL" collect 1 frob 1
