@@ -92,6 +92,14 @@ say "the same, as JSON (first result shown)"
 "$CTL" --json run demo -f "$script" |
 	python3 -c 'import json,sys; d=json.load(sys.stdin); print(json.dumps(d["results"][0] if "results" in d else d, indent=1))'
 
+say "one request each, from a shell: session open prints ID:HANDLE"
+sid=$("$CTL" session open demo)
+# shellcheck disable=SC2016 # the command as typed
+printf '$ sid=$(mbatchctl session open demo)    # %s\n' "$sid"
+run "$CTL" submit "$sid" "write 0 4K" "read 0 4K" "checkpoint"
+run "$CTL" collect "$sid" wait-epoch 0 timeout 5000
+run "$CTL" session close "$sid"
+
 say "queue statistics"
 run "$CTL" stats demo
 

@@ -19,12 +19,16 @@ spec. Naming follows the YNL rules for genetlink-legacy specs:
   family       c-family-name = "<name>", c-version-name = version
   mcast        <FAMILY>_MCGRP_<NAME> = "<name>"
 
-Also checks the spec's internal references (attribute sets, enums, groups).
+Also checks the spec's internal references (attribute sets, enums, groups)
+and attribute types: a flag carries no value, so it takes no checks and no
+enum. An event with a mcgrp is multicast on that group; one without is
+unicast (sent to one socket) and must say so in its doc.
 Only the standard library and python3-yaml. Exit status: 0 when they match,
 1 on any mismatch (each printed), 2 on a usage or parse error.
 """
 
 import argparse
+import copy
 import os
 import errno
 import re
@@ -261,7 +265,16 @@ class Checker:
                                                             name))
             self.expect_enum(c_lower(enum_name), entries, what)
 
+    TYPES = {'pad', 'flag', 'u8', 'u16', 'u32', 'u64', 's8', 's16', 's32',
+             's64', 'string', 'binary', 'nest'}
+
     def attr_refs(self, what, a):
+        typ = a.get('type')
+        if typ not in self.TYPES:
+            self.err('%s: %s has unknown type %s' % (what, a['name'], typ))
+        if typ == 'flag' and ('checks' in a or 'enum' in a):
+            self.err('%s: flag %s cannot have checks or an enum'
+                     % (what, a['name']))
         if a.get('type') == 'nest' and a.get('nested-attributes') \
                 not in self.sets:
             self.err('%s: %s nests unknown set %s'
@@ -302,8 +315,15 @@ class Checker:
                     lists.append(('%s %s' % (mode, part), lst))
             if 'event' in op:
                 lists.append(('event', op['event'].get('attributes', [])))
-                if op.get('mcgrp') not in groups:
-                    self.err('%s: unknown mcgrp %s' % (what, op.get('mcgrp')))
+                if 'mcgrp' in op and op['mcgrp'] not in groups:
+                    self.err('%s: unknown mcgrp %s' % (what, op['mcgrp']))
+                if 'mcgrp' not in op and \
+                        'unicast' not in op.get('doc', '').lower() and \
+                        'not multicast' not in op.get('doc', '').lower():
+                    self.err('%s: an event without mcgrp must be documented '
+                             'as unicast' % what)
+            elif 'mcgrp' in op:
+                self.err('%s: only an event has a mcgrp' % what)
             for where, lst in lists:
                 for a in lst:
                     if a not in names:
@@ -348,7 +368,8 @@ class Checker:
 # Each mutation of the header must be caught (--self-test).
 MUTATIONS = [
     ('changed constant', r'(#define MBATCH_DEPTH_MAX\s+)1024', r'\g<1>1023'),
-    ('extra define', r'(#define MBATCH_GENL_VERSION\s+1)', r'\1\n#define MBATCH_X 1'),
+    ('extra define', r'(#define MBATCH_GENL_VERSION\s+\d+)', r'\1\n#define MBATCH_X 1'),
+    ('family version', r'(#define MBATCH_GENL_VERSION\s+)\d+', r'\g<1>1'),
     ('renamed flag', r'MBATCH_MSG_F_CONTINUE\b', 'MBATCH_MSG_F_GO_ON'),
     ('bad flag mask', r'_BITUL\(1\)(\s*/\* do not halt)', r'_BITUL(2)\1'),
     ('missing attribute', r'\n\s*MBATCH_A_STATS,', ''),
@@ -356,8 +377,54 @@ MUTATIONS = [
     ('op value shifted', r'MBATCH_OP_READ = 1', 'MBATCH_OP_READ = 2'),
     ('family name', r'(MBATCH_GENL_NAME\s+)"mbatch"', r'\1"mbatch2"'),
     ('mcast group', r'"events"', '"event"'),
+    ('missing flag attribute', r'\n\s*MBATCH_A_COLLECT_WAITING,', ''),
+    ('outcome value', r'MBATCH_OUTCOME_DONE = 1', 'MBATCH_OUTCOME_DONE = 0'),
+    ('removed command', r'\n\s*MBATCH_CMD_COLLECT_READY_NTF,', ''),
+    ('result attribute order', r'(MBATCH_RESULT_A_DATA,)(\s*/\*[^*]*\*/)?(\s*)(MBATCH_RESULT_A_OUTCOME,)',
+     r'\4\3\1'),
     ('stats attribute order', r'(MBATCH_STATS_A_FAILED,)(\s*)(MBATCH_STATS_A_CANCELLED,)',
      r'\3\2\1'),
+]
+
+
+def _attr(spec, aset, name):
+    for s in spec['attribute-sets']:
+        if s['name'] == aset:
+            for a in s['attributes']:
+                if a['name'] == name:
+                    return a
+    raise KeyError(name)
+
+
+def _op(spec, name):
+    for op in spec['operations']['list']:
+        if op['name'] == name:
+            return op
+    raise KeyError(name)
+
+
+def _flag_checks(spec):
+    _attr(spec, 'mbatch', 'collect-waiting')['checks'] = {'max': 1}
+
+
+def _unicast_undocumented(spec):
+    _op(spec, 'collect-ready-ntf')['doc'] = 'A collect can be repeated.'
+
+
+def _mcgrp_on_request(spec):
+    _op(spec, 'collect')['mcgrp'] = 'events'
+
+
+def _bad_type(spec):
+    _attr(spec, 'result', 'outcome')['type'] = 'u31'
+
+
+# Each mutation of the spec must be caught too.
+SPEC_MUTATIONS = [
+    ('flag with checks', _flag_checks),
+    ('unicast event not documented', _unicast_undocumented),
+    ('mcgrp on a request', _mcgrp_on_request),
+    ('unknown attribute type', _bad_type),
 ]
 
 
@@ -380,8 +447,20 @@ def self_test(spec, header_path):
         if not errors:
             print('spec-check: self-test: %s was not caught' % name)
             bad += 1
+    for name, mutate in SPEC_MUTATIONS:
+        mutated = copy.deepcopy(spec)
+        try:
+            mutate(mutated)
+        except KeyError as e:
+            print('spec-check: self-test: %s: %s not found' % (name, e))
+            bad += 1
+            continue
+        if not Checker(mutated, Header(header_path, text)).run():
+            print('spec-check: self-test: %s was not caught' % name)
+            bad += 1
+    total = len(MUTATIONS) + len(SPEC_MUTATIONS)
     print('spec-check: self-test: %d of %d mutations caught'
-          % (len(MUTATIONS) - bad, len(MUTATIONS)))
+          % (total - bad, total))
     return 1 if bad else 0
 
 
@@ -395,7 +474,7 @@ def main():
     ap.add_argument('-q', '--quiet', action='store_true',
                     help='print mismatches only')
     ap.add_argument('--self-test', action='store_true',
-                    help='check that mutated headers are caught')
+                    help='check that mutated headers and specs are caught')
     args = ap.parse_args()
     try:
         spec = yaml.safe_load(open(args.spec))

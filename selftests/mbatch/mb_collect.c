@@ -3,8 +3,11 @@
  * Issue 3, case 4: collect. Every result is delivered exactly once once
  * acknowledged; a collect whose reply is "lost" (not acknowledged) is
  * returned again; collect sequence numbers, counts and pending are right;
- * gaps are detectable; waits (min, epoch, timeout) work, are interruptible
- * and do not block the rest of the family; big replies are multi-part.
+ * gaps are detectable; waits (min, epoch, timeout) work: the kernel answers
+ * at once with a waiting part and sends COLLECT_READY_NTF when to collect
+ * again, so a wait blocks nothing in the family; mbatch_nl's wait for that
+ * notification is interruptible and skips the notifications of other
+ * collects; big replies are multi-part.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -307,9 +310,86 @@ TEST_F(collect, wait_timeout_is_not_an_error)
 	dt = (mb_now_ns() - t0) / 1000000;
 	EXPECT_EQ(0, a.nres);
 	EXPECT_EQ(0, a.count);
+	EXPECT_EQ(1, a.waited);
+	EXPECT_EQ(1, a.nwaiting);
+	EXPECT_EQ(1, a.timed_out) TH_LOG("COLLECT_READY_NTF without timed-out");
+	EXPECT_EQ(0, a.ready_pending);
+	EXPECT_EQ(a.wait_cseq, a.ready_cseq);
+	EXPECT_EQ(a.wait_cseq + 1, a.cseq);
+	EXPECT_FALSE(a.inconsistent);
 	EXPECT_GE(dt, 300) TH_LOG("returned after %llu ms", (unsigned long long)dt);
 	EXPECT_LT(dt, 5000) TH_LOG("returned after %llu ms", (unsigned long long)dt);
 	mb_collect_free(&a);
+}
+
+TEST_F(collect, waiting_reply_comes_at_once)
+{
+	/* the kernel does not sleep: the reply is one waiting part, now */
+	struct mb_collect_opts o = { .session = self->sid, .has_min = 1,
+		.min = 5, .has_timeout = 1, .timeout_ms = 300 };
+	struct mb_collect a, b;
+	struct mb_req r;
+	uint64_t t0, dt;
+
+	mb_req_init(&r, &self->e.s, MBATCH_CMD_COLLECT, NLM_F_DUMP);
+	mb_put_u32(&r, MBATCH_A_SESSION_ID, self->sid);
+	mb_put_u32(&r, MBATCH_A_COLLECT_MIN, 5);
+	mb_put_u32(&r, MBATCH_A_COLLECT_TIMEOUT_MS, 3000);
+	t0 = mb_now_ns();
+	EXPECT_EQ(0, mb_transact(&self->e.s, &r, NULL, NULL))
+		TH_LOG("%s", mb_strerr(&self->e.s));
+	dt = (mb_now_ns() - t0) / 1000000;
+	mb_req_free(&r);
+	EXPECT_LT(dt, 1000) TH_LOG("a waiting collect took %llu ms",
+				   (unsigned long long)dt);
+	/* a later waiting collect replaces that one, which is sent at once */
+	ASSERT_EQ(0, mb_collect(&self->e.s, &o, &a)) TH_LOG("%s",
+							    mb_strerr(&self->e.s));
+	EXPECT_EQ(1, a.waited);
+	EXPECT_EQ(1, a.timed_out);
+	EXPECT_EQ(0, a.nres);
+	mb_collect_free(&a);
+	/* without a condition nothing waits */
+	o = (struct mb_collect_opts){ .session = self->sid };
+	ASSERT_EQ(0, mb_collect(&self->e.s, &o, &b));
+	EXPECT_EQ(0, b.waited);
+	EXPECT_EQ(0, b.nwaiting);
+	mb_collect_free(&b);
+}
+
+TEST_F(collect, other_ready_notifications_are_skipped)
+{
+	/*
+	 * A raw waiting collect on a second session of the same socket: its
+	 * COLLECT_READY_NTF arrives while mb_collect() waits for its own and
+	 * must neither end that wait nor be taken for it.
+	 */
+	struct mb_collect_opts o = { .session = self->sid, .has_min = 1,
+		.min = 1, .has_timeout = 1, .timeout_ms = 1500 };
+	struct mb_collect a;
+	struct mb_req r;
+	uint32_t sid2;
+	uint64_t t0, dt;
+
+	ASSERT_EQ(0, mb_session_open(&self->e.s, self->e.queue, 0, &sid2));
+	mb_req_init(&r, &self->e.s, MBATCH_CMD_COLLECT, NLM_F_DUMP);
+	mb_put_u32(&r, MBATCH_A_SESSION_ID, sid2);
+	mb_put_u32(&r, MBATCH_A_COLLECT_MIN, 1);
+	mb_put_u32(&r, MBATCH_A_COLLECT_TIMEOUT_MS, 300);
+	EXPECT_EQ(0, mb_transact(&self->e.s, &r, NULL, NULL))
+		TH_LOG("%s", mb_strerr(&self->e.s));
+	mb_req_free(&r);
+	t0 = mb_now_ns();
+	ASSERT_EQ(0, mb_collect(&self->e.s, &o, &a)) TH_LOG("%s",
+							    mb_strerr(&self->e.s));
+	dt = (mb_now_ns() - t0) / 1000000;
+	EXPECT_EQ(1, a.waited);
+	EXPECT_EQ(1, a.timed_out);
+	EXPECT_EQ(1, a.nstale) TH_LOG("the other session's notification");
+	EXPECT_GE(dt, 1400) TH_LOG("the wait ended after %llu ms",
+				   (unsigned long long)dt);
+	mb_collect_free(&a);
+	EXPECT_EQ(0, mb_session_close(&self->e.s, sid2));
 }
 
 TEST_F(collect, wait_min_wakes_up)
@@ -332,6 +412,10 @@ TEST_F(collect, wait_min_wakes_up)
 	dt = (mb_now_ns() - t0) / 1000000;
 	EXPECT_EQ(3, a.nres);
 	EXPECT_LT(dt, 5000);
+	if (a.waited) {
+		EXPECT_EQ(0, a.timed_out);
+		EXPECT_GE(a.ready_pending, 3);
+	}
 	mb_collect_free(&a);
 }
 
@@ -387,8 +471,8 @@ TEST_F_TIMEOUT(collect, wait_interruptible_and_unlocked, 30)
 	while (!__atomic_load_n(&w.started, __ATOMIC_SEQ_CST))
 		usleep(1000);
 	usleep(300000);
-	/* while one collect waits, the family keeps answering: the wait
-	 * must not hold genl_mutex or a lock the others need
+	/* while one collect waits, the family keeps answering: nothing of
+	 * the wait is in the kernel
 	 */
 	t0 = mb_now_ns();
 	EXPECT_EQ(0, mb_version(&self->e.s, NULL, modver, sizeof(modver), NULL))

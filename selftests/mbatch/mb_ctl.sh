@@ -69,16 +69,20 @@ expect 0 --json queue show "$Q" &&
 # --- a session driven by separate invocations -----------------------------
 expect 0 session open "$Q"
 SID=$(tr -d '[:space:]' <"$TMP/out")
-[[ "$SID" =~ ^[0-9]+$ ]] || die "session open printed '$SID', not an id"
+[[ "$SID" =~ ^[0-9]+:[0-9a-f]{16}$ ]] || die "session open printed '$SID', not ID:HANDLE"
 on_exit "\"$MBATCHCTL\" session close $SID"
 expect 0 --json session show "$SID" &&
-	pyj "d['sessions'][0]['id'] == $SID and d['sessions'][0]['queue'] == '$Q' and d['sessions'][0]['state'] == 'active'" <"$TMP/out" ||
+	pyj "d['sessions'][0]['id'] == ${SID%%:*} and d['sessions'][0]['queue'] == '$Q' and d['sessions'][0]['state'] == 'active' and d['sessions'][0]['max_io'] > 0 and d['sessions'][0]['halts'] == 0" <"$TMP/out" ||
 	fail "session show --json"
+# another process without the handle is refused, with a hint
+expect 1 submit "${SID%%:*}" "write 0 4K"
+grep -q "Operation not permitted: " "$TMP/err" && grep -q "hint: " "$TMP/err" ||
+	fail "ownership refusal without the kernel's text or a hint: $(cat "$TMP/err")"
 
 expect 0 submit "$SID" "write 0 4K" "write 4K 4K pattern 1" "write 8K 4K hex 0xdeadbeef"
 expect 0 checkpoint "$SID" durable
 expect 0 --json collect "$SID" wait-epoch 0 timeout 5000 no-ack &&
-	pyj "d['count'] == 4 and len(d['results']) == 4 and all(r['status'] == 0 for r in d['results']) and d['results'][-1]['op'] == 'checkpoint' and d['failed'] == 0" <"$TMP/out" ||
+	pyj "d['count'] == 4 and len(d['results']) == 4 and all(r['status'] == 0 and r['outcome'] == 'done' for r in d['results']) and d['results'][-1]['op'] == 'checkpoint' and d['failed'] == 0" <"$TMP/out" ||
 	fail "collect after checkpoint"
 cp "$TMP/out" "$TMP/c1"
 # not acknowledged: the same results again, next collect sequence
@@ -157,7 +161,7 @@ assert d["failed"] == 0 and d["gaps"] == 0 and d["duplicates"] == 0, d
 assert d["submitted"] == 11 and d["received"] == 11, (d["submitted"], d["received"])
 res = d["results"]
 assert len(res) == 11
-assert all(r["status"] == 0 for r in res)
+assert all(r["status"] == 0 and r["outcome"] == "done" for r in res)
 assert [r for r in res if r["tag"] == 100][0]["line"] == 4
 z = [r for r in res if r["op"] == "read" and r["line"] == 10][0]
 assert bytes.fromhex(z["data"]) == bytes(4096), "discarded range not zero"
@@ -194,9 +198,9 @@ expect 4 --json run "$Q2" -f "$TMP/fail.mb" &&
 import json, sys
 d = json.load(sys.stdin)
 by = {r["line"]: r for r in d["results"]}
-assert by[2]["errno"] == "EIO", by[2]
-assert by[3]["errno"] == "EIO", by[3]
-assert by[4]["errno"] == "ECANCELED", by[4]
+assert by[2]["errno"] == "EIO" and by[2]["outcome"] == "done", by[2]
+assert by[3]["errno"] == "EIO" and by[3]["outcome"] == "done", by[3]
+assert by[4]["errno"] == "ECANCELED" and by[4]["outcome"] == "cancelled", by[4]
 assert d["failed"] >= 2, d["failed"]
 ' <"$TMP/out" || fail "run with a bad block"
 expect 0 queue del "$Q2"

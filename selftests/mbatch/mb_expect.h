@@ -47,5 +47,7 @@
 #define X_NEED_SYS_ADMIN "CAP_SYS_ADMIN"		/* -EPERM on QUEUE_NEW */
 #define X_COLLECT_TIMEOUT "timeout"			/* -ERANGE/-EINVAL */
 #define X_ACK_AHEAD	"collect-ack is ahead"		/* -EINVAL: ack past last delivered */
+#define X_NOT_OWNER	"belongs to another socket"	/* -EPERM: no handle */
+#define X_WRONG_HANDLE	"wrong session handle"		/* -EPERM */
 
 #endif /* MB_EXPECT_H */

@@ -120,6 +120,10 @@ TEST_F(fs, fail_stop_halt_resume)
 	ASSERT_EQ(0, mb_collect_all(&self->e.s, self->sid, 7, 10000, &r, &nr))
 		TH_LOG("%s", mb_strerr(&self->e.s));
 	ASSERT_EQ(7, nr);
+	for (i = 1; i <= 4; i++)
+		EXPECT_EQ(MBATCH_OUTCOME_DONE, mb_find_tag(r, nr, i)->outcome)
+			TH_LOG("tag %u ran: outcome %u", i,
+			       mb_find_tag(r, nr, i)->outcome);
 	x = mb_find_tag(r, nr, 1);
 	EXPECT_EQ(0, x->status);
 	x = mb_find_tag(r, nr, 2);
@@ -131,6 +135,8 @@ TEST_F(fs, fail_stop_halt_resume)
 					  x->status);
 	for (i = 5; i <= 6; i++) {
 		x = mb_find_tag(r, nr, i);
+		EXPECT_EQ(MBATCH_OUTCOME_CANCELLED, x->outcome)
+			TH_LOG("tag %u outcome %u", i, x->outcome);
 		EXPECT_EQ(-ECANCELED, x->status) TH_LOG("tag %u status %d", i,
 							x->status);
 		EXPECT_EQ(0, x->start_ns) TH_LOG("tag %u reached the device", i);
@@ -159,6 +165,7 @@ TEST_F(fs, fail_stop_halt_resume)
 	ASSERT_EQ(0, mb_collect_all(&self->e.s, self->sid, 2, 10000, &r, &nr));
 	ASSERT_EQ(2, nr);
 	x = mb_find_tag(r, nr, 8);
+	EXPECT_EQ(MBATCH_OUTCOME_CANCELLED, x->outcome);
 	EXPECT_EQ(-ECANCELED, x->status);
 	EXPECT_EQ(0, x->start_ns);
 	mb_results_free(r, nr);
@@ -181,6 +188,8 @@ TEST_F(fs, fail_stop_halt_resume)
 	ASSERT_EQ(2, nr);
 	EXPECT_EQ(0, r[0].status);
 	EXPECT_EQ(0, r[1].status);
+	EXPECT_EQ(MBATCH_OUTCOME_DONE, r[0].outcome);
+	EXPECT_EQ(MBATCH_OUTCOME_DONE, r[1].outcome);
 	mb_results_free(r, nr);
 	EXPECT_EQ(0, dev_is_zero(self->e.dev, 131072, 4096));
 
@@ -201,8 +210,11 @@ TEST_F(fs, read_of_bad_block_fails_too)
 	ASSERT_EQ(0, mb_collect_all(&self->e.s, self->sid, 4, 10000, &r, &nr));
 	ASSERT_EQ(4, nr);
 	EXPECT_EQ(-EIO, mb_find_tag(r, nr, 1)->status);
+	EXPECT_EQ(MBATCH_OUTCOME_DONE, mb_find_tag(r, nr, 1)->outcome);
 	EXPECT_EQ(-EIO, mb_find_tag(r, nr, 2)->status);
+	EXPECT_EQ(MBATCH_OUTCOME_DONE, mb_find_tag(r, nr, 2)->outcome);
 	EXPECT_EQ(-ECANCELED, mb_find_tag(r, nr, 3)->status);
+	EXPECT_EQ(MBATCH_OUTCOME_CANCELLED, mb_find_tag(r, nr, 3)->outcome);
 	mb_results_free(r, nr);
 	EXPECT_EQ(0, mb_resume(&self->e.s, self->sid));
 }
@@ -323,16 +335,19 @@ TEST_F(fs, batch_cancel)
 		if (r[i].op == MBATCH_OP_CHECKPOINT) {
 			/* never cancelled */
 			EXPECT_EQ(0, r[i].status);
+			EXPECT_EQ(MBATCH_OUTCOME_DONE, r[i].outcome);
 			continue;
 		}
 		if (r[i].status == -ECANCELED) {
 			ncanc++;
+			EXPECT_EQ(MBATCH_OUTCOME_CANCELLED, r[i].outcome);
 			EXPECT_EQ(0, r[i].start_ns);
 			EXPECT_EQ(1, dev_is_zero(dev, 4096ULL * r[i].tag, 4096))
 				TH_LOG("cancelled write %llu reached the device",
 				       (unsigned long long)r[i].tag);
 		} else {
 			EXPECT_EQ(0, r[i].status);
+			EXPECT_EQ(MBATCH_OUTCOME_DONE, r[i].outcome);
 			EXPECT_NE(0, r[i].start_ns);
 		}
 	}

@@ -21,12 +21,13 @@ static const uint32_t mb_all_ops[] = {
 	MBATCH_CMD_PEER_ATTACH,
 };
 
-/* Multicast only: never an op. */
+/* Notifications (multicast, and the unicast COLLECT_READY): never an op. */
 static int mb_is_ntf(uint32_t id)
 {
 	return id == MBATCH_CMD_CHECKPOINT_NTF ||
 	       id == MBATCH_CMD_SESSION_HALT_NTF ||
-	       id == MBATCH_CMD_LINK_UP_NTF || id == MBATCH_CMD_LINK_DOWN_NTF;
+	       id == MBATCH_CMD_LINK_UP_NTF || id == MBATCH_CMD_LINK_DOWN_NTF ||
+	       id == MBATCH_CMD_COLLECT_READY_NTF;
 }
 
 FIXTURE(family) {
@@ -119,11 +120,22 @@ TEST_F(family, version_get)
 	uint64_t feat = 0;
 	uint32_t ver = 0;
 
-	ASSERT_EQ(0, mb_version(&self->s, &ver, modver, sizeof(modver), &feat))
+	struct mb_limits l;
+
+	ASSERT_EQ(0, mb_version_limits(&self->s, &ver, modver, sizeof(modver),
+				       &feat, &l))
 		TH_LOG("%s", mb_strerr(&self->s));
 	EXPECT_EQ(MBATCH_GENL_VERSION, ver);
 	EXPECT_NE(0, strlen(modver));
 	EXPECT_TRUE(feat & MBATCH_FEAT_LOCAL);
+	/* the run-time limits are reported and usable */
+	EXPECT_GE(l.max_io, 4096);
+	EXPECT_GE(l.max_zero, 4096);
+	EXPECT_GE(l.batch_msgs, 1);
+	EXPECT_GT(l.request_bytes, l.max_io);
+	EXPECT_GT(l.reply_bytes, l.max_io);
+	/* mbatch_nl receives with a buffer of 1 MiB */
+	EXPECT_LE(l.reply_bytes, self->s.rbuf_len);
 	/* the module's version matches /sys/module/mbatch/version if any */
 	{
 		FILE *f = fopen("/sys/module/mbatch/version", "r");

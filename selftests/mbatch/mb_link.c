@@ -11,16 +11,20 @@
  * Proven here: batches with checkpoints (barrier from the participant's
  * timestamps, data read back from the device); links replaced mid-batch
  * (every effect once, with order-dependent writes, every result once);
- * participant state reset (ESTALE / ENOTCONN, halted, nothing hangs);
+ * participant state reset (outcomes unknown / not sent with the cause,
+ * halted, nothing hangs);
  * the link timeout; malformed frames from a raw socket (link dropped with
  * the reason, LINK_DOWN event); parallel sessions; every error's errno and
  * extack text.
  */
 #include <arpa/inet.h>
+#include <endian.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sched.h>
 #include <sys/socket.h>
+
+#include <linux/mbatch_wire.h>
 
 #include "mb_harness.h"
 #include "mb_test.h"
@@ -96,6 +100,48 @@ static void put_hdr(unsigned char *h, uint8_t ver, uint16_t type,
 		    uint32_t len, uint32_t session, uint64_t seq);
 static size_t put_frame(unsigned char *f, uint16_t type, uint32_t sid,
 			uint64_t seq, uint64_t arg, const void *pl, uint32_t len);
+
+/* enum mbatch_wire_status <-> errno, as <linux/mbatch_wire.h> lists them */
+static const int wire_errno[__MBATCH_WS_MAX] = {
+	[MBATCH_WS_OK] = 0,
+	[MBATCH_WS_IO] = EIO,
+	[MBATCH_WS_NOTSUPP] = EOPNOTSUPP,
+	[MBATCH_WS_TIMEDOUT] = ETIMEDOUT,
+	[MBATCH_WS_NOSPC] = ENOSPC,
+	[MBATCH_WS_NOLINK] = ENOLINK,
+	[MBATCH_WS_REMOTEIO] = EREMOTEIO,
+	[MBATCH_WS_BADE] = EBADE,
+	[MBATCH_WS_NODATA] = ENODATA,
+	[MBATCH_WS_ILSEQ] = EILSEQ,
+	[MBATCH_WS_NOMEM] = ENOMEM,
+	[MBATCH_WS_AGAIN] = EAGAIN,
+	[MBATCH_WS_BUSY] = EBUSY,
+	[MBATCH_WS_NODEV] = ENODEV,
+	[MBATCH_WS_TIME] = ETIME,
+	[MBATCH_WS_CANCELED] = ECANCELED,
+	[MBATCH_WS_INVAL] = EINVAL,
+	[MBATCH_WS_RANGE] = ERANGE,
+	[MBATCH_WS_NOENT] = ENOENT,
+	[MBATCH_WS_NOBUFS] = ENOBUFS,
+	[MBATCH_WS_STALE] = ESTALE,
+};
+
+/* The status 0 or -errno a code stands for; unknown codes are -EIO. */
+static inline int mb_wire_to_errno(uint16_t code)
+{
+	return code < __MBATCH_WS_MAX ? -wire_errno[code] : -EIO;
+}
+
+/* The code of 0 or -errno; an errno without a code is MBATCH_WS_IO. */
+static inline uint16_t mb_errno_to_wire(int status)
+{
+	uint16_t i;
+
+	for (i = 0; i < __MBATCH_WS_MAX; i++)
+		if (-wire_errno[i] == status)
+			return i;
+	return MBATCH_WS_IO;
+}
 
 static int wait_state(struct mb_sock *s, uint32_t sid, uint32_t state,
 		      int ms, struct mb_session_info *si)
@@ -399,33 +445,41 @@ static int read_full(int fd, void *buf, size_t len)
 static int fake_participant(int fd, uint32_t credit, uint64_t capacity,
 			    uint32_t bs)
 {
-	unsigned char h[32], pl[1024], f[32 + 80];
-	uint32_t len, isid, rep[20] = { 0 };
-	uint64_t cookie, v;
-	uint16_t type;
+	unsigned char f[sizeof(struct mbatch_wire_hdr) +
+			sizeof(struct mbatch_wire_open_reply)];
+	struct mbatch_wire_open_reply rep;
+	struct mbatch_wire_open open;
+	struct mbatch_wire_hdr h;
+	unsigned char pl[1024];
+	uint32_t len, max_io;
 
 	do {
-		if (read_full(fd, h, 32))
+		if (read_full(fd, &h, sizeof(h)))
 			return -1;
-		memcpy(&len, h + 4, 4);
+		len = le32toh(h.len);
 		if (len > sizeof(pl) || read_full(fd, pl, len))
 			return -1;
-		type = h[2] | h[3] << 8;
-	} while (type != 3);		/* skip PINGs */
-	memcpy(&isid, h + 8, 4);
-	memcpy(&cookie, h + 24, 8);
-	/* status 0, max_cmds, max_bytes, last_seq 0, rx 0/0, credits... */
-	rep[1] = credit;
-	v = 1ULL << 30;
-	memcpy(&rep[2], &v, 8);			/* max bytes */
-	v = credit;
-	memcpy(&rep[10], &v, 8);		/* message credit */
-	v = 1ULL << 30;
-	memcpy(&rep[12], &v, 8);		/* byte credit */
-	memcpy(&rep[14], &capacity, 8);
-	rep[16] = bs;
-	put_frame(f, 4, isid, 1, cookie, rep, 72);
-	return write(fd, f, 32 + 72) == 32 + 72 ? 0 : -1;
+	} while (le16toh(h.type) != MBATCH_FRAME_OPEN);	/* skip PINGs */
+	if (h.version != MBATCH_WIRE_VERSION || len != sizeof(open))
+		return -1;
+	memcpy(&open, pl, sizeof(open));
+	max_io = le32toh(open.max_io);
+	if (max_io > MBATCH_MAX_IO_LEN)
+		max_io = MBATCH_MAX_IO_LEN;
+	memset(&rep, 0, sizeof(rep));
+	rep.status = htole16(mb_errno_to_wire(0));
+	if (mb_wire_to_errno(le16toh(rep.status)))
+		return -1;
+	rep.max_cmds = htole32(credit);
+	rep.max_bytes = htole64(1ULL << 30);
+	rep.credit_msgs = htole64(credit);
+	rep.credit_units = htole64((1ULL << 30) / MBATCH_WIRE_UNIT);
+	rep.capacity = htole64(capacity);
+	rep.lbs = htole32(bs);
+	rep.max_io = htole32(max_io);
+	put_frame(f, MBATCH_FRAME_OPEN_REPLY, le32toh(h.session), 1,
+		  le64toh(h.arg), &rep, sizeof(rep));
+	return write(fd, f, sizeof(f)) == (ssize_t)sizeof(f) ? 0 : -1;
 }
 
 /*
@@ -467,25 +521,44 @@ static int fake_link(struct __test_metadata *_metadata,
 	return fds[1];
 }
 
-/* Count results by status; all must be 0, EUNKNOWN or ENOTSENT. */
+/*
+ * Count results by outcome: each must be done with status 0, or unknown or
+ * not sent with the status @cause (the error that cut the session off).
+ */
 static void count_lost(struct __test_metadata *_metadata,
-		       const struct mb_result *r, uint32_t nr, uint32_t *ok,
-		       uint32_t *unknown, uint32_t *unsent)
+		       const struct mb_result *r, uint32_t nr, int cause,
+		       uint32_t *ok, uint32_t *unknown, uint32_t *unsent)
 {
 	uint32_t i;
 
 	*ok = *unknown = *unsent = 0;
 	for (i = 0; i < nr; i++) {
-		if (r[i].status == 0)
+		switch (r[i].outcome) {
+		case MBATCH_OUTCOME_DONE:
 			(*ok)++;
-		else if (r[i].status == -MBATCH_EUNKNOWN)
-			(*unknown)++;
-		else if (r[i].status == -MBATCH_ENOTSENT)
-			(*unsent)++;
-		else
 			EXPECT_EQ(0, r[i].status)
-				TH_LOG("unexpected status on tag %llu",
+				TH_LOG("tag %llu done with status %d",
+				       (unsigned long long)r[i].tag,
+				       r[i].status);
+			break;
+		case MBATCH_OUTCOME_UNKNOWN:
+		case MBATCH_OUTCOME_NOT_SENT:
+			if (r[i].outcome == MBATCH_OUTCOME_UNKNOWN)
+				(*unknown)++;
+			else
+				(*unsent)++;
+			EXPECT_EQ(cause, r[i].status)
+				TH_LOG("tag %llu %s, status %d",
+				       (unsigned long long)r[i].tag,
+				       mb_outcome_name(r[i].outcome),
+				       r[i].status);
+			EXPECT_EQ(0, r[i].start_ns);
+			break;
+		default:
+			EXPECT_EQ(MBATCH_OUTCOME_DONE, r[i].outcome)
+				TH_LOG("unexpected outcome on tag %llu",
 				       (unsigned long long)r[i].tag);
+		}
 	}
 }
 
@@ -512,7 +585,7 @@ TEST_F_TIMEOUT(remote, participant_reset, 120)
 
 	nr = collect_n(&self->e.s, self->sid, n, 20000, &r);
 	ASSERT_EQ(n, nr) TH_LOG("%u of %u results", nr, n);
-	count_lost(_metadata, r, nr, &ok, &unknown, &unsent);
+	count_lost(_metadata, r, nr, -ESTALE, &ok, &unknown, &unsent);
 	TH_LOG("%u done, %u outcome unknown, %u not sent", ok, unknown,
 	       unsent);
 	EXPECT_EQ(0, ok);
@@ -520,7 +593,9 @@ TEST_F_TIMEOUT(remote, participant_reset, 120)
 	EXPECT_EQ(n - FAKE_CREDIT, unsent);
 	ASSERT_EQ(0, mb_session_get(&self->e.s, self->sid, &si));
 	EXPECT_EQ(MBATCH_SESSION_HALTED, si.state);
-	EXPECT_EQ(-MBATCH_EUNKNOWN, si.error);
+	EXPECT_EQ(-ESTALE, si.error);
+	EXPECT_EQ(FAKE_CREDIT, si.stats.v[MBATCH_STATS_A_UNKNOWN]);
+	EXPECT_EQ(n - FAKE_CREDIT, si.stats.v[MBATCH_STATS_A_NOT_SENT]);
 	mb_results_free(r, nr);
 }
 
@@ -547,7 +622,7 @@ TEST_F_TIMEOUT(remote, participant_peer_del, 120)
 	/* However much had finished: every command ends, once. */
 	nr = collect_n(&self->e.s, self->sid, n, 20000, &r);
 	ASSERT_EQ(n, nr) TH_LOG("%u of %u results", nr, n);
-	count_lost(_metadata, r, nr, &ok, &unknown, &unsent);
+	count_lost(_metadata, r, nr, -ESTALE, &ok, &unknown, &unsent);
 	TH_LOG("%u done, %u outcome unknown, %u not sent", ok, unknown,
 	       unsent);
 	mb_results_free(r, nr);
@@ -581,7 +656,7 @@ TEST_F_TIMEOUT(remote, link_timeout, 60)
 	ASSERT_EQ(n, nr);
 	EXPECT_GE(mb_now_ns() - t0, (uint64_t)(LINK_TIMEOUT - 100) * 1000000)
 		TH_LOG("failed before the link timeout");
-	count_lost(_metadata, r, nr, &ok, &unknown, &unsent);
+	count_lost(_metadata, r, nr, -ENOTCONN, &ok, &unknown, &unsent);
 	EXPECT_EQ(0, ok);
 	EXPECT_EQ(FAKE_CREDIT, unknown);
 	EXPECT_EQ(n - FAKE_CREDIT, unsent);
@@ -649,14 +724,18 @@ struct bad_frame {
 static void put_hdr(unsigned char *h, uint8_t ver, uint16_t type,
 		    uint32_t len, uint32_t session, uint64_t seq)
 {
-	memset(h, 0, 32);
-	h[0] = ver;
-	h[2] = type & 0xff;
-	h[3] = type >> 8;
-	memcpy(h + 4, &len, 4);		/* little-endian host */
-	memcpy(h + 8, &session, 4);
-	memcpy(h + 16, &seq, 8);
+	struct mbatch_wire_hdr w = {
+		.version = ver,
+		.type = htole16(type),
+		.len = htole32(len),
+		.session = htole32(session),
+		.seq = htole64(seq),
+	};
+
+	memcpy(h, &w, sizeof(w));
 }
+
+#define V	MBATCH_WIRE_VERSION
 
 /* Case 5: garbage from a raw socket drops the link with its reason. */
 TEST_F_TIMEOUT(remote, bad_frames, 120)
@@ -697,40 +776,43 @@ TEST_F_TIMEOUT(remote, bad_frames, 120)
 					    b->digest))
 			TH_LOG("%s: attach: %s", b->what, mb_strerr(&self->e.s));
 		close(fds[1]);
-		put_hdr(f, 1, 1, 0, 0, 1);	/* a good PING */
+		put_hdr(f, V, MBATCH_FRAME_PING, 0, 0, 1);	/* a good one */
 		if (!strcmp(b->what, "garbage")) {
 			memset(f, 0x55, 64);
 			n = 64;
 		} else if (!strcmp(b->what, "truncated header")) {
 			n = 10;
 		} else if (!strcmp(b->what, "truncated payload")) {
-			put_hdr(f, 1, 3, 100, 1, 1);
+			put_hdr(f, V, MBATCH_FRAME_OPEN, 100, 1, 1);
 			n = 32 + 50;
 		} else if (!strcmp(b->what, "oversized")) {
-			put_hdr(f, 1, 3, 2u << 20, 1, 1);
+			put_hdr(f, V, MBATCH_FRAME_OPEN,
+				MBATCH_WIRE_MAX_PAYLOAD + 1, 1, 1);
 		} else if (!strcmp(b->what, "out of sequence")) {
-			put_hdr(f, 1, 1, 0, 0, 7);
+			put_hdr(f, V, MBATCH_FRAME_PING, 0, 0, 7);
 		} else if (!strcmp(b->what, "bad type")) {
-			put_hdr(f, 1, 99, 0, 0, 1);
+			put_hdr(f, V, __MBATCH_FRAME_MAX, 0, 0, 1);
 		} else if (!strcmp(b->what, "bad flags")) {
 			f[1] = 0x80;
 		} else if (!strcmp(b->what, "malformed open")) {
-			put_hdr(f, 1, 3, 8, 1, 1);
+			put_hdr(f, V, MBATCH_FRAME_OPEN, 8, 1, 1);
 			n = 40;
 		} else if (!strcmp(b->what, "ping with payload")) {
-			put_hdr(f, 1, 1, 8, 0, 1);
+			put_hdr(f, V, MBATCH_FRAME_PING, 8, 0, 1);
 			n = 40;
 		} else if (!strcmp(b->what, "digest not negotiated") ||
 			   !strcmp(b->what, "bad header digest")) {
-			f[12] = 0x12;
+			f[offsetof(struct mbatch_wire_hdr, hdigest)] = 0x12;
 		} else if (!strcmp(b->what, "bad data digest")) {
-			put_hdr(f, 1, 3, 40, 1, 1);
-			n = 32 + 40 + 4;	/* digest bytes are zero */
+			put_hdr(f, V, MBATCH_FRAME_OPEN,
+				sizeof(struct mbatch_wire_open), 1, 1);
+			/* digest bytes are zero */
+			n = 32 + sizeof(struct mbatch_wire_open) + 4;
 		} else if (!strcmp(b->what, "ack of nothing")) {
 			/* ACK for a session the participant never had:
 			 * answered with GONE, the link stays up.
 			 */
-			put_hdr(f, 1, 7, 0, 4242, 1);
+			put_hdr(f, V, MBATCH_FRAME_ACK, 0, 4242, 1);
 		}
 		if (!strcmp(b->what, "silence"))
 			n = 0;		/* not even an answer to its PINGs */
@@ -836,11 +918,13 @@ TEST_F_TIMEOUT(remote, credit_window, 180)
 static size_t put_frame(unsigned char *f, uint16_t type, uint32_t sid,
 			uint64_t seq, uint64_t arg, const void *pl, uint32_t len)
 {
-	put_hdr(f, 1, type, len, sid, seq);
-	memcpy(f + 24, &arg, 8);
+	uint64_t a = htole64(arg);
+
+	put_hdr(f, MBATCH_WIRE_VERSION, type, len, sid, seq);
+	memcpy(f + offsetof(struct mbatch_wire_hdr, arg), &a, sizeof(a));
 	if (len)
-		memcpy(f + 32, pl, len);
-	return 32 + len;
+		memcpy(f + sizeof(struct mbatch_wire_hdr), pl, len);
+	return sizeof(struct mbatch_wire_hdr) + len;
 }
 
 /* A MSGS payload: mostly plausible messages, sometimes not. */
@@ -851,35 +935,44 @@ static uint32_t fuzz_msgs(unsigned char *p, uint32_t cap, uint64_t *rng,
 
 	*count = 0;
 	for (i = 0; i < n; i++) {
-		uint64_t v[4];
-		uint32_t w[4], dlen, r = mb_rng_next(rng) % 100;
+		uint32_t op, len, dlen, r = mb_rng_next(rng) % 100;
+		struct mbatch_wire_msg m;
+		uint64_t o;
+		size_t pad;
 
-		w[0] = 1 + mb_rng_next(rng) % (r < 5 ? 9 : 6);	/* op */
-		w[1] = w[0] == 6 ? mb_rng_next(rng) % 4 : 0;	/* flags */
-		w[2] = w[0] <= 2 || w[0] >= 4 ? bs * (1 + mb_rng_next(rng) % 8) : 0;
-		if (w[0] == 3 || w[0] == 6)
-			w[2] = 0;
+		op = 1 + mb_rng_next(rng) % (r < 5 ? MBATCH_OP_MAX + 3 :
+					    MBATCH_OP_MAX);
+		len = op != MBATCH_OP_FLUSH && op != MBATCH_OP_CHECKPOINT ?
+		      bs * (1 + mb_rng_next(rng) % 8) : 0;
 		if (r < 8)
-			w[2] = (uint32_t)mb_rng_next(rng);
-		dlen = w[0] == 2 ? w[2] : 0;
+			len = (uint32_t)mb_rng_next(rng);
+		dlen = op == MBATCH_OP_WRITE ? len : 0;
 		if (r >= 8 && r < 12)
 			dlen = mb_rng_next(rng) % 600;
 		if (dlen > 4096)
 			dlen = 4096;
-		w[3] = dlen;
 		*seq += r < 90 ? 1 : mb_rng_next(rng) % 5;
-		v[0] = *seq;
-		v[1] = 1 + (*seq / 5);				/* batch */
-		v[2] = mb_rng_next(rng);			/* tag */
-		v[3] = (mb_rng_next(rng) % 1024) * bs;	/* offset */
+		o = (mb_rng_next(rng) % 1024) * bs;
 		if (r >= 12 && r < 16)
-			v[3] = mb_rng_next(rng);
-		if (off + 48 + ((dlen + 7) & ~7U) > cap)
+			o = mb_rng_next(rng);
+		m = (struct mbatch_wire_msg){
+			.seq = htole64(*seq),
+			.batch = htole64(1 + (*seq / 5)),
+			.tag = htole64(mb_rng_next(rng)),
+			.offset = htole64(o),
+			.op = htole32(op),
+			.flags = htole32(op == MBATCH_OP_CHECKPOINT ?
+					 mb_rng_next(rng) % 4 : 0),
+			.len = htole32(len),
+			.data_len = htole32(dlen),
+		};
+		pad = (dlen + MBATCH_WIRE_ALIGN - 1) &
+		      ~(size_t)(MBATCH_WIRE_ALIGN - 1);
+		if (off + sizeof(m) + pad > cap)
 			break;
-		memcpy(p + off, v, 32);
-		memcpy(p + off + 32, w, 16);
-		memset(p + off + 48, 0xa5, (dlen + 7) & ~7U);
-		off += 48 + ((dlen + 7) & ~7U);
+		memcpy(p + off, &m, sizeof(m));
+		memset(p + off + sizeof(m), 0xa5, pad);
+		off += sizeof(m) + pad;
 		(*count)++;
 	}
 	if (mb_rng_next(rng) % 20 == 0)
@@ -902,6 +995,9 @@ TEST_F_TIMEOUT(remote, fuzz_frames, 300)
 	for (it = 0; it < iters; it++) {
 		uint64_t seq = 1, mseq = 0, cookie = mb_rng_next(&self->rng);
 		uint32_t sid = 1 + mb_rng_next(&self->rng) % 4, nf, k;
+		struct mbatch_wire_open op = {
+			.max_io = htole32(MBATCH_MAX_IO_LEN),
+		};
 		int fds[2];
 		size_t n;
 
@@ -909,16 +1005,17 @@ TEST_F_TIMEOUT(remote, fuzz_frames, 300)
 		ASSERT_EQ(0, mb_peer_attach(&self->e.s, PEER_IN, fds[1], 0))
 			TH_LOG("attach: %s", mb_strerr(&self->e.s));
 		close(fds[1]);
-		memset(pl, 0, 40);
-		strcpy((char *)pl + 8, self->e.queue);
-		n = put_frame(f, 3, sid, seq++, cookie, pl, 40);
+		strcpy(op.queue, self->e.queue);
+		n = put_frame(f, MBATCH_FRAME_OPEN, sid, seq++, cookie, &op,
+			      sizeof(op));
 		nf = 1 + mb_rng_next(&self->rng) % 6;
 		for (k = 0; k < nf; k++) {
-			uint32_t type = 1 + mb_rng_next(&self->rng) % 13;
+			uint32_t type = 1 + mb_rng_next(&self->rng) %
+					__MBATCH_FRAME_MAX;
 			uint64_t arg = mb_rng_next(&self->rng) % 64, cnt;
 			uint32_t len = 0;
 
-			if (type == 5) {
+			if (type == MBATCH_FRAME_MSGS) {
 				len = fuzz_msgs(pl, sizeof(pl), &self->rng,
 						&mseq, self->e.bs, &cnt);
 				arg = cnt;

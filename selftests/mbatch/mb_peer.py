@@ -9,7 +9,7 @@ bad, and watches the link.
   mb_peer.py ADDR:PORT --name OURS --peer THEIRS --psk FILE [options]
 
 Handshake options (each breaks one rule on purpose):
-  --version N        announce wire version N (default 1)
+  --version N        announce wire version N (default MBATCH_WIRE_VERSION, 2)
   --flags N          digest bits asked for (default 3: header and data)
   --no-dial-bit      do not set the "dialled" role bit (same role as the
                      accepting daemon)
@@ -32,7 +32,8 @@ After the handshake (--action, default "ping"):
   oversize       PING/PONG, then a MSGS header with a payload length one
                  byte over MBATCH_WIRE_MAX_PAYLOAD (nothing follows)
   out-of-seq     PING/PONG, then a PING with frame sequence 5 instead of 2
-  bad-version    PING/PONG, then a PING with frame version 2
+  bad-version    PING/PONG, then a PING with a frame version the kernel
+                 does not know (MBATCH_WIRE_VERSION + 1)
   bad-type       PING/PONG, then a frame of type 99
 
 Prints one JSON object: the handshake outcome ("ok" or "refused" with the
@@ -65,6 +66,8 @@ F_DATA_DIGEST = 2
 F_DIALLED = 4
 AUTH_LABEL = b"mbatch-auth-v1"
 
+# struct mbatch_wire_hdr of <linux/mbatch_wire.h>, MBATCH_WIRE_VERSION
+WIRE_VERSION = 2
 FRAME_HDR = struct.Struct("<BBHIIIQQ")  # ver flags type len session digest seq arg
 MAX_PAYLOAD = 1 << 20
 T_PING, T_PONG, T_OPEN, T_OPEN_REPLY, T_MSGS = 1, 2, 3, 4, 5
@@ -183,7 +186,7 @@ class Link:
         self.notes = []
 
     def frame(self, ftype, arg=0, payload=b"", session=0, seq=None,
-              version=1, flags=0, length=None, digest=None):
+              version=WIRE_VERSION, flags=0, length=None, digest=None):
         if seq is None:
             self.tx_seq += 1
             seq = self.tx_seq
@@ -201,7 +204,7 @@ class Link:
     def recv_frame(self):
         h = self.c.recv_exact(FRAME_HDR.size)
         ver, fl, ftype, ln, sess, dig, seq, arg = FRAME_HDR.unpack(h)
-        if ver != 1 or fl != 0:
+        if ver != WIRE_VERSION or fl != 0:
             self.notes.append("daemon side sent version %d flags %d" %
                               (ver, fl))
         if ln > MAX_PAYLOAD:
@@ -274,7 +277,7 @@ def wait_drop(conn, timeout):
 def bad_frame(link, action):
     if action == "garbage":
         g = bytearray(os.urandom(64))
-        g[0] = 0xA5  # never version 1
+        g[0] = 0xA5  # never a frame version
         return bytes(g)
     if action == "trunc-header":
         return link.frame(T_PING, 7)[:16]
@@ -291,7 +294,7 @@ def bad_frame(link, action):
     if action == "out-of-seq":
         return link.frame(T_PING, 7, seq=link.tx_seq + 4)
     if action == "bad-version":
-        return link.frame(T_PING, 7, version=2)
+        return link.frame(T_PING, 7, version=WIRE_VERSION + 1)
     if action == "bad-type":
         return link.frame(99, 7)
     raise SystemExit("unknown action %s" % action)
@@ -391,7 +394,7 @@ def main():
     ap.add_argument("--name", required=True)
     ap.add_argument("--peer")
     ap.add_argument("--psk", required=True)
-    ap.add_argument("--version", type=int, default=1)
+    ap.add_argument("--version", type=int, default=WIRE_VERSION)
     ap.add_argument("--flags", type=int, default=3)
     ap.add_argument("--no-dial-bit", action="store_true")
     ap.add_argument("--bad-magic", action="store_true")

@@ -4,7 +4,8 @@
  * Without CAP_NET_ADMIN every op and the events group are refused with
  * EPERM; without CAP_SYS_ADMIN a device cannot be bound (the rest works);
  * root of a user namespace is not enough; a second network namespace
- * neither sees nor touches the first one's queues, sessions or events.
+ * neither sees nor touches the first one's queues, sessions or events; a
+ * session is driven only by the socket that opened it or with its handle.
  */
 #include <sched.h>
 #include <sys/syscall.h>
@@ -336,6 +337,77 @@ TEST_F(perm, second_netns_is_isolated)
 	ASSERT_EQ(1, write(go[1], "g", 1));
 	EXPECT_EQ(0, child_status(pid));
 	EXPECT_EQ(1, mb_queue_exists(&self->e.s, self->e.queue));
+}
+
+static const uint8_t owner_ops[] = {
+	MBATCH_CMD_SUBMIT, MBATCH_CMD_COLLECT, MBATCH_CMD_RESUME,
+	MBATCH_CMD_BATCH_CANCEL, MBATCH_CMD_SESSION_CLOSE,
+};
+
+TEST_F(perm, session_belongs_to_its_opener)
+{
+	struct mb_session_info si, all[64];
+	struct mb_sock o, t;
+	uint64_t h, h3;
+	uint32_t sid3;
+	size_t i;
+	int n;
+
+	h = mb_handle_get(&self->e.s, self->sid);
+	ASSERT_NE(0, h) TH_LOG("session-open recorded no handle");
+	ASSERT_EQ(0, mb_open(&o));
+	/* SESSION_GET and the dump: every caller, never the handle */
+	ASSERT_EQ(0, mb_session_get(&o, self->sid, &si)) TH_LOG("%s",
+								 mb_strerr(&o));
+	EXPECT_FALSE(si.has_handle);
+	n = mb_session_dump(&o, all, 64);
+	ASSERT_GE(n, 1) TH_LOG("%s", mb_strerr(&o));
+	for (i = 0; i < (size_t)n && i < 64; i++)
+		EXPECT_FALSE(all[i].has_handle) TH_LOG("dump shows a handle");
+	/* another socket without the handle, or with a wrong one: EPERM */
+	for (i = 0; i < sizeof(owner_ops); i++) {
+		uint8_t cmd = owner_ops[i];
+
+		mb_sock_handle(&o, MB_HANDLE_NONE, 0);
+		EXPECT_EQ(-EPERM, send_op(&o, cmd, cmd == MBATCH_CMD_COLLECT,
+					  self->e.queue, self->dev2, self->sid))
+			TH_LOG("op %u without the handle: %s", cmd,
+			       mb_strerr(&o));
+		EXPECT_TRUE(mb_contains(o.err.msg, X_NOT_OWNER))
+			TH_LOG("op %u: extack \"%s\"", cmd, o.err.msg);
+		mb_sock_handle(&o, MB_HANDLE_GIVEN, h ^ 1);
+		EXPECT_EQ(-EPERM, send_op(&o, cmd, cmd == MBATCH_CMD_COLLECT,
+					  self->e.queue, self->dev2, self->sid))
+			TH_LOG("op %u with a wrong handle: %s", cmd,
+			       mb_strerr(&o));
+		EXPECT_TRUE(mb_contains(o.err.msg, X_WRONG_HANDLE))
+			TH_LOG("op %u: extack \"%s\"", cmd, o.err.msg);
+	}
+	/* the opener needs none; another socket with the right one works */
+	mb_sock_handle(&self->e.s, MB_HANDLE_NONE, 0);
+	EXPECT_EQ(0, send_op(&self->e.s, MBATCH_CMD_SUBMIT, 0, self->e.queue,
+			     self->dev2, self->sid)) TH_LOG("%s",
+							    mb_strerr(&self->e.s));
+	mb_sock_handle(&self->e.s, MB_HANDLE_AUTO, 0);
+	mb_sock_handle(&o, MB_HANDLE_GIVEN, h);
+	EXPECT_EQ(0, send_op(&o, MBATCH_CMD_SUBMIT, 0, self->e.queue,
+			     self->dev2, self->sid)) TH_LOG("%s", mb_strerr(&o));
+	EXPECT_EQ(0, send_op(&o, MBATCH_CMD_COLLECT, 1, self->e.queue,
+			     self->dev2, self->sid)) TH_LOG("%s", mb_strerr(&o));
+	/* once its opener's socket is gone, only the handle reaches it */
+	ASSERT_EQ(0, mb_open(&t));
+	ASSERT_EQ(0, mb_session_open_h(&t, self->e.queue, NULL, 0, &sid3, &h3,
+				       &si)) TH_LOG("%s", mb_strerr(&t));
+	EXPECT_TRUE(si.has_handle);
+	EXPECT_NE(h, h3);
+	mb_close(&t);
+	ASSERT_EQ(0, mb_session_get(&o, sid3, &si)) TH_LOG("%s", mb_strerr(&o));
+	mb_sock_handle(&o, MB_HANDLE_NONE, 0);
+	EXPECT_EQ(-EPERM, mb_session_close(&o, sid3));
+	mb_sock_handle(&o, MB_HANDLE_GIVEN, h3);
+	EXPECT_EQ(0, mb_session_close(&o, sid3)) TH_LOG("%s", mb_strerr(&o));
+	mb_handle_set(&o, sid3, 0);
+	mb_close(&o);
 }
 
 TEST_HARNESS_MAIN

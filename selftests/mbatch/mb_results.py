@@ -11,20 +11,25 @@
       tag of a message is epoch * 1000 + index (500: the read, 999: the
       checkpoint), so a result names its epoch and role by itself.
 
-  mb_results.py collect --sid ID --total N [--ns NS] [--timeout S] --out F
-      Collect (mbatchctl --json collect ID wait-min 1 data, each reply
-      acknowledging the previous one) until N results arrived or S seconds
-      passed; write every result received, in order, to F as JSON. Exits 1
-      on a timeout, 0 otherwise.
+  mb_results.py collect --sid ID[:HANDLE] --total N [--ns NS] [--timeout S]
+                      --out F
+      Collect (mbatchctl --json collect ID[:HANDLE] wait-min 1 data, each
+      reply acknowledging the previous one) until N results arrived or S
+      seconds passed; write every result received, in order, to F as JSON.
+      Exits 1 on a timeout, 0 otherwise. Another process than the session's
+      opener needs the handle (what "session open" printed).
 
   mb_results.py check F [--count N] [--first-msg-seq S] [--statuses LIST]
-                    [--barrier] [--lost] [--epochs --blocks B] [--reached N]
+                    [--outcomes LIST] [--barrier] [--lost]
+                    [--epochs --blocks B] [--reached N]
       Check a collected stream: result sequence 1..N without gap or
       duplicate, one result per message sequence, the expected count,
-      statuses within LIST (errno names, "ok" for 0; default ok), the
-      checkpoint barrier proved by the participant's timestamps, and the
-      data of the reads of a "gen" workload. --lost: some commands have no
-      outcome, and those never sent (ENOTCONN) follow every sent one.
+      statuses within LIST (errno names, "ok" for 0; default ok), outcomes
+      within LIST (default done; a done result must have status ok unless
+      --statuses lists a failure), the checkpoint barrier proved by the
+      participant's timestamps, and the data of the reads of a "gen"
+      workload. --lost: some commands are unknown or not sent, those not
+      sent follow every sent one, and their status is a cause of --statuses.
       Prints one line per problem and exits 1 if there is any.
 
   mb_results.py pattern FILE --byte P
@@ -84,7 +89,7 @@ def cmd_collect(a):
     errors = []
     while len(res) < a.total and time.monotonic() < deadline:
         left = max(1, int((deadline - time.monotonic()) * 1000))
-        argv = ctl_argv(a) + ["collect", str(a.sid), "wait-min", "1",
+        argv = ctl_argv(a) + ["collect", a.sid, "wait-min", "1",
                               "timeout", str(min(1000, left)), "data"]
         try:
             p = subprocess.run(argv, capture_output=True, text=True,
@@ -160,6 +165,17 @@ def cmd_check(a):
             bad.append("seq %d tag %d op %s: status %s, allowed %s" %
                        (r["seq"], r["tag"], r["op"], n, sorted(allowed)))
             break
+    outcomes = set(a.outcomes.split(","))
+    for r in res:
+        o = r.get("outcome", "-")
+        if o not in outcomes:
+            bad.append("seq %d tag %d op %s: outcome %s, allowed %s" %
+                       (r["seq"], r["tag"], r["op"], o, sorted(outcomes)))
+            break
+        if o != "done" and r["status"] == 0:
+            bad.append("seq %d tag %d: outcome %s with status 0" %
+                       (r["seq"], r["tag"], o))
+            break
 
     if a.lost:
         bad += lost(res)
@@ -173,17 +189,22 @@ def cmd_check(a):
 
 
 def lost(res):
-    """A participant lost its state: at least one command has no outcome,
-    and the commands never sent (ENOTCONN) all come after every command
-    that was (messages leave in sequence order)."""
+    """A participant lost its state: at least one command's outcome is
+    unknown or not sent, and the commands never sent all come after every
+    command that was (messages leave in sequence order)."""
     bad = []
-    sent = [r["msg_seq"] for r in res if r["status"] != -errno.ENOTCONN]
-    unsent = [r["msg_seq"] for r in res if r["status"] == -errno.ENOTCONN]
-    if all(r["status"] == 0 for r in res):
-        bad.append("lost: every command succeeded, nothing was lost")
+    sent = [r["msg_seq"] for r in res if r.get("outcome") != "not-sent"]
+    unsent = [r["msg_seq"] for r in res if r.get("outcome") == "not-sent"]
+    if all(r.get("outcome") == "done" for r in res):
+        bad.append("lost: every command ran, nothing was lost")
     if sent and unsent and min(unsent) < max(sent):
-        bad.append("lost: message %d ENOTCONN (never sent) but message %d "
-                   "after it was sent" % (min(unsent), max(sent)))
+        bad.append("lost: message %d not sent but message %d after it "
+                   "was sent" % (min(unsent), max(sent)))
+    for r in res:
+        if r.get("outcome") == "done" and r["status"] != 0:
+            bad.append("lost: tag %d ran and failed: %s" %
+                       (r["tag"], status_name(r["status"])))
+            break
     return bad
 
 
@@ -274,7 +295,7 @@ def main():
     lp.add_argument("--epochs", type=int, required=True)
     c = sub.add_parser("collect")
     c.add_argument("--ns")
-    c.add_argument("--sid", type=int, required=True)
+    c.add_argument("--sid", required=True)
     c.add_argument("--total", type=int, required=True)
     c.add_argument("--timeout", type=float, default=60)
     c.add_argument("--out", required=True)
@@ -283,6 +304,7 @@ def main():
     k.add_argument("--count", type=int)
     k.add_argument("--first-msg-seq", type=int)
     k.add_argument("--statuses", default="ok")
+    k.add_argument("--outcomes", default="done")
     k.add_argument("--barrier", action="store_true")
     k.add_argument("--lost", action="store_true")
     k.add_argument("--epochs", action="store_true")

@@ -31,7 +31,9 @@ import json, sys
 d = json.loads(sys.argv[1])
 assert d["module_loaded"] is True, d
 assert d["tool_version"] == sys.argv[2], d
-assert d["family_version"] == 1, d
+assert d["family_version"] == 2, d
+assert d["limits"]["max_io"] > 0 and d["limits"]["max_zero"] > 0, d
+assert d["limits"]["batch_msgs"] > 0 and d["limits"]["reply_bytes"] > 0, d
 assert isinstance(d["family_id"], int) and d["family_id"] > 0, d
 assert d["module_version"], d
 if sys.argv[3]:

@@ -9,12 +9,14 @@
 #endif
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <linux/netlink.h>
 #include <linux/genetlink.h>
 
@@ -39,6 +41,149 @@ static int mb_err_set(struct mb_sock *s, int err)
 {
 	s->err.err = err;
 	return err ? -err : 0;
+}
+
+/* ---- session handles: one table for the whole process ---------------- */
+
+struct mb_hent {
+	uint64_t netns;
+	uint32_t sid;
+	uint64_t handle;
+};
+
+static pthread_mutex_t htab_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mb_hent *htab;
+static size_t htab_n, htab_cap;
+
+/* a child forked while another thread holds the lock must not inherit it */
+static void htab_lock_fork(void)
+{
+	pthread_mutex_lock(&htab_lock);
+}
+
+static void htab_unlock_fork(void)
+{
+	pthread_mutex_unlock(&htab_lock);
+}
+
+static void __attribute__((constructor)) htab_init(void)
+{
+	pthread_atfork(htab_lock_fork, htab_unlock_fork, htab_unlock_fork);
+}
+
+static struct mb_hent *htab_find(uint64_t netns, uint32_t sid)
+{
+	size_t i;
+
+	for (i = 0; i < htab_n; i++)
+		if (htab[i].netns == netns && htab[i].sid == sid)
+			return &htab[i];
+	return NULL;
+}
+
+uint64_t mb_handle_get(const struct mb_sock *s, uint32_t sid)
+{
+	struct mb_hent *e;
+	uint64_t h = 0;
+
+	pthread_mutex_lock(&htab_lock);
+	e = htab_find(s->netns, sid);
+	if (e)
+		h = e->handle;
+	pthread_mutex_unlock(&htab_lock);
+	return h;
+}
+
+void mb_handle_set(const struct mb_sock *s, uint32_t sid, uint64_t handle)
+{
+	struct mb_hent *e;
+
+	pthread_mutex_lock(&htab_lock);
+	e = htab_find(s->netns, sid);
+	if (e && !handle) {
+		*e = htab[--htab_n];
+	} else if (e) {
+		e->handle = handle;
+	} else if (handle) {
+		if (htab_n == htab_cap) {
+			size_t ncap = htab_cap ? 2 * htab_cap : 64;
+			struct mb_hent *n = realloc(htab, ncap * sizeof(*n));
+
+			if (!n)
+				abort();
+			htab = n;
+			htab_cap = ncap;
+		}
+		htab[htab_n++] = (struct mb_hent){ s->netns, sid, handle };
+	}
+	pthread_mutex_unlock(&htab_lock);
+}
+
+void mb_sock_handle(struct mb_sock *s, enum mb_handle_mode mode,
+		    uint64_t handle)
+{
+	s->handle_mode = mode;
+	s->handle = handle;
+}
+
+static int needs_handle(uint8_t cmd)
+{
+	return cmd == MBATCH_CMD_SUBMIT || cmd == MBATCH_CMD_COLLECT ||
+	       cmd == MBATCH_CMD_RESUME || cmd == MBATCH_CMD_BATCH_CANCEL ||
+	       cmd == MBATCH_CMD_SESSION_CLOSE;
+}
+
+/*
+ * Appends MBATCH_A_SESSION_HANDLE to a per-session request of the family
+ * as the socket's mode says, unless the request has one already or its
+ * attributes do not parse (a malformed request stays as the test built
+ * it). Returns the session id the request names, 0 if none.
+ */
+static uint32_t add_handle(struct mb_sock *s, struct mb_req *r)
+{
+	const struct nlmsghdr *nlh = mb_req_nlh(r);
+	size_t off = NLMSG_HDRLEN + GENL_HDRLEN;
+	uint32_t sid = 0;
+	uint64_t h;
+
+	if (s->family == GENL_ID_CTRL || nlh->nlmsg_type != s->family ||
+	    r->len < off || !needs_handle(mb_req_genl(r)->cmd))
+		return 0;
+	while (off < r->len) {
+		const struct nlattr *a = (const struct nlattr *)(r->buf + off);
+
+		if (r->len - off < NLA_HDRLEN || a->nla_len < NLA_HDRLEN ||
+		    a->nla_len > r->len - off)
+			return 0;
+		if ((a->nla_type & NLA_TYPE_MASK) == MBATCH_A_SESSION_HANDLE)
+			return 0;
+		if ((a->nla_type & NLA_TYPE_MASK) == MBATCH_A_SESSION_ID &&
+		    a->nla_len == NLA_HDRLEN + sizeof(uint32_t))
+			sid = mb_get_u32(a);
+		off += NLA_ALIGN(a->nla_len);
+	}
+	switch (s->handle_mode) {
+	case MB_HANDLE_NONE:
+		return sid;
+	case MB_HANDLE_GIVEN:
+		h = s->handle;
+		break;
+	default:
+		h = sid ? mb_handle_get(s, sid) : 0;
+		break;
+	}
+	if (h)
+		mb_put_u64(r, MBATCH_A_SESSION_HANDLE, h);
+	return sid;
+}
+
+static int is_ready_ntf(const struct mb_sock *s, const struct nlmsghdr *nlh)
+{
+	const struct genlmsghdr *g = NLMSG_DATA(nlh);
+
+	return nlh->nlmsg_type == s->family &&
+	       nlh->nlmsg_len >= NLMSG_HDRLEN + GENL_HDRLEN &&
+	       g->cmd == MBATCH_CMD_COLLECT_READY_NTF;
 }
 
 void mb_req_init(struct mb_req *r, struct mb_sock *s, uint8_t cmd,
@@ -241,8 +386,11 @@ static void mb_parse_ack_tlvs(struct mb_sock *s, const char *p, int len)
 static int mb_handle(struct mb_sock *s, const struct nlmsghdr *nlh,
 		     uint32_t seq, mb_cb cb, void *arg, int *cb_err)
 {
-	if (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != s->portid)
+	if (nlh->nlmsg_seq != seq)
 		return 0;	/* notification or stale reply */
+	/* COLLECT_READY_NTF carries our seq; it may come before the DONE */
+	if (nlh->nlmsg_pid != s->portid && !is_ready_ntf(s, nlh))
+		return 0;
 
 	if (nlh->nlmsg_type == NLMSG_ERROR) {
 		const struct nlmsgerr *e = NLMSG_DATA(nlh);
@@ -287,10 +435,13 @@ int mb_transact(struct mb_sock *s, struct mb_req *r, mb_cb cb, void *arg)
 	struct nlmsghdr *nlh = mb_req_nlh(r);
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
 	uint32_t seq = ++s->seq;
+	uint32_t sid = add_handle(s, r);
 	int cb_err = 0;
 	ssize_t n;
 
 	memset(&s->err, 0, sizeof(s->err));
+	s->last_seq = seq;
+	nlh = mb_req_nlh(r);		/* add_handle may have moved it */
 	nlh->nlmsg_len = r->len;
 	nlh->nlmsg_seq = seq;
 	nlh->nlmsg_pid = 0;
@@ -323,6 +474,10 @@ int mb_transact(struct mb_sock *s, struct mb_req *r, mb_cb cb, void *arg)
 				if (cb_err)
 					return mb_err_set(s, cb_err < 0 ?
 							  -cb_err : cb_err);
+				if (sid && mb_req_genl(r)->cmd ==
+				    MBATCH_CMD_SESSION_CLOSE &&
+				    s->handle_mode == MB_HANDLE_AUTO)
+					mb_handle_set(s, sid, 0);
 				return 0;
 			}
 		}
@@ -430,6 +585,14 @@ int mb_open(struct mb_sock *s)
 	}
 	s->portid = sa.nl_pid;
 	s->seq = (uint32_t)time(NULL);
+	/* the socket lives in the namespace of the thread that made it */
+	{
+		struct stat st;
+
+		if (!stat("/proc/thread-self/ns/net", &st) ||
+		    !stat("/proc/self/ns/net", &st))
+			s->netns = st.st_ino;
+	}
 	s->rbuf_len = RBUF_LEN;
 	s->rbuf = malloc(s->rbuf_len);
 	if (!s->rbuf) {
@@ -488,8 +651,16 @@ static int version_cb(const struct nlmsghdr *nlh, void *arg)
 {
 	const struct nlattr *tb[MBATCH_A_MAX + 1];
 	void **out = arg;
+	struct mb_limits *l = out[4];
 
 	mb_parse_genl(tb, MBATCH_A_MAX, nlh);
+	if (l) {
+		l->max_io = mb_get_u32(tb[MBATCH_A_LIMIT_MAX_IO]);
+		l->max_zero = mb_get_u32(tb[MBATCH_A_LIMIT_MAX_ZERO]);
+		l->batch_msgs = mb_get_u32(tb[MBATCH_A_LIMIT_BATCH_MSGS]);
+		l->request_bytes = mb_get_u32(tb[MBATCH_A_LIMIT_REQUEST_BYTES]);
+		l->reply_bytes = mb_get_u32(tb[MBATCH_A_LIMIT_REPLY_BYTES]);
+	}
 	if (out[0])
 		*(uint32_t *)out[0] = mb_get_u32(tb[MBATCH_A_VERSION]);
 	if (out[1])
@@ -502,10 +673,18 @@ static int version_cb(const struct nlmsghdr *nlh, void *arg)
 int mb_version(struct mb_sock *s, uint32_t *ver, char *modver, size_t mlen,
 	       uint64_t *features)
 {
-	void *out[4] = { ver, modver, features, &mlen };
+	return mb_version_limits(s, ver, modver, mlen, features, NULL);
+}
+
+int mb_version_limits(struct mb_sock *s, uint32_t *ver, char *modver,
+		      size_t mlen, uint64_t *features, struct mb_limits *lim)
+{
+	void *out[5] = { ver, modver, features, &mlen, lim };
 	struct mb_req r;
 	int ret;
 
+	if (lim)
+		memset(lim, 0, sizeof(*lim));
 	mb_req_init(&r, s, MBATCH_CMD_VERSION_GET, 0);
 	ret = mb_transact(s, &r, version_cb, out);
 	mb_req_free(&r);
@@ -635,40 +814,73 @@ int mb_queue_exists(struct mb_sock *s, const char *name)
 	return 0;
 }
 
-static int sid_cb(const struct nlmsghdr *nlh, void *arg)
+static void parse_session(struct mb_session_info *si,
+			  const struct nlmsghdr *nlh);
+
+struct open_ctx {
+	struct mb_session_info si;
+	uint64_t handle;
+};
+
+static int open_cb(const struct nlmsghdr *nlh, void *arg)
 {
 	const struct nlattr *tb[MBATCH_A_MAX + 1];
+	struct open_ctx *o = arg;
 
+	parse_session(&o->si, nlh);
 	mb_parse_genl(tb, MBATCH_A_MAX, nlh);
-	if (tb[MBATCH_A_SESSION_ID])
-		*(uint32_t *)arg = mb_get_u32(tb[MBATCH_A_SESSION_ID]);
+	o->handle = mb_get_u64(tb[MBATCH_A_SESSION_HANDLE]);
 	return 0;
 }
 
 int mb_session_open(struct mb_sock *s, const char *queue, uint32_t flags,
 		    uint32_t *sid)
 {
-	return mb_session_open_remote(s, queue, NULL, flags, sid);
+	return mb_session_open_h(s, queue, NULL, flags, sid, NULL, NULL);
 }
 
 int mb_session_open_remote(struct mb_sock *s, const char *queue,
 			   const char *peer, uint32_t flags, uint32_t *sid)
 {
+	return mb_session_open_h(s, queue, peer, flags, sid, NULL, NULL);
+}
+
+int mb_session_open_h(struct mb_sock *s, const char *queue, const char *peer,
+		      uint32_t flags, uint32_t *sid, uint64_t *handle,
+		      struct mb_session_info *si)
+{
+	struct open_ctx o;
 	struct mb_req r;
 	int ret;
 
+	memset(&o, 0, sizeof(o));
 	*sid = 0;
+	if (handle)
+		*handle = 0;
 	mb_req_init(&r, s, MBATCH_CMD_SESSION_OPEN, 0);
 	mb_put_str(&r, MBATCH_A_QUEUE_NAME, queue);
 	if (peer)
 		mb_put_str(&r, MBATCH_A_PEER_NAME, peer);
 	if (flags)
 		mb_put_u32(&r, MBATCH_A_SESSION_FLAGS, flags);
-	ret = mb_transact(s, &r, sid_cb, sid);
+	ret = mb_transact(s, &r, open_cb, &o);
 	mb_req_free(&r);
-	if (!ret && !*sid)
-		ret = mb_err_set(s, EPROTO);
-	return ret;
+	if (si)
+		*si = o.si;
+	if (ret)
+		return ret;
+	/* a v2 module returns both; a handle of 0 would prove nothing */
+	if (!o.si.id || !o.si.has_handle || !o.handle) {
+		snprintf(s->err.msg, sizeof(s->err.msg),
+			 "session-open reply without %s",
+			 o.si.id ? "a session handle" : "a session id");
+		return mb_err_set(s, EPROTO);
+	}
+	*sid = o.si.id;
+	if (handle)
+		*handle = o.handle;
+	mb_handle_set(s, o.si.id, o.handle);
+	return 0;
 }
 
 static int sid_req(struct mb_sock *s, uint8_t cmd, uint32_t sid)
@@ -706,6 +918,9 @@ static void parse_session(struct mb_session_info *si,
 	si->epoch = mb_get_u64(tb[MBATCH_A_SESSION_EPOCH]);
 	si->done_epoch = mb_get_u64(tb[MBATCH_A_SESSION_DONE_EPOCH]);
 	si->error = (int32_t)mb_get_u32(tb[MBATCH_A_SESSION_ERROR]);
+	si->max_io = mb_get_u32(tb[MBATCH_A_SESSION_MAX_IO]);
+	si->halts = mb_get_u32(tb[MBATCH_A_SESSION_HALTS]);
+	si->has_handle = tb[MBATCH_A_SESSION_HANDLE] != NULL;
 	copy_str(si->queue, sizeof(si->queue), tb[MBATCH_A_QUEUE_NAME]);
 	if (tb[MBATCH_A_STATS]) {
 		si->has_stats = 1;
@@ -830,6 +1045,7 @@ static void parse_result(struct mb_result *res, const struct nlattr *nest)
 	res->batch_id = mb_get_u64(tb[MBATCH_RESULT_A_BATCH_ID]);
 	res->msg_seq = mb_get_u64(tb[MBATCH_RESULT_A_MSG_SEQ]);
 	res->flags = mb_get_u32(tb[MBATCH_RESULT_A_FLAGS]);
+	res->outcome = mb_get_u32(tb[MBATCH_RESULT_A_OUTCOME]);
 	if (tb[MBATCH_RESULT_A_DATA]) {
 		res->data_len = tb[MBATCH_RESULT_A_DATA]->nla_len - NLA_HDRLEN;
 		res->data = malloc(res->data_len ? res->data_len : 1);
@@ -840,9 +1056,38 @@ static void parse_result(struct mb_result *res, const struct nlattr *nest)
 	}
 }
 
+struct collect_ctx {
+	struct mb_sock *s;
+	struct mb_collect *c;
+	int ready;			/* the notification was seen */
+};
+
+/* A COLLECT_READY_NTF of session sid after the waiting reply cseq. */
+static int ready_match(struct collect_ctx *x, const struct nlmsghdr *nlh,
+		       uint32_t sid)
+{
+	const struct nlattr *tb[MBATCH_A_MAX + 1];
+	struct mb_collect *c = x->c;
+
+	mb_parse_genl(tb, MBATCH_A_MAX, nlh);
+	if (mb_get_u32(tb[MBATCH_A_SESSION_ID]) != sid ||
+	    (c->nwaiting && tb[MBATCH_A_COLLECT_SEQ] &&
+	     mb_get_u64(tb[MBATCH_A_COLLECT_SEQ]) != c->cseq)) {
+		c->nstale++;
+		return 0;
+	}
+	x->ready = 1;
+	c->timed_out = tb[MBATCH_A_COLLECT_TIMED_OUT] != NULL;
+	c->ready_cseq = mb_get_u64(tb[MBATCH_A_COLLECT_SEQ]);
+	c->ready_pending = mb_get_u32(tb[MBATCH_A_COLLECT_PENDING]);
+	c->ready_done_epoch = mb_get_u64(tb[MBATCH_A_SESSION_DONE_EPOCH]);
+	return 1;
+}
+
 static int collect_cb(const struct nlmsghdr *nlh, void *arg)
 {
-	struct mb_collect *c = arg;
+	struct collect_ctx *x = arg;
+	struct mb_collect *c = x->c;
 	const struct nlattr *tb[MBATCH_A_MAX + 1];
 	const struct nlattr *a;
 	const char *p = (const char *)NLMSG_DATA(nlh) + GENL_HDRLEN;
@@ -850,12 +1095,16 @@ static int collect_cb(const struct nlmsghdr *nlh, void *arg)
 	uint64_t cseq;
 	uint32_t cnt, pend;
 
-	mb_parse(tb, MBATCH_A_MAX, p, len);
-	/* A collect that waits first sends a part with only the session id. */
-	if (!tb[MBATCH_A_COLLECT_SEQ] && !tb[MBATCH_A_COLLECT_COUNT] &&
-	    !tb[MBATCH_A_RESULT] && tb[MBATCH_A_SESSION_ID]) {
-		c->nmarkers++;
+	/* the notification may overtake the waiting reply's NLMSG_DONE */
+	if (is_ready_ntf(x->s, nlh)) {
+		ready_match(x, nlh, c->session);
 		return 0;
+	}
+	mb_parse(tb, MBATCH_A_MAX, p, len);
+	if (tb[MBATCH_A_COLLECT_WAITING]) {
+		c->nwaiting++;
+		if (tb[MBATCH_A_RESULT])
+			c->inconsistent = 1;
 	}
 	cseq = mb_get_u64(tb[MBATCH_A_COLLECT_SEQ]);
 	cnt = mb_get_u32(tb[MBATCH_A_COLLECT_COUNT]);
@@ -893,13 +1142,12 @@ static int collect_cb(const struct nlmsghdr *nlh, void *arg)
 	return 0;
 }
 
-int mb_collect(struct mb_sock *s, const struct mb_collect_opts *o,
-	       struct mb_collect *c)
+static int collect_once(struct mb_sock *s, const struct mb_collect_opts *o,
+			struct collect_ctx *x)
 {
 	struct mb_req r;
 	int ret;
 
-	memset(c, 0, sizeof(*c));
 	mb_req_init(&r, s, MBATCH_CMD_COLLECT, NLM_F_DUMP);
 	mb_put_u32(&r, MBATCH_A_SESSION_ID, o->session);
 	if (o->has_ack)
@@ -914,8 +1162,108 @@ int mb_collect(struct mb_sock *s, const struct mb_collect_opts *o,
 		mb_put_u32(&r, MBATCH_A_COLLECT_TIMEOUT_MS, o->timeout_ms);
 	if (o->has_max)
 		mb_put_u32(&r, MBATCH_A_COLLECT_MAX, o->max);
-	ret = mb_transact(s, &r, collect_cb, c);
+	ret = mb_transact(s, &r, collect_cb, x);
 	mb_req_free(&r);
+	return ret;
+}
+
+/*
+ * Waits for the COLLECT_READY_NTF of request seq on session sid for at most
+ * ms; everything else the socket receives meanwhile is dropped, as
+ * mb_transact() drops it.
+ */
+static int wait_ready(struct mb_sock *s, struct collect_ctx *x, uint32_t seq,
+		      uint32_t sid, int ms)
+{
+	uint64_t deadline = mb_now_ns() + (uint64_t)ms * 1000000ULL;
+
+	while (!x->ready) {
+		struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
+		int64_t left = (int64_t)(deadline - mb_now_ns()) / 1000000;
+		struct nlmsghdr *h;
+		ssize_t n;
+		int len;
+
+		if (left < 0) {
+			snprintf(s->err.msg, sizeof(s->err.msg),
+				 "no COLLECT_READY_NTF for session %u in %d ms",
+				 sid, ms);
+			return mb_err_set(s, ETIMEDOUT);
+		}
+		n = poll(&pfd, 1, (int)left);
+		if (n < 0 && errno == EINTR) {
+			/* as the kernel's own wait did in version 1 */
+			snprintf(s->err.msg, sizeof(s->err.msg),
+				 "waiting for COLLECT_READY_NTF interrupted");
+			return mb_err_set(s, EINTR);
+		}
+		if (n <= 0)
+			continue;
+		n = recv(s->fd, s->rbuf, s->rbuf_len, MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			return mb_err_set(s, errno);
+		}
+		len = (int)n;
+		for (h = (struct nlmsghdr *)s->rbuf; NLMSG_OK(h, len);
+		     h = NLMSG_NEXT(h, len)) {
+			if (!is_ready_ntf(s, h))
+				continue;
+			if (h->nlmsg_seq != seq ||
+			    (h->nlmsg_pid && h->nlmsg_pid != s->portid)) {
+				x->c->nstale++;
+				continue;
+			}
+			if (ready_match(x, h, sid))
+				break;
+		}
+	}
+	return 0;
+}
+
+int mb_collect(struct mb_sock *s, const struct mb_collect_opts *o,
+	       struct mb_collect *c)
+{
+	struct mb_collect_opts again = {
+		.session = o->session,
+		.has_max = o->has_max,
+		.max = o->max,
+	};
+	struct collect_ctx x = { .s = s, .c = c };
+	struct mb_collect first;
+	uint32_t seq;
+	int ret, ms;
+
+	memset(c, 0, sizeof(*c));
+	c->session = o->session;
+	ret = collect_once(s, o, &x);
+	if (ret || !c->nwaiting)
+		return ret;
+	/* nothing yet: wait for the notification, then collect again */
+	seq = s->last_seq;
+	c->waited = 1;
+	c->wait_cseq = c->cseq;
+	ms = (o->has_timeout ? (int)o->timeout_ms :
+	      MBATCH_COLLECT_TIMEOUT_MAX_MS) + MB_COLLECT_READY_MARGIN_MS;
+	ret = wait_ready(s, &x, seq, o->session, ms);
+	if (ret)
+		return ret;
+	first = *c;
+	mb_collect_free(c);
+	memset(c, 0, sizeof(*c));
+	c->session = o->session;
+	x.ready = 0;
+	ret = collect_once(s, &again, &x);
+	c->nwaiting += first.nwaiting;
+	c->inconsistent |= first.inconsistent || first.nres;
+	c->waited = 1;
+	c->timed_out = first.timed_out;
+	c->wait_cseq = first.wait_cseq;
+	c->ready_cseq = first.ready_cseq;
+	c->ready_pending = first.ready_pending;
+	c->ready_done_epoch = first.ready_done_epoch;
+	c->nstale += first.nstale;
 	return ret;
 }
 
@@ -1089,6 +1437,10 @@ int mb_peer_new(struct mb_sock *s, const struct mb_peer_cfg *c)
 	if (c->link_timeout_ms)
 		mb_put_u32(&r, MBATCH_A_PEER_LINK_TIMEOUT_MS,
 			   c->link_timeout_ms);
+	if (c->in_bytes)
+		mb_put_u64(&r, MBATCH_A_PEER_IN_BYTES, c->in_bytes);
+	if (c->in_cmds)
+		mb_put_u32(&r, MBATCH_A_PEER_IN_CMDS, c->in_cmds);
 	ret = mb_transact(s, &r, NULL, NULL);
 	mb_req_free(&r);
 	return ret;
@@ -1141,6 +1493,8 @@ static int peer_cb(const struct nlmsghdr *nlh, void *arg)
 	pi->keepalive_ms = mb_get_u32(tb[MBATCH_A_PEER_KEEPALIVE_MS]);
 	pi->link_timeout_ms = mb_get_u32(tb[MBATCH_A_PEER_LINK_TIMEOUT_MS]);
 	pi->rtt_us = mb_get_u32(tb[MBATCH_A_PEER_RTT_US]);
+	pi->in_bytes = mb_get_u64(tb[MBATCH_A_PEER_IN_BYTES]);
+	pi->in_cmds = mb_get_u32(tb[MBATCH_A_PEER_IN_CMDS]);
 	pi->link_error = (int32_t)mb_get_u32(tb[MBATCH_A_LINK_ERROR]);
 	if (tb[MBATCH_A_PEER_STATS]) {
 		mb_parse_nested(st, MBATCH_PEER_STATS_A_MAX,
@@ -1303,4 +1657,17 @@ const char *mb_op_name(uint32_t op)
 	};
 
 	return op <= MBATCH_OP_MAX ? names[op] : "?";
+}
+
+const char *mb_outcome_name(uint32_t outcome)
+{
+	static const char * const names[] = {
+		[MBATCH_OUTCOME_DONE] = "done",
+		[MBATCH_OUTCOME_CANCELLED] = "cancelled",
+		[MBATCH_OUTCOME_NOT_SENT] = "not-sent",
+		[MBATCH_OUTCOME_UNKNOWN] = "unknown",
+	};
+
+	return outcome && outcome < sizeof(names) / sizeof(names[0]) ?
+	       names[outcome] : "?";
 }

@@ -5,6 +5,14 @@
  * Every request returns 0 or -errno and leaves the kernel's extended ACK
  * (message text, offending attribute offset, missing attribute type) in
  * sock->err, so a test can assert both the errno and the extack.
+ *
+ * Session handles: mb_session_open*() record the handle of every session
+ * they open in a process-wide table (per network namespace and session
+ * id), and every SUBMIT, COLLECT, RESUME, BATCH_CANCEL and SESSION_CLOSE
+ * sent through mb_transact() that carries a session id of the table and no
+ * MBATCH_A_SESSION_HANDLE gets it appended, so any socket of the process
+ * may drive any session the process opened. mb_sock_handle() changes that
+ * per socket, for ownership tests.
  */
 #ifndef MBATCH_NL_H
 #define MBATCH_NL_H
@@ -33,6 +41,13 @@ struct mb_op_info {
 	uint32_t flags;			/* GENL_ADMIN_PERM, GENL_CMD_CAP_* */
 };
 
+/* What mb_transact() puts in MBATCH_A_SESSION_HANDLE on one socket. */
+enum mb_handle_mode {
+	MB_HANDLE_AUTO,			/* the table's, when it knows the id */
+	MB_HANDLE_NONE,			/* never any */
+	MB_HANDLE_GIVEN,		/* always mb_sock.handle (may be wrong) */
+};
+
 struct mb_sock {
 	int fd;
 	uint32_t portid;
@@ -47,6 +62,10 @@ struct mb_sock {
 	char *rbuf;
 	size_t rbuf_len;
 	struct mb_err err;		/* extack of the last request */
+	uint64_t netns;			/* inode of its network namespace */
+	enum mb_handle_mode handle_mode;
+	uint64_t handle;		/* MB_HANDLE_GIVEN */
+	uint32_t last_seq;		/* nlmsg_seq of the last request */
 };
 
 /* Request builder. Offsets returned are from the start of the nlmsghdr,
@@ -62,6 +81,14 @@ typedef int (*mb_cb)(const struct nlmsghdr *nlh, void *arg);
 
 int mb_open(struct mb_sock *s);
 void mb_close(struct mb_sock *s);
+/* How this socket's per-session requests carry the handle (default AUTO). */
+void mb_sock_handle(struct mb_sock *s, enum mb_handle_mode mode,
+		    uint64_t handle);
+/* The process-wide table: the handle of session sid in s's namespace, 0 if
+ * unknown; set (handle 0: forget) by hand, e.g. for a handle passed on.
+ */
+uint64_t mb_handle_get(const struct mb_sock *s, uint32_t sid);
+void mb_handle_set(const struct mb_sock *s, uint32_t sid, uint64_t handle);
 /* Resolve any genl family by name on an open socket; fills id/version. */
 int mb_resolve(struct mb_sock *s, const char *name);
 
@@ -121,6 +148,10 @@ struct mb_session_info {
 	uint32_t id, flags, state;
 	uint64_t epoch, done_epoch;
 	int32_t error;
+	uint32_t max_io, halts;		/* MBATCH_A_SESSION_MAX_IO, _HALTS */
+	int has_handle;			/* a reply carried a handle (never
+					 * SESSION_GET or dumps)
+					 */
 	char queue[MBATCH_QUEUE_NAME_MAX + 8];
 	int has_stats;
 	struct mb_stats stats;
@@ -147,6 +178,7 @@ struct mb_submit_reply {
 struct mb_result {
 	uint64_t seq, tag, epoch, start_ns, done_ns, batch_id, msg_seq;
 	uint32_t op, bytes, flags;
+	uint32_t outcome;		/* enum mbatch_outcome, 0 if absent */
 	int32_t status;
 	uint32_t present;		/* bit per MBATCH_RESULT_A_* */
 	void *data;
@@ -168,14 +200,35 @@ struct mb_collect_opts {
 	uint32_t max;
 };
 
+/*
+ * mb_collect() with a condition that does not hold yet: the kernel replies
+ * with one MBATCH_A_COLLECT_WAITING part; mb_collect() then waits for the
+ * COLLECT_READY_NTF (request's nlmsg_seq, same session) for at most the
+ * request's timeout plus MB_COLLECT_READY_MARGIN_MS, and collects again
+ * with the same max, no condition and no acknowledgement (the first
+ * request applied it). A signal ends the wait with -EINTR; no notification
+ * in time is -ETIMEDOUT; notifications of other requests are skipped and
+ * counted in nstale. The fields
+ * describe the second reply; waited, timed_out, wait_cseq and ready_*
+ * describe the wait.
+ */
+#define MB_COLLECT_READY_MARGIN_MS	2000
+
 struct mb_collect {
 	uint32_t session;
 	uint64_t cseq;
 	uint32_t count;			/* MBATCH_A_COLLECT_COUNT */
 	uint32_t pending;
 	int nparts;
-	int nmarkers;			/* "waiting" parts (session id only) */
+	int nwaiting;			/* parts with MBATCH_A_COLLECT_WAITING */
 	int inconsistent;		/* parts disagreed on seq/count/pending */
+	int waited;			/* a COLLECT_READY_NTF was awaited */
+	int timed_out;			/* it carried MBATCH_A_COLLECT_TIMED_OUT */
+	uint64_t wait_cseq;		/* collect seq of the waiting reply */
+	uint64_t ready_cseq;		/* ... as the notification names it */
+	uint32_t ready_pending;		/* its MBATCH_A_COLLECT_PENDING */
+	uint64_t ready_done_epoch;	/* its MBATCH_A_SESSION_DONE_EPOCH */
+	int nstale;			/* other COLLECT_READY_NTFs skipped */
 	uint32_t nres;
 	struct mb_result *res;
 };
@@ -192,8 +245,15 @@ struct mb_event {
 	struct mb_result result;
 };
 
+/* VERSION_GET's limits of the running module (0: not reported). */
+struct mb_limits {
+	uint32_t max_io, max_zero, batch_msgs, request_bytes, reply_bytes;
+};
+
 int mb_version(struct mb_sock *s, uint32_t *ver, char *modver, size_t mlen,
 	       uint64_t *features);
+int mb_version_limits(struct mb_sock *s, uint32_t *ver, char *modver,
+		      size_t mlen, uint64_t *features, struct mb_limits *lim);
 int mb_queue_new(struct mb_sock *s, const struct mb_queue_cfg *c);
 int mb_queue_del(struct mb_sock *s, const char *name);
 int mb_queue_get(struct mb_sock *s, const char *name,
@@ -206,6 +266,10 @@ int mb_session_open(struct mb_sock *s, const char *queue, uint32_t flags,
 /* A session on QUEUE of peer PEER (a remote session); PEER NULL: local. */
 int mb_session_open_remote(struct mb_sock *s, const char *queue,
 			   const char *peer, uint32_t flags, uint32_t *sid);
+/* The same, also returning the handle (and the reply in si if not NULL). */
+int mb_session_open_h(struct mb_sock *s, const char *queue, const char *peer,
+		      uint32_t flags, uint32_t *sid, uint64_t *handle,
+		      struct mb_session_info *si);
 int mb_session_close(struct mb_sock *s, uint32_t sid);
 int mb_session_get(struct mb_sock *s, uint32_t sid,
 		   struct mb_session_info *si);
@@ -227,6 +291,8 @@ struct mb_peer_cfg {
 	const char *psk_file;		/* NULL: omit */
 	uint32_t keepalive_ms;		/* 0: omit */
 	uint32_t link_timeout_ms;	/* 0: omit */
+	uint64_t in_bytes;		/* 0: omit */
+	uint32_t in_cmds;		/* 0: omit */
 };
 
 struct mb_peer_info {
@@ -234,6 +300,8 @@ struct mb_peer_info {
 	char addr[MBATCH_PEER_ADDR_MAX + 8];
 	char reason[128];
 	uint32_t state, digest, keepalive_ms, link_timeout_ms, rtt_us;
+	uint64_t in_bytes;		/* the budget of its sessions here */
+	uint32_t in_cmds;
 	int32_t link_error;
 	uint64_t stats[MBATCH_PEER_STATS_A_MAX + 1];
 };
@@ -272,5 +340,6 @@ const char *mb_strerr(const struct mb_sock *s);
 /* Case-insensitive substring test. */
 int mb_contains(const char *hay, const char *needle);
 const char *mb_op_name(uint32_t op);
+const char *mb_outcome_name(uint32_t outcome);
 
 #endif /* MBATCH_NL_H */

@@ -152,9 +152,10 @@ static void check_result(const struct bench_opts *o, struct state *st,
 			  " (gap or duplicate)", r->seq, st->last_seq);
 	st->last_seq = r->seq;
 	st->results++;
-	if (r->status)
+	if (r->status || r->outcome != MBATCH_OUTCOME_DONE)
 		bench_die(o, "result seq %" PRIu64 " tag %#" PRIx64 " op %s: "
-			  "status %d (%s)", r->seq, r->tag, mb_op_name(r->op),
+			  "%s, status %d (%s)", r->seq, r->tag,
+			  mb_op_name(r->op), mb_outcome_name(r->outcome),
 			  r->status, strerror(-r->status));
 	if (r->op == write_op) {
 		if (r->bytes != BENCH_BS || r->tag >= o->count)
@@ -324,6 +325,7 @@ int main(int argc, char **argv)
 	struct mb_sock csock = { .fd = -1 };
 	pthread_t thr;
 	struct mb_session_info si;
+	struct mb_limits lim;
 	struct bench_rng rng;
 	struct mb_cmd *cmds;
 	char *bufs;
@@ -338,9 +340,6 @@ int main(int argc, char **argv)
 	if (round_trip && collector_thread)
 		bench_die(&o, "-1 and -T exclude each other");
 	per_batch = o.epoch + 1;
-	if (per_batch > MBATCH_MAX_BATCH_MSGS)
-		bench_die(&o, "a batch holds at most %u messages",
-			  MBATCH_MAX_BATCH_MSGS);
 	if (round_trip)
 		o.wait_min = 1;
 	if (!o.wait_min)
@@ -356,6 +355,14 @@ int main(int argc, char **argv)
 		bench_die(&o, "cannot reach the mbatch netlink family (%s): "
 			  "is mbatch.ko loaded?", strerror(-ret));
 	atexit(cleanup);
+	ret = mb_version_limits(&sock, NULL, NULL, 0, NULL, &lim);
+	if (ret)
+		bench_die(&o, "version: %s", mb_strerr(&sock));
+	if (!lim.batch_msgs)
+		lim.batch_msgs = MBATCH_MAX_BATCH_MSGS;
+	if (per_batch > lim.batch_msgs)
+		bench_die(&o, "a batch holds at most %u messages (the module's limit)",
+			  lim.batch_msgs);
 
 	if (peer_name)
 		remote_size(&o);

@@ -13,8 +13,9 @@
 #include "io.h"
 #include "json.h"
 
-#define MB_SUBMIT_HDR		64U	/* nlmsghdr, genlmsghdr, id, batch id */
+#define MB_SUBMIT_HDR		80U	/* nlmsghdr, genlmsghdr, id, handle, batch */
 #define MB_SUBMIT_MARGIN	512U
+#define MB_READY_MARGIN_MS	2000	/* past the collect's own timeout */
 
 static uint32_t msg_size(const struct mb_smsg *m)
 {
@@ -28,13 +29,17 @@ static uint32_t msg_size(const struct mb_smsg *m)
 unsigned int mb_submit_fit(const struct mb_nl *nl, const struct mb_smsg *msgs,
 			   unsigned int n, uint32_t max_cmds, uint64_t max_bytes)
 {
-	uint64_t budget = nl->sndbuf > (int)(MB_SUBMIT_HDR + MB_SUBMIT_MARGIN) ?
-			  nl->sndbuf - MB_SUBMIT_HDR - MB_SUBMIT_MARGIN : 65536;
+	uint64_t room = nl->have_limits && nl->limits.request_bytes ?
+			nl->limits.request_bytes : (uint64_t)nl->sndbuf;
+	uint64_t budget = room > MB_SUBMIT_HDR + MB_SUBMIT_MARGIN ?
+			  room - MB_SUBMIT_HDR - MB_SUBMIT_MARGIN : 65536;
+	uint32_t most = nl->have_limits && nl->limits.batch_msgs ?
+			nl->limits.batch_msgs : MBATCH_MAX_BATCH_MSGS;
 	uint64_t used = 0, payload = 0;
 	unsigned int i;
 
-	if (n > MBATCH_MAX_BATCH_MSGS)
-		n = MBATCH_MAX_BATCH_MSGS;
+	if (n > most)
+		n = most;
 	if (max_cmds && n > max_cmds)
 		n = max_cmds;
 	for (i = 0; i < n; i++) {
@@ -106,9 +111,9 @@ static void msg_origin(unsigned int index, char *buf, size_t len, void *arg)
 		snprintf(buf, len, "?");
 }
 
-int mb_submit_named(struct mb_nl *nl, uint32_t sid, uint64_t batch_id,
-		    const struct mb_smsg *msgs, unsigned int n,
-		    struct mb_submit_reply *r, const char *name)
+int mb_submit_named(struct mb_nl *nl, const struct mb_sref *ref,
+		    uint64_t batch_id, const struct mb_smsg *msgs,
+		    unsigned int n, struct mb_submit_reply *r, const char *name)
 {
 	struct origin o = { .name = name, .msgs = msgs, .n = n };
 	size_t size = MB_SUBMIT_HDR + MB_SUBMIT_MARGIN;
@@ -120,7 +125,7 @@ int mb_submit_named(struct mb_nl *nl, uint32_t sid, uint64_t batch_id,
 		size += msg_size(&msgs[i]);
 	memset(r, 0, sizeof(*r));
 	msg = mb_msg_new(nl, MBATCH_CMD_SUBMIT, 0, size);
-	if (nla_put_u32(msg, MBATCH_A_SESSION_ID, sid) ||
+	if (mb_put_session(msg, ref) ||
 	    (batch_id && nla_put_u64(msg, MBATCH_A_BATCH_ID, batch_id))) {
 		nlmsg_free(msg);
 		mb_err("out of memory");
@@ -149,19 +154,22 @@ int mb_submit_named(struct mb_nl *nl, uint32_t sid, uint64_t batch_id,
 	return rc;
 }
 
-int mb_submit(struct mb_nl *nl, uint32_t sid, uint64_t batch_id,
+int mb_submit(struct mb_nl *nl, const struct mb_sref *ref, uint64_t batch_id,
 	      const struct mb_smsg *msgs, unsigned int n,
 	      struct mb_submit_reply *r)
 {
-	return mb_submit_named(nl, sid, batch_id, msgs, n, r, NULL);
+	return mb_submit_named(nl, ref, batch_id, msgs, n, r, NULL);
 }
 
 /* ---- collect ---- */
 
 struct collect_ctx {
+	struct mb_nl *nl;
 	struct mb_collect_hdr *hdr;
 	mb_result_fn fn;
 	void *arg;
+	uint32_t sid;
+	struct mb_ready ready;
 };
 
 static int collect_reply(struct nlmsghdr *nlh, struct nlattr **tb, void *arg)
@@ -173,7 +181,12 @@ static int collect_reply(struct nlmsghdr *nlh, struct nlattr **tb, void *arg)
 
 	if (!nlh)
 		return 0;
-	/* A collect that waits first sends a part with only the session id. */
+	/* the notification may come before the waiting reply's DONE */
+	if (mb_ready_take(c->nl, nlh, c->nl->last_seq, c->sid, h->collect_seq,
+			  &c->ready))
+		return 0;
+	if (tb[MBATCH_A_COLLECT_WAITING])
+		h->waiting++;
 	if (!tb[MBATCH_A_COLLECT_SEQ])
 		return 0;
 	if (!h->parts++) {
@@ -210,6 +223,7 @@ static int collect_reply(struct nlmsghdr *nlh, struct nlattr **tb, void *arg)
 		U64(MBATCH_RESULT_A_BATCH_ID, batch);
 		U64(MBATCH_RESULT_A_MSG_SEQ, msg_seq);
 		U32(MBATCH_RESULT_A_FLAGS, flags);
+		U32(MBATCH_RESULT_A_OUTCOME, outcome);
 #undef U64
 #undef U32
 		if (rt[MBATCH_RESULT_A_DATA]) {
@@ -225,16 +239,16 @@ static int collect_reply(struct nlmsghdr *nlh, struct nlattr **tb, void *arg)
 	return 0;
 }
 
-int mb_collect(struct mb_nl *nl, const struct mb_collect_req *req,
-	       struct mb_collect_hdr *hdr, mb_result_fn fn, void *arg)
+static int collect_once(struct mb_nl *nl, const struct mb_collect_req *req,
+			struct collect_ctx *c)
 {
-	struct collect_ctx c = { .hdr = hdr, .fn = fn, .arg = arg };
+	struct mb_collect_hdr *hdr = c->hdr;
 	struct nl_msg *msg;
 	int rc;
 
 	memset(hdr, 0, sizeof(*hdr));
 	msg = mb_msg_new(nl, MBATCH_CMD_COLLECT, NLM_F_DUMP, 0);
-	if (nla_put_u32(msg, MBATCH_A_SESSION_ID, req->sid) ||
+	if (mb_put_session(msg, &req->ref) ||
 	    (req->has_ack && nla_put_u64(msg, MBATCH_A_COLLECT_ACK, req->ack)) ||
 	    (req->flags && nla_put_u32(msg, MBATCH_A_COLLECT_FLAGS, req->flags)) ||
 	    (req->wait_min && nla_put_u32(msg, MBATCH_A_COLLECT_MIN, req->wait_min)) ||
@@ -245,12 +259,38 @@ int mb_collect(struct mb_nl *nl, const struct mb_collect_req *req,
 		nlmsg_free(msg);
 		return MB_EXIT_LOCAL;
 	}
-	rc = mb_nl_request(nl, msg, collect_reply, &c, 0);
+	rc = mb_nl_request(nl, msg, collect_reply, c, 0);
 	hdr->intr = nl->intr;
 	if (!rc && hdr->received != hdr->count)
 		fprintf(stderr, "mbatchctl: warning: collect %llu announced %u results, %u received\n",
 			(unsigned long long)hdr->collect_seq, hdr->count,
 			hdr->received);
+	return rc;
+}
+
+int mb_collect(struct mb_nl *nl, const struct mb_collect_req *req,
+	       struct mb_collect_hdr *hdr, mb_result_fn fn, void *arg)
+{
+	struct collect_ctx c = { .nl = nl, .hdr = hdr, .fn = fn, .arg = arg,
+				 .sid = req->ref.id };
+	struct mb_collect_req again = { .ref = req->ref, .max = req->max };
+	uint32_t seq;
+	int rc, ms;
+
+	rc = collect_once(nl, req, &c);
+	if (rc || !hdr->waiting)
+		return rc;
+	/* nothing yet: the module tells this socket when to collect again */
+	seq = nl->last_seq;
+	ms = (req->has_timeout ? (int)req->timeout_ms :
+	      MBATCH_COLLECT_TIMEOUT_MAX_MS) + MB_READY_MARGIN_MS;
+	rc = mb_nl_wait_ready(nl, seq, req->ref.id, hdr->collect_seq, ms,
+			      &c.ready);
+	if (rc)
+		return rc;
+	rc = collect_once(nl, &again, &c);
+	hdr->waited = true;
+	hdr->timed_out = c.ready.timed_out;
 	return rc;
 }
 
@@ -270,6 +310,8 @@ struct json_object *mb_result_json(const struct mb_result *r, bool data)
 	mb_jadd_u64(o, "seq", r->seq);
 	mb_jadd_u64(o, "tag", r->tag);
 	mb_jadd_str(o, "op", mb_op_name(r->op));
+	if (r->outcome)
+		mb_jadd_str(o, "outcome", mb_outcome_name(r->outcome));
 	mb_jadd_s64(o, "status", r->status);
 	mb_jadd_str(o, "error", r->status ? strerror(-r->status) : "");
 	if (r->status)
@@ -294,9 +336,21 @@ void mb_result_print_header(bool line)
 {
 	if (line)
 		printf("%6s ", "LINE");
-	printf("%8s %8s %-12s %-10s %8s %6s %8s %8s %10s %s\n", "SEQ", "TAG",
-	       "OP", "STATUS", "BYTES", "EPOCH", "BATCH", "MSGSEQ", "LAT_US",
-	       "FLAGS");
+	printf("%8s %8s %-12s %-10s %-9s %8s %6s %8s %8s %10s %s\n", "SEQ",
+	       "TAG", "OP", "STATUS", "OUTCOME", "BYTES", "EPOCH", "BATCH",
+	       "MSGSEQ", "LAT_US", "FLAGS");
+}
+
+/* What a failed result means, in words. */
+static void print_why(const struct mb_result *r)
+{
+	if (r->outcome == MBATCH_OUTCOME_UNKNOWN)
+		printf("  may or may not have run: %s", mb_status_str(r->status));
+	else if (r->outcome == MBATCH_OUTCOME_NOT_SENT)
+		printf("  never sent, did not run: %s",
+		       mb_status_str(r->status));
+	else if (r->status)
+		printf("  %s", mb_status_str(r->status));
 }
 
 void mb_result_print(const struct mb_result *r, bool data, long line)
@@ -315,16 +369,17 @@ void mb_result_print(const struct mb_result *r, bool data, long line)
 		snprintf(lat, sizeof(lat), "-");
 	if (line >= 0)
 		printf("%6ld ", line);
-	printf("%8llu %8llu %-12s %-10s %8u %6llu %8llu %8llu %10s %s%s%s%s%s\n",
+	printf("%8llu %8llu %-12s %-10s %-9s %8u %6llu %8llu %8llu %10s %s%s%s",
 	       (unsigned long long)r->seq, (unsigned long long)r->tag,
-	       mb_op_name(r->op), status, r->bytes,
-	       (unsigned long long)r->epoch, (unsigned long long)r->batch,
-	       (unsigned long long)r->msg_seq, lat,
-	       r->flags & MBATCH_RESULT_F_REORDERED ? "R" : "",
+	       mb_op_name(r->op), status, mb_outcome_name(r->outcome),
+	       r->bytes, (unsigned long long)r->epoch,
+	       (unsigned long long)r->batch, (unsigned long long)r->msg_seq,
+	       lat, r->flags & MBATCH_RESULT_F_REORDERED ? "R" : "",
 	       r->flags & MBATCH_RESULT_F_MERGED ? "M" : "",
 	       r->flags & (MBATCH_RESULT_F_REORDERED | MBATCH_RESULT_F_MERGED) ?
-	       "" : "-", r->status ? "  " : "",
-	       r->status ? mb_status_str(r->status) : "");
+	       "" : "-");
+	print_why(r);
+	putchar('\n');
 	if (!data || !r->has_data)
 		return;
 	for (i = 0; i < r->data_len; i++) {
@@ -358,8 +413,8 @@ static void print_batch(struct json_object *arr, const struct mb_submit_reply *r
 }
 
 /* Sends every batch of @s; exported for run's dry-run listing too. */
-static int submit_script(struct mb_nl *nl, uint32_t sid, uint64_t batch_id,
-			 struct mb_script *s)
+static int submit_script(struct mb_nl *nl, const struct mb_sref *ref,
+			 uint64_t batch_id, struct mb_script *s)
 {
 	struct json_object *arr = NULL;
 	struct mb_submit_reply r;
@@ -367,7 +422,7 @@ static int submit_script(struct mb_nl *nl, uint32_t sid, uint64_t batch_id,
 	int rc;
 
 	if (mb_json) {
-		mb_jadd_u64(mb_json_root(), "session", sid);
+		mb_jadd_u64(mb_json_root(), "session", ref->id);
 		arr = mb_jadd_array(mb_json_root(), "batches");
 	}
 	for (i = 0; i < s->nitems; i++) {
@@ -378,7 +433,7 @@ static int submit_script(struct mb_nl *nl, uint32_t sid, uint64_t batch_id,
 					  it->nmsgs - done, 0, 0);
 			if (batch_id && (n != it->nmsgs || s->nitems != 1))
 				return mb_usage("batch-id needs the messages to fit in one SUBMIT");
-			rc = mb_submit_named(nl, sid, batch_id, it->msgs + done,
+			rc = mb_submit_named(nl, ref, batch_id, it->msgs + done,
 					     n, &r, s->name);
 			if (rc)
 				return rc;
@@ -393,13 +448,13 @@ int cmd_submit(int argc, char **argv)
 	const char *file = NULL;
 	uint64_t batch_id = 0;
 	struct mb_script s;
+	struct mb_sref ref;
 	struct mb_nl nl;
-	uint32_t sid;
 	int i = 2, rc;
 
 	if (argc < 3)
-		return mb_usage("submit ID [batch-id N] MSG... | submit ID [batch-id N] -f FILE|-");
-	rc = mb_parse_session_id(argv[1], &sid);
+		return mb_usage("submit ID[:HANDLE] [batch-id N] MSG... | submit ID[:HANDLE] [batch-id N] -f FILE|-");
+	rc = mb_parse_session_ref(argv[1], &ref);
 	if (rc)
 		return rc;
 	if (!strcmp(argv[i], "batch-id")) {
@@ -410,11 +465,13 @@ int cmd_submit(int argc, char **argv)
 	}
 	if (i < argc && !strcmp(argv[i], "-f")) {
 		if (i + 2 != argc)
-			return mb_usage("submit ID -f FILE|-");
+			return mb_usage("submit ID[:HANDLE] -f FILE|-");
 		file = argv[i + 1];
 	}
 	mb_script_init(&s, "arg");
-	s.msgs_only = true;
+	s.submit = true;
+	s.no_batch = !file;
+	mb_script_encodable(&s);
 	if (file) {
 		rc = mb_script_parse_file(&s, file);
 	} else {
@@ -442,10 +499,18 @@ int cmd_submit(int argc, char **argv)
 		return rc;
 	}
 	rc = mb_nl_open(&nl);
-	if (!rc) {
-		rc = submit_script(&nl, sid, batch_id, &s);
-		mb_nl_close(&nl);
+	if (rc) {
+		mb_script_free(&s);
+		return rc;
 	}
+	rc = mb_nl_limits(&nl);
+	if (!rc)
+		rc = mb_script_check(&s, nl.limits.max_io, nl.limits.max_zero);
+	if (rc == MB_EXIT_USAGE)
+		mb_json_error(rc, 0, "script error", NULL);
+	if (!rc)
+		rc = submit_script(&nl, &ref, batch_id, &s);
+	mb_nl_close(&nl);
 	mb_script_free(&s);
 	return rc;
 }
@@ -454,13 +519,13 @@ int cmd_checkpoint(int argc, char **argv)
 {
 	struct mb_smsg m = { .op = MBATCH_OP_CHECKPOINT };
 	struct mb_submit_reply r;
+	struct mb_sref ref;
 	struct mb_nl nl;
-	uint32_t sid;
 	int i, rc;
 
 	if (argc < 2)
-		return mb_usage("checkpoint ID [durable] [continue]");
-	rc = mb_parse_session_id(argv[1], &sid);
+		return mb_usage("checkpoint ID[:HANDLE] [durable] [continue]");
+	rc = mb_parse_session_ref(argv[1], &ref);
 	if (rc)
 		return rc;
 	for (i = 2; i < argc; i++) {
@@ -474,12 +539,12 @@ int cmd_checkpoint(int argc, char **argv)
 	rc = mb_nl_open(&nl);
 	if (rc)
 		return rc;
-	rc = mb_submit(&nl, sid, 0, &m, 1, &r);
+	rc = mb_submit(&nl, &ref, 0, &m, 1, &r);
 	mb_nl_close(&nl);
 	if (rc)
 		return rc;
 	if (mb_json) {
-		mb_jadd_u64(mb_json_root(), "session", sid);
+		mb_jadd_u64(mb_json_root(), "session", ref.id);
 		print_batch(mb_jadd_array(mb_json_root(), "batches"), &r);
 	} else {
 		print_batch(NULL, &r);
@@ -489,22 +554,22 @@ int cmd_checkpoint(int argc, char **argv)
 
 int cmd_resume(int argc, char **argv)
 {
+	struct mb_sref ref;
 	struct mb_nl nl;
-	uint32_t sid;
 	int rc;
 
 	if (argc != 2)
-		return mb_usage("resume ID");
-	rc = mb_parse_session_id(argv[1], &sid);
+		return mb_usage("resume ID[:HANDLE]");
+	rc = mb_parse_session_ref(argv[1], &ref);
 	if (rc)
 		return rc;
 	rc = mb_nl_open(&nl);
 	if (rc)
 		return rc;
-	rc = mb_session_simple(&nl, MBATCH_CMD_RESUME, sid);
+	rc = mb_session_simple(&nl, MBATCH_CMD_RESUME, &ref);
 	mb_nl_close(&nl);
 	if (!rc && mb_json)
-		mb_jadd_u64(mb_json_root(), "resumed", sid);
+		mb_jadd_u64(mb_json_root(), "resumed", ref.id);
 	return rc;
 }
 
@@ -521,14 +586,14 @@ static int batch_cancel(int argc, char **argv)
 {
 	struct nl_msg *msg;
 	long n = -1;
+	struct mb_sref ref;
 	struct mb_nl nl;
 	uint64_t batch;
-	uint32_t sid;
 	int rc;
 
 	if (argc != 3)
-		return mb_usage("batch cancel ID BATCH");
-	rc = mb_parse_session_id(argv[1], &sid);
+		return mb_usage("batch cancel ID[:HANDLE] BATCH");
+	rc = mb_parse_session_ref(argv[1], &ref);
 	if (rc)
 		return rc;
 	if (mb_parse_u64(argv[2], &batch))
@@ -537,7 +602,7 @@ static int batch_cancel(int argc, char **argv)
 	if (rc)
 		return rc;
 	msg = mb_msg_new(&nl, MBATCH_CMD_BATCH_CANCEL, 0, 0);
-	if (nla_put_u32(msg, MBATCH_A_SESSION_ID, sid) ||
+	if (mb_put_session(msg, &ref) ||
 	    nla_put_u64(msg, MBATCH_A_BATCH_ID, batch)) {
 		nlmsg_free(msg);
 		mb_nl_close(&nl);
@@ -546,7 +611,7 @@ static int batch_cancel(int argc, char **argv)
 	rc = mb_nl_request(&nl, msg, cancel_reply, &n, 0);
 	mb_nl_close(&nl);
 	if (!rc && mb_json) {
-		mb_jadd_u64(mb_json_root(), "session", sid);
+		mb_jadd_u64(mb_json_root(), "session", ref.id);
 		mb_jadd_u64(mb_json_root(), "batch", batch);
 		if (n >= 0)
 			mb_jadd_u64(mb_json_root(), "cancelled", n);
@@ -577,7 +642,7 @@ static int collect_print(const struct mb_result *r, void *arg)
 {
 	struct collect_out *o = arg;
 
-	if (r->status)
+	if (!mb_result_ok(r))
 		o->failed++;
 	if (o->arr) {
 		json_object_array_add(o->arr, mb_result_json(r, o->data));
@@ -601,8 +666,8 @@ int cmd_collect(int argc, char **argv)
 	int i, rc;
 
 	if (argc < 2)
-		return mb_usage("collect ID [wait-min N] [wait-epoch E] [timeout MS] [max N] [ack SEQ|no-ack] [data]");
-	rc = mb_parse_session_id(argv[1], &req.sid);
+		return mb_usage("collect ID[:HANDLE] [wait-min N] [wait-epoch E] [timeout MS] [max N] [ack SEQ|no-ack] [data]");
+	rc = mb_parse_session_ref(argv[1], &req.ref);
 	if (rc)
 		return rc;
 	for (i = 2; i < argc; i++) {
@@ -655,17 +720,19 @@ int cmd_collect(int argc, char **argv)
 		return rc;
 	}
 	if (root) {
-		mb_jadd_u64(root, "session", h.session ? h.session : req.sid);
+		mb_jadd_u64(root, "session", h.session ? h.session : req.ref.id);
 		mb_jadd_u64(root, "collect_seq", h.collect_seq);
 		mb_jadd_u64(root, "count", h.count);
 		mb_jadd_u64(root, "pending", h.pending);
 		mb_jadd_u64(root, "failed", out.failed);
+		mb_jadd_bool(root, "waited", h.waited);
+		mb_jadd_bool(root, "timed_out", h.timed_out);
 		json_object_object_add(root, "results", out.arr);
 	} else {
-		printf("session %u collect %llu: %u results, %u pending, %u failed\n",
-		       h.session ? h.session : req.sid,
+		printf("session %u collect %llu: %u results, %u pending, %u failed%s\n",
+		       h.session ? h.session : req.ref.id,
 		       (unsigned long long)h.collect_seq, h.count, h.pending,
-		       out.failed);
+		       out.failed, h.timed_out ? " (wait timed out)" : "");
 	}
 	return out.failed ? MB_EXIT_CMDFAIL : 0;
 }

@@ -16,9 +16,10 @@ struct mb_submit_reply {
 };
 
 /*
- * How many of @msgs (at least 1) fit in one SUBMIT on @nl: the socket's
- * send buffer, MBATCH_MAX_BATCH_MSGS and, when not 0, the session limits
- * @max_cmds and @max_bytes (WRITE and READ payload).
+ * How many of @msgs (at least 1) fit in one SUBMIT on @nl: the module's
+ * request size and batch limits (nl->limits when known, else the socket's
+ * send buffer and MBATCH_MAX_BATCH_MSGS) and, when not 0, the session
+ * limits @max_cmds and @max_bytes (WRITE and READ payload).
  */
 unsigned int mb_submit_fit(const struct mb_nl *nl, const struct mb_smsg *msgs,
 			   unsigned int n, uint32_t max_cmds, uint64_t max_bytes);
@@ -26,15 +27,15 @@ unsigned int mb_submit_fit(const struct mb_nl *nl, const struct mb_smsg *msgs,
  * Sends @msgs as one SUBMIT; @batch_id 0 lets the module choose. @name
  * (the script name) makes a rejected message show as NAME:LINE.
  */
-int mb_submit_named(struct mb_nl *nl, uint32_t sid, uint64_t batch_id,
-		    const struct mb_smsg *msgs, unsigned int n,
-		    struct mb_submit_reply *r, const char *name);
-int mb_submit(struct mb_nl *nl, uint32_t sid, uint64_t batch_id,
+int mb_submit_named(struct mb_nl *nl, const struct mb_sref *ref,
+		    uint64_t batch_id, const struct mb_smsg *msgs,
+		    unsigned int n, struct mb_submit_reply *r, const char *name);
+int mb_submit(struct mb_nl *nl, const struct mb_sref *ref, uint64_t batch_id,
 	      const struct mb_smsg *msgs, unsigned int n,
 	      struct mb_submit_reply *r);
 
 struct mb_collect_req {
-	uint32_t sid;
+	struct mb_sref ref;
 	bool has_ack;
 	uint64_t ack;
 	uint32_t flags;		/* MBATCH_COLLECT_F_* */
@@ -54,11 +55,15 @@ struct mb_collect_hdr {
 	unsigned int parts;
 	unsigned int received;	/* results seen in this reply */
 	bool intr;		/* NLM_F_DUMP_INTR was set */
+	unsigned int waiting;	/* parts with MBATCH_A_COLLECT_WAITING */
+	bool waited;		/* it waited for COLLECT_READY_NTF */
+	bool timed_out;		/* which came after the timeout */
 };
 
 struct mb_result {
 	uint64_t seq, tag, epoch, start_ns, done_ns, batch, msg_seq;
 	uint32_t op, bytes, flags;
+	uint32_t outcome;	/* enum mbatch_outcome, 0 if absent */
 	int32_t status;
 	const void *data;
 	uint32_t data_len;
@@ -67,7 +72,18 @@ struct mb_result {
 
 typedef int (*mb_result_fn)(const struct mb_result *r, void *arg);
 
-/* Runs one COLLECT dump; @fn sees every result in order. */
+/* Ran well: outcome DONE (or none reported) and status 0. */
+static inline bool mb_result_ok(const struct mb_result *r)
+{
+	return !r->status && (!r->outcome || r->outcome == MBATCH_OUTCOME_DONE);
+}
+
+/*
+ * Runs one COLLECT dump; @fn sees every result in order. When the module
+ * answers that it has to wait, waits on @nl for the COLLECT_READY_NTF (the
+ * request's timeout plus a margin) and collects again with the same max,
+ * without condition and acknowledgement; @hdr describes that second reply.
+ */
 int mb_collect(struct mb_nl *nl, const struct mb_collect_req *req,
 	       struct mb_collect_hdr *hdr, mb_result_fn fn, void *arg);
 

@@ -17,32 +17,33 @@ static int cmd_help(int argc, char **argv);
 
 static const struct mb_cmd commands[] = {
 	{ "version", cmd_version,
-	  "version                                  tool, module and family versions" },
+	  "version                                  versions, features, limits" },
 	{ "queue", cmd_queue,
 	  "queue add NAME dev PATH [depth N] [max-cmds N] [max-bytes SIZE]\n"
 	  "  queue del NAME\n"
 	  "  queue show [NAME]" },
 	{ "stats", cmd_stats,
-	  "stats [QUEUE] [session ID]               queue or session counters" },
+	  "stats [QUEUE] [session S]                queue or session counters" },
 	{ "session", cmd_session,
-	  "session open QUEUE[@PEER] [owned]        prints the session id\n"
-	  "  session close ID\n"
-	  "  session show [ID] [queue QUEUE[@PEER]]" },
+	  "session open QUEUE[@PEER] [owned]        prints ID:HANDLE\n"
+	  "  session close S\n"
+	  "  session show [S] [queue QUEUE[@PEER]]" },
 	{ "submit", cmd_submit,
-	  "submit ID [batch-id N] MSG...|-f FILE|-  submit messages (script lines)" },
+	  "submit S [batch-id N] MSG...|-f FILE|-   submit messages (script lines)" },
 	{ "checkpoint", cmd_checkpoint,
-	  "checkpoint ID [durable] [continue]" },
+	  "checkpoint S [durable] [continue]" },
 	{ "resume", cmd_resume,
-	  "resume ID                                restart a halted session" },
+	  "resume S                                 restart a halted session" },
 	{ "batch", cmd_batch,
-	  "batch cancel ID BATCH" },
+	  "batch cancel S BATCH" },
 	{ "collect", cmd_collect,
-	  "collect ID [wait-min N] [wait-epoch E] [timeout MS] [max N]\n"
+	  "collect S [wait-min N] [wait-epoch E] [timeout MS] [max N]\n"
 	  "          [ack SEQ|no-ack] [data]" },
 	{ "run", cmd_run,
 	  "run QUEUE[@PEER] [-f FILE|-] [-n] [data] run a batch script in an owned session" },
 	{ "peer", cmd_peer,
 	  "peer add NAME [ADDR:PORT] --psk-file F [keepalive MS] [link-timeout MS]\n"
+	  "           [in-bytes SIZE] [in-cmds N]\n"
 	  "  peer del NAME\n"
 	  "  peer show [NAME]" },
 	{ "serve", cmd_serve,
@@ -98,6 +99,7 @@ static void usage(FILE *f)
 		fprintf(f, "  %s\n", commands[i].help);
 	fprintf(f,
 		"\n"
+		"S is a session: ID, or ID:HANDLE (hex) as 'session open' prints it.\n"
 		"Numbers are decimal or 0x hex; sizes take K, M, G, T (x1024).\n"
 		"\n"
 		"Exit status:\n"

@@ -58,6 +58,7 @@ int mb_split_hostport(const char *s, char *host, size_t hlen, char *port,
 		      size_t plen);
 int mb_split_remote(const char *arg, char *queue, char *peer);
 const char *mb_status_str(int32_t status);
+const char *mb_outcome_name(uint32_t outcome);
 
 struct nlattr;
 struct json_object;
@@ -67,6 +68,19 @@ void mb_stats_print(struct json_object *stats, const char *indent);
 /* queue.c, session.c: get one object or dump all, as a JSON array */
 int mb_queue_get(const char *name, struct json_object **out);
 int mb_session_get(uint32_t id, const char *queue, struct json_object **out);
+
+/*
+ * A session as commands name it: "ID", or "ID:HANDLE" with the handle in
+ * hexadecimal, as "session open" prints it. The handle lets another
+ * process than the opener drive the session.
+ */
+struct mb_sref {
+	uint32_t id;
+	bool has_handle;
+	uint64_t handle;
+};
+int mb_parse_session_ref(const char *s, struct mb_sref *ref);
+/* The same where only the id matters (show, stats). */
 int mb_parse_session_id(const char *s, uint32_t *id);
 /* peer.c: get one peer or dump all, as a JSON array */
 int mb_peer_get(const char *name, struct json_object **out);

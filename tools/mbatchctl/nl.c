@@ -4,9 +4,11 @@
  * reporting, multipart dumps and NLM_F_DUMP_INTR restarts.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 
 #include <linux/netlink.h>
@@ -72,6 +74,18 @@ static const char *const main_names[] = {
 	[MBATCH_A_PEER_STATS] = "peer-stats",
 	[MBATCH_A_LINK_REASON] = "link-reason",
 	[MBATCH_A_LINK_ERROR] = "link-error",
+	[MBATCH_A_SESSION_HANDLE] = "session-handle",
+	[MBATCH_A_SESSION_MAX_IO] = "session-max-io",
+	[MBATCH_A_SESSION_HALTS] = "session-halts",
+	[MBATCH_A_LIMIT_MAX_IO] = "limit-max-io",
+	[MBATCH_A_LIMIT_MAX_ZERO] = "limit-max-zero",
+	[MBATCH_A_LIMIT_BATCH_MSGS] = "limit-batch-msgs",
+	[MBATCH_A_LIMIT_REQUEST_BYTES] = "limit-request-bytes",
+	[MBATCH_A_LIMIT_REPLY_BYTES] = "limit-reply-bytes",
+	[MBATCH_A_COLLECT_WAITING] = "collect-waiting",
+	[MBATCH_A_COLLECT_TIMED_OUT] = "collect-timed-out",
+	[MBATCH_A_PEER_IN_BYTES] = "peer-in-bytes",
+	[MBATCH_A_PEER_IN_CMDS] = "peer-in-cmds",
 };
 
 static const char *const msg_names[] = {
@@ -143,6 +157,18 @@ static struct nla_policy main_policy[MBATCH_A_MAX + 1] = {
 	[MBATCH_A_PEER_STATS] = { .type = NLA_NESTED },
 	[MBATCH_A_LINK_REASON] = { .type = NLA_STRING },
 	[MBATCH_A_LINK_ERROR] = { .type = NLA_U32 },
+	[MBATCH_A_SESSION_HANDLE] = { .type = NLA_U64 },
+	[MBATCH_A_SESSION_MAX_IO] = { .type = NLA_U32 },
+	[MBATCH_A_SESSION_HALTS] = { .type = NLA_U32 },
+	[MBATCH_A_LIMIT_MAX_IO] = { .type = NLA_U32 },
+	[MBATCH_A_LIMIT_MAX_ZERO] = { .type = NLA_U32 },
+	[MBATCH_A_LIMIT_BATCH_MSGS] = { .type = NLA_U32 },
+	[MBATCH_A_LIMIT_REQUEST_BYTES] = { .type = NLA_U32 },
+	[MBATCH_A_LIMIT_REPLY_BYTES] = { .type = NLA_U32 },
+	[MBATCH_A_COLLECT_WAITING] = { .type = NLA_FLAG },
+	[MBATCH_A_COLLECT_TIMED_OUT] = { .type = NLA_FLAG },
+	[MBATCH_A_PEER_IN_BYTES] = { .type = NLA_U64 },
+	[MBATCH_A_PEER_IN_CMDS] = { .type = NLA_U32 },
 };
 
 static struct nla_policy result_policy[MBATCH_RESULT_A_MAX + 1] = {
@@ -158,6 +184,7 @@ static struct nla_policy result_policy[MBATCH_RESULT_A_MAX + 1] = {
 	[MBATCH_RESULT_A_MSG_SEQ] = { .type = NLA_U64 },
 	[MBATCH_RESULT_A_FLAGS] = { .type = NLA_U32 },
 	[MBATCH_RESULT_A_DATA] = { .type = NLA_UNSPEC },
+	[MBATCH_RESULT_A_OUTCOME] = { .type = NLA_U32 },
 };
 
 static struct nla_policy stats_policy[MBATCH_STATS_A_MAX + 1];
@@ -237,6 +264,36 @@ static void describe_offs(struct mb_nl *nl, uint32_t offs, char *buf,
 	}
 }
 
+static bool req_has_handle(struct mb_nl *nl)
+{
+	struct nlattr *a;
+	int rem;
+
+	if (!nl->req)
+		return false;
+	mb_for_each_attr(a, nlmsg_hdr(nl->req), rem)
+		if (nla_type(a) == MBATCH_A_SESSION_HANDLE)
+			return true;
+	return false;
+}
+
+/*
+ * An EPERM of a request that only a session's owner may send, for want of
+ * the right handle (the kernel's message names the handle; a peer's
+ * session or a missing capability are refused otherwise).
+ */
+static bool owner_refusal(struct mb_nl *nl)
+{
+	uint8_t cmd;
+
+	if (!nl->req || !strstr(nl->extack, "handle"))
+		return false;
+	cmd = genlmsg_hdr(nlmsg_hdr(nl->req))->cmd;
+	return cmd == MBATCH_CMD_SUBMIT || cmd == MBATCH_CMD_COLLECT ||
+	       cmd == MBATCH_CMD_RESUME || cmd == MBATCH_CMD_BATCH_CANCEL ||
+	       cmd == MBATCH_CMD_SESSION_CLOSE;
+}
+
 /*
  * Parses the extended ACK TLVs (libnl 3.7 has no helper) and reports the
  * error as "mbatchctl: <cmd>: <strerror>: <kernel message> (<where>)".
@@ -295,6 +352,10 @@ static void report_error(struct mb_nl *nl, int error, struct nlattr *tlvs,
 		mb_err("%s: %s", strerror(-error), msg);
 	else
 		mb_err("%s", strerror(-error));
+	if (error == -EPERM && owner_refusal(nl))
+		fprintf(stderr, "mbatchctl: hint: %s\n", req_has_handle(nl) ?
+			"that is not the handle of this session: give ID:HANDLE as 'session open' printed it" :
+			"the session belongs to the socket that opened it: give it as ID:HANDLE, as 'session open' printed it");
 	mb_json_error(MB_EXIT_KERNEL, -error, strerror(-error),
 		      msg ? msg : "");
 }
@@ -496,6 +557,7 @@ again:
 	nl->req = msg;
 	nlmsg_hdr(msg)->nlmsg_seq = NL_AUTO_SEQ;
 	ret = nl_send_auto(nl->sk, msg);
+	nl->last_seq = nlmsg_hdr(msg)->nlmsg_seq;
 	if (ret < 0) {
 		mb_err("cannot send the request: %s", nl_geterror(ret));
 		mb_json_error(MB_EXIT_LOCAL, 0, nl_geterror(ret), NULL);
@@ -537,6 +599,129 @@ out:
 int mb_parse_msg(struct nlmsghdr *nlh, struct nlattr **tb)
 {
 	return genlmsg_parse(nlh, 0, tb, MBATCH_A_MAX, main_policy);
+}
+
+int mb_put_session(struct nl_msg *msg, const struct mb_sref *ref)
+{
+	if (nla_put_u32(msg, MBATCH_A_SESSION_ID, ref->id) ||
+	    (ref->has_handle &&
+	     nla_put_u64(msg, MBATCH_A_SESSION_HANDLE, ref->handle)))
+		return -EMSGSIZE;
+	return 0;
+}
+
+static int limits_reply(struct nlmsghdr *nlh, struct nlattr **tb, void *arg)
+{
+	struct mb_limits *l = arg;
+
+	if (!nlh)
+		return 0;
+#define L(f, attr) do { if (tb[attr]) l->f = nla_get_u32(tb[attr]); } while (0)
+	L(max_io, MBATCH_A_LIMIT_MAX_IO);
+	L(max_zero, MBATCH_A_LIMIT_MAX_ZERO);
+	L(batch_msgs, MBATCH_A_LIMIT_BATCH_MSGS);
+	L(request_bytes, MBATCH_A_LIMIT_REQUEST_BYTES);
+	L(reply_bytes, MBATCH_A_LIMIT_REPLY_BYTES);
+#undef L
+	return 0;
+}
+
+int mb_nl_limits(struct mb_nl *nl)
+{
+	struct mb_limits l = {
+		.max_io = MBATCH_MAX_IO_LEN,
+		.max_zero = MBATCH_MAX_ZERO_LEN,
+		.batch_msgs = MBATCH_MAX_BATCH_MSGS,
+	};
+	int rc;
+
+	if (nl->have_limits)
+		return MB_EXIT_OK;
+	rc = mb_nl_request(nl, mb_msg_new(nl, MBATCH_CMD_VERSION_GET, 0, 0),
+			   limits_reply, &l, 0);
+	if (rc)
+		return rc;
+	nl->limits = l;
+	nl->have_limits = true;
+	return MB_EXIT_OK;
+}
+
+bool mb_ready_take(struct mb_nl *nl, struct nlmsghdr *nlh, uint32_t seq,
+		   uint32_t sid, uint64_t cseq, struct mb_ready *r)
+{
+	struct nlattr *tb[MBATCH_A_MAX + 1];
+
+	if (nlh->nlmsg_type != nl->family ||
+	    nlh->nlmsg_len < NLMSG_HDRLEN + GENL_HDRLEN ||
+	    genlmsg_hdr(nlh)->cmd != MBATCH_CMD_COLLECT_READY_NTF)
+		return false;
+	if (nlh->nlmsg_seq != seq || mb_parse_msg(nlh, tb) ||
+	    !tb[MBATCH_A_SESSION_ID] ||
+	    nla_get_u32(tb[MBATCH_A_SESSION_ID]) != sid ||
+	    (cseq && tb[MBATCH_A_COLLECT_SEQ] &&
+	     nla_get_u64(tb[MBATCH_A_COLLECT_SEQ]) != cseq)) {
+		r->stale++;
+		return true;
+	}
+	r->seen = true;
+	r->timed_out = tb[MBATCH_A_COLLECT_TIMED_OUT] != NULL;
+	if (tb[MBATCH_A_COLLECT_SEQ])
+		r->collect_seq = nla_get_u64(tb[MBATCH_A_COLLECT_SEQ]);
+	if (tb[MBATCH_A_COLLECT_PENDING])
+		r->pending = nla_get_u32(tb[MBATCH_A_COLLECT_PENDING]);
+	if (tb[MBATCH_A_SESSION_DONE_EPOCH])
+		r->done_epoch = nla_get_u64(tb[MBATCH_A_SESSION_DONE_EPOCH]);
+	return true;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int mb_nl_wait_ready(struct mb_nl *nl, uint32_t seq, uint32_t sid,
+		     uint64_t cseq, int ms, struct mb_ready *r)
+{
+	static unsigned char buf[64 << 10];
+	int fd = nl_socket_get_fd(nl->sk);
+	int64_t end = now_ms() + ms;
+
+	while (!r->seen) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int64_t left = end - now_ms();
+		struct nlmsghdr *h;
+		ssize_t n;
+		int len;
+
+		if (left < 0) {
+			mb_err("no COLLECT_READY notification for session %u within %d ms",
+			       sid, ms);
+			mb_json_error(MB_EXIT_LOCAL, ETIMEDOUT,
+				      strerror(ETIMEDOUT), NULL);
+			return MB_EXIT_LOCAL;
+		}
+		if (poll(&pfd, 1, (int)left) <= 0)
+			continue;
+		/* a datagram too large for buf is a stale dump part: drop it */
+		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n < 0) {
+			mb_err("netlink: %s", strerror(errno));
+			mb_json_error(MB_EXIT_LOCAL, errno, strerror(errno),
+				      NULL);
+			return MB_EXIT_LOCAL;
+		}
+		len = (int)n;
+		for (h = (struct nlmsghdr *)buf; nlmsg_ok(h, len);
+		     h = nlmsg_next(h, &len))
+			if (mb_ready_take(nl, h, seq, sid, cseq, r) && r->seen)
+				break;
+	}
+	return MB_EXIT_OK;
 }
 
 static int cb_any_seq(struct nl_msg *msg, void *arg)

@@ -17,6 +17,15 @@
 
 struct mb_nl;
 
+/* VERSION_GET's limits of the running module (mb_nl_limits). */
+struct mb_limits {
+	uint32_t max_io;	/* READ, WRITE */
+	uint32_t max_zero;	/* DISCARD, WRITE_ZEROES */
+	uint32_t batch_msgs;	/* messages per SUBMIT */
+	uint32_t request_bytes;	/* largest request of this socket */
+	uint32_t reply_bytes;	/* receive buffer a collect needs */
+};
+
 /*
  * Called once per reply message with its top-level attributes parsed
  * (tb[] keeps the last of repeated attributes; walk nlh for multi-attrs).
@@ -36,6 +45,9 @@ struct mb_nl {
 	int family;
 	int sndbuf;		/* effective send buffer, bytes */
 	struct nl_msg *req;	/* request in flight (for extack offsets) */
+	uint32_t last_seq;	/* nlmsg_seq of the last request sent */
+	bool have_limits;
+	struct mb_limits limits;
 
 	/* per request */
 	bool done;
@@ -69,6 +81,40 @@ struct nl_msg *mb_msg_new(struct mb_nl *nl, uint8_t cmd, int flags,
  */
 int mb_nl_request(struct mb_nl *nl, struct nl_msg *msg, mb_reply_fn fn,
 		  void *arg, unsigned int flags);
+
+/*
+ * Fills nl->limits from VERSION_GET (once per socket); a limit the module
+ * does not report is the uAPI constant. Returns MB_EXIT_*.
+ */
+int mb_nl_limits(struct mb_nl *nl);
+
+/* Puts MBATCH_A_SESSION_ID and, when given, MBATCH_A_SESSION_HANDLE. */
+int mb_put_session(struct nl_msg *msg, const struct mb_sref *ref);
+
+/* What a COLLECT_READY_NTF said (mb_nl_wait_ready). */
+struct mb_ready {
+	bool seen;
+	bool timed_out;
+	uint64_t collect_seq;
+	uint32_t pending;
+	uint64_t done_epoch;
+	unsigned int stale;	/* other notifications skipped */
+};
+
+/*
+ * Takes @nlh if it is the COLLECT_READY_NTF of request @seq and session
+ * @sid (after the waiting reply @cseq, 0: any); counts other ones as
+ * stale. Returns true if @nlh is a COLLECT_READY_NTF at all.
+ */
+bool mb_ready_take(struct mb_nl *nl, struct nlmsghdr *nlh, uint32_t seq,
+		   uint32_t sid, uint64_t cseq, struct mb_ready *r);
+/*
+ * Waits up to @ms for that notification on @nl's socket, dropping
+ * anything else. Returns MB_EXIT_OK (r->seen), or MB_EXIT_LOCAL (printed)
+ * on a timeout or a socket error.
+ */
+int mb_nl_wait_ready(struct mb_nl *nl, uint32_t seq, uint32_t sid,
+		     uint64_t cseq, int ms, struct mb_ready *r);
 
 /* Parse a nest of set @set ("msg", "result", "stats") with its policy. */
 int mb_parse_result(struct nlattr *nest, struct nlattr **tb);
@@ -104,8 +150,8 @@ enum { MB_SET_MAIN, MB_SET_MSG, MB_SET_RESULT, MB_SET_STATS };
 
 /* session.c */
 int mb_session_open(struct mb_nl *nl, const char *queue, const char *peer,
-		    uint32_t flags, uint32_t *id);
-int mb_session_simple(struct mb_nl *nl, uint8_t cmd, uint32_t id);
+		    uint32_t flags, uint32_t *id, uint64_t *handle);
+int mb_session_simple(struct mb_nl *nl, uint8_t cmd, const struct mb_sref *ref);
 
 #define mb_for_each_attr(pos, nlh, rem) \
 	nla_for_each_attr(pos, genlmsg_attrdata(nlmsg_data(nlh), 0), \

@@ -33,6 +33,8 @@ static const char *const peer_stat_names[] = {
 	[MBATCH_PEER_STATS_A_SESSIONS_IN] = "sessions_in",
 	[MBATCH_PEER_STATS_A_TX_CREDITS] = "tx_credits",
 	[MBATCH_PEER_STATS_A_RX_CREDITS] = "rx_credits",
+	[MBATCH_PEER_STATS_A_IN_CMDS] = "in_cmds_used",
+	[MBATCH_PEER_STATS_A_IN_BYTES] = "in_bytes_used",
 };
 
 static const char *peer_state_name(uint32_t state)
@@ -80,6 +82,9 @@ static struct json_object *peer_json(struct nlattr **tb)
 	U32("keepalive_ms", MBATCH_A_PEER_KEEPALIVE_MS);
 	U32("link_timeout_ms", MBATCH_A_PEER_LINK_TIMEOUT_MS);
 	U32("rtt_us", MBATCH_A_PEER_RTT_US);
+	U32("in_cmds", MBATCH_A_PEER_IN_CMDS);
+	if (tb[MBATCH_A_PEER_IN_BYTES])
+		mb_jadd_u64(p, "in_bytes", nla_get_u64(tb[MBATCH_A_PEER_IN_BYTES]));
 #undef STR
 #undef U32
 	if (tb[MBATCH_A_PEER_STATS] &&
@@ -160,13 +165,14 @@ static int opt_ms(const char *k, const char *v, uint32_t min, uint32_t max,
 static int peer_add(int argc, char **argv)
 {
 	static const char usage[] =
-		"peer add NAME [ADDR:PORT] --psk-file F [keepalive MS] [link-timeout MS]";
+		"peer add NAME [ADDR:PORT] --psk-file F [keepalive MS] [link-timeout MS] [in-bytes SIZE] [in-cmds N]";
 	const char *name, *addr = NULL, *psk = NULL;
 	unsigned char key[MB_HS_PSK_MAX];
 	char host[MBATCH_PEER_ADDR_MAX], port[8], why[PATH_MAX + 64];
 	char *abs = NULL;
-	uint32_t keepalive = 0, timeout = 0;
-	bool has_ka = false, has_to = false;
+	uint32_t keepalive = 0, timeout = 0, in_cmds = 0;
+	bool has_ka = false, has_to = false, has_ib = false, has_ic = false;
+	uint64_t in_bytes = 0;
 	struct json_object *arr;
 	struct nl_msg *msg;
 	struct mb_nl nl;
@@ -198,6 +204,25 @@ static int peer_add(int argc, char **argv)
 			rc = opt_ms(k, v, 0, MBATCH_LINK_TIMEOUT_MS_MAX,
 				    &timeout);
 			has_to = true;
+			i++;
+		} else if (!strcmp(k, "in-bytes")) {
+			if (!v)
+				return mb_usage("peer add: in-bytes needs a size");
+			if (mb_parse_size(v, &in_bytes) ||
+			    in_bytes < MBATCH_PEER_IN_BYTES_MIN ||
+			    in_bytes > MBATCH_PEER_IN_BYTES_MAX)
+				rc = mb_usage("peer add: bad in-bytes '%s' (1M to 64G)",
+					      v);
+			has_ib = true;
+			i++;
+		} else if (!strcmp(k, "in-cmds")) {
+			if (!v)
+				return mb_usage("peer add: in-cmds needs a value");
+			if (mb_parse_u32(v, &in_cmds) || !in_cmds ||
+			    in_cmds > MBATCH_PEER_IN_CMDS_MAX)
+				rc = mb_usage("peer add: bad in-cmds '%s' (1 to %u)",
+					      v, MBATCH_PEER_IN_CMDS_MAX);
+			has_ic = true;
 			i++;
 		} else if (!addr && k[0] != '-') {
 			addr = k;
@@ -242,7 +267,9 @@ static int peer_add(int argc, char **argv)
 	    (addr && nla_put_string(msg, MBATCH_A_PEER_ADDR, addr)) ||
 	    nla_put_string(msg, MBATCH_A_PEER_PSK_FILE, abs) ||
 	    (has_ka && nla_put_u32(msg, MBATCH_A_PEER_KEEPALIVE_MS, keepalive)) ||
-	    (has_to && nla_put_u32(msg, MBATCH_A_PEER_LINK_TIMEOUT_MS, timeout))) {
+	    (has_to && nla_put_u32(msg, MBATCH_A_PEER_LINK_TIMEOUT_MS, timeout)) ||
+	    (has_ib && nla_put_u64(msg, MBATCH_A_PEER_IN_BYTES, in_bytes)) ||
+	    (has_ic && nla_put_u32(msg, MBATCH_A_PEER_IN_CMDS, in_cmds))) {
 		nlmsg_free(msg);
 		rc = MB_EXIT_LOCAL;
 		goto out;
@@ -316,7 +343,14 @@ static void print_peer(struct json_object *p)
 	       (unsigned long long)mb_jget_u64(p, "keepalive_ms"),
 	       (unsigned long long)mb_jget_u64(p, "link_timeout_ms"),
 	       mb_jget_str(p, "psk_file"));
-	if (json_object_object_get_ex(p, "stats", &st)) {
+	st = NULL;
+	json_object_object_get_ex(p, "stats", &st);
+	printf("  its sessions here: %llu of %llu commands, %llu of %llu bytes\n",
+	       st ? S("in_cmds_used") : 0ULL,
+	       (unsigned long long)mb_jget_u64(p, "in_cmds"),
+	       st ? S("in_bytes_used") : 0ULL,
+	       (unsigned long long)mb_jget_u64(p, "in_bytes"));
+	if (st) {
 		printf("  bytes tx %llu rx %llu, frames tx %llu rx %llu\n",
 		       S("tx_bytes"), S("rx_bytes"), S("tx_frames"),
 		       S("rx_frames"));

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * mbatchctl run QUEUE [-f FILE|-]: executes a batch script in an owned
- * session on one socket, collects every result with an explicit
- * acknowledgement of the last one received, and prints them all.
+ * session on one socket (its owner: no handle needed), collects every
+ * result with an explicit acknowledgement of the last one received, and
+ * prints them all.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -27,7 +28,7 @@ struct sent {
 struct run {
 	struct mb_nl nl;
 	struct mb_script s;
-	uint32_t sid;
+	struct mb_sref ref;	/* the session, id only */
 	bool data;
 	uint32_t max_cmds;	/* the queue's per-session limits */
 	uint64_t max_bytes;
@@ -83,7 +84,7 @@ static int on_result(const struct mb_result *res, void *arg)
 	}
 	r->last_seq = res->seq;
 	r->received++;
-	if (res->status)
+	if (!mb_result_ok(res))
 		r->failed++;
 	line = line_of(r, res->msg_seq);
 	if (r->results) {
@@ -105,7 +106,7 @@ static int collect_step(struct run *r, uint32_t wait_min, uint32_t timeout_ms,
 			uint32_t max)
 {
 	struct mb_collect_req req = {
-		.sid = r->sid,
+		.ref = r->ref,
 		.has_ack = r->last_seq > 0,
 		.ack = r->last_seq,
 		.wait_min = wait_min,
@@ -168,7 +169,7 @@ static int submit_part(struct run *r, const struct mb_smsg *msgs,
 
 	for (;;) {
 		r->nl.quiet_errno = -ENOBUFS;
-		rc = mb_submit_named(&r->nl, r->sid, 0, msgs, n, &rep,
+		rc = mb_submit_named(&r->nl, &r->ref, 0, msgs, n, &rep,
 				     r->s.name);
 		r->nl.quiet_errno = 0;
 		if (rc != MB_EXIT_KERNEL || r->nl.err != -ENOBUFS)
@@ -245,7 +246,7 @@ static int run_items(struct run *r)
 			break;
 		case MB_ITEM_RESUME:
 			rc = mb_session_simple(&r->nl, MBATCH_CMD_RESUME,
-					       r->sid);
+					       &r->ref);
 			break;
 		}
 	}
@@ -401,6 +402,7 @@ int cmd_run(int argc, char **argv)
 	char queue[MBATCH_QUEUE_NAME_MAX], peer[MBATCH_PEER_NAME_MAX];
 	struct run r = { 0 };
 	const char *file = "-";
+	uint64_t handle;
 	bool dry = false;
 	int i, rc, rc2;
 
@@ -420,6 +422,8 @@ int cmd_run(int argc, char **argv)
 	if (rc)
 		return rc;
 	mb_script_init(&r.s, file);
+	if (!dry)
+		mb_script_encodable(&r.s);	/* the module's limits below */
 	rc = mb_script_parse_file(&r.s, file);
 	if (rc) {
 		mb_json_error(rc, 0, rc == MB_EXIT_USAGE ? "script error" :
@@ -437,6 +441,14 @@ int cmd_run(int argc, char **argv)
 		mb_script_free(&r.s);
 		return rc;
 	}
+	rc = mb_nl_limits(&r.nl);
+	if (!rc)
+		rc = mb_script_check(&r.s, r.nl.limits.max_io,
+				     r.nl.limits.max_zero);
+	if (rc == MB_EXIT_USAGE)
+		mb_json_error(rc, 0, "script error", NULL);
+	if (rc)
+		goto out;
 	if (peer[0]) {
 		/* a queue of a peer: its limits are not known here */
 		r.max_cmds = MBATCH_MAX_CMDS_DEFAULT;
@@ -447,21 +459,21 @@ int cmd_run(int argc, char **argv)
 	}
 	if (!rc)
 		rc = mb_session_open(&r.nl, queue, peer,
-				     MBATCH_SESSION_F_OWNED, &r.sid);
+				     MBATCH_SESSION_F_OWNED, &r.ref.id, &handle);
 	if (rc)
 		goto out;
 	if (mb_json) {
 		mb_jadd_str(mb_json_root(), "queue", queue);
 		if (peer[0])
 			mb_jadd_str(mb_json_root(), "peer", peer);
-		mb_jadd_u64(mb_json_root(), "session", r.sid);
+		mb_jadd_u64(mb_json_root(), "session", r.ref.id);
 		r.batches = mb_jadd_array(mb_json_root(), "batches");
 		r.results = mb_jadd_array(mb_json_root(), "results");
 	}
 	rc = run_items(&r);
 	if (rc == MB_EXIT_KERNEL && outstanding(&r))
 		collect_all(&r);	/* still print what was accepted */
-	rc2 = mb_session_simple(&r.nl, MBATCH_CMD_SESSION_CLOSE, r.sid);
+	rc2 = mb_session_simple(&r.nl, MBATCH_CMD_SESSION_CLOSE, &r.ref);
 	if (!rc)
 		rc = rc2;
 	if (mb_json) {
@@ -475,7 +487,7 @@ int cmd_run(int argc, char **argv)
 		mb_jadd_u64(o, "gaps", r.gaps);
 	} else {
 		printf("session %u: %u batches, %llu messages, %llu results, %u failed, %u collects\n",
-		       r.sid, r.nsent, (unsigned long long)r.submitted,
+		       r.ref.id, r.nsent, (unsigned long long)r.submitted,
 		       (unsigned long long)r.received, r.failed, r.collects);
 	}
 out:

@@ -52,10 +52,60 @@ static void *xrealloc(void *p, size_t n, size_t size)
 	return p;
 }
 
+static uint32_t min_u32(uint32_t a, uint32_t b)
+{
+	return a < b ? a : b;
+}
+
 void mb_script_init(struct mb_script *s, const char *name)
 {
 	memset(s, 0, sizeof(*s));
 	s->name = name;
+	s->max_write = min_u32(MBATCH_MAX_IO_LEN, MB_MAX_INLINE_DATA);
+	s->max_read = min_u32(MBATCH_MAX_IO_LEN, MB_MAX_INLINE_READ);
+	s->max_zero = MBATCH_MAX_ZERO_LEN;
+}
+
+void mb_script_encodable(struct mb_script *s)
+{
+	s->max_write = MB_MAX_INLINE_DATA;
+	s->max_read = MB_MAX_INLINE_READ;
+	s->max_zero = UINT32_MAX;
+}
+
+int mb_script_check(struct mb_script *s, uint32_t max_io, uint32_t max_zero)
+{
+	unsigned int i, j;
+
+	if (!max_io)
+		max_io = MBATCH_MAX_IO_LEN;
+	if (!max_zero)
+		max_zero = MBATCH_MAX_ZERO_LEN;
+	for (i = 0; i < s->nitems; i++) {
+		for (j = 0; j < s->items[i].nmsgs; j++) {
+			const struct mb_smsg *m = &s->items[i].msgs[j];
+			uint32_t max;
+
+			switch (m->op) {
+			case MBATCH_OP_WRITE:
+				max = min_u32(max_io, MB_MAX_INLINE_DATA);
+				break;
+			case MBATCH_OP_READ:
+				max = min_u32(max_io, MB_MAX_INLINE_READ);
+				break;
+			case MBATCH_OP_DISCARD:
+			case MBATCH_OP_WRITE_ZEROES:
+				max = max_zero;
+				break;
+			default:
+				continue;
+			}
+			if (m->len > max)
+				perr(s, m->line, "%s: length %u out of range 1..%u (the module's limit)",
+				     mb_op_name(m->op), m->len, max);
+		}
+	}
+	return s->errors ? MB_EXIT_USAGE : 0;
 }
 
 static struct mb_item *new_item(struct mb_script *s, enum mb_item_kind kind,
@@ -304,19 +354,17 @@ static int message(struct ctx *c, uint32_t op)
 	m->kind = MB_DATA_OFFSET;
 	switch (op) {
 	case MBATCH_OP_WRITE:
-		/* the uAPI limit, and what one netlink attribute can carry */
-		if (off_len(c, m, MBATCH_MAX_IO_LEN < MB_MAX_INLINE_DATA ?
-			    MBATCH_MAX_IO_LEN : MB_MAX_INLINE_DATA))
+		/* the limit, and what one netlink attribute can carry */
+		if (off_len(c, m, c->s->max_write))
 			return -1;
 		break;
 	case MBATCH_OP_READ:
-		if (off_len(c, m, MBATCH_MAX_IO_LEN < MB_MAX_INLINE_READ ?
-			    MBATCH_MAX_IO_LEN : MB_MAX_INLINE_READ))
+		if (off_len(c, m, c->s->max_read))
 			return -1;
 		break;
 	case MBATCH_OP_DISCARD:
 	case MBATCH_OP_WRITE_ZEROES:
-		if (off_len(c, m, MBATCH_MAX_ZERO_LEN))
+		if (off_len(c, m, c->s->max_zero))
 			return -1;
 		break;
 	}
@@ -390,9 +438,14 @@ void mb_script_line(struct mb_script *s, char *line, unsigned int lineno)
 			return;
 		}
 	}
-	if (s->msgs_only) {
-		perr(s, lineno, "unknown message '%s' (write, read, flush, discard, write-zeroes, checkpoint)",
-		     tok[0]);
+	if (s->no_batch || (s->submit && strcmp(tok[0], "batch"))) {
+		if (!strcmp(tok[0], "collect") || !strcmp(tok[0], "resume") ||
+		    !strcmp(tok[0], "batch"))
+			perr(s, lineno, "%s: a directive of run scripts, not of submit%s",
+			     tok[0], s->no_batch ? " arguments" : "");
+		else
+			perr(s, lineno, "unknown message '%s' (write, read, flush, discard, write-zeroes, checkpoint%s)",
+			     tok[0], s->no_batch ? "" : ", batch");
 		return;
 	}
 	if (!strcmp(tok[0], "batch")) {

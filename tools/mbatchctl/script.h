@@ -71,10 +71,25 @@ struct mb_script {
 	unsigned int nmsgs;	/* all messages of all batches */
 	unsigned int errors;
 	bool open_batch;	/* the last item is a batch still filling */
-	bool msgs_only;		/* submit: no collect/resume/batch lines */
+	bool submit;		/* submit: no collect or resume lines */
+	bool no_batch;		/* submit's arguments: no batch lines either */
+	uint32_t max_write;	/* length limits checked while parsing */
+	uint32_t max_read;
+	uint32_t max_zero;
 };
 
+/* Limits: the uAPI's (MBATCH_MAX_IO_LEN, MBATCH_MAX_ZERO_LEN). */
 void mb_script_init(struct mb_script *s, const char *name);
+/*
+ * Parse up to what the tool can send instead, for a caller that checks
+ * the module's own limits with mb_script_check() before sending.
+ */
+void mb_script_encodable(struct mb_script *s);
+/*
+ * Checks every message against the module's limits (0: the uAPI's);
+ * errors are printed as FILE:LINE. Returns 0 or MB_EXIT_USAGE.
+ */
+int mb_script_check(struct mb_script *s, uint32_t max_io, uint32_t max_zero);
 /* Parses one line (modified in place); errors are printed and counted. */
 void mb_script_line(struct mb_script *s, char *line, unsigned int lineno);
 /* Parses a whole file ("-" is stdin). Returns 0, MB_EXIT_USAGE, MB_EXIT_LOCAL. */

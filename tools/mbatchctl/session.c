@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /* mbatchctl session open|close|show */
+#include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -38,11 +41,40 @@ int mb_split_remote(const char *arg, char *queue, char *peer)
 	return 0;
 }
 
-int mb_parse_session_id(const char *s, uint32_t *id)
+int mb_parse_session_ref(const char *s, struct mb_sref *ref)
 {
-	if (mb_parse_u32(s, id) || !*id)
+	const char *colon = strchr(s, ':');
+	char id[16], *end;
+
+	memset(ref, 0, sizeof(*ref));
+	if (colon) {
+		const char *h = colon + 1;
+
+		if (h[0] == '0' && (h[1] == 'x' || h[1] == 'X'))
+			h += 2;
+		errno = 0;
+		ref->handle = strtoull(h, &end, 16);
+		if ((size_t)(colon - s) >= sizeof(id) || !isxdigit(*h) ||
+		    *end || errno || !ref->handle)
+			return mb_usage("bad session '%s' (ID or ID:HANDLE, the handle in hex)",
+					s);
+		memcpy(id, s, colon - s);
+		id[colon - s] = '\0';
+		ref->has_handle = true;
+		s = id;
+	}
+	if (mb_parse_u32(s, &ref->id) || !ref->id)
 		return mb_usage("bad session id '%s'", s);
 	return 0;
+}
+
+int mb_parse_session_id(const char *s, uint32_t *id)
+{
+	struct mb_sref ref;
+	int rc = mb_parse_session_ref(s, &ref);
+
+	*id = ref.id;
+	return rc;
 }
 
 static struct json_object *session_json(struct nlattr **tb)
@@ -75,6 +107,11 @@ static struct json_object *session_json(struct nlattr **tb)
 	if (tb[MBATCH_A_SESSION_ERROR])
 		mb_jadd_s64(o, "error",
 			    (int32_t)nla_get_u32(tb[MBATCH_A_SESSION_ERROR]));
+	if (tb[MBATCH_A_SESSION_MAX_IO])
+		mb_jadd_u64(o, "max_io",
+			    nla_get_u32(tb[MBATCH_A_SESSION_MAX_IO]));
+	if (tb[MBATCH_A_SESSION_HALTS])
+		mb_jadd_u64(o, "halts", nla_get_u32(tb[MBATCH_A_SESSION_HALTS]));
 	if (tb[MBATCH_A_STATS])
 		json_object_object_add(o, "stats",
 				       mb_stats_json(tb[MBATCH_A_STATS]));
@@ -126,12 +163,22 @@ int mb_session_get(uint32_t id, const char *queue, struct json_object **out)
 	return rc;
 }
 
+struct opened {
+	uint32_t id;
+	uint64_t handle;
+	bool has_handle;
+};
+
 static int open_reply(struct nlmsghdr *nlh, struct nlattr **tb, void *arg)
 {
-	uint32_t *id = arg;
+	struct opened *o = arg;
 
 	if (nlh && tb[MBATCH_A_SESSION_ID])
-		*id = nla_get_u32(tb[MBATCH_A_SESSION_ID]);
+		o->id = nla_get_u32(tb[MBATCH_A_SESSION_ID]);
+	if (nlh && tb[MBATCH_A_SESSION_HANDLE]) {
+		o->handle = nla_get_u64(tb[MBATCH_A_SESSION_HANDLE]);
+		o->has_handle = true;
+	}
 	return 0;
 }
 
@@ -196,17 +243,20 @@ static int wait_remote_open(struct mb_nl *nl, uint32_t id, const char *queue,
 
 /*
  * Opens a session on @nl on @queue of this node, or of @peer when it is
- * neither NULL nor ""; used by "session open" and "run". A remote session
- * is returned once the participant accepted it; if it refused, the session
- * is closed again.
+ * neither NULL nor ""; used by "session open" and "run". Returns its id
+ * and handle. A remote session is returned once the participant accepted
+ * it; if it refused, the session is closed again.
  */
 int mb_session_open(struct mb_nl *nl, const char *queue, const char *peer,
-		    uint32_t flags, uint32_t *id)
+		    uint32_t flags, uint32_t *id, uint64_t *handle)
 {
+	struct opened o = { 0 };
+	struct mb_sref ref;
 	struct nl_msg *msg;
 	int rc;
 
 	*id = 0;
+	*handle = 0;
 	msg = mb_msg_new(nl, MBATCH_CMD_SESSION_OPEN, 0, 0);
 	if (nla_put_string(msg, MBATCH_A_QUEUE_NAME, queue) ||
 	    (peer && peer[0] &&
@@ -215,27 +265,32 @@ int mb_session_open(struct mb_nl *nl, const char *queue, const char *peer,
 		nlmsg_free(msg);
 		return MB_EXIT_LOCAL;
 	}
-	rc = mb_nl_request(nl, msg, open_reply, id, 0);
-	if (!rc && !*id) {
-		mb_err("the kernel did not return a session id");
+	rc = mb_nl_request(nl, msg, open_reply, &o, 0);
+	if (!rc && (!o.id || !o.has_handle)) {
+		mb_err("the kernel did not return a session %s",
+		       o.id ? "handle" : "id");
 		rc = MB_EXIT_LOCAL;
 	}
+	*id = o.id;
+	*handle = o.handle;
 	if (!rc && peer && peer[0]) {
 		rc = wait_remote_open(nl, *id, queue, peer);
 		if (rc) {
-			mb_session_simple(nl, MBATCH_CMD_SESSION_CLOSE, *id);
+			ref = (struct mb_sref){ .id = o.id, .has_handle = true,
+						.handle = o.handle };
+			mb_session_simple(nl, MBATCH_CMD_SESSION_CLOSE, &ref);
 			*id = 0;
 		}
 	}
 	return rc;
 }
 
-/* Sends a request carrying only the session id (close, resume). */
-int mb_session_simple(struct mb_nl *nl, uint8_t cmd, uint32_t id)
+/* Sends a request naming only the session (close, resume). */
+int mb_session_simple(struct mb_nl *nl, uint8_t cmd, const struct mb_sref *ref)
 {
 	struct nl_msg *msg = mb_msg_new(nl, cmd, 0, 0);
 
-	if (nla_put_u32(msg, MBATCH_A_SESSION_ID, id)) {
+	if (mb_put_session(msg, ref)) {
 		nlmsg_free(msg);
 		return MB_EXIT_LOCAL;
 	}
@@ -246,7 +301,9 @@ static int session_open(int argc, char **argv)
 {
 	char queue[MBATCH_QUEUE_NAME_MAX], peer[MBATCH_PEER_NAME_MAX];
 	uint32_t flags = 0, id;
+	uint64_t handle;
 	struct mb_nl nl;
+	char hex[20];
 	int rc;
 
 	if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "owned")))
@@ -259,39 +316,42 @@ static int session_open(int argc, char **argv)
 	rc = mb_nl_open(&nl);
 	if (rc)
 		return rc;
-	rc = mb_session_open(&nl, queue, peer, flags, &id);
+	rc = mb_session_open(&nl, queue, peer, flags, &id, &handle);
 	mb_nl_close(&nl);
 	if (rc)
 		return rc;
+	/* one token for scripts: ID:HANDLE, the handle in hex */
+	snprintf(hex, sizeof(hex), "%016" PRIx64, handle);
 	if (mb_json) {
 		mb_jadd_u64(mb_json_root(), "session", id);
+		mb_jadd_str(mb_json_root(), "handle", hex);
 		mb_jadd_str(mb_json_root(), "queue", queue);
 		if (peer[0])
 			mb_jadd_str(mb_json_root(), "peer", peer);
 	} else {
-		printf("%u\n", id);
+		printf("%u:%s\n", id, hex);
 	}
 	return 0;
 }
 
 static int session_close(int argc, char **argv)
 {
+	struct mb_sref ref;
 	struct mb_nl nl;
-	uint32_t id;
 	int rc;
 
 	if (argc != 2)
-		return mb_usage("session close ID");
-	rc = mb_parse_session_id(argv[1], &id);
+		return mb_usage("session close ID[:HANDLE]");
+	rc = mb_parse_session_ref(argv[1], &ref);
 	if (rc)
 		return rc;
 	rc = mb_nl_open(&nl);
 	if (rc)
 		return rc;
-	rc = mb_session_simple(&nl, MBATCH_CMD_SESSION_CLOSE, id);
+	rc = mb_session_simple(&nl, MBATCH_CMD_SESSION_CLOSE, &ref);
 	mb_nl_close(&nl);
 	if (!rc && mb_json)
-		mb_jadd_u64(mb_json_root(), "closed", id);
+		mb_jadd_u64(mb_json_root(), "closed", ref.id);
 	return rc;
 }
 
@@ -311,7 +371,7 @@ static int session_show(int argc, char **argv)
 			if (rc)
 				return rc;
 		} else {
-			return mb_usage("session show [ID] [queue QUEUE[@PEER]]");
+			return mb_usage("session show [ID[:HANDLE]] [queue QUEUE[@PEER]]");
 		}
 	}
 	rc = mb_session_get(id, queue, &arr);
@@ -323,8 +383,8 @@ static int session_show(int argc, char **argv)
 		json_object_object_add(mb_json_root(), "sessions", arr);
 		return 0;
 	}
-	printf("%-8s %-16s %-10s %-6s %10s %10s %6s\n", "ID", "QUEUE", "STATE",
-	       "FLAGS", "EPOCH", "DONE", "ERROR");
+	printf("%-8s %-16s %-10s %-6s %10s %10s %6s %6s %6s\n", "ID", "QUEUE",
+	       "STATE", "FLAGS", "EPOCH", "DONE", "MAXIO", "HALTS", "ERROR");
 	for (i = 0; i < json_object_array_length(arr); i++) {
 		struct json_object *s = json_object_array_get_idx(arr, i), *f;
 		char where[2 * MBATCH_PEER_NAME_MAX + 8], fl[16] = "";
@@ -342,11 +402,13 @@ static int session_show(int argc, char **argv)
 			snprintf(fl + strlen(fl), sizeof(fl) - strlen(fl),
 				 "%s%s", j ? "," : "", json_object_get_string(
 					 json_object_array_get_idx(f, j)));
-		printf("%-8llu %-16s %-10s %-6s %10llu %10llu %6lld%s%s\n",
+		printf("%-8llu %-16s %-10s %-6s %10llu %10llu %6llu %6llu %6lld%s%s\n",
 		       (unsigned long long)mb_jget_u64(s, "id"), where,
 		       mb_jget_str(s, "state"), fl[0] ? fl : "-",
 		       (unsigned long long)mb_jget_u64(s, "epoch"),
 		       (unsigned long long)mb_jget_u64(s, "done_epoch"),
+		       (unsigned long long)mb_jget_u64(s, "max_io"),
+		       (unsigned long long)mb_jget_u64(s, "halts"),
 		       (long long)err, err < 0 ? " " : "",
 		       err < 0 ? mb_status_str(err) : "");
 	}

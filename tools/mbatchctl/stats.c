@@ -22,6 +22,8 @@ static const char *const stat_names[] = {
 	[MBATCH_STATS_A_QUEUED] = "queued",
 	[MBATCH_STATS_A_QUEUED_BYTES] = "queued_bytes",
 	[MBATCH_STATS_A_REJECTED] = "rejected",
+	[MBATCH_STATS_A_NOT_SENT] = "not_sent",
+	[MBATCH_STATS_A_UNKNOWN] = "unknown",
 };
 
 struct json_object *mb_stats_json(struct nlattr *nest)

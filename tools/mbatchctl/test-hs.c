@@ -196,9 +196,11 @@ int main(void)
 	      a.res.digests == MBATCH_DIGEST_DATA,
 	      "  digests = AND of what both want");
 	memcpy(hello, d.res.hello, sizeof(hello));
-	check(!memcmp(hello, "MBHS\x01\x00\x07\x00", 8) &&
+	check(!memcmp(hello, "MBHS", 4) &&
+	      hello[4] == MBATCH_WIRE_VERSION && hello[5] == 0 &&
+	      !memcmp(hello + 6, "\x07\x00", 2) &&
 	      !strcmp((char *)hello + 40, "nodeb"),
-	      "  HELLO layout: magic, version 1 LE, flags, name at 40");
+	      "  HELLO layout: magic, MBATCH_WIRE_VERSION LE, flags, name at 40");
 
 	setup(&d, &a, &replay);
 	run_both(&d, &a);
@@ -230,22 +232,24 @@ int main(void)
 
 	/* another version: refused with the version message on both sides */
 	setup(&d, &a, &replay);
-	d.cfg.version = 2;
+	d.cfg.version = MBATCH_WIRE_VERSION + 1;
 	run_both(&d, &a);
 	check(d.ret && a.ret && d.res.code == MB_HS_E_VERSION &&
-	      a.res.code == MB_HS_E_VERSION, "version 2 against 1: refused");
+	      a.res.code == MB_HS_E_VERSION, "a newer version: refused");
+	snprintf(reason, sizeof(reason), "version mismatch: peer speaks %d",
+		 MBATCH_WIRE_VERSION + 1);
 	check(strstr(d.res.reason, "version mismatch") &&
-	      strstr(a.res.reason, "version mismatch: peer speaks 2"),
+	      strstr(a.res.reason, reason),
 	      "  version message on both sides");
 
 	/* the environment variable sets the version of a test end */
-	setenv("MBATCH_HS_VERSION", "3", 1);
+	setenv("MBATCH_HS_VERSION", "1", 1);
 	setup(&d, &a, &replay);
 	a.cfg.version = MBATCH_WIRE_VERSION;
 	run_both(&d, &a);
 	unsetenv("MBATCH_HS_VERSION");
-	check(d.ret && strstr(a.res.reason, "peer speaks 3"),
-	      "MBATCH_HS_VERSION announces another version");
+	check(d.ret && strstr(a.res.reason, "peer speaks 1"),
+	      "MBATCH_HS_VERSION announces another version (1: refused)");
 
 	/* unknown peer: refused with code 3, the dialler hears why */
 	setup(&d, &a, &replay);
@@ -298,7 +302,8 @@ int main(void)
 	setup(&d, &a, &replay);
 	start(&a);
 	check(!get(d.fd, theirs, sizeof(theirs)), "reflection: HELLO read");
-	memcpy(hello, "MBHS\x01\x00\x04\x00", 8);
+	memcpy(hello, "MBHS\x00\x00\x04\x00", 8);
+	hello[4] = MBATCH_WIRE_VERSION;
 	memcpy(hello + 8, theirs + 8, MB_HS_CHAL_LEN);
 	memset(hello + 40, 0, MB_HS_NAME_LEN);
 	strcpy((char *)hello + 40, "nodeb");
@@ -322,7 +327,8 @@ int main(void)
 
 	setup(&d, &a, NULL);
 	start(&a);
-	memcpy(hello, "MBHS\x01\x00\x0c\x00", 8);
+	memcpy(hello, "MBHS\x00\x00\x0c\x00", 8);
+	hello[4] = MBATCH_WIRE_VERSION;
 	code = write(d.fd, hello, sizeof(hello)) == sizeof(hello) &&
 	       !get(d.fd, theirs, sizeof(theirs)) ?
 	       get_error(d.fd, reason, sizeof(reason)) : -1;

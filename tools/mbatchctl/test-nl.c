@@ -191,9 +191,64 @@ int main(void)
 		      "  digests and the last down reason");
 		json_object_put(p);
 		nlmsg_free(msg);
-		check(!strcmp(mb_status_str(-ESTALE), "outcome unknown") &&
+		check(!strcmp(mb_status_str(-ESTALE), strerror(ESTALE)) &&
 		      !strcmp(mb_status_str(-EIO), strerror(EIO)),
-		      "-ESTALE reads \"outcome unknown\", others strerror");
+		      "statuses read as strerror");
+		check(!strcmp(mb_outcome_name(MBATCH_OUTCOME_DONE), "done") &&
+		      !strcmp(mb_outcome_name(MBATCH_OUTCOME_CANCELLED), "cancelled") &&
+		      !strcmp(mb_outcome_name(MBATCH_OUTCOME_NOT_SENT), "not-sent") &&
+		      !strcmp(mb_outcome_name(MBATCH_OUTCOME_UNKNOWN), "unknown") &&
+		      !strcmp(mb_outcome_name(0), "-"),
+		      "outcome names");
+	}
+	{
+		struct mb_sref r;
+
+		check(!mb_parse_session_ref("7", &r) && r.id == 7 &&
+		      !r.has_handle, "session ID");
+		check(!mb_parse_session_ref("7:00ff00ff00ff00ff", &r) &&
+		      r.id == 7 && r.has_handle &&
+		      r.handle == 0x00ff00ff00ff00ffULL &&
+		      !mb_parse_session_ref("12:0xABC", &r) && r.id == 12 &&
+		      r.handle == 0xabc, "  ID:HANDLE, hex with or without 0x");
+		check(mb_parse_session_ref("7:", &r) == MB_EXIT_USAGE &&
+		      mb_parse_session_ref("7:xyz", &r) == MB_EXIT_USAGE &&
+		      mb_parse_session_ref("7:0", &r) == MB_EXIT_USAGE &&
+		      mb_parse_session_ref("7:10000000000000000", &r) ==
+		      MB_EXIT_USAGE &&
+		      mb_parse_session_ref(":1", &r) == MB_EXIT_USAGE &&
+		      mb_parse_session_ref("0:1", &r) == MB_EXIT_USAGE &&
+		      mb_parse_session_ref("7:-1", &r) == MB_EXIT_USAGE,
+		      "  bad handles and ids refused");
+	}
+	{
+		/* COLLECT_READY_NTF: the one of our request, or skipped */
+		struct mb_nl fake = { .family = 0x20 };
+		struct mb_ready r = { 0 };
+		struct nl_msg *m[4];
+		int i;
+
+		for (i = 0; i < 4; i++) {
+			m[i] = nlmsg_alloc();
+			genlmsg_put(m[i], 0, i == 1 ? 99 : 42, 0x20, 0, 0,
+				    i == 3 ? MBATCH_CMD_CHECKPOINT_NTF :
+				    MBATCH_CMD_COLLECT_READY_NTF, 2);
+			nla_put_u32(m[i], MBATCH_A_SESSION_ID, i == 2 ? 8 : 7);
+			nla_put_u64(m[i], MBATCH_A_COLLECT_SEQ, 5);
+			nla_put_u32(m[i], MBATCH_A_COLLECT_PENDING, 3);
+			nla_put_flag(m[i], MBATCH_A_COLLECT_TIMED_OUT);
+		}
+		check(mb_ready_take(&fake, nlmsg_hdr(m[1]), 42, 7, 5, &r) &&
+		      mb_ready_take(&fake, nlmsg_hdr(m[2]), 42, 7, 5, &r) &&
+		      !r.seen && r.stale == 2,
+		      "ready: another request's or session's is stale");
+		check(!mb_ready_take(&fake, nlmsg_hdr(m[3]), 42, 7, 5, &r) &&
+		      !r.seen, "  other messages are not taken");
+		check(mb_ready_take(&fake, nlmsg_hdr(m[0]), 42, 7, 5, &r) &&
+		      r.seen && r.timed_out && r.pending == 3 &&
+		      r.collect_seq == 5, "  ours: timed out, pending");
+		for (i = 0; i < 4; i++)
+			nlmsg_free(m[i]);
 	}
 	{
 		char q[MBATCH_QUEUE_NAME_MAX], pe[MBATCH_PEER_NAME_MAX];

@@ -205,6 +205,26 @@ expect 2 "submit without messages" -- "$TOOL" submit 1
 expect 2 "submit script error" -- "$TOOL" submit 1 'write 0 4K' 'read 0'
 grep_in "$TMP/err" "arg:2: read: missing length" "  submit names the bad argument"
 expect 2 "submit rejects collect" -- "$TOOL" submit 1 'collect'
+expect 2 "submit arguments reject batch" -- "$TOOL" submit 1 'write 0 4K' batch
+grep_in "$TMP/err" "arg:2: batch: a directive of run scripts" "  and say why"
+# submit -f takes what mbatchctl.8 documents: messages and batch lines
+printf 'write 0 4K\nbatch\nread 0 4K\n' >"$TMP/sub.mb"
+"$TOOL" submit 1 -f "$TMP/sub.mb" >"$TMP/out" 2>"$TMP/err"
+rc=$?
+if [ $rc -ne 2 ] && ! grep -q "sub.mb:" "$TMP/err"; then
+	ok "submit -f accepts batch lines (exit $rc: past the parser)"
+else
+	not_ok "submit -f refused its batch line (exit $rc)"
+	sed 's/^/# /' "$TMP/err"
+fi
+printf 'write 0 4K\ncollect\nresume\n' >"$TMP/sub.mb"
+expect 2 "submit -f rejects collect and resume" -- "$TOOL" submit 1 -f "$TMP/sub.mb"
+grep_in "$TMP/err" "sub.mb:2: collect: a directive of run scripts" "  collect named"
+grep_in "$TMP/err" "sub.mb:3: resume: a directive of run scripts" "  resume named"
+expect 2 "session with a bad handle" -- "$TOOL" collect 1:xyz
+expect 2 "session with handle 0" -- "$TOOL" session close 1:0
+expect 2 "session with an empty handle" -- "$TOOL" resume 1:
+expect 2 "session id 0 with a handle" -- "$TOOL" submit 0:1f 'flush'
 expect 2 "checkpoint bad flag" -- "$TOOL" checkpoint 1 fast
 expect 2 "collect bad option" -- "$TOOL" collect 1 wait-min
 expect 2 "collect unknown option" -- "$TOOL" collect 1 frob 1
@@ -223,6 +243,10 @@ expect 2 "peer add port 0" -- "$TOOL" peer add nodeb h:0 --psk-file "$TMP/psk"
 expect 2 "peer add bare IPv6 address" -- "$TOOL" peer add nodeb fe80::1:7389 --psk-file "$TMP/psk"
 expect 2 "peer add bad keepalive" -- "$TOOL" peer add nodeb --psk-file "$TMP/psk" keepalive 5
 expect 2 "peer add two addresses" -- "$TOOL" peer add nodeb a:1 b:2 --psk-file "$TMP/psk"
+expect 2 "peer add in-bytes too small" -- "$TOOL" peer add nodeb --psk-file "$TMP/psk" in-bytes 1K
+expect 2 "peer add in-bytes too large" -- "$TOOL" peer add nodeb --psk-file "$TMP/psk" in-bytes 65G
+expect 2 "peer add in-cmds 0" -- "$TOOL" peer add nodeb --psk-file "$TMP/psk" in-cmds 0
+expect 2 "peer add in-cmds too many" -- "$TOOL" peer add nodeb --psk-file "$TMP/psk" in-cmds 1048577
 expect 5 "peer add: key file of 15 bytes" -- "$TOOL" peer add nodeb --psk-file "$TMP/psk-short"
 grep_in "$TMP/err" "15 bytes, a key needs 16 to 1024" "  clear message"
 expect 5 "peer add: key file of 1025 bytes" -- "$TOOL" peer add nodeb --psk-file "$TMP/psk-long"
@@ -256,6 +280,7 @@ if [ $rc -eq 3 ]; then
 		"  --json document"
 	for c in "queue show" "session show" "stats" "collect 1" "resume 1" \
 		 "session open q0" "queue del q0" "session open q0@nodeb" \
+		 "collect 1:00ff" "session close 2:abc" \
 		 "peer show" "peer del nodeb" "peer add nodeb --psk-file $TMP/psk" \
 		 "monitor --timeout 100" "serve --listen none --name t"; do
 		# shellcheck disable=SC2086

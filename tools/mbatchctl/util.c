@@ -175,13 +175,24 @@ int mb_split_hostport(const char *s, char *host, size_t hlen, char *port,
 	return 0;
 }
 
-/*
- * A result's or a session's -errno in words. A remote command whose result
- * can no longer arrive (-MBATCH_EUNKNOWN) may or may not have run.
- */
+/* A result's or a session's -errno in words. */
 const char *mb_status_str(int32_t status)
 {
-	if (status == -MBATCH_EUNKNOWN)
-		return "outcome unknown";
 	return strerror(status < 0 ? -status : status);
+}
+
+/* enum mbatch_outcome as results show it; "-" when a result has none. */
+const char *mb_outcome_name(uint32_t outcome)
+{
+	switch (outcome) {
+	case MBATCH_OUTCOME_DONE:
+		return "done";
+	case MBATCH_OUTCOME_CANCELLED:
+		return "cancelled";
+	case MBATCH_OUTCOME_NOT_SENT:
+		return "not-sent";
+	case MBATCH_OUTCOME_UNKNOWN:
+		return "unknown";
+	}
+	return outcome ? "?" : "-";
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* mbatchctl version: tool, module and family versions, features. */
+/* mbatchctl version: tool, module and family versions, features, limits. */
 #include <stdio.h>
 
 #include "mbatchctl.h"
@@ -67,6 +67,8 @@ int cmd_version(int argc, char **argv)
 	}
 	rc = mb_nl_request(&nl, mb_msg_new(&nl, MBATCH_CMD_VERSION_GET, 0, 0),
 			   version_reply, &v, 0);
+	if (!rc)
+		rc = mb_nl_limits(&nl);
 	if (!rc && o) {
 		mb_jadd_bool(o, "module_loaded", true);
 		mb_jadd_str(o, "module_version", v.module);
@@ -99,6 +101,21 @@ int cmd_version(int argc, char **argv)
 	}
 	if (!rc && !o)
 		printf("%s\n", v.features ? "" : " none");
+	if (!rc && o) {
+		struct json_object *l = mb_jadd_object(o, "limits");
+
+		mb_jadd_u64(l, "max_io", nl.limits.max_io);
+		mb_jadd_u64(l, "max_zero", nl.limits.max_zero);
+		mb_jadd_u64(l, "batch_msgs", nl.limits.batch_msgs);
+		mb_jadd_u64(l, "request_bytes", nl.limits.request_bytes);
+		mb_jadd_u64(l, "reply_bytes", nl.limits.reply_bytes);
+	} else if (!rc) {
+		printf("limits     read/write %u bytes, discard/write-zeroes %u bytes, %u messages a batch\n",
+		       nl.limits.max_io, nl.limits.max_zero,
+		       nl.limits.batch_msgs);
+		printf("           requests %u bytes, replies %u bytes (this socket)\n",
+		       nl.limits.request_bytes, nl.limits.reply_bytes);
+	}
 	if (!rc && v.family_version != MBATCH_GENL_VERSION)
 		fprintf(stderr, "mbatchctl: note: family version %u, tool built for %u\n",
 			v.family_version, MBATCH_GENL_VERSION);

@@ -55,9 +55,11 @@ on_exit nullb_remove "$dev"
 q=$(uniq_name q)
 
 t "version" 0 "$CTL" version
-has "$TMP/out" "family     mbatch version 1" "version names the family"
+has "$TMP/out" "family     mbatch version 2" "version names the family"
+has "$TMP/out" "limits     read/write " "version prints the limits"
 t "version --json" 0 "$CTL" --json version
-j "version: module loaded, features" 'd["module_loaded"] and d["family_version"] == 1 and "local" in d["features"]'
+j "version: module loaded, features" 'd["module_loaded"] and d["family_version"] == 2 and "local" in d["features"]'
+j "version: the run-time limits" 'd["limits"]["max_io"] >= 4096 and d["limits"]["batch_msgs"] >= 1 and d["limits"]["request_bytes"] > d["limits"]["max_io"] and d["limits"]["reply_bytes"] > 0'
 
 t "queue add" 0 "$CTL" queue add "$q" dev "/dev/$dev" depth 8 max-cmds 256 max-bytes 4M
 on_exit "$CTL" queue del "$q"
@@ -86,6 +88,7 @@ checkpoint continue
 MB
 t "run" 0 "$CTL" --json run "$q" -f "$TMP/a.mb" data
 j "run: every message has exactly one result, all ok" 'd["submitted"] == 13 and d["received"] == 13 and d["failed"] == 0 and d["duplicates"] == 0 and sorted(r["seq"] for r in d["results"]) == list(range(1, 14))'
+j "run: every result is done" 'all(r["outcome"] == "done" for r in d["results"])'
 j "run: results carry the script line" 'sorted(r["line"] for r in d["results"]) == list(range(1, 7)) + list(range(8, 15))'
 python3 - "$TMP/exp" <<'PY'
 import sys
@@ -112,6 +115,7 @@ else
 fi
 t "run (human output)" 0 "$CTL" run "$q" -f "$TMP/a.mb"
 has "$TMP/out" "13 results, 0 failed" "human summary"
+has "$TMP/out" " OUTCOME " "the table has an outcome column"
 
 # --- batches larger than the socket buffer and than the session limits
 for i in $(seq 0 1999); do echo "write $((i * 32))K 32K"; done >"$TMP/big.mb"
@@ -134,14 +138,34 @@ t "queue del (small limits)" 0 "$CTL" queue del "$q2"
 t "session open" 0 "$CTL" session open "$q"
 sid=$(cat "$TMP/out")
 on_exit "$CTL" session close "$sid"
+if [[ $sid =~ ^[0-9]+:[0-9a-f]{16}$ ]]; then
+	log "ok: session open prints ID:HANDLE"
+else
+	fail "session open printed '$sid', not ID:HANDLE"
+fi
+t "session open --json" 0 "$CTL" --json session open "$q"
+j "session open --json: session and handle" 'd["session"] > 0 and len(d["handle"]) == 16 and int(d["handle"], 16) > 0'
+sid2=$(python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print("%d:%s" % (d["session"], d["handle"]))' "$TMP/out")
+t "session close ID:HANDLE (JSON's)" 0 "$CTL" session close "$sid2"
+# only the opener's socket, gone now, or the handle drives a session
+t "submit without the handle" 1 "$CTL" submit "${sid%%:*}" "write 0 4K"
+has "$TMP/err" "mbatchctl: submit: Operation not permitted: " "the refusal carries the kernel's message"
+has "$TMP/err" "mbatchctl: hint: " "and a hint"
+t "collect with a wrong handle" 1 "$CTL" collect "${sid%%:*}:1"
+has "$TMP/err" "mbatchctl: hint: " "a wrong handle gets a hint too"
+t "session show takes ID:HANDLE" 0 "$CTL" session show "$sid"
 t "submit" 0 "$CTL" submit "$sid" "write 0 4K" "read 0 4K"
 has "$TMP/out" "count 2" "submit prints the batch"
 t "checkpoint" 0 "$CTL" --json checkpoint "$sid" durable
 j "checkpoint: one message" 'd["batches"][0]["count"] == 1 and d["batches"][0]["first_seq"] == 3'
-t "collect wait-epoch, no-ack" 0 "$CTL" --json collect "$sid" wait-epoch 1 timeout 5000 no-ack
+t "collect wait-epoch, no-ack" 0 "$CTL" --json collect "$sid" wait-epoch 1 timeout 2000 no-ack
 j "collect: three results" 'd["count"] == 3 and [r["seq"] for r in d["results"]] == [1, 2, 3]'
+j "collect: waited for COLLECT_READY, which timed out" 'd["waited"] and d["timed_out"]'
+cseq=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["collect_seq"])' "$TMP/out")
+t "collect wait-epoch 0: holds already" 0 "$CTL" --json collect "$sid" wait-epoch 0 timeout 2000 no-ack
+j "no wait when the condition holds" 'not d["waited"] and d["count"] == 3'
 t "collect again without ack: the same results" 0 "$CTL" --json collect "$sid" no-ack
-j "re-collect returns them again" '[r["seq"] for r in d["results"]] == [1, 2, 3] and d["collect_seq"] == 2'
+j "re-collect returns them again" "[r['seq'] for r in d['results']] == [1, 2, 3] and d['collect_seq'] == $cseq + 2"
 t "collect (acks the previous reply)" 0 "$CTL" --json collect "$sid"
 j "nothing left after the ack" 'd["count"] == 0'
 t "session show --json" 0 "$CTL" --json session show "$sid"
@@ -172,6 +196,7 @@ write 0 4K
 MB
 t "run: fail-stop exits 4" 4 "$CTL" --json run "$q" -f "$TMP/fs.mb"
 j "failed write, failed checkpoint, cancelled command, then ok after resume" '[(r["line"], r["status"] == 0) for r in d["results"]] == [(1, False), (2, False), (3, False), (6, True)] and [r for r in d["results"] if r["line"] == 3][0]["errno"] == "ECANCELED"'
+j "outcomes: done, done, cancelled, done" '[r["outcome"] for r in d["results"]] == ["done", "done", "cancelled", "done"]'
 nullb_badblocks "$dev" "-4096-4103"
 
 t "session close" 0 "$CTL" session close "$sid"
