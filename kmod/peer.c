@@ -677,12 +677,15 @@ static void mbatch_peer_kill_work(struct work_struct *work)
 		mbatch_link_put(l);
 	}
 	mbatch_timer_peer_stop(p);
-	mbatch_peer_expire(p, true);
+	mbatch_peer_expire(p, true);	/* what raced with the deletion */
 	mbatch_peer_free_notes(p);
 	mbatch_peer_put(p);	/* the table's */
 }
 
-/* Out of the table, dead, its link cut; the rest happens in its kill work. */
+/*
+ * Out of the table and dead: its link is cut and its sessions end now (none
+ * of that waits); stopping the link and the timers happens in its kill work.
+ */
 static void mbatch_peer_kill(struct mbatch_peer *p)
 {
 	struct mbatch_link *l;
@@ -697,6 +700,7 @@ static void mbatch_peer_kill(struct mbatch_peer *p)
 		mbatch_link_down(l, -ESHUTDOWN, "peer deleted");
 		mbatch_link_put(l);
 	}
+	mbatch_peer_expire(p, true);
 	queue_work(mbatch_peer_wq, &p->kill_work);
 }
 

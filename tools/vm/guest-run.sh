@@ -192,6 +192,11 @@ run_selftests() {
 		return
 	fi
 	for t in $list; do
+		# MBATCH_TESTS (job file): run only these, for a quick loop
+		if [ -n "${MBATCH_TESTS:-}" ] &&
+		   ! grep -qw -- "$t" <<<"$MBATCH_TESTS"; then
+			continue
+		fi
 		case $t in
 		*.sh) run_test "$t" "$TESTDIR" bash "$TESTDIR/$t" ;;
 		*) run_test "$t" "$TEST_BUILD" "$TEST_BUILD/$t" ;;

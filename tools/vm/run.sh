@@ -9,7 +9,8 @@
 # writable 9p share: job file, per-test logs and dmesg excerpts).
 # Environment: MBATCH_BUILD (default: build/ in the repo), TEST_TIMEOUT (per
 # test, default from selftests/mbatch/settings), VM_TIMEOUT (whole boot),
-# VM_MEM (default 2G), VM_APPEND (extra kernel command line).
+# VM_MEM (default 2G), VM_APPEND (extra kernel command line), MBATCH_TESTS
+# (run only these selftests: a quick loop, never what CI does).
 # One VM at a time per machine (the host has 2 cores and the guests use 2:
 # oversubscription gives false RCU stall reports): runs wait on VM_LOCK.
 set -euo pipefail
@@ -70,6 +71,7 @@ q() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 	echo "MBATCH_BUILD=$(q "$BUILD")"
 	echo "TEST_TIMEOUT=$(q "$TEST_TIMEOUT")"
 	echo "EXEC=$(q "$script")"
+	echo "MBATCH_TESTS=$(q "${MBATCH_TESTS:-}")"
 	# The control plants WARNs: they must be reported, not panic the guest.
 	[ "$mode" = control ] && echo "PANIC_ON_WARN=0"
 } >"$out/share/job"
