@@ -16,6 +16,7 @@
 #include <linux/netlink.h>
 
 #include "collect.h"
+#include "fault.h"
 #include "notify.h"
 #include "session.h"
 #include "timer.h"
@@ -283,6 +284,7 @@ static struct mbatch_command *mbatch_results_find(struct mbatch_session *s,
 	struct mbatch_command *cmd;
 
 	list_for_each_entry(cmd, &s->res.list, node) {
+		mbatch_debug_step();
 		if (cmd->rseq >= rseq)
 			return cmd->rseq == rseq ? cmd : NULL;
 	}
@@ -324,6 +326,7 @@ int mbatch_collect_fill(struct mbatch_session *s,
 
 	/* Nothing is removed while res.lock is held; completions append. */
 	while (pos->left) {
+		mbatch_debug_step();
 		if (put(arg, cmd))
 			break;
 		pos->next = cmd->rseq + 1;
@@ -379,6 +382,7 @@ int mbatch_results_send(struct mbatch_session *s, mbatch_put_result_t put,
 
 	last = NULL;
 	for (;;) {
+		mbatch_debug_step();
 		if (put(arg, cmd))
 			break;
 		last = cmd;

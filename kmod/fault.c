@@ -2,6 +2,7 @@
 /* Fault injection knobs of the test build; see fault.h. */
 #include <linux/atomic.h>
 #include <linux/moduleparam.h>
+#include <linux/sysfs.h>
 
 #include "fault.h"
 
@@ -25,6 +26,22 @@ unsigned int mbatch_fault_rx_delay_ms;
 module_param_named(fault_rx_delay_ms, mbatch_fault_rx_delay_ms, uint, 0644);
 MODULE_PARM_DESC(fault_rx_delay_ms,
 		 "test only: a participant sleeps before queuing messages");
+
+atomic_long_t mbatch_debug_result_steps = ATOMIC_LONG_INIT(0);
+
+static int mbatch_steps_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%ld\n",
+			  atomic_long_read(&mbatch_debug_result_steps));
+}
+
+static const struct kernel_param_ops mbatch_steps_ops = {
+	.get = mbatch_steps_get,
+};
+
+module_param_cb(debug_result_steps, &mbatch_steps_ops, NULL, 0444);
+MODULE_PARM_DESC(debug_result_steps,
+		 "test only: result list nodes visited by collects and result frames");
 
 /* Consume one of @count; false when there is none. */
 bool mbatch_fault_take(unsigned int *count)

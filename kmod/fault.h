@@ -12,10 +12,14 @@
  *                          publishing the session
  *   fault_rx_delay_ms      a participant sleeps before queuing each MSGS
  *                          frame
+ *
+ * and one counter, read only: debug_result_steps, the result list nodes
+ * collects and result frames have visited (they must be O(results)).
  */
 #ifndef _MBATCH_FAULT_H
 #define _MBATCH_FAULT_H
 
+#include <linux/atomic.h>
 #include <linux/delay.h>
 #include <linux/types.h>
 
@@ -25,6 +29,8 @@ extern unsigned int mbatch_fault_geom_refuse;
 extern unsigned int mbatch_fault_open_delay_ms;
 extern unsigned int mbatch_fault_rx_delay_ms;
 
+extern atomic_long_t mbatch_debug_result_steps;
+
 bool mbatch_fault_take(unsigned int *count);
 bool mbatch_fault_seq(unsigned int *knob, u64 seq);
 
@@ -33,10 +39,16 @@ static inline void mbatch_fault_delay(unsigned int ms)
 	if (ms)
 		msleep(ms);
 }
+
+static inline void mbatch_debug_step(void)
+{
+	atomic_long_inc(&mbatch_debug_result_steps);
+}
 #else
 #define mbatch_fault_take(count)	false
 #define mbatch_fault_seq(knob, seq)	false
 #define mbatch_fault_delay(ms)		do { } while (0)
+#define mbatch_debug_step()		do { } while (0)
 #endif
 
 #endif /* _MBATCH_FAULT_H */

@@ -1082,7 +1082,8 @@ out:
 	mbatch_session_put(s);
 	if (ret)
 		return ret;
-	return skb->len;
+	/* The last part and NLMSG_DONE go in one datagram. */
+	return ctx->phase == MBATCH_COLLECT_DONE ? 0 : skb->len;
 }
 
 static int mbatch_nl_collect_doit(struct sk_buff *skb, struct genl_info *info)
@@ -1430,6 +1431,7 @@ void mbatch_notify_collect_ready(struct mbatch_session *s,
 	    nla_put_u32(msg, MBATCH_A_COLLECT_PENDING, pending) ||
 	    nla_put_u64_64bit(msg, MBATCH_A_SESSION_DONE_EPOCH, done_epoch,
 			      MBATCH_A_PAD) ||
+	    nla_put_u32(msg, MBATCH_A_SESSION_STATE, READ_ONCE(s->state)) ||
 	    (w->timed_out && nla_put_flag(msg, MBATCH_A_COLLECT_TIMED_OUT))) {
 		nlmsg_free(msg);
 		return;

@@ -1233,7 +1233,7 @@ int mb_collect(struct mb_sock *s, const struct mb_collect_opts *o,
 	struct collect_ctx x = { .s = s, .c = c };
 	struct mb_collect first;
 	uint32_t seq;
-	int ret, ms;
+	int ret, ms, lost;
 
 	memset(c, 0, sizeof(*c));
 	c->session = o->session;
@@ -1247,14 +1247,22 @@ int mb_collect(struct mb_sock *s, const struct mb_collect_opts *o,
 	ms = (o->has_timeout ? (int)o->timeout_ms :
 	      MBATCH_COLLECT_TIMEOUT_MAX_MS) + MB_COLLECT_READY_MARGIN_MS;
 	ret = wait_ready(s, &x, seq, o->session, ms);
-	if (ret)
+	/*
+	 * A notification can be lost (a full receive queue): collecting again
+	 * loses nothing, as the contract says a client does.
+	 */
+	if (ret && ret != -ETIMEDOUT)
 		return ret;
+	lost = ret == -ETIMEDOUT;
 	first = *c;
 	mb_collect_free(c);
 	memset(c, 0, sizeof(*c));
 	c->session = o->session;
 	x.ready = 0;
 	ret = collect_once(s, &again, &x);
+	c->ready_lost = lost;
+	if (lost)
+		c->timed_out = 1;
 	c->nwaiting += first.nwaiting;
 	c->inconsistent |= first.inconsistent || first.nres;
 	c->waited = 1;

@@ -206,9 +206,10 @@ struct mb_collect_opts {
  * COLLECT_READY_NTF (request's nlmsg_seq, same session) for at most the
  * request's timeout plus MB_COLLECT_READY_MARGIN_MS, and collects again
  * with the same max, no condition and no acknowledgement (the first
- * request applied it). A signal ends the wait with -EINTR; no notification
- * in time is -ETIMEDOUT; notifications of other requests are skipped and
- * counted in nstale. The fields
+ * request applied it). A signal ends the wait with -EINTR; when no
+ * notification comes in time it collects again all the same (ready_lost,
+ * timed_out); notifications of other requests are skipped and counted in
+ * nstale. The fields
  * describe the second reply; waited, timed_out, wait_cseq and ready_*
  * describe the wait.
  */
@@ -224,6 +225,7 @@ struct mb_collect {
 	int inconsistent;		/* parts disagreed on seq/count/pending */
 	int waited;			/* a COLLECT_READY_NTF was awaited */
 	int timed_out;			/* it carried MBATCH_A_COLLECT_TIMED_OUT */
+	int ready_lost;			/* none came: collected again anyway */
 	uint64_t wait_cseq;		/* collect seq of the waiting reply */
 	uint64_t ready_cseq;		/* ... as the notification names it */
 	uint32_t ready_pending;		/* its MBATCH_A_COLLECT_PENDING */

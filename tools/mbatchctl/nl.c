@@ -697,11 +697,10 @@ int mb_nl_wait_ready(struct mb_nl *nl, uint32_t seq, uint32_t sid,
 		int len;
 
 		if (left < 0) {
-			mb_err("no COLLECT_READY notification for session %u within %d ms",
-			       sid, ms);
-			mb_json_error(MB_EXIT_LOCAL, ETIMEDOUT,
-				      strerror(ETIMEDOUT), NULL);
-			return MB_EXIT_LOCAL;
+			/* Lost (a full receive queue): collect again anyway. */
+			r->lost = true;
+			r->timed_out = true;
+			return 0;
 		}
 		if (poll(&pfd, 1, (int)left) <= 0)
 			continue;

@@ -95,6 +95,7 @@ int mb_put_session(struct nl_msg *msg, const struct mb_sref *ref);
 struct mb_ready {
 	bool seen;
 	bool timed_out;
+	bool lost;		/* none came in time: collected again anyway */
 	uint64_t collect_seq;
 	uint32_t pending;
 	uint64_t done_epoch;
