@@ -570,8 +570,12 @@ static int mbatch_rx_result(struct mbatch_initiator *i,
 			spin_unlock_irq(&s->lock);
 			mbatch_cmd_copy_in(cmd, data);
 			spin_lock_irq(&s->lock);
-			if (s->state == MBATCH_SESSION_CLOSING ||
-			    i->state != MBATCH_I_OPEN) {
+			/*
+			 * Closed meanwhile: nobody wants it. Failed meanwhile
+			 * (the peer was deleted): its result is here all the
+			 * same, and it is the only one it gets.
+			 */
+			if (s->state == MBATCH_SESSION_CLOSING) {
 				mbatch_cmd_free(cmd);
 				return 1;
 			}
