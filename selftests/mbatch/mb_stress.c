@@ -464,9 +464,10 @@ TEST_F_TIMEOUT(stress, table, 300)
 	       atomic_load(&st->batches), atomic_load(&st->guesses),
 	       atomic_load(&st->churns), atomic_load(&st->remote_opens),
 	       atomic_load(&st->relinks));
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		EXPECT_EQ('\0', st->fail[i][0]) TH_LOG("thread %d: %s", i,
 						      st->fail[i]);
+	}
 	/* Each kind of actor did real work. */
 	EXPECT_LT(10, atomic_load(&st->batches));
 	EXPECT_LT(10, atomic_load(&st->guesses));
