@@ -269,7 +269,8 @@ static int mbatch_rx_msgs(struct mbatch_participant *pt, struct mbatch_link *l,
 			}
 			m->refused = fault.err;
 		}
-		if (mbatch_fault_seq(&mbatch_fault_geom_refuse, m->seq))
+		if (mbatch_op_has_range(m->op) &&
+		    mbatch_fault_seq(&mbatch_fault_geom_refuse, m->seq))
 			m->refused = -ERANGE;
 		if (m->seq <= last) {
 			dups++;		/* sent again after a lost link */

@@ -190,7 +190,8 @@ static void refused(struct stress *st, int who, struct mb_sock *s,
 		return;
 	}
 	if (!mb_contains(s->err.msg, "belongs to another socket") &&
-	    !mb_contains(s->err.msg, "wrong session handle"))
+	    !mb_contains(s->err.msg, "wrong session handle") &&
+	    !mb_contains(s->err.msg, "belongs to a peer"))
 		failf(st, who, "%s on session %u: EPERM with \"%s\"", what, sid,
 		      s->err.msg);
 }

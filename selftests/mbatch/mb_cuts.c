@@ -1,0 +1,398 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mb_cuts: the remote path's promises across repeated link cuts, with a
+ * failing block on the participant's device. One namespace, two peers of
+ * the same node joined by loopback TCP (as mb_link.c): "nodeb" carries our
+ * sessions out, "nodea" brings them in and runs them on the queue.
+ *
+ * Each round submits two epochs [w w w CP1 w w w CP2] and a second batch
+ * [w w] that is cancelled at once; some writes hit the bad block; the link
+ * is replaced at a random moment (either end first), and sometimes the
+ * participant drops the link instead of sending the result that halted the
+ * session (fault_halt_drop). Then every result is collected and checked:
+ *
+ *   exactly once   each message has one result, nothing is lost or doubled;
+ *   fail-stop      after a checkpoint that failed, every later command of
+ *                  the round is cancelled, and the session is halted (the
+ *                  halt count went up by one); it is resumed for the next;
+ *   cancel         the cancelled batch's commands are cancelled or ran;
+ *   the device     every block reads back the last write that completed
+ *                  well (each write has its own pattern), and the device's
+ *                  sectors-written counter grew by exactly the writes whose
+ *                  outcome is done: a write run twice, or one cancelled or
+ *                  halted that ran anyway, shows.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sched.h>
+#include <sys/socket.h>
+
+#include "mb_harness.h"
+#include "mb_test.h"
+
+#define PEER_OUT	"nodeb"
+#define PEER_IN		"nodea"
+#define ROUNDS		40
+#define NBLK		64	/* blocks used; block BAD fails */
+#define BAD		7
+#define PER_ROUND	11	/* 8 writes, 2 checkpoints, 1 more write */
+
+static int tcp_pair(int fds[2])
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t alen = sizeof(sa);
+	int l, c, s, one = 1;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	if (l < 0)
+		return -errno;
+	if (bind(l, (struct sockaddr *)&sa, sizeof(sa)) || listen(l, 1) ||
+	    getsockname(l, (struct sockaddr *)&sa, &alen)) {
+		close(l);
+		return -errno;
+	}
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	if (c < 0 || connect(c, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(l);
+		return -errno;
+	}
+	s = accept(l, NULL, NULL);
+	close(l);
+	if (s < 0)
+		return -errno;
+	setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	fds[0] = c;
+	fds[1] = s;
+	return 0;
+}
+
+/* A new link; replacing the participant's end first loses what it had not
+ * read yet, which the initiator must send again.
+ */
+static int relink(struct mb_sock *s, int in_first)
+{
+	int fds[2] = { -1, -1 }, ret;
+
+	ret = tcp_pair(fds);
+	if (ret)
+		return ret;
+	if (in_first) {
+		ret = mb_peer_attach(s, PEER_IN, fds[1], 0);
+		if (!ret)
+			ret = mb_peer_attach(s, PEER_OUT, fds[0], 0);
+	} else {
+		ret = mb_peer_attach(s, PEER_OUT, fds[0], 0);
+		if (!ret)
+			ret = mb_peer_attach(s, PEER_IN, fds[1], 0);
+	}
+	close(fds[0]);
+	close(fds[1]);
+	return ret;
+}
+
+static int wait_state(struct mb_sock *s, uint32_t sid, uint32_t state,
+		      int ms, struct mb_session_info *si)
+{
+	uint64_t end = mb_now_ns() + (uint64_t)ms * 1000000;
+
+	do {
+		if (mb_session_get(s, sid, si))
+			return -1;
+		if (si->state == state)
+			return 0;
+		usleep(5000);
+	} while (mb_now_ns() < end);
+	return -1;
+}
+
+static int get_knob(const char *name)
+{
+	char p[128];
+	FILE *f;
+	int v = -1;
+
+	snprintf(p, sizeof(p), "/sys/module/mbatch/parameters/%s", name);
+	f = fopen(p, "r");
+	if (!f)
+		return -errno;
+	if (fscanf(f, "%d", &v) != 1)
+		v = -EIO;
+	fclose(f);
+	return v;
+}
+
+static int set_knob(const char *name, unsigned int v)
+{
+	char p[128];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "/sys/module/mbatch/parameters/%s", name);
+	f = fopen(p, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "%u\n", v);
+	return fclose(f) ? -errno : 0;
+}
+
+/* The pattern of write (round, index) at a block: unique per write. */
+static uint64_t wseed(unsigned int round, unsigned int i)
+{
+	return ((uint64_t)round << 8 | i) + 1;
+}
+
+FIXTURE(cuts) {
+	struct mb_env e;
+	uint32_t sid;
+	uint64_t rng;
+};
+
+FIXTURE_SETUP(cuts)
+{
+	struct mb_peer_cfg pc = { .keepalive_ms = 200,
+				  .link_timeout_ms = 20000 };
+	const char *err;
+
+	ASSERT_EQ(0, unshare(CLONE_NEWNET)) TH_LOG("unshare: %m");
+	ASSERT_EQ(0, system("ip link set lo up"));
+	err = mb_env_setup(&self->e,
+			   "size=16 memory_backed=1 irqmode=2 completion_nsec=200000 cache_size=4",
+			   16, 0, 0);
+	ASSERT_EQ(NULL, err) TH_LOG("%s", err);
+	pc.name = PEER_OUT;
+	ASSERT_EQ(0, mb_peer_new(&self->e.s, &pc)) TH_LOG("%s",
+							   mb_strerr(&self->e.s));
+	pc.name = PEER_IN;
+	ASSERT_EQ(0, mb_peer_new(&self->e.s, &pc)) TH_LOG("%s",
+							   mb_strerr(&self->e.s));
+	ASSERT_EQ(0, relink(&self->e.s, 0)) TH_LOG("%s", mb_strerr(&self->e.s));
+	self->rng = mb_seed();
+	TH_LOG("seed %llu (set MBATCH_SEED to replay)",
+	       (unsigned long long)self->rng);
+}
+
+FIXTURE_TEARDOWN(cuts)
+{
+	struct mb_session_info si[4];
+	const char *err;
+
+	set_knob("fault_halt_drop", 0);
+	if (self->sid)
+		EXPECT_EQ(0, mb_session_close(&self->e.s, self->sid))
+			TH_LOG("%s", mb_strerr(&self->e.s));
+	mb_peer_del(&self->e.s, PEER_OUT);
+	mb_peer_del(&self->e.s, PEER_IN);
+	EXPECT_EQ(0, mb_session_dump(&self->e.s, si, 4));
+	err = mb_env_teardown(&self->e);
+	EXPECT_EQ(NULL, err) TH_LOG("%s", err);
+}
+
+TEST_F_TIMEOUT(cuts, failstop_cancel_exactly_once, 600)
+{
+	uint32_t bs = self->e.bs;
+	uint64_t expect[NBLK] = { 0 };	/* pattern seed of each block, 0 zero */
+	unsigned char *wbuf, *rbuf, *want;
+	long long w0, w1, done_sectors = 0;
+	unsigned int r, i, halts = 0, cancelled = 0, ran_cancelled = 0;
+	unsigned int failed_cp = 0, relinks = 0;
+	struct mb_session_info si;
+	struct mb_peer_info po, pin;
+	char spec[64];
+
+	wbuf = malloc(PER_ROUND * bs);
+	rbuf = malloc(bs);
+	want = malloc(bs);
+	ASSERT_TRUE(wbuf && rbuf && want);
+	snprintf(spec, sizeof(spec), "+%u-%u", BAD * (bs / 512),
+		 (BAD + 1) * (bs / 512) - 1);
+	ASSERT_EQ(0, mb_nullb_badblocks(self->e.nullb, spec))
+		TH_LOG("badblocks %s", spec);
+	ASSERT_EQ(0, mb_session_open_remote(&self->e.s, self->e.queue, PEER_OUT,
+					    0, &self->sid));
+	ASSERT_EQ(0, wait_state(&self->e.s, self->sid, MBATCH_SESSION_ACTIVE,
+				10000, &si)) TH_LOG("state %u", si.state);
+	w0 = mb_blk_stat(self->e.nullb, 7);
+
+	for (r = 1; r <= ROUNDS; r++) {
+		struct mb_cmd a[8], b[2];
+		struct mb_submit_reply ra, rb;
+		struct mb_result *res = NULL;
+		uint32_t nres = 0, blk[10], j;
+		int bad = mb_rng_next(&self->rng) % 3 == 0;
+		int drop = bad && mb_rng_next(&self->rng) % 2;
+		int halted = 0, k, ret;
+
+		/* Ten distinct blocks; one of the first epoch's may be BAD. */
+		for (i = 0; i < 10; i++) {
+			do {
+				blk[i] = mb_rng_next(&self->rng) % NBLK;
+				for (j = 0; j < i && blk[j] != blk[i]; j++)
+					;
+			} while (blk[i] == BAD || j < i);
+		}
+		if (bad)
+			blk[mb_rng_next(&self->rng) % 3] = BAD;
+		for (i = 0, k = 0; i < 8; i++) {
+			if (i == 3 || i == 7) {
+				a[i] = (struct mb_cmd){ .tag = r * 100 + i,
+					.op = MBATCH_OP_CHECKPOINT,
+					.flags = i == 7 && r % 4 == 0 ?
+						 MBATCH_MSG_F_DURABLE : 0 };
+				continue;
+			}
+			mb_pattern(wbuf + i * bs, bs, wseed(r, i),
+				   (uint64_t)blk[k] * bs);
+			a[i] = (struct mb_cmd){ .tag = r * 100 + i,
+				.op = MBATCH_OP_WRITE,
+				.offset = (uint64_t)blk[k++] * bs, .len = bs,
+				.data = wbuf + i * bs, .data_len = bs };
+		}
+		for (i = 0; i < 2; i++) {
+			mb_pattern(wbuf + (8 + i) * bs, bs, wseed(r, 8 + i),
+				   (uint64_t)blk[6 + i] * bs);
+			b[i] = (struct mb_cmd){ .tag = r * 100 + 8 + i,
+				.op = MBATCH_OP_WRITE,
+				.offset = (uint64_t)blk[6 + i] * bs, .len = bs,
+				.data = wbuf + (8 + i) * bs, .data_len = bs };
+		}
+		if (drop)
+			ASSERT_EQ(0, set_knob("fault_halt_drop", 1));
+
+		ASSERT_EQ(0, mb_submit(&self->e.s, self->sid, 0, a, 8, &ra))
+			TH_LOG("round %u: %s", r, mb_strerr(&self->e.s));
+		ASSERT_EQ(0, mb_submit(&self->e.s, self->sid, 0, b, 2, &rb))
+			TH_LOG("round %u: %s", r, mb_strerr(&self->e.s));
+		ret = mb_batch_cancel(&self->e.s, self->sid, rb.batch_id);
+		ASSERT_EQ(0, ret) TH_LOG("round %u: cancel: %s", r,
+					 mb_strerr(&self->e.s));
+		usleep(mb_rng_next(&self->rng) % 3000);
+		if (drop || mb_rng_next(&self->rng) % 2) {
+			/* The participant cuts the link on the halt. */
+			for (k = 0; drop && k < 1000 &&
+			     get_knob("fault_halt_drop") > 0; k++)
+				usleep(10000);
+			if (drop)
+				EXPECT_EQ(0, get_knob("fault_halt_drop"))
+					TH_LOG("round %u: the halt never dropped the link",
+					       r);
+			ASSERT_EQ(0, relink(&self->e.s,
+					    mb_rng_next(&self->rng) % 2))
+				TH_LOG("relink: %s", mb_strerr(&self->e.s));
+			relinks++;
+		}
+
+		ret = mb_collect_all(&self->e.s, self->sid, 10, 30000, &res,
+				     &nres);
+		ASSERT_EQ(0, ret) TH_LOG("round %u: collect: %s", r,
+					 mb_strerr(&self->e.s));
+		ASSERT_EQ(10, nres) TH_LOG("round %u: %u results for 10", r,
+					   nres);
+		/* Exactly once, by message sequence. */
+		for (i = 0; i < nres; i++)
+			for (j = i + 1; j < nres; j++)
+				ASSERT_NE(res[i].msg_seq, res[j].msg_seq)
+					TH_LOG("round %u: message %llu twice", r,
+					       (unsigned long long)res[i].msg_seq);
+		/* In submission order: the first epoch, CP1, ... */
+		for (i = 0; i < 10; i++) {
+			const struct mb_cmd *c = i < 8 ? &a[i] : &b[i - 8];
+			const struct mb_result *x = mb_find_tag(res, nres,
+								c->tag);
+
+			ASSERT_NE(NULL, x) TH_LOG("round %u: tag %llu lost", r,
+						  (unsigned long long)c->tag);
+			if (halted) {
+				/* Fail-stop: nothing after a failed checkpoint. */
+				EXPECT_EQ(MBATCH_OUTCOME_CANCELLED, x->outcome)
+					TH_LOG("round %u: %s %u ran after a halt (outcome %u status %d)",
+					       r, mb_op_name(c->op), i,
+					       x->outcome, x->status);
+				continue;
+			}
+			if (c->op == MBATCH_OP_CHECKPOINT) {
+				EXPECT_EQ(MBATCH_OUTCOME_DONE, x->outcome);
+				if (x->status) {
+					halted = 1;
+					failed_cp++;
+				}
+				continue;
+			}
+			if (i >= 8) {
+				/* The cancelled batch: cancelled, or it ran. */
+				if (x->outcome == MBATCH_OUTCOME_CANCELLED) {
+					cancelled++;
+					continue;
+				}
+				ran_cancelled++;
+			}
+			EXPECT_EQ(MBATCH_OUTCOME_DONE, x->outcome)
+				TH_LOG("round %u: write %u outcome %u", r, i,
+				       x->outcome);
+			if (x->outcome != MBATCH_OUTCOME_DONE)
+				continue;
+			done_sectors += bs / 512;
+			if (!x->status)
+				expect[c->offset / bs] = wseed(r, i);
+			else
+				EXPECT_EQ(BAD, c->offset / bs)
+					TH_LOG("round %u: write %u failed: %d",
+					       r, i, x->status);
+		}
+		mb_results_free(res, nres);
+		EXPECT_EQ(bad, halted) TH_LOG("round %u: bad block %d, halted %d",
+					       r, bad, halted);
+
+		ASSERT_EQ(0, mb_session_get(&self->e.s, self->sid, &si));
+		if (halted) {
+			halts++;
+			EXPECT_EQ(MBATCH_SESSION_HALTED, si.state)
+				TH_LOG("round %u: state %u after a failed checkpoint",
+				       r, si.state);
+			EXPECT_EQ(halts, si.halts) TH_LOG("round %u", r);
+			ASSERT_EQ(0, mb_resume(&self->e.s, self->sid))
+				TH_LOG("round %u: resume: %s", r,
+				       mb_strerr(&self->e.s));
+		} else {
+			EXPECT_NE(MBATCH_SESSION_HALTED, si.state)
+				TH_LOG("round %u halted, no checkpoint failed", r);
+		}
+		set_knob("fault_halt_drop", 0);
+		ASSERT_EQ(0, wait_state(&self->e.s, self->sid,
+					MBATCH_SESSION_ACTIVE, 10000, &si))
+			TH_LOG("round %u: state %u", r, si.state);
+	}
+
+	/* The device: every block holds its last good write. */
+	for (i = 0; i < NBLK; i++) {
+		if (i == BAD)
+			continue;
+		ASSERT_EQ(0, mb_pread_direct(self->e.dev, (uint64_t)i * bs,
+					     rbuf, bs));
+		if (expect[i])
+			mb_pattern(want, bs, expect[i], (uint64_t)i * bs);
+		else
+			memset(want, 0, bs);
+		EXPECT_EQ(0, memcmp(rbuf, want, bs))
+			TH_LOG("block %u: not its last good write", i);
+	}
+	w1 = mb_blk_stat(self->e.nullb, 7);
+	EXPECT_EQ(done_sectors, w1 - w0)
+		TH_LOG("the device wrote %lld sectors, the results say %lld",
+		       w1 - w0, done_sectors);
+	ASSERT_EQ(0, mb_peer_get(&self->e.s, PEER_OUT, &po));
+	ASSERT_EQ(0, mb_peer_get(&self->e.s, PEER_IN, &pin));
+	TH_LOG("%u rounds, %u relinks, %u failed checkpoints, %u cancelled, %u ran before their cancel; resent %llu, duplicates %llu + %llu",
+	       ROUNDS, relinks, failed_cp, cancelled, ran_cancelled,
+	       (unsigned long long)po.stats[MBATCH_PEER_STATS_A_RESENT],
+	       (unsigned long long)po.stats[MBATCH_PEER_STATS_A_DUPLICATES],
+	       (unsigned long long)pin.stats[MBATCH_PEER_STATS_A_DUPLICATES]);
+	EXPECT_LT(0, failed_cp);
+	EXPECT_LT(0, relinks);
+	free(wbuf);
+	free(rbuf);
+	free(want);
+}
+
+TEST_HARNESS_MAIN
