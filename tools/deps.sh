@@ -13,7 +13,7 @@ PKGS=(build-essential bc kmod cpio xz-utils zstd qemu-system-x86
       busybox-static linux-image-amd64 linux-headers-amd64
       libnl-3-dev libnl-genl-3-dev libjson-c-dev libssl-dev pkg-config
       linux-source-6.1 sparse coccinelle shellcheck fio liburing-dev
-      iproute2 python3 python3-yaml dkms)
+      iproute2 procps python3 python3-yaml dkms)
 
 missing() {
 	local p

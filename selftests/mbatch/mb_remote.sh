@@ -588,10 +588,9 @@ reset_netns() {
 	# namespace alive until the far side's keepalive gives up on it
 	# (mbatch-wire.rst, Namespaces), which needs the cable gone
 	nsx b "$IP" link del "${IFN[b,a]}" || fail "netns: ip link del"
-	# b's end of the dead link is shut down gracefully: with no route, its
-	# FIN is retransmitted (and the namespace kept) for minutes unless the
-	# orphan retries are few
-	nsx b sysctl -qw net.ipv4.tcp_orphan_retries=1
+	# b's end of the dead link, dropped by its keepalive, resets its
+	# connection instead of retransmitting a FIN (and keeping the
+	# namespace) for minutes: nothing here shortens TCP's retries
 	left=$("$IP" netns pids "${NS[b]}" | tr '\n' ' ')
 	[ -z "$left" ] || fail "netns: processes left in b's namespace: $left"
 	netns_del "${NS[b]}" || fail "netns: ip netns del"
