@@ -640,7 +640,7 @@ static int mbatch_rx_results(struct mbatch_initiator *i, u64 count,
 		mbatch_ini_events(s, &ev);
 	}
 	if (ret)
-		return ret < 0 ? ret : 0;
+		return min(ret, 0);
 	return off == len ? 0 : -EPROTO;
 }
 

@@ -172,16 +172,15 @@ int mbatch_session_close_id(struct mbatch_net *mn, u32 id, u32 portid,
 			    const u64 *handle, struct netlink_ext_ack *extack)
 {
 	struct mbatch_session *s;
-	int err = 0;
+	int err;
 
 	s = mbatch_session_get(mn, id);
 	if (!s) {
 		NL_SET_ERR_MSG_MOD(extack, "no such session");
 		return -ENOENT;
 	}
-	/* A peer's session may be closed here, by any administrator. */
-	if (!(s->flags & MBATCH_SESSION_F_PEER))
-		err = mbatch_session_owner_check(s, portid, handle, extack);
+	/* A peer's session ends with the peer or the queue, not from here. */
+	err = mbatch_session_owner_check(s, portid, handle, extack);
 	if (!err)
 		mbatch_session_close(s);
 	mbatch_session_put(s);
