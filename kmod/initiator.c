@@ -891,13 +891,16 @@ static int mbatch_ini_tx(struct mbatch_ep *ep, struct mbatch_link *l)
 
 /* Link events and deadlines. */
 
+/* It re-opens on the new link; the link timeout counts from now. */
 static void mbatch_ini_link_up(struct mbatch_ep *ep)
 {
 	struct mbatch_initiator *i = mbatch_ep_ini(ep);
 
 	spin_lock_irq(&i->s.lock);
-	if (i->state != MBATCH_I_LOST)
+	if (i->state != MBATCH_I_LOST) {
 		i->state = MBATCH_I_OPEN_PENDING;
+		i->lost_at = jiffies;
+	}
 	spin_unlock_irq(&i->s.lock);
 }
 
