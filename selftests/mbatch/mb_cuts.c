@@ -7,9 +7,12 @@
  *
  * Each round submits two epochs [w w w CP1 w w w CP2] and a second batch
  * [w w] that is cancelled at once; some writes hit the bad block; the link
- * is replaced at a random moment (either end first), and sometimes the
- * participant drops the link instead of sending the result that halted the
- * session (fault_halt_drop). Then every result is collected and checked:
+ * is replaced at a random moment (either end first), sometimes while the
+ * participant is slow to read (fault_rx_delay_ms), so that frames it had
+ * not read are lost with the old link and must be sent again (or, for the
+ * cancelled batch, cancelled instead), and sometimes the participant drops
+ * the link instead of sending the result that halted the session
+ * (fault_halt_drop). Then every result is collected and checked:
  *
  *   exactly once   each message has one result, nothing is lost or doubled;
  *   fail-stop      after a checkpoint that failed, every later command of
@@ -179,6 +182,7 @@ FIXTURE_TEARDOWN(cuts)
 	const char *err;
 
 	set_knob("fault_halt_drop", 0);
+	set_knob("fault_rx_delay_ms", 0);
 	if (self->sid)
 		EXPECT_EQ(0, mb_session_close(&self->e.s, self->sid))
 			TH_LOG("%s", mb_strerr(&self->e.s));
@@ -222,6 +226,7 @@ TEST_F_TIMEOUT(cuts, failstop_cancel_exactly_once, 600)
 		uint32_t nres = 0, blk[10], j;
 		int bad = mb_rng_next(&self->rng) % 3 == 0;
 		int drop = bad && mb_rng_next(&self->rng) % 2;
+		int slow = !drop && mb_rng_next(&self->rng) % 2;
 		int halted = 0, k, ret;
 
 		/*
@@ -264,6 +269,8 @@ TEST_F_TIMEOUT(cuts, failstop_cancel_exactly_once, 600)
 		}
 		if (drop)
 			ASSERT_EQ(0, set_knob("fault_halt_drop", 1));
+		if (slow)
+			ASSERT_EQ(0, set_knob("fault_rx_delay_ms", 40));
 
 		ASSERT_EQ(0, mb_submit(&self->e.s, self->sid, 0, a, 8, &ra))
 			TH_LOG("round %u: %s", r, mb_strerr(&self->e.s));
@@ -273,7 +280,13 @@ TEST_F_TIMEOUT(cuts, failstop_cancel_exactly_once, 600)
 		ASSERT_EQ(0, ret) TH_LOG("round %u: cancel: %s", r,
 					 mb_strerr(&self->e.s));
 		usleep(mb_rng_next(&self->rng) % 3000);
-		if (drop || mb_rng_next(&self->rng) % 2) {
+		if (slow) {
+			/* The participant still reads the first frame. */
+			ASSERT_EQ(0, relink(&self->e.s, 1))
+				TH_LOG("relink: %s", mb_strerr(&self->e.s));
+			relinks++;
+			set_knob("fault_rx_delay_ms", 0);
+		} else if (drop || mb_rng_next(&self->rng) % 2) {
 			/* The participant cuts the link on the halt. */
 			for (k = 0; drop && k < 1000 &&
 			     get_knob("fault_halt_drop") > 0; k++)
@@ -395,6 +408,8 @@ TEST_F_TIMEOUT(cuts, failstop_cancel_exactly_once, 600)
 	       (unsigned long long)pin.stats[MBATCH_PEER_STATS_A_DUPLICATES]);
 	EXPECT_LT(0, failed_cp);
 	EXPECT_LT(0, relinks);
+	/* The cuts did lose frames that had to be sent again. */
+	EXPECT_LT(0, po.stats[MBATCH_PEER_STATS_A_RESENT]);
 	free(wbuf);
 	free(rbuf);
 	free(want);
