@@ -61,6 +61,7 @@ struct mbatch_initiator {
 	/* Under s.lock. */
 	enum mbatch_istate state;
 	bool opened;			/* accepted once: re-attach next */
+	bool open_sent;			/* an OPEN ever went out */
 	int fail_err;			/* why it is LOST */
 	struct mbatch_geom geom;
 	struct list_head unsent;	/* not yet sent, in sequence order */
@@ -195,17 +196,48 @@ static void mbatch_ini_cancel_unsent(struct mbatch_initiator *i)
 }
 
 /* The participant halted (its count @gen): so does this session. */
-static bool mbatch_ini_adopt_halt(struct mbatch_initiator *i, u32 gen, int err)
+/*
+ * What was sent without a result comes after the checkpoint that halted the
+ * participant: it is cancelled there, and must never be sent again (a
+ * re-attach cancels it here instead).
+ */
+static void mbatch_ini_mark_halted(struct mbatch_initiator *i)
+{
+	struct mbatch_command *cmd;
+	struct rb_node *n;
+
+	for (n = rb_first(&i->sent); n; n = rb_next(n))
+		rb_entry(n, struct mbatch_command, rb)->iflags |=
+			MBATCH_CMD_F_HALTED;
+	list_for_each_entry(cmd, &i->sending, node)
+		cmd->iflags |= MBATCH_CMD_F_HALTED;
+}
+
+/* The session halts here as the participant's did (its error @err). */
+static bool mbatch_ini_halt(struct mbatch_initiator *i, int err)
 {
 	struct mbatch_session *s = &i->s;
 
-	i->part_halts = gen;
 	i->resume_pending = false;
+	mbatch_ini_mark_halted(i);
 	if (s->state == MBATCH_SESSION_HALTED)
 		return false;
 	mbatch_session_halt_locked(s, err ?: -EIO, NULL);
 	mbatch_ini_cancel_unsent(i);
 	return true;
+}
+
+/* The participant halted (its count @gen): so does this session. */
+static bool mbatch_ini_adopt_halt(struct mbatch_initiator *i, u32 gen, int err)
+{
+	i->part_halts = gen;
+	return mbatch_ini_halt(i, err);
+}
+
+/* Sent before, but it must not run now: cancelled, or halted meanwhile. */
+static bool mbatch_ini_stale(const struct mbatch_command *cmd)
+{
+	return cmd->iflags & (MBATCH_CMD_F_CANCEL | MBATCH_CMD_F_HALTED);
 }
 
 /*
@@ -390,7 +422,7 @@ static void mbatch_ini_kill(struct mbatch_session *s)
 
 	mbatch_ep_del(&i->ep);
 	spin_lock_irq(&s->lock);
-	tell = i->opened || i->state == MBATCH_I_OPEN_SENT;
+	tell = i->open_sent;
 	while ((n = rb_first(&i->sent))) {
 		cmd = rb_entry(n, struct mbatch_command, rb);
 		mbatch_sent_del(i, cmd);
@@ -403,8 +435,8 @@ static void mbatch_ini_kill(struct mbatch_session *s)
 
 	mbatch_cmd_free_list(&list);
 	if (tell)
-		mbatch_peer_note(i->ep.peer, MBATCH_FRAME_CLOSE, i->ep.isid, 0,
-				 i->ep.cookie);
+		mbatch_peer_note(i->ep.peer, NULL, MBATCH_FRAME_CLOSE,
+				 i->ep.isid, 0, i->ep.cookie);
 }
 
 static void mbatch_ini_free(struct mbatch_session *s)
@@ -481,7 +513,7 @@ static int mbatch_rx_open_reply(struct mbatch_initiator *i, u64 cookie,
 		if (cmd->seq <= last)
 			break;
 		mbatch_sent_del(i, cmd);
-		if (cmd->iflags & MBATCH_CMD_F_CANCEL) {
+		if (mbatch_ini_stale(cmd)) {
 			mbatch_ini_end(i, cmd, MBATCH_OUTCOME_CANCELLED,
 				       -ECANCELED);
 			continue;
@@ -497,15 +529,22 @@ static int mbatch_rx_open_reply(struct mbatch_initiator *i, u64 cookie,
 		i->cancels[c].sent = false;
 	if (s->state == MBATCH_SESSION_CONNECTING)
 		s->state = MBATCH_SESSION_ACTIVE;
-	if ((flags & MBATCH_REPLY_F_HALTED) && gen > i->part_halts) {
+	if (!(flags & MBATCH_REPLY_F_HALTED))
+		return 0;
+	status = mbatch_wire_errno(le16_to_cpu(rep->halt_status));
+	if (gen > i->part_halts) {
 		/* It halted and the result saying so was lost: halt here too. */
-		if (mbatch_ini_adopt_halt(i, gen,
-					  mbatch_wire_errno(le16_to_cpu(rep->halt_status))))
+		if (mbatch_ini_adopt_halt(i, gen, status))
 			*halt = s->halt_err;
-	} else if ((flags & MBATCH_REPLY_F_HALTED) && gen == i->resume_gen &&
-		   s->state != MBATCH_SESSION_HALTED) {
+	} else if (gen == i->resume_gen && s->state != MBATCH_SESSION_HALTED) {
 		/* Resumed here, and the RESUME was lost with the link. */
 		i->resume_pending = true;
+	} else if (mbatch_ini_halt(i, status)) {
+		/*
+		 * Halted there and never resumed (a RESUME of the lost session
+		 * only asked to connect again): halted here too.
+		 */
+		*halt = s->halt_err;
 	}
 	return 0;
 }
@@ -548,7 +587,7 @@ static int mbatch_rx_result(struct mbatch_initiator *i,
 	     outcome != MBATCH_OUTCOME_CANCELLED) ||
 	    memchr_inv(w->zero, 0, sizeof(w->zero)) ||
 	    rflags & ~(MBATCH_RESULT_F_REORDERED | MBATCH_RESULT_F_MERGED) ||
-	    (gen && (gen < i->part_halts || !status)))
+	    (gen && !status))
 		return -EPROTO;
 	if (rseq <= i->rx_rseq) {
 		i->dups++;		/* sent again after a lost link */
@@ -556,6 +595,7 @@ static int mbatch_rx_result(struct mbatch_initiator *i,
 	}
 	if (rseq != i->rx_rseq + 1)
 		return -EPROTO;		/* results come in order, no gaps */
+	/* An older halt's count (adopted since from a reply) changes nothing. */
 
 	cmd = mbatch_sent_find(i, le64_to_cpu(w->msg_seq));
 	if (cmd) {
@@ -595,9 +635,10 @@ static int mbatch_rx_result(struct mbatch_initiator *i,
 			ev->cp_valid = true;
 		}
 	} else {
-		/* Ended here already (lost, then resumed): it only counts. */
-		if (dlen)
-			return -EPROTO;
+		/*
+		 * Ended here already (lost, then resumed): it only counts; its
+		 * data, checked for length already, is dropped.
+		 */
 		i->dups++;
 	}
 	/* Applied: only now may it be acknowledged. */
@@ -797,7 +838,7 @@ static bool mbatch_ini_commit_msgs(struct mbatch_initiator *i, u64 msgs,
 	if (i->state != MBATCH_I_OPEN) {
 		/* The link went meanwhile: not sent after all. */
 		list_for_each_entry_safe_reverse(cmd, tmp, &i->sending, node) {
-			if (cmd->iflags & MBATCH_CMD_F_CANCEL) {
+			if (mbatch_ini_stale(cmd)) {
 				list_del_init(&cmd->node);
 				mbatch_ini_end(i, cmd, MBATCH_OUTCOME_CANCELLED,
 					       -ECANCELED);
@@ -839,6 +880,7 @@ static int mbatch_ini_tx(struct mbatch_ep *ep, struct mbatch_link *l)
 		open.max_io = cpu_to_le32(MBATCH_MAX_IO_LEN);
 		strscpy(open.queue, i->qname, sizeof(open.queue));
 		i->state = MBATCH_I_OPEN_SENT;
+		i->open_sent = true;
 		type = MBATCH_FRAME_OPEN;
 		arg = i->ep.cookie;
 		payload = &open;

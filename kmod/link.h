@@ -59,6 +59,7 @@ struct mbatch_link {
 	struct socket *sock;		/* holds its file */
 	u32 digest;			/* MBATCH_DIGEST_* */
 	u32 keepalive_ms;
+	u64 gen;			/* the owner's number for it */
 	struct task_struct *rx_task;
 	struct work_struct tx_work;
 	struct delayed_work ka_work;	/* timer.c */

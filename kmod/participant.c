@@ -42,6 +42,8 @@ struct mbatch_participant {
 	u64 granted_units;
 	u64 resv_msgs;			/* charged to the peer's budget */
 	u64 resv_units;
+	u64 win_msgs;			/* credit it may be granted ahead */
+	u64 win_units;
 	bool reply_pending;		/* OPEN_REPLY to send */
 	unsigned long orphan_since;	/* jiffies it lost its initiator, 0 */
 };
@@ -66,9 +68,13 @@ static void mbatch_part_geom(struct mbatch_participant *pt,
 }
 
 /*
- * The credit to grant now (absolute), charged to the peer's budget: the
- * session's room, what the peer's budget has left, and at most a share of
- * that budget ahead of use. s.lock held.
+ * The credit to grant now (absolute), charged to the peer's budget: what
+ * the session has room for, what the budget has left, and within the
+ * session's window. The window starts at a share of the budget that every
+ * one of MBATCH_PEER_SESSIONS_MAX sessions can have, and doubles (up to an
+ * eighth of the budget) each time the initiator has used more than half of
+ * it: an idle session never holds more than the first share. s.lock held;
+ * a session that is closing grants nothing more.
  */
 static void mbatch_part_credit_locked(struct mbatch_participant *pt,
 				      u64 *msgs, u64 *units)
@@ -78,7 +84,12 @@ static void mbatch_part_credit_locked(struct mbatch_participant *pt,
 	u64 ahead_msgs = pt->granted_msgs - pt->rx_msgs;
 	u64 ahead_units = pt->granted_units - pt->rx_units;
 	u64 budget_units = div_u64(p->in_bytes, MBATCH_WIRE_UNIT);
-	u64 room, left, share, use;
+	u64 lo, hi, room, left, use;
+
+	*msgs = pt->granted_msgs;
+	*units = pt->granted_units;
+	if (s->state == MBATCH_SESSION_CLOSING)
+		return;
 
 	/* Charge the peer what the session holds now and was granted ahead. */
 	use = s->held_cmds + ahead_msgs;
@@ -88,24 +99,31 @@ static void mbatch_part_credit_locked(struct mbatch_participant *pt,
 	atomic64_add((s64)(use - pt->resv_units), &p->in_units_used);
 	pt->resv_units = use;
 
-	/* More: what the session has room for, the budget has left, ... */
+	lo = max_t(u64, 1, p->in_cmds / MBATCH_PEER_SESSIONS_MAX);
+	hi = max_t(u64, lo, p->in_cmds / MBATCH_CREDIT_SHARE);
+	if (!pt->win_msgs)
+		pt->win_msgs = lo;
+	else if (ahead_msgs * 2 < pt->win_msgs)
+		pt->win_msgs = min(pt->win_msgs * 2, hi);
 	room = s->max_cmds > s->held_cmds + ahead_msgs ?
 	       s->max_cmds - s->held_cmds - ahead_msgs : 0;
 	left = p->in_cmds - min_t(u64, p->in_cmds,
 				  atomic64_read(&p->in_cmds_used));
-	/* ... and within its share of the budget ahead of use. */
-	share = p->in_cmds / MBATCH_CREDIT_SHARE;
-	share = share > ahead_msgs ? share - ahead_msgs : 0;
-	*msgs = pt->granted_msgs + min3(room, left, share);
+	*msgs += min3(room, left, pt->win_msgs > ahead_msgs ?
+		      pt->win_msgs - ahead_msgs : 0);
 
-	use = DIV_ROUND_UP(s->held_bytes, MBATCH_WIRE_UNIT) + ahead_units;
+	lo = max_t(u64, 1, budget_units / MBATCH_PEER_SESSIONS_MAX);
+	hi = max_t(u64, lo, budget_units / MBATCH_CREDIT_SHARE);
+	if (!pt->win_units)
+		pt->win_units = lo;
+	else if (ahead_units * 2 < pt->win_units)
+		pt->win_units = min(pt->win_units * 2, hi);
 	room = div_u64(s->max_bytes, MBATCH_WIRE_UNIT);
 	room = room > use ? room - use : 0;
 	left = budget_units - min_t(u64, budget_units,
 				    atomic64_read(&p->in_units_used));
-	share = budget_units / MBATCH_CREDIT_SHARE;
-	share = share > ahead_units ? share - ahead_units : 0;
-	*units = pt->granted_units + min3(room, left, share);
+	*units += min3(room, left, pt->win_units > ahead_units ?
+		       pt->win_units - ahead_units : 0);
 }
 
 /* The credit computed above is now granted. s.lock held. */
@@ -120,6 +138,16 @@ static void mbatch_part_grant_locked(struct mbatch_participant *pt, u64 msgs,
 	pt->resv_units += units - pt->granted_units;
 	pt->granted_msgs = msgs;
 	pt->granted_units = units;
+}
+
+/* Worth a CREDIT frame before the results waiting: half a window or more. */
+static bool mbatch_part_credit_urgent(struct mbatch_participant *pt, u64 msgs,
+				      u64 units)
+{
+	if (msgs == pt->granted_msgs && units == pt->granted_units)
+		return false;
+	return (msgs - pt->granted_msgs) * 2 >= pt->win_msgs ||
+	       (units - pt->granted_units) * 2 >= pt->win_units;
 }
 
 /* Session ops. */
@@ -185,7 +213,8 @@ static void mbatch_part_kill(struct mbatch_session *s)
 	pt->resv_msgs = 0;
 	pt->resv_units = 0;
 	spin_unlock_irq(&s->lock);
-	mbatch_peer_note(p, MBATCH_FRAME_GONE, pt->ep.isid, 0, pt->ep.cookie);
+	mbatch_peer_note(p, NULL, MBATCH_FRAME_GONE, pt->ep.isid, 0,
+			 pt->ep.cookie);
 }
 
 static void mbatch_part_free(struct mbatch_session *s)
@@ -330,7 +359,6 @@ static int mbatch_part_rx(struct mbatch_ep *ep, struct mbatch_link *l,
 	struct mbatch_session *s = &pt->s;
 	const struct mbatch_wire_cancel *c;
 	unsigned int n;
-	bool same;
 	int err = 0;
 
 	if (f->type != MBATCH_FRAME_MSGS && f->type != MBATCH_FRAME_OPEN &&
@@ -338,21 +366,22 @@ static int mbatch_part_rx(struct mbatch_ep *ep, struct mbatch_link *l,
 		return mbatch_link_proto(l, "unexpected payload");
 	switch (f->type) {
 	case MBATCH_FRAME_OPEN:
-		spin_lock_irq(&s->lock);
-		same = f->arg == ep->cookie &&
-		       s->state != MBATCH_SESSION_CLOSING;
-		if (same) {
-			/* The same session again: carry on where it was. */
-			pt->reply_pending = true;
-			pt->orphan_since = 0;
-		}
-		spin_unlock_irq(&s->lock);
-		if (!same) {
+		if (f->arg != ep->cookie) {
 			/* An earlier life of the initiator's session id. */
 			mbatch_session_close(s);
 			return -ESTALE;
 		}
+		/*
+		 * The same session again: carry on where it was. Every result
+		 * not acknowledged goes again, from before the reply is due.
+		 */
 		mbatch_results_rewind(s);
+		spin_lock_irq(&s->lock);
+		if (s->state != MBATCH_SESSION_CLOSING) {
+			pt->reply_pending = true;
+			pt->orphan_since = 0;
+		}
+		spin_unlock_irq(&s->lock);
 		break;
 	case MBATCH_FRAME_MSGS:
 		err = mbatch_rx_msgs(pt, l, f->arg, f->data, f->len);
@@ -478,6 +507,20 @@ static int mbatch_part_tx(struct mbatch_ep *ep, struct mbatch_link *l)
 	if (closing || orphan)
 		return 0;	/* until it is re-attached on this link */
 
+	/* Credit the initiator is short of goes before the results. */
+	spin_lock_irq(&s->lock);
+	mbatch_part_credit_locked(pt, &msgs, &units);
+	n = mbatch_part_credit_urgent(pt, msgs, units);
+	if (n) {
+		mbatch_part_grant_locked(pt, msgs, units);
+		cr.msgs = cpu_to_le64(msgs);
+		cr.units = cpu_to_le64(units);
+	}
+	spin_unlock_irq(&s->lock);
+	if (n)
+		return mbatch_link_send(l, MBATCH_FRAME_CREDIT, ep->isid, 0, &cr,
+					sizeof(cr)) ?: 1;
+
 	fr = (struct mbatch_part_frame){
 		.buf = l->txbuf,
 		.cap = MBATCH_LINK_TXBUF - (64U << 10),
@@ -587,14 +630,14 @@ static int mbatch_participant_accept(struct mbatch_peer *p,
 		return mbatch_link_proto(l, "malformed queue name in open");
 	if (oflags & MBATCH_OPEN_F_REATTACH) {
 		/* It had a session here, which is gone. */
-		mbatch_peer_note(p, MBATCH_FRAME_OPEN_REPLY, f->session,
+		mbatch_peer_note(p, l, MBATCH_FRAME_OPEN_REPLY, f->session,
 				 MBATCH_WS_STALE, f->arg);
 		return 0;
 	}
 
 	pt = kmem_cache_zalloc(mbatch_participant_cache, GFP_KERNEL);
 	if (!pt) {
-		mbatch_peer_note(p, MBATCH_FRAME_OPEN_REPLY, f->session,
+		mbatch_peer_note(p, l, MBATCH_FRAME_OPEN_REPLY, f->session,
 				 MBATCH_WS_NOMEM, f->arg);
 		return 0;
 	}
@@ -643,7 +686,7 @@ unlock:
 	mutex_unlock(&mn->lock);
 	mutex_destroy(&pt->rx_lock);
 	kmem_cache_free(mbatch_participant_cache, pt);
-	mbatch_peer_note(p, MBATCH_FRAME_OPEN_REPLY, f->session,
+	mbatch_peer_note(p, l, MBATCH_FRAME_OPEN_REPLY, f->session,
 			 mbatch_wire_status(err), f->arg);
 	return 0;
 }

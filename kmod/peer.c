@@ -169,8 +169,8 @@ struct mbatch_snap {
 	struct mbatch_ep **ep;
 };
 
-static int mbatch_snap(struct mbatch_peer *p, enum mbatch_ep_dir dir,
-		       struct mbatch_snap *sn)
+static void mbatch_snap(struct mbatch_peer *p, enum mbatch_ep_dir dir,
+			struct mbatch_snap *sn)
 {
 	struct mbatch_ep *ep;
 	unsigned int max;
@@ -179,9 +179,8 @@ static int mbatch_snap(struct mbatch_peer *p, enum mbatch_ep_dir dir,
 	max = p->nr_eps[dir];
 	spin_unlock_irq(&p->lock);
 	sn->n = 0;
-	sn->ep = kvmalloc_array(max ?: 1, sizeof(*sn->ep), GFP_KERNEL);
-	if (!sn->ep)
-		return -ENOMEM;
+	/* At most MBATCH_PEER_SESSIONS_MAX pointers: small, never fails. */
+	sn->ep = kcalloc(max ?: 1, sizeof(*sn->ep), GFP_KERNEL | __GFP_NOFAIL);
 	spin_lock_irq(&p->lock);
 	list_for_each_entry(ep, &p->eps[dir], pnode) {
 		if (sn->n == max)
@@ -190,7 +189,6 @@ static int mbatch_snap(struct mbatch_peer *p, enum mbatch_ep_dir dir,
 		sn->ep[sn->n++] = ep;
 	}
 	spin_unlock_irq(&p->lock);
-	return 0;
 }
 
 static void mbatch_snap_put(struct mbatch_snap *sn)
@@ -199,7 +197,7 @@ static void mbatch_snap_put(struct mbatch_snap *sn)
 
 	for (i = 0; i < sn->n; i++)
 		mbatch_ep_put(sn->ep[i]);
-	kvfree(sn->ep);
+	kfree(sn->ep);
 }
 
 /* Call @fn for every endpoint of the peer, both directions. */
@@ -212,8 +210,7 @@ static void mbatch_peer_for_each(struct mbatch_peer *p,
 	int dir;
 
 	for (dir = 0; dir < MBATCH_EP_DIRS; dir++) {
-		if (mbatch_snap(p, dir, &sn))
-			continue;	/* out of memory: their expiry still runs */
+		mbatch_snap(p, dir, &sn);
 		for (i = 0; i < sn.n; i++)
 			fn(sn.ep[i], arg);
 		mbatch_snap_put(&sn);
@@ -222,8 +219,14 @@ static void mbatch_peer_for_each(struct mbatch_peer *p,
 
 /* Notes: frames about sessions that have no state here. */
 
-void mbatch_peer_note(struct mbatch_peer *p, u16 type, u32 isid, int status,
-		      u64 arg)
+/*
+ * Queue a frame about a session without state here. @l: the link whose
+ * frame this answers (an OPEN's refusal), or NULL: on a later link the
+ * answer would be taken for the answer to a later OPEN, so it goes only on
+ * that link.
+ */
+void mbatch_peer_note(struct mbatch_peer *p, const struct mbatch_link *l_from,
+		      u16 type, u32 isid, int status, u64 arg)
 {
 	struct mbatch_link *l = NULL;
 	struct mbatch_note *n;
@@ -236,6 +239,7 @@ void mbatch_peer_note(struct mbatch_peer *p, u16 type, u32 isid, int status,
 	n->isid = isid;
 	n->status = status;
 	n->arg = arg;
+	n->link_gen = l_from ? l_from->gen : 0;
 	spin_lock_irqsave(&p->lock, flags);
 	if (p->dead) {
 		/* nothing */
@@ -277,6 +281,10 @@ static int mbatch_tx_notes(struct mbatch_peer *p, struct mbatch_link *l)
 		spin_unlock_irq(&p->lock);
 		if (!n)
 			return 0;
+		if (n->link_gen && n->link_gen != l->gen) {
+			kfree(n);	/* it answered an OPEN of an older link */
+			continue;
+		}
 		if (n->type == MBATCH_FRAME_OPEN_REPLY) {
 			memset(&rep, 0, sizeof(rep));
 			rep.status = cpu_to_le16(n->status);
@@ -353,26 +361,28 @@ static int mbatch_peer_rx(struct mbatch_link *l, const struct mbatch_frame *f)
 	if (f->type == MBATCH_FRAME_OPEN)
 		return p->ops->accept(p, l, f);
 	if (f->type != MBATCH_FRAME_CLOSE)
-		mbatch_peer_note(p, MBATCH_FRAME_GONE, f->session, 0, 0);
+		mbatch_peer_note(p, NULL, MBATCH_FRAME_GONE, f->session, 0, 0);
 	return 0;
 }
 
-/* The transmit work: notes, then one frame per session in turn, until idle. */
+/*
+ * The transmit work: notes, then one frame per session in turn, until idle
+ * or MBATCH_TX_ROUNDS rounds; then it runs again, so sessions opened
+ * meanwhile and keepalives get their turn.
+ */
+#define MBATCH_TX_ROUNDS	16
+
 static void mbatch_peer_tx(struct mbatch_link *l)
 {
 	struct mbatch_peer *p = l->owner;
 	struct mbatch_snap sn[MBATCH_EP_DIRS];
+	unsigned int i, rounds = 0;
 	bool progress = true;
-	unsigned int i;
 	int ret = 0, dir;
 
-	if (mbatch_snap(p, MBATCH_EP_OUT, &sn[MBATCH_EP_OUT]))
-		return;
-	if (mbatch_snap(p, MBATCH_EP_IN, &sn[MBATCH_EP_IN])) {
-		mbatch_snap_put(&sn[MBATCH_EP_OUT]);
-		return;
-	}
-	while (progress && ret >= 0) {
+	mbatch_snap(p, MBATCH_EP_OUT, &sn[MBATCH_EP_OUT]);
+	mbatch_snap(p, MBATCH_EP_IN, &sn[MBATCH_EP_IN]);
+	while (progress && ret >= 0 && rounds++ < MBATCH_TX_ROUNDS) {
 		progress = false;
 		ret = mbatch_tx_notes(p, l);
 		for (dir = 0; dir < MBATCH_EP_DIRS; dir++) {
@@ -385,6 +395,8 @@ static void mbatch_peer_tx(struct mbatch_link *l)
 	}
 	mbatch_snap_put(&sn[MBATCH_EP_IN]);
 	mbatch_snap_put(&sn[MBATCH_EP_OUT]);
+	if (progress && ret >= 0)
+		mbatch_link_kick(l);
 }
 
 static void mbatch_ep_call_link_down(struct mbatch_ep *ep, void *arg)
@@ -555,6 +567,7 @@ static void mbatch_peer_attach_work(struct work_struct *work)
 			continue;
 		}
 		p->link = l;		/* the attach's reference */
+		l->gen = ++p->link_gen;
 		p->digest = l->digest;
 		p->stats[MBATCH_PEER_STATS_A_LINKS]++;
 		if (p->stats[MBATCH_PEER_STATS_A_LINKS] > 1)

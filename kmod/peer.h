@@ -92,6 +92,7 @@ struct mbatch_peer {
 	spinlock_t lock;		/* everything below */
 	struct mbatch_link *link;	/* the running link, or NULL */
 	struct mbatch_link *pending;	/* attached, not started yet */
+	u64 link_gen;			/* links started */
 	bool dead;			/* deleted */
 	struct list_head eps[MBATCH_EP_DIRS];
 	unsigned int nr_eps[MBATCH_EP_DIRS];
@@ -110,6 +111,7 @@ struct mbatch_note {
 	u16 type;
 	u16 status;			/* OPEN_REPLY: enum mbatch_wire_status */
 	u64 arg;
+	u64 link_gen;			/* only on that link, or 0: any */
 };
 
 struct mbatch_peer_cfg {
@@ -168,7 +170,7 @@ struct mbatch_ep *mbatch_ep_find(struct mbatch_peer *p,
 void mbatch_ep_put(struct mbatch_ep *ep);
 void mbatch_ep_kick(struct mbatch_ep *ep);
 bool mbatch_ep_link_up(struct mbatch_ep *ep);
-void mbatch_peer_note(struct mbatch_peer *p, u16 type, u32 isid, int status,
-		      u64 arg);
+void mbatch_peer_note(struct mbatch_peer *p, const struct mbatch_link *l,
+		      u16 type, u32 isid, int status, u64 arg);
 
 #endif /* _MBATCH_PEER_H */

@@ -424,6 +424,13 @@ int mbatch_session_submit(struct mbatch_session *s, struct mbatch_msg *msgs,
 		spin_unlock_irqrestore(&s->lock, flags);
 		goto free;
 	}
+	if (!*batch_id && s->next_batch_id > S64_MAX) {
+		/* Batch ids are positive s64 everywhere (the wire, cancel). */
+		spin_unlock_irqrestore(&s->lock, flags);
+		NL_SET_ERR_MSG_MOD(extack, "out of batch ids: give one");
+		err = -ERANGE;
+		goto free;
+	}
 	if (!*batch_id)
 		*batch_id = s->next_batch_id++;
 	else if (*batch_id >= s->next_batch_id)

@@ -45,8 +45,9 @@ struct mbatch_session_ops {
 	int (*cancel)(struct mbatch_session *s, u64 batch, u64 upto,
 		      struct netlink_ext_ack *extack);
 	/*
-	 * Resume the halt counted @gen (0: the current one; s->lock held, the
-	 * session is HALTED). 0 lets the core make it ACTIVE.
+	 * Resume (s->lock held, the session is HALTED); 0 lets the core make
+	 * it ACTIVE. @gen is the halt count a peer's RESUME names: a
+	 * participant resumes only that halt; the other kinds ignore it.
 	 */
 	int (*resume)(struct mbatch_session *s, u32 gen,
 		      struct netlink_ext_ack *extack);
