@@ -1306,8 +1306,9 @@ struct d4_ctx {
 	char a_msg[512];
 	uint32_t refill[D4_REFILL];
 	unsigned int nrefill;
-	/* B: PEER_DEL PEER_P, SCHED_FIFO on A's CPU */
+	/* B: PEER_DEL PEER_P, SCHED_FIFO on A's CPU, at +b_at_ms */
 	int b_ret, b_rt;
+	unsigned int b_at_ms;
 	/* D: remote open on PEER_X, holds mn->lock in the knob's delay */
 	int d_ret;
 	uint32_t d_sid;
@@ -1355,7 +1356,7 @@ static void *d4_b(void *arg)
 
 	pin_cpu(x->cpu_a);
 	x->b_rt = !pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
-	sleep_until(x->t0 + 100 * MS);
+	sleep_until(x->t0 + x->b_at_ms * MS);
 	x->b_ret = mb_peer_del(&x->sb, PEER_P);
 	return NULL;
 }
@@ -1434,7 +1435,8 @@ static void *d4_c2(void *arg)
  *  - D opens a remote session on another peer (PEER_X): it holds mn->lock
  *    for fault_open_delay_ms;
  *  - A (CPU a) opens on PEER_P at +50 ms and waits for mn->lock first;
- *  - B (CPU a too, SCHED_FIFO) deletes PEER_P at +100 ms and waits second;
+ *  - B (CPU a too, SCHED_FIFO) deletes PEER_P at +100 ms and waits second
+ *    (odd attempts: at +30 ms, before A);
  *  - when D lets go, A or B goes first; with the old module B preempted A
  *    between lookup and insert, and A freed its published session;
  *  - meanwhile C1 collects on the target id (v2: a waiting collect arms
@@ -1445,9 +1447,10 @@ static void *d4_c2(void *arg)
  * The attempt repeats (up to D4_ATTEMPTS times) until A's open fails ENOENT
  * a whole delay after D's open returned (A waited behind D, reserved the
  * id and found the peer dead when linking: the dead-peer path); with the
- * old module the first attempt did. v2 can only get there if PEER_DEL
- * marks the peer dead without the namespace lock between A's lookup and
- * A's link, so it usually never does.
+ * old module the first attempt did. v2 should never get there: PEER_DEL
+ * takes the peer out of the table under the namespace lock, which an open
+ * holds from its lookup to its publish, so A either finds no peer (B
+ * first) or publishes before B deletes (A first).
  * Correct: the open fails ENOENT "no such peer", and then nobody ever saw
  * the target (it was never published); or it succeeds and the deletion
  * ends the session at once (HALTED, -ESHUTDOWN: peer deleted). No collect
@@ -1501,6 +1504,8 @@ TEST_F_TIMEOUT(defects, d4_remote_open_dead_peer, 120)
 		x.c_collects = x.c_waited = 0;
 		x.c_gets = x.c_gets_ok = 0;
 		x.target = next_id + 1;		/* D gets next_id */
+		/* odd attempts: B waits for mn->lock before A does */
+		x.b_at_ms = attempt % 2 ? 30 : 100;
 		x.t0 = mb_now_ns() + 20 * MS;
 		ASSERT_EQ(0, pthread_create(&tc1, NULL, d4_c1, &x));
 		ASSERT_EQ(0, pthread_create(&tc2, NULL, d4_c2, &x));
@@ -1521,10 +1526,10 @@ TEST_F_TIMEOUT(defects, d4_remote_open_dead_peer, 120)
 		pthread_join(tc1, NULL);
 		pthread_join(tc2, NULL);
 
-		TH_LOG("attempt %d: D %d sid %u; A %d sid %u, %llu ms after D \"%s\"; B %d (rt %d); C: %u collects, %u waited, %u gets, %u ok, %u bad (%d)",
+		TH_LOG("attempt %d: D %d sid %u; A %d sid %u, %llu ms after D \"%s\"; B at +%u ms %d (rt %d); C: %u collects, %u waited, %u gets, %u ok, %u bad (%d)",
 		       attempt, x.d_ret, x.d_sid, x.a_ret, x.a_sid,
-		       (unsigned long long)(a_ns / MS), x.a_msg, x.b_ret,
-		       x.b_rt, x.c_collects, x.c_waited, x.c_gets,
+		       (unsigned long long)(a_ns / MS), x.a_msg, x.b_at_ms,
+		       x.b_ret, x.b_rt, x.c_collects, x.c_waited, x.c_gets,
 		       x.c_gets_ok, x.c_bad, x.c_bad_err);
 		ASSERT_EQ(0, x.d_ret);
 		EXPECT_EQ(0, x.b_ret) TH_LOG("PEER_DEL: %s", mb_strerr(&x.sb));
@@ -2502,9 +2507,10 @@ static void big_queue(struct __test_metadata *_metadata,
 
 /*
  * D11a: collect was O(n^2) in the results it returned. v1 kept no
- * position between the parts of a collect reply: each part walked the
- * session's result list from its head, past every result earlier parts
- * had put, to the first one still to put. A collect of n results in p
+ * position between the parts of a collect reply: each part
+ * (mbatch_collect_part() in v1 netlink.c) walked the session's result list
+ * from its head, past every result earlier parts had put, to the first
+ * one still to put. A collect of n results in p
  * parts (~290 flush results fit a part) visited ~n * p / 2 nodes. v2 keeps
  * a cursor (res.cursor) from part to part.
  *
@@ -2596,8 +2602,9 @@ TEST_F_TIMEOUT(defects, d11a_collect_linear_local, 180)
 /*
  * D11b: the remote equivalent. A participant pushes its results to the
  * initiator in RESULTS frames as they complete, from the same list; v1
- * built every frame by walking the list from its head past the results
- * already sent and not yet acknowledged. v2 pushes from the cursor.
+ * built every frame (mbatch_build_results_locked() in v1 remote.c) by
+ * walking the list from its head past the results already sent and not
+ * yet acknowledged. v2 pushes from the cursor.
  *
  * The test plays the initiator on a link of peer "nodea" (a fake
  * initiator, raw v2 frames): OPEN a session on the big queue, send 20000
