@@ -23,7 +23,7 @@
  *   D6  d6_ack_of_unapplied_result    a result the initiator refused as
  *                                     malformed is never acknowledged
  *   D7  d7_concurrent_attach_once     two PEER_ATTACH at once: every write
- *                                     still runs exactly once
+ *       d7b_concurrent_attach_relink_at_once  still runs exactly once
  *   D8  d8a_queue_del_slow_device     handlers do not wait for a device or a
  *       d8b_peer_del_stuck_rx         link thread while genetlink holds its
  *       d8c_peer_attach_stuck_rx      lock: < 500 ms each
@@ -1933,11 +1933,15 @@ static void *d7_attach_fn(void *arg)
  * completely (its rx thread submits the N writes first) before the last
  * socket attached (pair 2) starts, whose re-attach then says last_seq N.
  * Once pair 2's link runs, an ordinary relink joins the peers again.
+ * d7b does the relink at once, as the old test did (its attaches took
+ * ~500 ms, v2's return at once): then a third socket is parked while the
+ * attach work still waits for L0, and it wins over pair 2's.
  * Correct: every write executes exactly once (the device's sectors-written
  * count grows by exactly N * len / 512) and every result arrives once, done
  * with status 0. Old code: the writes ran twice (256 sectors for 128).
  */
-TEST_F_TIMEOUT(defects, d7_concurrent_attach_once, 120)
+static void d7_run(struct __test_metadata *_metadata,
+		   FIXTURE_DATA(defects) *self, int wait_new_link)
 {
 	unsigned char *d = malloc((size_t)D7_N * IO_LEN);
 	struct d7_attach t1 = { 0 }, t2 = { 0 };
@@ -1985,13 +1989,19 @@ TEST_F_TIMEOUT(defects, d7_concurrent_attach_once, 120)
 	EXPECT_EQ(0, t2.ret);
 	EXPECT_EQ(0, ret) TH_LOG("PEER_ATTACH %s: %s", PEER_OUT,
 				 mb_strerr(&self->e.s));
-	/* The last socket attached runs once L0 has stopped. */
-	EXPECT_EQ(0, wait_link_started(&self->e.s, PEER_IN, links0 + 1, 10000))
-		TH_LOG("the participant's peer did not start a new link (links %lld)",
-		       peer_links(&self->e.s, PEER_IN));
-	knob_set("fault_rx_delay_ms", 0);
-	TH_LOG("participant's new link up %llu ms after the submit",
-	       (unsigned long long)((mb_now_ns() - t0) / MS));
+	if (wait_new_link) {
+		/* The last socket attached runs once L0 has stopped. */
+		EXPECT_EQ(0, wait_link_started(&self->e.s, PEER_IN, links0 + 1,
+					       10000))
+			TH_LOG("the participant's peer did not start a new link (links %lld)",
+			       peer_links(&self->e.s, PEER_IN));
+		knob_set("fault_rx_delay_ms", 0);
+		TH_LOG("participant's new link up %llu ms after the submit",
+		       (unsigned long long)((mb_now_ns() - t0) / MS));
+	} else {
+		/* L0's rx thread took the delay already */
+		knob_set("fault_rx_delay_ms", 0);
+	}
 	close(p1[0]);
 	close(p1[1]);
 	close(p2[0]);
@@ -2020,8 +2030,21 @@ TEST_F_TIMEOUT(defects, d7_concurrent_attach_once, 120)
 	}
 	EXPECT_EQ((long long)D7_N * IO_LEN / 512, sect1 - sect0)
 		TH_LOG("the writes ran more than once");
+	knob_set("fault_rx_delay_ms", 0);
+	TH_LOG("participant's peer: %lld links started",
+	       peer_links(&self->e.s, PEER_IN));
 	mb_results_free(r, nr);
 	free(d);
+}
+
+TEST_F_TIMEOUT(defects, d7_concurrent_attach_once, 120)
+{
+	d7_run(_metadata, self, 1);
+}
+
+TEST_F_TIMEOUT(defects, d7b_concurrent_attach_relink_at_once, 120)
+{
+	d7_run(_metadata, self, 0);
 }
 
 /* ---- D8 ---------------------------------------------------------------- */
