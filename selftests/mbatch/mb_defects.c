@@ -1824,12 +1824,16 @@ TEST_F_TIMEOUT(defects, d5b_cancel_never_silent, 120)
  * was never applied. A fresh fake answers the re-attach (last_seq = the
  * READ: nothing to resend). Correct: no ACK covering that result sequence
  * (the participant would free a result the initiator does not have, and
- * the READ would wait forever). Old code: ACK 1.
+ * the READ would wait forever). Old code: ACK 1. Then the fake sends the
+ * result again, well formed: it is applied (the READ's data arrives) and
+ * only now acknowledged.
  */
 TEST_F_TIMEOUT(defects, d6_ack_of_unapplied_result, 120)
 {
-	uint32_t bs = self->e.bs, sid, n_ack = 0, off = 0;
+	uint32_t bs = self->e.bs, sid, n_ack = 0, off = 0, nr;
 	unsigned char *res = calloc(1, sizeof(struct mbatch_wire_result) + 4096);
+	unsigned char *pat = malloc(4096);
+	struct mb_result *r = NULL;
 	uint64_t seq, end, max_ack = 0;
 	struct fake_reply frep = { .rx_msgs = 1, .rx_units = 1,
 				   .credit_msgs = 100,
@@ -1841,6 +1845,8 @@ TEST_F_TIMEOUT(defects, d6_ack_of_unapplied_result, 120)
 	int k;
 
 	ASSERT_NE(NULL, res);
+	ASSERT_NE(NULL, pat);
+	ASSERT_GE(4096, bs);
 	fake_zero(&f1);
 	fake_zero(&f2);
 	fake_session(_metadata, self, &f1, 100, 1 << 16, 0, 0, &sid);
@@ -1879,9 +1885,28 @@ TEST_F_TIMEOUT(defects, d6_ack_of_unapplied_result, 120)
 	EXPECT_EQ(0, max_ack)
 		TH_LOG("ACK %llu of a result that was refused as malformed",
 		       (unsigned long long)max_ack);
+
+	/* The READ still waits for result 1: a good one is applied, then acked. */
+	mb_pattern(pat, bs, 61, 5 * bs);
+	off = 0;
+	fake_put_result(res, &off, seq, 1, bs, bs, MBATCH_WS_OK,
+			MBATCH_OUTCOME_DONE);
+	memcpy(res + off - wire_pad(bs), pat, bs);
+	ASSERT_EQ(0, fake_send(&f2, MBATCH_FRAME_RESULTS, sid, 1, res, off));
+	ASSERT_EQ(1, fake_expect(&f2, MBATCH_FRAME_ACK, 5000))
+		TH_LOG("the good result was not acknowledged");
+	EXPECT_EQ(1, f2.arg);
+	nr = collect_n(&self->e.s, sid, 1, 5000, &r);
+	ASSERT_EQ(1, nr);
+	EXPECT_DONE(&r[0], 0);
+	EXPECT_EQ(bs, r[0].data_len);
+	if (r[0].data_len == bs)
+		EXPECT_EQ(0, memcmp(r[0].data, pat, bs));
+	mb_results_free(r, nr);
 	mb_session_close(&self->e.s, sid);
 	fake_close(&f2);
 	free(res);
+	free(pat);
 }
 
 /* ---- D7 ---------------------------------------------------------------- */
