@@ -63,8 +63,9 @@
  * or, in D11b, a fake initiator for our participant).
  *
  * The old code crashed the guest in D3 and D4, so its tests ran one per
- * boot; the new code must not crash, and this binary uses the harness's
- * own main (select single tests with its -t/-T options if needed).
+ * boot (MB_DEFECTS_ONLY and a main of its own); the new code must not
+ * crash, so this binary is one ordinary harness run in one boot
+ * (TEST_HARNESS_MAIN; 6.1's kselftest_harness.h has no test filter).
  */
 #include <arpa/inet.h>
 #include <endian.h>
