@@ -7,6 +7,7 @@
 #include <linux/slab.h>
 
 #include "cmd.h"
+#include "fault.h"
 
 static struct kmem_cache *mbatch_cmd_cache;
 
@@ -140,6 +141,7 @@ void mbatch_cmd_free_pages(struct mbatch_command *cmd)
 void mbatch_cmd_free(struct mbatch_command *cmd)
 {
 	mbatch_cmd_free_pages(cmd);
+	mbatch_obj_gone(MBATCH_OBJ_COMMAND);
 	kmem_cache_free(mbatch_cmd_cache, cmd);
 }
 
@@ -181,6 +183,7 @@ struct mbatch_command *mbatch_cmd_alloc(const struct mbatch_msg *m)
 	cmd = kmem_cache_zalloc(mbatch_cmd_cache, GFP_KERNEL);
 	if (!cmd)
 		return NULL;
+	mbatch_obj_new(MBATCH_OBJ_COMMAND);
 	INIT_LIST_HEAD(&cmd->node);
 	RB_CLEAR_NODE(&cmd->rb);
 	cmd->tag = m->tag;

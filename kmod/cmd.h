@@ -81,6 +81,7 @@ struct mbatch_io {
 /* Command flags (iflags), private to the module. */
 #define MBATCH_CMD_F_CANCEL	BIT(0)	/* a remote cancel covers it */
 #define MBATCH_CMD_F_HALTED	BIT(1)	/* sent, then its session halted */
+#define MBATCH_CMD_F_PLANT	BIT(2)	/* test build: a planted violation */
 
 struct mbatch_command {
 	struct list_head node;		/* where it is queued, or results */

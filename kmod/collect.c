@@ -111,6 +111,10 @@ void mbatch_result_add_locked(struct mbatch_session *s, struct mbatch_command *c
 
 	lockdep_assert_held(&s->lock);
 	cmd->rseq = ++res->next_rseq;
+	if (mbatch_planted(MBATCH_PLANT_DROP_RESULT) && !(cmd->rseq % 10)) {
+		mbatch_cmd_free(cmd);	/* test build: a lost result */
+		return;
+	}
 	list_add_tail(&cmd->node, &res->list);
 	res->nr++;
 	/* A link sends from the cursor: the first new result, if it is idle. */
@@ -328,6 +332,10 @@ int mbatch_collect_fill(struct mbatch_session *s,
 	while (pos->left) {
 		mbatch_debug_step();
 		if (put(arg, cmd))
+			break;
+		/* test build: the first result of each part twice */
+		if (mbatch_planted(MBATCH_PLANT_DUP_RESULT) && !n &&
+		    put(arg, cmd))
 			break;
 		pos->next = cmd->rseq + 1;
 		pos->left--;

@@ -18,6 +18,7 @@
 
 #include "cmd.h"
 #include "exec.h"
+#include "fault.h"
 #include "notify.h"
 #include "queue.h"
 #include "session.h"
@@ -190,6 +191,12 @@ unsigned int mbatch_exec_cancel_locked(struct mbatch_exec *ex, u64 batch,
 	list_for_each_entry_safe(cmd, tmp, &ex->ready_order, node) {
 		if (cmd->batch_id != batch || cmd->seq > upto)
 			continue;
+		if (mbatch_planted(MBATCH_PLANT_RUN_CANCELLED)) {
+			/* test build: said cancelled, run all the same */
+			cmd->iflags |= MBATCH_CMD_F_PLANT;
+			n++;
+			continue;
+		}
 		mbatch_ready_del(ex, cmd);
 		mbatch_session_end_locked(ex->s, cmd, MBATCH_OUTCOME_CANCELLED,
 					  -ECANCELED);
@@ -333,18 +340,28 @@ static enum mbatch_action mbatch_next_locked(struct mbatch_exec *ex,
 	if (s->state == MBATCH_SESSION_CLOSING)
 		return MBATCH_ACT_IDLE;
 
-	while (RB_EMPTY_ROOT(&ex->ready) && !ex->head_inflight &&
+	while (RB_EMPTY_ROOT(&ex->ready) &&
+	       (!ex->head_inflight || mbatch_planted(MBATCH_PLANT_CP_EARLY)) &&
 	       !ex->cp_flushing) {
 		cmd = list_first_entry_or_null(&ex->fifo, struct mbatch_command,
 					       node);
 		if (!cmd)
 			return MBATCH_ACT_IDLE;
 		if (cmd->op != MBATCH_OP_CHECKPOINT) {
+			bool crossed = false;
+
 			/* The previous checkpoint is done: open the epoch. */
 			ex->scan_pos = 0;
 			list_for_each_entry_safe(cmd, tmp, &ex->fifo, node) {
-				if (cmd->op == MBATCH_OP_CHECKPOINT)
+				if (cmd->op == MBATCH_OP_CHECKPOINT) {
+					/* test build: the next epoch too */
+					if (mbatch_planted(MBATCH_PLANT_MERGE_CP) &&
+					    !crossed) {
+						crossed = true;
+						continue;
+					}
 					break;
+				}
 				list_del(&cmd->node);
 				mbatch_ready_add(ex, cmd);
 			}
@@ -409,8 +426,13 @@ static void mbatch_io_done(struct mbatch_io *io, int err)
 				ex->epoch_err = err;
 			ex->head_inflight--;
 			s->inflight--;
-			mbatch_session_end_locked(s, cmd, MBATCH_OUTCOME_DONE,
-						  err);
+			if (cmd->iflags & MBATCH_CMD_F_PLANT)
+				mbatch_session_end_locked(s, cmd,
+							  MBATCH_OUTCOME_CANCELLED,
+							  -ECANCELED);
+			else
+				mbatch_session_end_locked(s, cmd,
+							  MBATCH_OUTCOME_DONE, err);
 		}
 	}
 	spin_unlock_irqrestore(&s->lock, flags);

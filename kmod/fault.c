@@ -43,6 +43,43 @@ module_param_cb(debug_result_steps, &mbatch_steps_ops, NULL, 0444);
 MODULE_PARM_DESC(debug_result_steps,
 		 "test only: result list nodes visited by collects and result frames");
 
+atomic_long_t mbatch_debug_objects[__MBATCH_OBJ_MAX];
+
+static const char * const mbatch_obj_names[__MBATCH_OBJ_MAX] = {
+	[MBATCH_OBJ_QUEUE] = "queue",
+	[MBATCH_OBJ_LOCAL] = "local",
+	[MBATCH_OBJ_INITIATOR] = "initiator",
+	[MBATCH_OBJ_PARTICIPANT] = "participant",
+	[MBATCH_OBJ_COMMAND] = "command",
+	[MBATCH_OBJ_PEER] = "peer",
+	[MBATCH_OBJ_LINK] = "link",
+	[MBATCH_OBJ_NOTE] = "note",
+};
+
+/* "queue=N local=N ..." */
+static int mbatch_objects_get(char *buf, const struct kernel_param *kp)
+{
+	int i, n = 0;
+
+	for (i = 0; i < __MBATCH_OBJ_MAX; i++)
+		n += sysfs_emit_at(buf, n, "%s%s=%ld", i ? " " : "",
+				   mbatch_obj_names[i],
+				   atomic_long_read(&mbatch_debug_objects[i]));
+	return n + sysfs_emit_at(buf, n, "\n");
+}
+
+static const struct kernel_param_ops mbatch_objects_ops = {
+	.get = mbatch_objects_get,
+};
+
+module_param_cb(debug_objects, &mbatch_objects_ops, NULL, 0444);
+MODULE_PARM_DESC(debug_objects, "test only: objects of each type alive");
+
+unsigned int mbatch_plant;
+module_param_named(plant, mbatch_plant, uint, 0444);
+MODULE_PARM_DESC(plant,
+		 "test only, at load: plant violation N (1 early checkpoint, 2 merge across a checkpoint, 3 resent run twice, 4 cancelled runs, 5 drop results, 6 duplicate results, 7 leak a peer)");
+
 /* Consume one of @count; false when there is none. */
 bool mbatch_fault_take(unsigned int *count)
 {

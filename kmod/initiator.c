@@ -349,6 +349,12 @@ static int mbatch_ini_cancel(struct mbatch_session *s, u64 batch, u64 upto,
 		if (cmd->batch_id != batch || cmd->seq > upto ||
 		    cmd->op == MBATCH_OP_CHECKPOINT)
 			continue;
+		if (mbatch_planted(MBATCH_PLANT_RUN_CANCELLED)) {
+			/* test build: said cancelled, sent all the same */
+			cmd->iflags |= MBATCH_CMD_F_PLANT;
+			done++;
+			continue;
+		}
 		list_del_init(&cmd->node);
 		mbatch_ini_end(i, cmd, MBATCH_OUTCOME_CANCELLED, -ECANCELED);
 		done++;
@@ -445,6 +451,7 @@ static void mbatch_ini_free(struct mbatch_session *s)
 
 	if (i->ep.peer)
 		mbatch_peer_put(i->ep.peer);
+	mbatch_obj_gone(MBATCH_OBJ_INITIATOR);
 	kmem_cache_free(mbatch_initiator_cache, i);
 }
 
@@ -510,7 +517,9 @@ static int mbatch_rx_open_reply(struct mbatch_initiator *i, u64 cookie,
 	 */
 	while ((n = rb_last(&i->sent))) {
 		cmd = rb_entry(n, struct mbatch_command, rb);
-		if (cmd->seq <= last)
+		/* test build: what it had is sent again too */
+		if (cmd->seq <= last &&
+		    !mbatch_planted(MBATCH_PLANT_RESEND_TWICE))
 			break;
 		mbatch_sent_del(i, cmd);
 		if (mbatch_ini_stale(cmd)) {
@@ -629,6 +638,10 @@ static int mbatch_rx_result(struct mbatch_initiator *i,
 			s->stats.merged++;
 		if (gen > i->part_halts)
 			cmd->halt_gen = gen;
+		if (cmd->iflags & MBATCH_CMD_F_PLANT) {
+			outcome = MBATCH_OUTCOME_CANCELLED;
+			status = -ECANCELED;
+		}
 		mbatch_ini_end(i, cmd, outcome, status);
 		if (cmd->op == MBATCH_OP_CHECKPOINT) {
 			ev->cp = *cmd;
@@ -1029,6 +1042,7 @@ struct mbatch_session *mbatch_initiator_open(struct mbatch_net *mn,
 	i = kmem_cache_zalloc(mbatch_initiator_cache, GFP_KERNEL);
 	if (!i)
 		return ERR_PTR(-ENOMEM);
+	mbatch_obj_new(MBATCH_OBJ_INITIATOR);
 	mbatch_session_init(&i->s, &mbatch_initiator_ops, mn, flags, portid);
 	INIT_LIST_HEAD(&i->ep.pnode);
 	INIT_LIST_HEAD(&i->unsent);
@@ -1077,6 +1091,7 @@ struct mbatch_session *mbatch_initiator_open(struct mbatch_net *mn,
 
 unlock:
 	mutex_unlock(&mn->lock);
+	mbatch_obj_gone(MBATCH_OBJ_INITIATOR);
 	kmem_cache_free(mbatch_initiator_cache, i);
 	return ERR_PTR(err);
 }

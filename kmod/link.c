@@ -21,6 +21,7 @@
 #include <linux/timekeeping.h>
 #include <net/sock.h>
 
+#include "fault.h"
 #include "link.h"
 #include "timer.h"
 
@@ -45,6 +46,7 @@ static void mbatch_link_release(struct kref *ref)
 	kvfree(l->txbuf);
 	kvfree(l->rxbuf);
 	l->ops->release(l);
+	mbatch_obj_gone(MBATCH_OBJ_LINK);
 	kfree(l);
 }
 
@@ -363,11 +365,13 @@ struct mbatch_link *mbatch_link_create(struct socket *sock, u32 digest,
 	l = kzalloc(sizeof(*l), GFP_KERNEL);
 	if (!l)
 		return ERR_PTR(-ENOMEM);
+	mbatch_obj_new(MBATCH_OBJ_LINK);
 	l->txbuf = kvmalloc(MBATCH_LINK_TXBUF, GFP_KERNEL);
 	l->rxbuf = kvmalloc(MBATCH_WIRE_MAX_PAYLOAD, GFP_KERNEL);
 	if (!l->txbuf || !l->rxbuf) {
 		kvfree(l->txbuf);
 		kvfree(l->rxbuf);
+		mbatch_obj_gone(MBATCH_OBJ_LINK);
 		kfree(l);
 		return ERR_PTR(-ENOMEM);
 	}
@@ -383,6 +387,7 @@ struct mbatch_link *mbatch_link_create(struct socket *sock, u32 digest,
 			kthread_stop(l->rx_task);
 		kvfree(l->txbuf);
 		kvfree(l->rxbuf);
+		mbatch_obj_gone(MBATCH_OBJ_LINK);
 		kfree(l);
 		return ERR_PTR(busy ? -EBUSY : -ENOMEM);
 	}

@@ -78,6 +78,7 @@ static void mbatch_local_free(struct mbatch_session *s)
 	struct mbatch_local *l = mbatch_local(s);
 
 	mbatch_exec_detach(&l->ex);
+	mbatch_obj_gone(MBATCH_OBJ_LOCAL);
 	kmem_cache_free(mbatch_local_cache, l);
 }
 
@@ -106,6 +107,7 @@ struct mbatch_session *mbatch_local_open(struct mbatch_net *mn,
 	l = kmem_cache_zalloc(mbatch_local_cache, GFP_KERNEL);
 	if (!l)
 		return ERR_PTR(-ENOMEM);
+	mbatch_obj_new(MBATCH_OBJ_LOCAL);
 	mbatch_session_init(&l->s, &mbatch_local_ops, mn, flags, portid);
 	mbatch_exec_init(&l->ex, &l->s);
 
@@ -136,6 +138,7 @@ detach:
 	mbatch_exec_detach(&l->ex);
 unlock:
 	mutex_unlock(&mn->lock);
+	mbatch_obj_gone(MBATCH_OBJ_LOCAL);
 	kmem_cache_free(mbatch_local_cache, l);
 	return ERR_PTR(err);
 }

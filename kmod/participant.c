@@ -225,6 +225,7 @@ static void mbatch_part_free(struct mbatch_session *s)
 	if (pt->ep.peer)
 		mbatch_peer_put(pt->ep.peer);
 	mutex_destroy(&pt->rx_lock);
+	mbatch_obj_gone(MBATCH_OBJ_PARTICIPANT);
 	kmem_cache_free(mbatch_participant_cache, pt);
 }
 
@@ -301,7 +302,8 @@ static int mbatch_rx_msgs(struct mbatch_participant *pt, struct mbatch_link *l,
 		if (mbatch_op_has_range(m->op) &&
 		    mbatch_fault_seq(&mbatch_fault_geom_refuse, m->seq))
 			m->refused = -ERANGE;
-		if (m->seq <= last) {
+		if (m->seq <= last &&
+		    !mbatch_planted(MBATCH_PLANT_RESEND_TWICE)) {
 			dups++;		/* sent again after a lost link */
 			continue;
 		}
@@ -636,6 +638,8 @@ static int mbatch_participant_accept(struct mbatch_peer *p,
 	}
 
 	pt = kmem_cache_zalloc(mbatch_participant_cache, GFP_KERNEL);
+	if (pt)
+		mbatch_obj_new(MBATCH_OBJ_PARTICIPANT);
 	if (!pt) {
 		mbatch_peer_note(p, l, MBATCH_FRAME_OPEN_REPLY, f->session,
 				 MBATCH_WS_NOMEM, f->arg);
@@ -685,6 +689,7 @@ detach:
 unlock:
 	mutex_unlock(&mn->lock);
 	mutex_destroy(&pt->rx_lock);
+	mbatch_obj_gone(MBATCH_OBJ_PARTICIPANT);
 	kmem_cache_free(mbatch_participant_cache, pt);
 	mbatch_peer_note(p, l, MBATCH_FRAME_OPEN_REPLY, f->session,
 			 mbatch_wire_status(err), f->arg);

@@ -17,6 +17,7 @@
 #include <linux/string.h>
 #include <net/sock.h>
 
+#include "fault.h"
 #include "netns.h"
 #include "notify.h"
 #include "peer.h"
@@ -32,6 +33,9 @@ static void mbatch_peer_release(struct kref *ref)
 	WARN_ON_ONCE(p->link || p->pending || !list_empty(&p->notes) ||
 		     !list_empty(&p->eps[MBATCH_EP_OUT]) ||
 		     !list_empty(&p->eps[MBATCH_EP_IN]));
+	if (mbatch_planted(MBATCH_PLANT_LEAK))
+		return;		/* test build: the leak the harness must see */
+	mbatch_obj_gone(MBATCH_OBJ_PEER);
 	kfree(p);
 }
 
@@ -219,6 +223,12 @@ static void mbatch_peer_for_each(struct mbatch_peer *p,
 
 /* Notes: frames about sessions that have no state here. */
 
+static void mbatch_note_free(struct mbatch_note *n)
+{
+	mbatch_obj_gone(MBATCH_OBJ_NOTE);
+	kfree(n);
+}
+
 /*
  * Queue a frame about a session without state here. @l: the link whose
  * frame this answers (an OPEN's refusal), or NULL: on a later link the
@@ -235,6 +245,7 @@ void mbatch_peer_note(struct mbatch_peer *p, const struct mbatch_link *l_from,
 	n = kzalloc(sizeof(*n), GFP_KERNEL);
 	if (!n)
 		return;		/* the peer learns it at re-attach */
+	mbatch_obj_new(MBATCH_OBJ_NOTE);
 	n->type = type;
 	n->isid = isid;
 	n->status = status;
@@ -256,7 +267,8 @@ void mbatch_peer_note(struct mbatch_peer *p, const struct mbatch_link *l_from,
 			mbatch_link_kick(p->link);
 	}
 	spin_unlock_irqrestore(&p->lock, flags);
-	kfree(n);
+	if (n)
+		mbatch_note_free(n);
 	if (l) {
 		mbatch_link_down(l, -ENOBUFS,
 				 "too many frames about unknown sessions");
@@ -282,7 +294,7 @@ static int mbatch_tx_notes(struct mbatch_peer *p, struct mbatch_link *l)
 		if (!n)
 			return 0;
 		if (n->link_gen && n->link_gen != l->gen) {
-			kfree(n);	/* it answered an OPEN of an older link */
+			mbatch_note_free(n);	/* an OPEN of an older link */
 			continue;
 		}
 		if (n->type == MBATCH_FRAME_OPEN_REPLY) {
@@ -295,7 +307,7 @@ static int mbatch_tx_notes(struct mbatch_peer *p, struct mbatch_link *l)
 			err = mbatch_link_send(l, n->type, n->isid, n->arg,
 					       NULL, 0);
 		}
-		kfree(n);
+		mbatch_note_free(n);
 	}
 	return err;
 }
@@ -310,7 +322,7 @@ static void mbatch_peer_free_notes(struct mbatch_peer *p)
 	p->nr_notes = 0;
 	spin_unlock_irq(&p->lock);
 	list_for_each_entry_safe(n, tmp, &notes, node)
-		kfree(n);
+		mbatch_note_free(n);
 }
 
 /* The link's owner: frames in, frames out, the link's end. */
@@ -477,6 +489,7 @@ int mbatch_peer_new(struct mbatch_net *mn, const struct mbatch_peer_cfg *cfg,
 	p = kzalloc(sizeof(*p), GFP_KERNEL);
 	if (!p)
 		return -ENOMEM;
+	mbatch_obj_new(MBATCH_OBJ_PEER);
 	kref_init(&p->ref);
 	spin_lock_init(&p->lock);
 	INIT_LIST_HEAD(&p->eps[MBATCH_EP_OUT]);
@@ -511,8 +524,10 @@ int mbatch_peer_new(struct mbatch_net *mn, const struct mbatch_peer_cfg *cfg,
 		mn->peer_genid++;
 	}
 	mutex_unlock(&mn->lock);
-	if (err)
+	if (err) {
+		mbatch_obj_gone(MBATCH_OBJ_PEER);
 		kfree(p);
+	}
 	return err;
 }
 

@@ -13,6 +13,7 @@
 
 #include "cmd.h"
 #include "exec.h"
+#include "fault.h"
 #include "netns.h"
 #include "queue.h"
 
@@ -28,6 +29,7 @@ static void mbatch_queue_release_work(struct work_struct *work)
 	/* Waits for a dispatch still running (it may have dropped the last ref). */
 	destroy_workqueue(q->wq);
 	mbatch_bdev_close(&q->bdev);
+	mbatch_obj_gone(MBATCH_OBJ_QUEUE);
 	kfree(q);
 	if (atomic_dec_and_test(&mbatch_nr_queues))
 		wake_up_all(&mbatch_queues_gone);
@@ -79,6 +81,7 @@ static void mbatch_queue_free_new(struct mbatch_queue *q)
 	if (q->wq)
 		destroy_workqueue(q->wq);
 	mbatch_bdev_close(&q->bdev);
+	mbatch_obj_gone(MBATCH_OBJ_QUEUE);
 	kfree(q);
 }
 
@@ -106,6 +109,7 @@ int mbatch_queue_new(struct mbatch_net *mn, const struct mbatch_queue_cfg *cfg,
 	q = kzalloc(sizeof(*q), GFP_KERNEL);
 	if (!q)
 		return -ENOMEM;
+	mbatch_obj_new(MBATCH_OBJ_QUEUE);
 	kref_init(&q->ref);
 	q->mn = mn;
 	strscpy(q->name, cfg->name, sizeof(q->name));
@@ -129,6 +133,7 @@ int mbatch_queue_new(struct mbatch_net *mn, const struct mbatch_queue_cfg *cfg,
 					   "cannot open the block device path");
 		else
 			NL_SET_ERR_MSG_MOD(extack, "failed to open the block device");
+		mbatch_obj_gone(MBATCH_OBJ_QUEUE);
 		kfree(q);
 		return err;
 	}

@@ -4,12 +4,17 @@
 # into the host root (read-only), as root. tools/vm/init starts it as
 #   guest-run.sh test      load mbatch, run every selftest, unload, check
 #   guest-run.sh control   load the negative-control module once per bug
+#   guest-run.sh plants    load mbatch once per planted violation and run
+#                          the tests that must catch it
 #   guest-run.sh exec      load mbatch, run $EXEC (demo, bench), unload
 # The job file written by the host (/run/mbatch-results/job) sets KVER,
 # MBATCH_SRC, MBATCH_BUILD, TEST_TIMEOUT and EXEC.
 #
 # A test passes only if it exits 0, dmesg since its marker is free of splats,
-# the taint is still exactly O+E (12288) and mbatch is still loaded. The TAP
+# the taint is still exactly O+E (12288), every object the module counts
+# (debug_objects) is freed again, mbatch is still loaded, and no case of it
+# was skipped (a skip is reported as one, and fails the run unless
+# MBATCH_EXPECTED_SKIPS names the test). The TAP
 # verdict goes to ttyS1 at the very end and nowhere else, so a panic or a
 # hang leaves it empty.
 set -u
@@ -39,16 +44,21 @@ mkdir -p "$LOGS"
 n=0
 npass=0
 nfail=0
+nskip=0
+MOD_ARGS=()
 
 log() { echo "guest-run: $*"; }
 taint() { cat /proc/sys/kernel/tainted; }
 safe() { echo "$1" | tr -c 'A-Za-z0-9_.+-' '_'; }
 
-tap() {	# tap ok|fail NAME [REASON]
+tap() {	# tap ok|fail|skip NAME [REASON]
 	n=$((n + 1))
 	if [ "$1" = ok ]; then
 		npass=$((npass + 1))
 		echo "ok $n $KVER $2" >>"$VERDICT"
+	elif [ "$1" = skip ]; then
+		nskip=$((nskip + 1))
+		echo "ok $n $KVER $2 # SKIP ${3:-}" >>"$VERDICT"
 	else
 		nfail=$((nfail + 1))
 		echo "not ok $n $KVER $2 - ${3:-failed}" >>"$VERDICT"
@@ -100,6 +110,21 @@ check() {
 	elif [ "$after" != "$TAINT_OK" ]; then
 		WHY="$WHY taint $after != $TAINT_OK;"
 	fi
+	objects_check
+}
+
+# The test build counts the objects of each type alive: after a test none
+# is left (what is freed from a work item gets 5 s).
+objects_check() {
+	local f=/sys/module/mbatch/parameters/debug_objects left i
+	[ -r "$f" ] || return 0
+	for i in $(seq 50); do
+		left=$(tr ' ' '\n' <"$f" | grep -v '=0$' | tr '\n' ' ')
+		[ -z "$left" ] && return 0
+		sleep 0.1
+	done
+	DETECT="$DETECT objects[$left]"
+	WHY="$WHY objects left: $left;"
 }
 
 module_live() {
@@ -152,34 +177,54 @@ load_mbatch() {
 	tap ok load
 }
 
-# run_test NAME CWD CMD...: one selftest with every after-test check.
-run_test() {
-	local name=$1 cwd=$2 id before rc out t0
-	shift 2
-	id=$(printf '%03d-%s' $((n + 1)) "$(safe "$name")")
-	out=${RUN_LOG:-$LOGS/$id.log}
+# exec_test NAME ID CWD CMD...: one selftest with every after-test check;
+# sets WHY (why it failed, empty if it passed), SKIPPED (why it skipped)
+# and OUT (its log).
+exec_test() {
+	local name=$1 id=$2 cwd=$3 before rc t0 nsk
+	shift 3
+	OUT=${RUN_LOG:-$LOGS/$id.log}
 	before=$(taint)
 	mark "begin $name"
 	log "running $name"
 	t0=$(date +%s)
 	(cd "$cwd" && exec timeout -k 10 "$TEST_TIMEOUT" "$@") \
-		</dev/null >"$out" 2>&1
+		</dev/null >"$OUT" 2>&1
 	rc=$?
 	note "$name: exit $rc after $(($(date +%s) - t0)) s"
 	check "$id" "$before"
+	SKIPPED=
 	case $rc in
 	0) ;;
-	4) WHY="$WHY skipped (exit 4);" ;;
+	4) SKIPPED="exit 4 (KSFT_SKIP)" ;;
 	124 | 137) WHY="$WHY timed out after ${TEST_TIMEOUT}s;" ;;
 	*) WHY="$WHY exit $rc;" ;;
 	esac
+	# A kselftest_harness case that skipped is "ok N name # SKIP reason".
+	nsk=$(grep -cE '^ok [0-9]+ .*# SKIP' "$OUT")
+	if [ "$nsk" -gt 0 ]; then
+		SKIPPED="$nsk case(s) skipped: $(grep -m 1 -E '^ok [0-9]+ .*# SKIP' "$OUT" |
+			sed 's/^ok [0-9]* //')"
+	fi
 	if ! module_live; then
 		WHY="$WHY mbatch not loaded after the test;"
-		insmod "$KO" >/dev/null 2>&1 || true
+		insmod "$KO" "${MOD_ARGS[@]}" >/dev/null 2>&1 || true
 	fi
+}
+
+# run_test NAME CWD CMD...: one selftest, reported.
+run_test() {
+	local name=$1 cwd=$2 id
+	shift 2
+	id=$(printf '%03d-%s' $((n + 1)) "$(safe "$name")")
+	exec_test "$name" "$id" "$cwd" "$@"
 	if [ -n "$WHY" ]; then
 		tap fail "$name" "$WHY"
-		tail -n 20 "$out" | sed 's/^/#   /' >>"$VERDICT"
+		tail -n 20 "$OUT" | sed 's/^/#   /' >>"$VERDICT"
+	elif [ -n "$SKIPPED" ] && grep -qw -- "$name" <<<"${MBATCH_EXPECTED_SKIPS:-}"; then
+		tap skip "$name" "expected: $SKIPPED"
+	elif [ -n "$SKIPPED" ]; then
+		tap skip "$name" "$SKIPPED"
 	else
 		tap ok "$name"
 	fi
@@ -332,6 +377,66 @@ run_control() {
 	fi
 }
 
+# Planted violations of the test build (kmod/fault.h: plant=N) and the
+# tests that must catch each: a plant is caught when one of them fails or
+# an after-test check fires. The control passes only if every plant is.
+PLANTS=(
+	"1 early-checkpoint mb_order mb_races"
+	"2 merge-across-checkpoint mb_order mb_races"
+	"3 resent-runs-twice mb_cuts"
+	"4 cancelled-runs mb_cuts"
+	"5 drop-result mb_collect"
+	"6 duplicate-result mb_collect"
+	"7 leak-peer mb_cuts"
+)
+
+test_cmd() {	# test_cmd NAME: the cwd and command of a selftest, in CMD
+	case $1 in
+	*.sh) CMD=("$TESTDIR" bash "$TESTDIR/$1") ;;
+	*) CMD=("$TEST_BUILD" "$TEST_BUILD/$1") ;;
+	esac
+}
+
+run_plants() {
+	local line id name tests t caught total=0 ncaught=0
+	modprobe libcrc32c >/dev/null 2>&1 || true
+	for line in "${PLANTS[@]}"; do
+		read -r id name tests <<<"$line"
+		total=$((total + 1))
+		MOD_ARGS=("plant=$id")
+		if ! insmod "$KO" "${MOD_ARGS[@]}" >"$LOGS/plant-$name.log" 2>&1; then
+			note "plant $name: insmod failed: $(tr '\n' ' ' <"$LOGS/plant-$name.log")"
+			continue
+		fi
+		caught=
+		for t in $tests; do
+			test_cmd "$t"
+			log "plant $name: running $t"
+			exec_test "$t" "plant-$name-$(safe "$t")" "${CMD[@]}"
+			if [ -n "$WHY" ]; then
+				caught="$t ($(echo "$WHY" | cut -c 1-120))"
+				break
+			fi
+		done
+		for t in $(seq 20); do
+			rmmod mbatch >>"$LOGS/plant-$name.log" 2>&1 && break
+			sleep 0.5
+		done
+		if [ -n "$caught" ]; then
+			ncaught=$((ncaught + 1))
+			note "plant $name: caught by $caught"
+		else
+			note "plant $name: NOT caught by $tests"
+		fi
+	done
+	MOD_ARGS=()
+	if [ "$ncaught" = "$total" ]; then
+		tap ok plants "all $total planted violations caught"
+	else
+		tap fail plants "caught $ncaught of $total planted violations"
+	fi
+}
+
 run_exec() {
 	if [ -z "${EXEC:-}" ] || [ ! -f "$MBATCH_SRC/$EXEC" ]; then
 		echo "${EXEC:-exec}: not yet" >"$RES/exec.log"
@@ -362,6 +467,9 @@ test | exec)
 control)
 	run_control
 	;;
+plants)
+	run_plants
+	;;
 *)
 	tap fail "mode-$MODE" "unknown mode"
 	;;
@@ -369,7 +477,7 @@ esac
 
 {
 	echo "1..$n"
-	echo "# $KVER $MODE: $npass passed, $nfail failed"
+	echo "# $KVER $MODE: $npass passed, $nfail failed, $nskip skipped"
 	echo "# verdict-end"
 } >>"$VERDICT"
 sync

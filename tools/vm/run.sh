@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Boot one kernel under qemu TCG and run the guest runner in one mode.
 #
-#   tools/vm/run.sh KVER test|control|exec [SCRIPT]
+#   tools/vm/run.sh KVER test|control|plants|exec [SCRIPT]
 #
 # Results go to $MBATCH_BUILD/vm/KVER/MODE/: console.log (ttyS0), verdict
 # (ttyS1, written by the guest only at the very end), share/ (the guest's
@@ -37,6 +37,7 @@ TEST_TIMEOUT=${TEST_TIMEOUT:-300}
 case $mode in
 test) VM_TIMEOUT=${VM_TIMEOUT:-1500} ;;
 control) VM_TIMEOUT=${VM_TIMEOUT:-300} ;;
+plants) VM_TIMEOUT=${VM_TIMEOUT:-1200}; TEST_TIMEOUT=${PLANT_TIMEOUT:-150} ;;
 exec) VM_TIMEOUT=${VM_TIMEOUT:-1800}; TEST_TIMEOUT=$((VM_TIMEOUT - 120)) ;;
 *) echo "vm: unknown mode $mode" >&2; exit 2 ;;
 esac
@@ -73,7 +74,8 @@ q() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 	echo "EXEC=$(q "$script")"
 	echo "MBATCH_TESTS=$(q "${MBATCH_TESTS:-}")"
 	# The control plants WARNs: they must be reported, not panic the guest.
-	[ "$mode" = control ] && echo "PANIC_ON_WARN=0"
+	[ "$mode" = control ] || [ "$mode" = plants ] && echo "PANIC_ON_WARN=0"
+	echo "MBATCH_EXPECTED_SKIPS=$(q "${MBATCH_EXPECTED_SKIPS:-}")"
 } >"$out/share/job"
 : >"$out/verdict"
 
@@ -81,7 +83,7 @@ append="console=ttyS0,115200 panic=-1 oops=panic softlockup_panic=1"
 append+=" hung_task_panic=1 slub_debug=FZPU slab_nomerge init_on_free=1"
 append+=" page_poison=1 preempt=full workqueue.debug_force_rr_cpu=1"
 append+=" mbatch.dyndbg=+p log_buf_len=16M printk.devkmsg=on"
-[ "$mode" = control ] || append+=" panic_on_warn=1"
+[ "$mode" = control ] || [ "$mode" = plants ] || append+=" panic_on_warn=1"
 case $kver in
 6.1.*) ;;
 *) append+=" kfence.sample_interval=1" ;;
