@@ -397,19 +397,53 @@ test_cmd() {	# test_cmd NAME: the cwd and command of a selftest, in CMD
 	esac
 }
 
+# plant_load ARGS...: (re)load the test build with these parameters
+plant_load() {
+	local i
+	for i in $(seq 20); do
+		module_live || break
+		rmmod mbatch >/dev/null 2>&1 && break
+		sleep 0.5
+	done
+	MOD_ARGS=("$@")
+	insmod "$KO" "${MOD_ARGS[@]}"
+}
+
 run_plants() {
-	local line id name tests t caught total=0 ncaught=0
+	local line id name tests t caught total=0 ncaught=0 all= ok=1
+	declare -A good
 	modprobe libcrc32c >/dev/null 2>&1 || true
+	# Without a plant first: a test catches a plant only if it passes
+	# without one.
+	for line in "${PLANTS[@]}"; do
+		read -r id name tests <<<"$line"
+		all="$all $tests"
+	done
+	if ! plant_load >"$LOGS/plant-none.log" 2>&1; then
+		tap fail plants "insmod without a plant failed"
+		return
+	fi
+	for t in $(tr ' ' '\n' <<<"$all" | sort -u); do
+		test_cmd "$t"
+		log "plants: $t without a plant"
+		exec_test "$t" "plant-none-$(safe "$t")" "${CMD[@]}"
+		if [ -z "$WHY" ]; then
+			good[$t]=1
+		else
+			ok=0
+			note "plants: $t fails without a plant:$WHY"
+		fi
+	done
 	for line in "${PLANTS[@]}"; do
 		read -r id name tests <<<"$line"
 		total=$((total + 1))
-		MOD_ARGS=("plant=$id")
-		if ! insmod "$KO" "${MOD_ARGS[@]}" >"$LOGS/plant-$name.log" 2>&1; then
+		if ! plant_load "plant=$id" >"$LOGS/plant-$name.log" 2>&1; then
 			note "plant $name: insmod failed: $(tr '\n' ' ' <"$LOGS/plant-$name.log")"
 			continue
 		fi
 		caught=
 		for t in $tests; do
+			[ -n "${good[$t]:-}" ] || continue
 			test_cmd "$t"
 			log "plant $name: running $t"
 			exec_test "$t" "plant-$name-$(safe "$t")" "${CMD[@]}"
@@ -418,10 +452,6 @@ run_plants() {
 				break
 			fi
 		done
-		for t in $(seq 20); do
-			rmmod mbatch >>"$LOGS/plant-$name.log" 2>&1 && break
-			sleep 0.5
-		done
 		if [ -n "$caught" ]; then
 			ncaught=$((ncaught + 1))
 			note "plant $name: caught by $caught"
@@ -429,8 +459,10 @@ run_plants() {
 			note "plant $name: NOT caught by $tests"
 		fi
 	done
+	plant_load >/dev/null 2>&1
+	rmmod mbatch >/dev/null 2>&1
 	MOD_ARGS=()
-	if [ "$ncaught" = "$total" ]; then
+	if [ "$ok" = 1 ] && [ "$ncaught" = "$total" ]; then
 		tap ok plants "all $total planted violations caught"
 	else
 		tap fail plants "caught $ncaught of $total planted violations"
