@@ -410,7 +410,7 @@ plant_load() {
 }
 
 run_plants() {
-	local line id name tests t caught total=0 ncaught=0 all= ok=1
+	local line id name tests t caught total=0 ncaught=0 all='' ok=1
 	declare -A good
 	modprobe libcrc32c >/dev/null 2>&1 || true
 	# Without a plant first: a test catches a plant only if it passes
