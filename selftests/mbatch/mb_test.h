@@ -280,16 +280,25 @@ static inline const struct mb_result *mb_find_tag(const struct mb_result *r,
 }
 
 /*
- * The barrier property over the results of one session: for every epoch e,
- * the latest completion of e (its commands and its checkpoint) is not after
- * the earliest start of any later epoch (commands that never started have
- * start_ns == 0 and are excluded). Returns NULL or a description.
+ * The barrier property over the results of one session, from the module's
+ * own timestamps. A result "reached the device" when its start_ns is not 0
+ * (commands that were cancelled or never sent have none); a checkpoint ran
+ * when its outcome is DONE (or, with no outcome, when it has a start).
+ *  1. every checkpoint that ran completes no earlier than every command of
+ *     its own epoch that reached the device (it waited for all of them, not
+ *     for the first to complete);
+ *  2. for every epoch e, the latest completion of e (its commands and its
+ *     checkpoint) is not after the earliest start of any later epoch (its
+ *     commands and its checkpoint);
+ *  3. an epoch has at most one checkpoint.
+ * Returns NULL or a description of the first violation found.
  */
 static inline const char *mb_check_barrier(const struct mb_result *r,
 					   uint32_t n)
 {
-	static char why[512];
+	static __thread char why[512];
 	uint64_t maxe = 0, *maxdone, *minstart, suffix;
+	int64_t *cp;			/* index of the epoch's checkpoint */
 	uint32_t i;
 	uint64_t e;
 
@@ -298,18 +307,51 @@ static inline const char *mb_check_barrier(const struct mb_result *r,
 			maxe = r[i].epoch;
 	maxdone = calloc(maxe + 2, sizeof(*maxdone));
 	minstart = calloc(maxe + 2, sizeof(*minstart));
-	if (!maxdone || !minstart)
+	cp = calloc(maxe + 2, sizeof(*cp));
+	if (!maxdone || !minstart || !cp)
 		abort();
-	for (e = 0; e <= maxe + 1; e++)
-		minstart[e] = UINT64_MAX;
-	for (i = 0; i < n; i++) {
-		if (r[i].done_ns > maxdone[r[i].epoch])
-			maxdone[r[i].epoch] = r[i].done_ns;
-		if (r[i].op != MBATCH_OP_CHECKPOINT && r[i].start_ns &&
-		    r[i].start_ns < minstart[r[i].epoch])
-			minstart[r[i].epoch] = r[i].start_ns;
-	}
 	why[0] = 0;
+	for (e = 0; e <= maxe + 1; e++) {
+		minstart[e] = UINT64_MAX;
+		cp[e] = -1;
+	}
+	for (i = 0; i < n; i++) {
+		const struct mb_result *x = &r[i];
+
+		if (x->done_ns > maxdone[x->epoch])
+			maxdone[x->epoch] = x->done_ns;
+		if (x->start_ns && x->start_ns < minstart[x->epoch])
+			minstart[x->epoch] = x->start_ns;
+		if (x->op != MBATCH_OP_CHECKPOINT)
+			continue;
+		if (cp[x->epoch] >= 0 && !why[0])
+			snprintf(why, sizeof(why),
+				 "epoch %llu has two checkpoints (tags %llu and %llu)",
+				 (unsigned long long)x->epoch,
+				 (unsigned long long)r[cp[x->epoch]].tag,
+				 (unsigned long long)x->tag);
+		if (x->outcome == MBATCH_OUTCOME_DONE ||
+		    (!x->outcome && x->start_ns))
+			cp[x->epoch] = i;
+	}
+	/* 1: the checkpoint after all of its own epoch */
+	for (i = 0; i < n && !why[0]; i++) {
+		const struct mb_result *x = &r[i], *c;
+
+		if (x->op == MBATCH_OP_CHECKPOINT || !x->start_ns ||
+		    cp[x->epoch] < 0)
+			continue;
+		c = &r[cp[x->epoch]];
+		if (x->done_ns > c->done_ns)
+			snprintf(why, sizeof(why),
+				 "checkpoint %llu (tag %llu) completed at %llu, before tag %llu (%s) of its epoch completed at %llu",
+				 (unsigned long long)x->epoch,
+				 (unsigned long long)c->tag,
+				 (unsigned long long)c->done_ns,
+				 (unsigned long long)x->tag, mb_op_name(x->op),
+				 (unsigned long long)x->done_ns);
+	}
+	/* 2: nothing of a later epoch starts before an epoch completed */
 	suffix = UINT64_MAX;
 	for (e = maxe + 1; e-- > 0;) {
 		/* suffix = earliest start of any epoch after e */
@@ -324,6 +366,7 @@ static inline const char *mb_check_barrier(const struct mb_result *r,
 	}
 	free(maxdone);
 	free(minstart);
+	free(cp);
 	return why[0] ? why : NULL;
 }
 
@@ -331,7 +374,7 @@ static inline const char *mb_check_barrier(const struct mb_result *r,
 static inline const char *mb_check_seq(const struct mb_result *r, uint32_t n,
 				       uint64_t first)
 {
-	static char why[256];
+	static __thread char why[256];
 	uint32_t i;
 
 	for (i = 0; i < n; i++) {
