@@ -35,6 +35,7 @@
       while the stream ran; it must be what the writes that ran wrote (each
       write done and well, its bytes counted once, none unknown).
       Prints one line per problem and exits 1 if there is any.
+      mb_results_test.py proves that each of these checks can fail.
 
   mb_results.py pattern FILE --byte P
       FILE (read from a device with dd) holds only byte P.
