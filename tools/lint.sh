@@ -9,6 +9,7 @@
 #   ShellCheck over every shell script
 #   the tool built with -Wall -Wextra -Werror (tools/mbatchctl/Makefile)
 #   tools/spec-check.py (uAPI header vs. netlink spec) when present
+#   the selftests' result checkers against synthetic bad result sets
 # Run through make (it extracts the kernel scripts to build/linux-source).
 # KDIRS: kernel build trees (default: as the Makefile picks them).
 set -uo pipefail
@@ -127,6 +128,17 @@ if [ -f tools/spec-check.py ]; then
 	   ! python3 -B tools/spec-check.py --self-test; then
 		bad spec-check
 	fi
+fi
+
+# --- selftests: host tests of the result checkers --------------------------
+# The checkers the selftests judge results with (mb_test.h, mb_trace.h,
+# mb_results.py) fed synthetic bad result sets, each of which they must
+# refuse (selftests/mbatch/Makefile, target host-test).
+if [ -f selftests/mbatch/host_checkers.c ]; then
+	step "selftests: host tests of the result checkers"
+	make -s -C selftests/mbatch host-test >"$BUILD/checker-tests.log" 2>&1 ||
+		{ grep -E '^not ok|FAIL|Error|error' "$BUILD/checker-tests.log" | head -n 30
+		  tail -n 5 "$BUILD/checker-tests.log"; bad "checker tests"; }
 fi
 
 if [ ${#failed[@]} -gt 0 ]; then

@@ -5,7 +5,9 @@
  * read back identical through mbatch READ and through O_DIRECT pread of the
  * null_blk device; data written with O_DIRECT pwrite reads back through
  * mbatch; DISCARD and WRITE_ZEROES read back as zeroes; READs in epoch e see
- * everything checkpointed before it.
+ * everything checkpointed before it. Every write ran once: the device's
+ * sectors-written counter grows by exactly the WRITE and WRITE_ZEROES
+ * lengths submitted, and by what the results say ran.
  */
 #include "mb_harness.h"
 #include "mb_test.h"
@@ -110,10 +112,13 @@ TEST_F_TIMEOUT(data, patterns_mbatch_and_odirect, 120)
 	uint32_t bs = self->e.bs, slot = REGION / SLOTS, e;
 	unsigned char *back = malloc(REGION), *odr = malloc(REGION);
 	uint64_t nbytes_w = 0;
+	long long w0, zsectors = 0, rsectors = 0;
 	int d;
 
 	ASSERT_NE(NULL, back);
 	ASSERT_NE(NULL, odr);
+	w0 = mb_sectors_written(self->e.nullb);
+	ASSERT_LE(0, w0);
 	for (e = 0; e < EPOCHS; e++) {
 		struct mb_cmd c[SLOTS + 2];
 		unsigned char *pay = malloc(REGION);
@@ -157,6 +162,7 @@ TEST_F_TIMEOUT(data, patterns_mbatch_and_odirect, 120)
 			} else if (k < 8) {
 				c[n].op = MBATCH_OP_WRITE_ZEROES;
 				memset(self->shadow + off, 0, nb * bs);
+				zsectors += nb * bs / 512;
 			} else {
 				c[n].op = MBATCH_OP_READ;
 				nreads++;
@@ -178,6 +184,12 @@ TEST_F_TIMEOUT(data, patterns_mbatch_and_odirect, 120)
 					    &r, &nr))
 			TH_LOG("%s", mb_strerr(&self->e.s));
 		ASSERT_EQ(n, nr);
+		{
+			long long lo, hi;
+
+			mb_result_sectors(c, n, r, nr, &lo, &hi);
+			rsectors += lo;
+		}
 		for (i = 0; i < nr; i++) {
 			uint32_t idx = (uint32_t)r[i].tag;
 
@@ -202,6 +214,14 @@ TEST_F_TIMEOUT(data, patterns_mbatch_and_odirect, 120)
 		mb_results_free(r, nr);
 		free(pay);
 	}
+	/* every write and write-zeroes once: no more, no less */
+	EXPECT_EQ((long long)nbytes_w / 512 + zsectors,
+		  mb_sectors_written(self->e.nullb) - w0)
+		TH_LOG("the device wrote %lld sectors, %llu submitted",
+		       mb_sectors_written(self->e.nullb) - w0,
+		       (unsigned long long)(nbytes_w / 512 + zsectors));
+	EXPECT_EQ(rsectors, mb_sectors_written(self->e.nullb) - w0)
+		TH_LOG("the results say %lld sectors", rsectors);
 	/* whole region back through mbatch ... */
 	ASSERT_EQ(0, mb_read_all(&self->e.s, self->sid, self->e.bs, 0, REGION, back))
 		TH_LOG("%s", mb_strerr(&self->e.s));
@@ -242,6 +262,8 @@ TEST_F(data, zeroes_after_discard_and_write_zeroes)
 	struct mb_cmd c[4 + 2 * 32];
 	struct mb_result *r = NULL;
 	uint32_t n = 0, nr = 0, i;
+	long long w0, written;
+	const char *err;
 
 	ASSERT_NE(NULL, buf);
 	ASSERT_NE(NULL, back);
@@ -270,6 +292,8 @@ TEST_F(data, zeroes_after_discard_and_write_zeroes)
 	c[n] = (struct mb_cmd){ .tag = n, .op = MBATCH_OP_CHECKPOINT,
 		.flags = MBATCH_MSG_F_DURABLE };
 	n++;
+	w0 = mb_sectors_written(self->e.nullb);
+	ASSERT_LE(0, w0);
 	ASSERT_EQ(0, mb_submit(&self->e.s, self->sid, 0, c, n, NULL))
 		TH_LOG("%s", mb_strerr(&self->e.s));
 	ASSERT_EQ(0, mb_collect_all(&self->e.s, self->sid, n, 30000, &r, &nr))
@@ -279,6 +303,11 @@ TEST_F(data, zeroes_after_discard_and_write_zeroes)
 		EXPECT_EQ(0, r[i].status) TH_LOG("tag %llu (%s): status %d",
 			(unsigned long long)r[i].tag, mb_op_name(r[i].op),
 			r[i].status);
+	/* 1 MiB written, 256 KiB and one block zeroed (discard: not a write) */
+	written = mb_sectors_written(self->e.nullb) - w0;
+	EXPECT_EQ((long long)(len + len / 4 + bs) / 512, written);
+	err = mb_check_sectors(c, n, r, nr, written);
+	EXPECT_EQ(NULL, err) TH_LOG("%s", err);
 	mb_results_free(r, nr);
 
 	memset(buf, 0, len * 3 / 4);
@@ -307,6 +336,7 @@ TEST_F(data, max_io_len_write_read)
 	struct mb_result *r = NULL;
 	const struct mb_result *x;
 	uint32_t nr = 0;
+	long long w0;
 
 	ASSERT_NE(NULL, buf);
 	ASSERT_NE(NULL, dev);
@@ -317,11 +347,18 @@ TEST_F(data, max_io_len_write_read)
 	c[1] = (struct mb_cmd){ .tag = 2, .op = MBATCH_OP_CHECKPOINT };
 	c[2] = (struct mb_cmd){ .tag = 3, .op = MBATCH_OP_READ, .offset = off,
 		.len = MBATCH_MAX_IO_LEN };
+	w0 = mb_sectors_written(self->e.nullb);
+	ASSERT_LE(0, w0);
 	ASSERT_EQ(0, mb_submit(&self->e.s, self->sid, 0, c, 3, NULL))
 		TH_LOG("%s", mb_strerr(&self->e.s));
 	ASSERT_EQ(0, mb_collect_all(&self->e.s, self->sid, 3, 10000, &r, &nr))
 		TH_LOG("%s", mb_strerr(&self->e.s));
 	ASSERT_EQ(3U, nr);
+	EXPECT_EQ(MBATCH_MAX_IO_LEN / 512,
+		  mb_sectors_written(self->e.nullb) - w0)
+		TH_LOG("the device wrote %lld sectors for one write of %u bytes",
+		       mb_sectors_written(self->e.nullb) - w0,
+		       MBATCH_MAX_IO_LEN);
 	x = mb_find_tag(r, nr, 1);
 	ASSERT_NE(NULL, x);
 	EXPECT_EQ(0, x->status);

@@ -6,6 +6,9 @@
  * reaching the device, a session-halt event is multicast, RESUME restores
  * service. CONTINUE does not halt. DURABLE issues a flush that the device
  * sees. BATCH_CANCEL cancels what has not started, never checkpoints.
+ * Every write ran once or not at all, as its outcome says: the device's
+ * sectors-written counter grows by exactly the writes whose outcome is done
+ * (those that failed on the bad block included: they reached the device).
  */
 #include "mb_harness.h"
 #include "mb_test.h"
@@ -96,6 +99,20 @@ static int dev_is_zero(const char *dev, uint64_t off, uint32_t len)
 	return mb_is_zero(b, len);
 }
 
+/* The device wrote @want sectors since @w0, as the results say. */
+static void check_written(struct __test_metadata *_metadata, const char *nullb,
+			  long long w0, long long want, const struct mb_cmd *c,
+			  uint32_t nc, const struct mb_result *r, uint32_t nr)
+{
+	long long written = mb_sectors_written(nullb) - w0;
+	const char *err = mb_check_sectors(c, nc, r, nr, written);
+
+	EXPECT_EQ(NULL, err) TH_LOG("%s", err);
+	EXPECT_EQ(want, written)
+		TH_LOG("the device wrote %lld sectors, %lld expected",
+		       written, want);
+}
+
 TEST_F(fs, fail_stop_halt_resume)
 {
 	struct mb_cmd c[] = {
@@ -114,12 +131,16 @@ TEST_F(fs, fail_stop_halt_resume)
 	const struct mb_result *x;
 	struct mb_event evt;
 	uint32_t nr = 0, i;
+	long long w0 = mb_sectors_written(self->e.nullb);
 
+	ASSERT_LE(0, w0);
 	ASSERT_EQ(0, mb_submit(&self->e.s, self->sid, 0, c, 7, NULL))
 		TH_LOG("%s", mb_strerr(&self->e.s));
 	ASSERT_EQ(0, mb_collect_all(&self->e.s, self->sid, 7, 10000, &r, &nr))
 		TH_LOG("%s", mb_strerr(&self->e.s));
 	ASSERT_EQ(7, nr);
+	/* tags 1-3 reached the device (2 failed there), 5 did not */
+	check_written(_metadata, self->e.nullb, w0, 3 * 8, c, 7, r, nr);
 	for (i = 1; i <= 4; i++)
 		EXPECT_EQ(MBATCH_OUTCOME_DONE, mb_find_tag(r, nr, i)->outcome)
 			TH_LOG("tag %u ran: outcome %u", i,
@@ -160,10 +181,12 @@ TEST_F(fs, fail_stop_halt_resume)
 	EXPECT_STREQ(self->e.queue, evt.queue);
 
 	/* submitted while halted: accepted, cancelled, device untouched */
+	w0 = mb_sectors_written(self->e.nullb);
 	ASSERT_EQ(0, mb_submit(&self->e.s, self->sid, 0, late, 2, NULL))
 		TH_LOG("%s", mb_strerr(&self->e.s));
 	ASSERT_EQ(0, mb_collect_all(&self->e.s, self->sid, 2, 10000, &r, &nr));
 	ASSERT_EQ(2, nr);
+	check_written(_metadata, self->e.nullb, w0, 0, late, 2, r, nr);
 	x = mb_find_tag(r, nr, 8);
 	EXPECT_EQ(MBATCH_OUTCOME_CANCELLED, x->outcome);
 	EXPECT_EQ(-ECANCELED, x->status);
@@ -183,9 +206,11 @@ TEST_F(fs, fail_stop_halt_resume)
 							       mb_strerr(&self->e.s));
 	ASSERT_EQ(0, mb_session_get(&self->e.s, self->sid, &si));
 	EXPECT_EQ(MBATCH_SESSION_ACTIVE, si.state);
+	w0 = mb_sectors_written(self->e.nullb);
 	ASSERT_EQ(0, mb_submit(&self->e.s, self->sid, 0, again, 2, NULL));
 	ASSERT_EQ(0, mb_collect_all(&self->e.s, self->sid, 2, 10000, &r, &nr));
 	ASSERT_EQ(2, nr);
+	check_written(_metadata, self->e.nullb, w0, 8, again, 2, r, nr);
 	EXPECT_EQ(0, r[0].status);
 	EXPECT_EQ(0, r[1].status);
 	EXPECT_EQ(MBATCH_OUTCOME_DONE, r[0].outcome);
@@ -205,10 +230,13 @@ TEST_F(fs, read_of_bad_block_fails_too)
 			      R(3, 0, 512), CP(4, 0) };
 	struct mb_result *r = NULL;
 	uint32_t nr = 0;
+	long long w0 = mb_sectors_written(self->e.nullb);
 
+	ASSERT_LE(0, w0);
 	ASSERT_EQ(0, mb_submit(&self->e.s, self->sid, 0, c, 4, NULL));
 	ASSERT_EQ(0, mb_collect_all(&self->e.s, self->sid, 4, 10000, &r, &nr));
 	ASSERT_EQ(4, nr);
+	check_written(_metadata, self->e.nullb, w0, 0, c, 4, r, nr);
 	EXPECT_EQ(-EIO, mb_find_tag(r, nr, 1)->status);
 	EXPECT_EQ(MBATCH_OUTCOME_DONE, mb_find_tag(r, nr, 1)->outcome);
 	EXPECT_EQ(-EIO, mb_find_tag(r, nr, 2)->status);
@@ -230,10 +258,13 @@ TEST_F(fs, continue_does_not_halt)
 	struct mb_session_info si;
 	struct mb_result *r = NULL;
 	uint32_t nr = 0;
+	long long w0 = mb_sectors_written(self->e.nullb);
 
+	ASSERT_LE(0, w0);
 	ASSERT_EQ(0, mb_submit(&self->e.s, self->sid, 0, c, 4, NULL));
 	ASSERT_EQ(0, mb_collect_all(&self->e.s, self->sid, 4, 10000, &r, &nr));
 	ASSERT_EQ(4, nr);
+	check_written(_metadata, self->e.nullb, w0, 2 * 8, c, 4, r, nr);
 	EXPECT_EQ(-EIO, mb_find_tag(r, nr, 1)->status);
 	EXPECT_EQ(0, mb_find_tag(r, nr, 2)->status);
 	EXPECT_EQ(0, mb_find_tag(r, nr, 3)->status);
@@ -252,7 +283,7 @@ TEST_F(fs, durable_flushes_device)
 	struct mb_cmd c[2 * N];
 	struct mb_session_info si;
 	struct mb_result *r = NULL;
-	long long f0, f1;
+	long long f0, f1, w0;
 	uint32_t nr = 0, i;
 	struct mb_event evt;
 	int ncp_ev = 0;
@@ -260,6 +291,7 @@ TEST_F(fs, durable_flushes_device)
 	f0 = mb_blk_stat(self->e.nullb, 16);
 	ASSERT_GE(f0, 0) TH_LOG("no flush counter in /sys/block/%s/stat",
 				self->e.nullb);
+	w0 = mb_sectors_written(self->e.nullb);
 	for (i = 0; i < N; i++) {
 		c[2 * i] = W(2 * i, 4096ULL * i, 4096, self->buf);
 		c[2 * i + 1] = CP(2 * i + 1, MBATCH_MSG_F_DURABLE);
@@ -270,6 +302,7 @@ TEST_F(fs, durable_flushes_device)
 	ASSERT_EQ(2 * N, nr);
 	for (i = 0; i < nr; i++)
 		EXPECT_EQ(0, r[i].status);
+	check_written(_metadata, self->e.nullb, w0, N * 8, c, 2 * N, r, nr);
 	mb_results_free(r, nr);
 	f1 = mb_blk_stat(self->e.nullb, 16);
 	EXPECT_GE(f1 - f0, N) TH_LOG("device saw %lld flushes for %d durable checkpoints",
@@ -309,6 +342,7 @@ TEST_F(fs, batch_cancel)
 	uint32_t nr = 0, i, ncanc = 0;
 	char name[64], dev[128], q[MBATCH_QUEUE_NAME_MAX];
 	struct mb_queue_cfg qc;
+	long long w0;
 	uint32_t sid;
 
 	ASSERT_EQ(0, mb_nullb_create("size=16 memory_backed=1 irqmode=2 completion_nsec=2000000",
@@ -321,6 +355,8 @@ TEST_F(fs, batch_cancel)
 	for (i = 0; i < N; i++)
 		c[i] = W(i, 4096ULL * i, 4096, self->buf);
 	c[N / 2] = CP(N / 2, MBATCH_MSG_F_CONTINUE);
+	w0 = mb_sectors_written(name);
+	ASSERT_LE(0, w0);
 	ASSERT_EQ(0, mb_submit(&self->e.s, sid, 4242, c, N, &rep));
 	EXPECT_EQ(4242, rep.batch_id);
 	ASSERT_EQ(0, mb_batch_cancel(&self->e.s, sid, 4242)) TH_LOG("%s",
@@ -352,6 +388,9 @@ TEST_F(fs, batch_cancel)
 		}
 	}
 	EXPECT_GT(ncanc, N / 2) TH_LOG("only %u cancelled", ncanc);
+	/* the writes that ran, once each; not one cancelled write */
+	check_written(_metadata, name, w0, (long long)(N - 1 - ncanc) * 8, c,
+		      N, r, nr);
 	EXPECT_EQ(NULL, mb_check_barrier(r, nr));
 	mb_results_free(r, nr);
 	EXPECT_EQ(0, mb_session_close(&self->e.s, sid));

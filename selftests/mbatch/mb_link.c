@@ -10,9 +10,12 @@
  *
  * Proven here: batches with checkpoints (barrier from the participant's
  * timestamps, data read back from the device); links replaced mid-batch
- * (every effect once, with order-dependent writes, every result once);
- * participant state reset (outcomes unknown / not sent with the cause,
- * halted, nothing hangs);
+ * (every effect once: reads of every epoch see the epoch before, the
+ * device's sectors-written count is exactly the writes', the participant
+ * queued every message once; messages really were resent; every result
+ * once); participant state reset (outcomes unknown / not sent with the
+ * cause, halted, nothing hangs; on the device, a write not sent left its
+ * blocks untouched and the sectors written are what the outcomes say);
  * the link timeout; malformed frames from a raw socket (link dropped with
  * the reason, LINK_DOWN event); parallel sessions; every error's errno and
  * extack text.
@@ -226,6 +229,7 @@ FIXTURE_TEARDOWN(remote)
 	struct mb_peer_info pi[4];
 	const char *err;
 
+	mb_knob_set("fault_rx_delay_ms", 0);
 	if (self->sid && self->e.s.fd >= 0)
 		EXPECT_EQ(0, mb_session_close(&self->e.s, self->sid))
 			TH_LOG("SESSION_CLOSE: %s", mb_strerr(&self->e.s));
@@ -310,77 +314,191 @@ TEST_F_TIMEOUT(remote, barrier_random, 180)
 
 #define EPOCHS		24
 #define EPOCH_BLOCKS	16
+#define EPOCH_MSGS	(EPOCH_BLOCKS + 1)
+#define ALL_MSGS	(EPOCHS * EPOCH_MSGS)
 
 /*
- * Epoch k writes pattern k over the same blocks (one block per message)
- * then checkpoints. Any write run twice, or run out of its epoch, leaves
- * another epoch's pattern on the device.
+ * Epoch k writes its own EPOCH_BLOCKS blocks (k * EPOCH_BLOCKS on), one per
+ * message, with pattern 7000 + k, then checkpoints: every write has its
+ * own blocks and its own data, so what each one did is on the device
+ * (mb_check_write_effects). c[] gets ALL_MSGS commands, data
+ * EPOCHS * EPOCH_BLOCKS blocks.
  */
-static void epoch_cmds(struct mb_cmd *c, unsigned char *data, uint32_t bs,
-		       unsigned int k)
+static void epoch_cmds(struct mb_cmd *c, unsigned char *data, uint32_t bs)
 {
-	unsigned int b;
+	unsigned int k, b;
 
-	for (b = 0; b < EPOCH_BLOCKS; b++) {
-		unsigned char *d = data + (size_t)b * bs;
+	for (k = 0; k < EPOCHS; k++) {
+		struct mb_cmd *e = c + k * EPOCH_MSGS;
 
-		mb_pattern(d, bs, 7000 + k, (uint64_t)b * bs);
-		c[b] = (struct mb_cmd){ .tag = k * 100 + b,
-			.op = MBATCH_OP_WRITE, .offset = (uint64_t)b * bs,
-			.len = bs, .data = d, .data_len = bs };
+		for (b = 0; b < EPOCH_BLOCKS; b++) {
+			uint64_t blk = (uint64_t)k * EPOCH_BLOCKS + b;
+			unsigned char *d = data + blk * bs;
+
+			mb_pattern(d, bs, 7000 + k, blk * bs);
+			e[b] = (struct mb_cmd){ .tag = k * 100 + b,
+				.op = MBATCH_OP_WRITE, .offset = blk * bs,
+				.len = bs, .data = d, .data_len = bs };
+		}
+		e[b] = (struct mb_cmd){ .tag = k * 100 + 99,
+			.op = MBATCH_OP_CHECKPOINT };
 	}
-	c[b] = (struct mb_cmd){ .tag = k * 100 + 99,
-		.op = MBATCH_OP_CHECKPOINT };
 }
 
-static const char *check_last_epoch(const char *dev, uint32_t bs)
+/*
+ * After a session lost its participant's state: nothing is in flight on
+ * the device any more (the participant's session, if it had one, is gone),
+ * every write left what its outcome says (not sent: untouched), and the
+ * device's sectors-written counter grew by what the results say ran (for
+ * unknown outcomes, between none and all of them).
+ */
+static void check_lost_device(struct __test_metadata *_metadata,
+			      FIXTURE_DATA(remote) *self,
+			      const struct mb_cmd *c, uint32_t nc,
+			      const struct mb_result *r, uint32_t nr,
+			      long long w0)
+{
+	const char *err;
+
+	ASSERT_EQ(0, mb_blk_wait_idle(self->e.nullb, 10000))
+		TH_LOG("I/O still in flight on %s", self->e.dev);
+	err = mb_check_write_effects(self->e.dev, c, nc, r, nr);
+	EXPECT_EQ(NULL, err) TH_LOG("%s", err);
+	err = mb_check_sectors(c, nc, r, nr,
+			       mb_sectors_written(self->e.nullb) - w0);
+	EXPECT_EQ(NULL, err) TH_LOG("%s", err);
+}
+
+/*
+ * The relink workload: epoch k writes pattern 7000 + k over the blocks of
+ * region k % 2 (one block per message) and reads the blocks of the other
+ * region (one per message), which epoch k - 1 wrote (zeroes for k = 0);
+ * then it checkpoints. No read of an epoch overlaps a write of it, so each
+ * read has one right answer, unique to its epoch: a write of epoch j that
+ * runs again after epoch j + 1 began (a resent message run twice) or does
+ * not run shows in a read of a later epoch or in the device's last state,
+ * and in the device's sectors-written count in any case.
+ */
+#define RL_MSGS		(2 * EPOCH_BLOCKS + 1)
+
+static void relink_cmds(struct mb_cmd *c, unsigned char *data, uint32_t bs)
+{
+	unsigned int k, b;
+
+	for (k = 0; k < EPOCHS; k++) {
+		uint64_t wbase = (uint64_t)(k % 2) * EPOCH_BLOCKS * bs;
+		uint64_t rbase = (uint64_t)((k + 1) % 2) * EPOCH_BLOCKS * bs;
+		struct mb_cmd *e = c + k * RL_MSGS;
+
+		for (b = 0; b < EPOCH_BLOCKS; b++) {
+			unsigned char *d = data +
+				((size_t)k * EPOCH_BLOCKS + b) * bs;
+
+			mb_pattern(d, bs, 7000 + k, wbase + (uint64_t)b * bs);
+			e[b] = (struct mb_cmd){ .tag = k * 100 + b,
+				.op = MBATCH_OP_WRITE,
+				.offset = wbase + (uint64_t)b * bs, .len = bs,
+				.data = d, .data_len = bs };
+			e[EPOCH_BLOCKS + b] = (struct mb_cmd){
+				.tag = k * 100 + 50 + b, .op = MBATCH_OP_READ,
+				.offset = rbase + (uint64_t)b * bs, .len = bs };
+		}
+		e[2 * EPOCH_BLOCKS] = (struct mb_cmd){ .tag = k * 100 + 99,
+			.op = MBATCH_OP_CHECKPOINT };
+	}
+}
+
+/* What a read of the relink workload must return: epoch k - 1's data. */
+static void relink_expect(unsigned char *want, uint32_t bs, unsigned int k,
+			  uint64_t off)
+{
+	if (k == 0)
+		memset(want, 0, bs);
+	else
+		mb_pattern(want, bs, 7000 + k - 1, off);
+}
+
+/* The device at the end: region (E-1) % 2 holds epoch E-1, the other E-2. */
+static const char *check_relink_device(const char *dev, uint32_t bs)
 {
 	static char why[128];
-	size_t len = (size_t)EPOCH_BLOCKS * bs;
-	unsigned char *got = malloc(len), *want = malloc(len);
-	unsigned int b;
+	unsigned char *got = malloc(bs), *want = malloc(bs);
+	unsigned int b, reg;
 
-	if (!got || !want || mb_pread_direct(dev, 0, got, len))
-		return "cannot read the device";
-	for (b = 0; b < EPOCH_BLOCKS; b++)
-		mb_pattern(want + (size_t)b * bs, bs, 7000 + EPOCHS - 1,
-			   (uint64_t)b * bs);
 	why[0] = 0;
-	for (b = 0; b < EPOCH_BLOCKS && !why[0]; b++)
-		if (memcmp(got + (size_t)b * bs, want + (size_t)b * bs, bs))
-			snprintf(why, sizeof(why),
-				 "block %u is not the last epoch's", b);
+	for (reg = 0; reg < 2 && !why[0]; reg++) {
+		unsigned int k = (EPOCHS - 1) % 2 == reg ? EPOCHS - 1 :
+			     EPOCHS - 2;
+
+		for (b = 0; b < EPOCH_BLOCKS && !why[0]; b++) {
+			uint64_t off = ((uint64_t)reg * EPOCH_BLOCKS + b) * bs;
+
+			if (!got || !want || mb_pread_direct(dev, off, got, bs)) {
+				snprintf(why, sizeof(why), "cannot read the device");
+				break;
+			}
+			mb_pattern(want, bs, 7000 + k, off);
+			if (memcmp(got, want, bs))
+				snprintf(why, sizeof(why),
+					 "block %u of region %u is not epoch %u's",
+					 b, reg, k);
+		}
+	}
 	free(got);
 	free(want);
 	return why[0] ? why : NULL;
 }
 
-/* Case 3: links replaced mid-batch; every effect once, every result once. */
+/*
+ * Case 3: links replaced mid-batch; every effect once, every result once.
+ * The link is replaced after epochs 3, 11 and 19 (the initiator's end
+ * first, then twice the participant's); before the second and third cuts
+ * the participant reads slowly (fault_rx_delay_ms) and the batches come
+ * 5 ms apart, so that frames it had not read are lost with the old link and
+ * must be sent again. Proven: every message has one result, done and well;
+ * every read sees the epoch before it; the device's last state; the
+ * device wrote exactly the sectors of the writes, once each; the
+ * participant ran every message once (its session's counters); messages
+ * were resent, and none arrived twice more often than any was resent.
+ */
 TEST_F_TIMEOUT(remote, relink_exactly_once, 180)
 {
-	uint32_t bs = self->e.bs, n = 0, nr = 0, i, j;
-	struct mb_cmd c[EPOCH_BLOCKS + 1];
-	unsigned char *data = malloc((size_t)EPOCH_BLOCKS * bs);
+	uint32_t bs = self->e.bs, n = 0, nr = 0, i, psid = 0;
+	struct mb_cmd *c = calloc(EPOCHS * RL_MSGS, sizeof(*c));
+	unsigned char *data = malloc((size_t)EPOCHS * EPOCH_BLOCKS * bs);
+	unsigned char *want = malloc(bs);
 	unsigned char seen[EPOCHS * 100] = { 0 };
-	struct mb_peer_info pi;
+	struct mb_session_info all[4];
+	struct mb_peer_info po, pin;
 	struct mb_result *r = NULL;
+	long long w0, written;
 	const char *err;
 	unsigned int k;
+	int ns;
 
-	ASSERT_NE(NULL, data);
+	ASSERT_TRUE(c && data && want);
+	relink_cmds(c, data, bs);
 	open_active(_metadata, self, &self->sid);
+	w0 = mb_sectors_written(self->e.nullb);
+	ASSERT_LE(0, w0);
 	for (k = 0; k < EPOCHS; k++) {
-		epoch_cmds(c, data, bs, k);
-		ASSERT_EQ(0, mb_submit(&self->e.s, self->sid, 0, c,
-				       EPOCH_BLOCKS + 1, NULL))
+		int slow = (k >= 8 && k <= 11) || (k >= 16 && k <= 19);
+
+		if (k == 8 || k == 16)
+			ASSERT_EQ(0, mb_knob_set("fault_rx_delay_ms", 30));
+		ASSERT_EQ(0, mb_submit(&self->e.s, self->sid, 0,
+				       c + k * RL_MSGS, RL_MSGS, NULL))
 			TH_LOG("SUBMIT epoch %u: %s", k, mb_strerr(&self->e.s));
-		n += EPOCH_BLOCKS + 1;
+		n += RL_MSGS;
+		if (slow)
+			usleep(5000);	/* a frame of its own */
 		/* Cut the link at three points of the stream. */
 		if (k % 8 == 3) {
 			usleep(mb_rng_next(&self->rng) % 3000);
 			ASSERT_EQ(0, relink_order(&self->e.s, variant->digest,
 						  k != 3))
 				TH_LOG("relink: %s", mb_strerr(&self->e.s));
+			ASSERT_EQ(0, mb_knob_set("fault_rx_delay_ms", 0));
 		}
 	}
 	ASSERT_EQ(0, mb_collect_all(&self->e.s, self->sid, n, 60000, &r, &nr))
@@ -390,28 +508,73 @@ TEST_F_TIMEOUT(remote, relink_exactly_once, 180)
 	err = mb_check_seq(r, nr, r[0].seq);
 	EXPECT_EQ(NULL, err) TH_LOG("%s", err);
 	for (i = 0; i < nr; i++) {
+		const struct mb_cmd *x;
+
 		ASSERT_LT(r[i].tag, sizeof(seen));
 		EXPECT_EQ(0, seen[r[i].tag]++)
 			TH_LOG("tag %llu delivered twice",
 			       (unsigned long long)r[i].tag);
+		EXPECT_EQ(MBATCH_OUTCOME_DONE, r[i].outcome);
 		EXPECT_EQ(0, r[i].status)
 			TH_LOG("tag %llu status %d",
 			       (unsigned long long)r[i].tag, r[i].status);
+		x = mb_cmd_of(c, EPOCHS * RL_MSGS, &r[i]);
+		ASSERT_NE(NULL, x);
+		if (x->op != MBATCH_OP_READ)
+			continue;
+		k = r[i].tag / 100;
+		relink_expect(want, bs, k, x->offset);
+		ASSERT_EQ(bs, r[i].data_len);
+		EXPECT_EQ(0, memcmp(r[i].data, want, bs))
+			TH_LOG("epoch %u: the read at %llu does not see epoch %d's write",
+			       k, (unsigned long long)x->offset, (int)k - 1);
 	}
 	err = mb_check_barrier(r, nr);
 	EXPECT_EQ(NULL, err) TH_LOG("%s", err);
-	err = check_last_epoch(self->e.dev, bs);
+	err = check_relink_device(self->e.dev, bs);
+	EXPECT_EQ(NULL, err) TH_LOG("%s", err);
+	/* The device wrote every write once: exactly, and as the results say. */
+	written = mb_sectors_written(self->e.nullb) - w0;
+	EXPECT_EQ((long long)EPOCHS * EPOCH_BLOCKS * bs / 512, written);
+	err = mb_check_sectors(c, EPOCHS * RL_MSGS, r, nr, written);
 	EXPECT_EQ(NULL, err) TH_LOG("%s", err);
 
-	ASSERT_EQ(0, mb_peer_get(&self->e.s, PEER_OUT, &pi));
-	EXPECT_EQ(4, pi.stats[MBATCH_PEER_STATS_A_LINKS]);
-	EXPECT_EQ(3, pi.stats[MBATCH_PEER_STATS_A_RECONNECTS]);
-	j = pi.stats[MBATCH_PEER_STATS_A_RESENT];
-	ASSERT_EQ(0, mb_peer_get(&self->e.s, PEER_IN, &pi));
-	TH_LOG("%u results; resent %u, duplicates dropped %llu", nr, j,
-	       (unsigned long long)pi.stats[MBATCH_PEER_STATS_A_DUPLICATES]);
+	/* The participant's session queued and ran every message once. */
+	ns = mb_session_dump(&self->e.s, all, 4);
+	ASSERT_EQ(2, ns);
+	for (i = 0; i < 2; i++)
+		if (all[i].flags & MBATCH_SESSION_F_PEER)
+			psid = i + 1;
+	ASSERT_NE(0, psid);
+	ASSERT_TRUE(all[psid - 1].has_stats);
+	EXPECT_EQ(n, all[psid - 1].stats.v[MBATCH_STATS_A_SUBMITTED])
+		TH_LOG("the participant queued %llu messages of %u",
+		       (unsigned long long)all[psid - 1].stats.v[MBATCH_STATS_A_SUBMITTED],
+		       n);
+	EXPECT_EQ(n, all[psid - 1].stats.v[MBATCH_STATS_A_COMPLETED]);
+	EXPECT_EQ((uint64_t)EPOCHS * EPOCH_BLOCKS * bs,
+		  all[psid - 1].stats.v[MBATCH_STATS_A_BYTES_WRITTEN]);
+	EXPECT_EQ((uint64_t)EPOCHS * EPOCH_BLOCKS * bs,
+		  all[psid - 1].stats.v[MBATCH_STATS_A_BYTES_READ]);
+
+	ASSERT_EQ(0, mb_peer_get(&self->e.s, PEER_OUT, &po));
+	ASSERT_EQ(0, mb_peer_get(&self->e.s, PEER_IN, &pin));
+	EXPECT_EQ(4, po.stats[MBATCH_PEER_STATS_A_LINKS]);
+	EXPECT_EQ(3, po.stats[MBATCH_PEER_STATS_A_RECONNECTS]);
+	/* The slow cuts lost frames the participant had not read. */
+	EXPECT_LT(0, po.stats[MBATCH_PEER_STATS_A_RESENT])
+		TH_LOG("nothing was sent again: the cuts lost nothing");
+	/* A message arrives twice only if it was sent twice. */
+	EXPECT_LE(pin.stats[MBATCH_PEER_STATS_A_DUPLICATES],
+		  po.stats[MBATCH_PEER_STATS_A_RESENT]);
+	TH_LOG("%u results; resent %llu, messages dropped as duplicates %llu, results dropped as duplicates %llu",
+	       nr, (unsigned long long)po.stats[MBATCH_PEER_STATS_A_RESENT],
+	       (unsigned long long)pin.stats[MBATCH_PEER_STATS_A_DUPLICATES],
+	       (unsigned long long)po.stats[MBATCH_PEER_STATS_A_DUPLICATES]);
 	mb_results_free(r, nr);
+	free(c);
 	free(data);
+	free(want);
 }
 
 /* Collect whatever comes until @n results or @ms pass. */
@@ -485,20 +648,19 @@ static int fake_participant(int fd, uint32_t credit, uint64_t capacity,
 /*
  * Our initiator's link goes to a fake participant that takes @credit
  * messages and never answers; the real participant end stays unlinked.
- * Returns the raw socket.
+ * The commands of epoch_cmds() are built in @c and @data and submitted,
+ * one SUBMIT per epoch. Returns the raw socket.
  */
 static int fake_link(struct __test_metadata *_metadata,
 		     FIXTURE_DATA(remote) *self, uint32_t credit,
-		     uint32_t *n_out)
+		     struct mb_cmd *c, unsigned char *data, uint32_t *n_out)
 {
 	uint32_t bs = self->e.bs, n = 0;
-	struct mb_cmd c[EPOCH_BLOCKS + 1];
-	unsigned char *data = malloc((size_t)EPOCH_BLOCKS * bs);
 	struct mb_session_info si;
 	unsigned int k;
 	int fds[2];
 
-	if (!data || tcp_pair(fds))
+	if (tcp_pair(fds))
 		return -1;
 	if (mb_peer_attach(&self->e.s, PEER_OUT, fds[0], 0))
 		return -1;
@@ -509,14 +671,13 @@ static int fake_link(struct __test_metadata *_metadata,
 	    wait_state(&self->e.s, self->sid, MBATCH_SESSION_ACTIVE, 5000,
 		       &si))
 		return -1;
+	epoch_cmds(c, data, bs);
 	for (k = 0; k < EPOCHS; k++) {
-		epoch_cmds(c, data, bs, k);
-		if (mb_submit(&self->e.s, self->sid, 0, c, EPOCH_BLOCKS + 1,
-			      NULL))
+		if (mb_submit(&self->e.s, self->sid, 0, c + k * EPOCH_MSGS,
+			      EPOCH_MSGS, NULL))
 			return -1;
-		n += EPOCH_BLOCKS + 1;
+		n += EPOCH_MSGS;
 	}
-	free(data);
 	*n_out = n;
 	return fds[1];
 }
@@ -568,15 +729,23 @@ static void count_lost(struct __test_metadata *_metadata,
  * Case 4: the participant loses its state mid-batch. It took 100
  * messages and answered none; then the initiator comes back on a new link
  * to a participant that never heard of the session (as after a reboot).
+ * Nothing ran anywhere: the device is untouched, not a sector written.
  */
 TEST_F_TIMEOUT(remote, participant_reset, 120)
 {
 	uint32_t n = 0, nr, ok, unknown, unsent;
+	struct mb_cmd *c = calloc(ALL_MSGS, sizeof(*c));
+	unsigned char *data = malloc((size_t)EPOCHS * EPOCH_BLOCKS *
+				     self->e.bs);
 	struct mb_session_info si;
 	struct mb_result *r = NULL;
+	long long w0;
 	int raw;
 
-	raw = fake_link(_metadata, self, FAKE_CREDIT, &n);
+	ASSERT_TRUE(c && data);
+	w0 = mb_sectors_written(self->e.nullb);
+	ASSERT_LE(0, w0);
+	raw = fake_link(_metadata, self, FAKE_CREDIT, c, data, &n);
 	ASSERT_GE(raw, 0) TH_LOG("fake participant: %s",
 				 mb_strerr(&self->e.s));
 	close(raw);
@@ -596,50 +765,73 @@ TEST_F_TIMEOUT(remote, participant_reset, 120)
 	EXPECT_EQ(-ESTALE, si.error);
 	EXPECT_EQ(FAKE_CREDIT, si.stats.v[MBATCH_STATS_A_UNKNOWN]);
 	EXPECT_EQ(n - FAKE_CREDIT, si.stats.v[MBATCH_STATS_A_NOT_SENT]);
+	check_lost_device(_metadata, self, c, n, r, nr, w0);
+	EXPECT_EQ(0, mb_sectors_written(self->e.nullb) - w0)
+		TH_LOG("a command that never reached a participant ran");
 	mb_results_free(r, nr);
+	free(c);
+	free(data);
 }
 
-/* The participant's state dropped with its peer, mid-stream, for real. */
+/*
+ * The participant's state dropped with its peer, mid-stream, for real.
+ * However much had run: every command ends once, and the device shows
+ * what each outcome says (not sent: untouched; done: written, once).
+ */
 TEST_F_TIMEOUT(remote, participant_peer_del, 120)
 {
 	uint32_t bs = self->e.bs, n = 0, nr, ok, unknown, unsent;
-	struct mb_cmd c[EPOCH_BLOCKS + 1];
-	unsigned char *data = malloc((size_t)EPOCH_BLOCKS * bs);
+	struct mb_cmd *c = calloc(ALL_MSGS, sizeof(*c));
+	unsigned char *data = malloc((size_t)EPOCHS * EPOCH_BLOCKS * bs);
 	struct mb_result *r = NULL;
+	long long w0;
 	unsigned int k;
 
-	ASSERT_NE(NULL, data);
+	ASSERT_TRUE(c && data);
+	epoch_cmds(c, data, bs);
 	open_active(_metadata, self, &self->sid);
+	w0 = mb_sectors_written(self->e.nullb);
+	ASSERT_LE(0, w0);
 	for (k = 0; k < EPOCHS; k++) {
-		epoch_cmds(c, data, bs, k);
-		ASSERT_EQ(0, mb_submit(&self->e.s, self->sid, 0, c,
-				       EPOCH_BLOCKS + 1, NULL));
-		n += EPOCH_BLOCKS + 1;
+		ASSERT_EQ(0, mb_submit(&self->e.s, self->sid, 0,
+				       c + k * EPOCH_MSGS, EPOCH_MSGS, NULL));
+		n += EPOCH_MSGS;
 	}
 	ASSERT_EQ(0, mb_peer_del(&self->e.s, PEER_IN));
 	ASSERT_EQ(0, add_peer(&self->e.s, PEER_IN));
 	ASSERT_EQ(0, relink(&self->e.s, variant->digest));
-	/* However much had finished: every command ends, once. */
 	nr = collect_n(&self->e.s, self->sid, n, 20000, &r);
 	ASSERT_EQ(n, nr) TH_LOG("%u of %u results", nr, n);
 	count_lost(_metadata, r, nr, -ESTALE, &ok, &unknown, &unsent);
 	TH_LOG("%u done, %u outcome unknown, %u not sent", ok, unknown,
 	       unsent);
+	check_lost_device(_metadata, self, c, n, r, nr, w0);
 	mb_results_free(r, nr);
+	free(c);
 	free(data);
 }
 
-/* The link does not come back: commands end after the link timeout. */
+/*
+ * The link does not come back: commands end after the link timeout.
+ * Nothing ran: the device is untouched.
+ */
 TEST_F_TIMEOUT(remote, link_timeout, 60)
 {
 	uint32_t n = 0, nr, ok, unknown, unsent;
+	struct mb_cmd *c = calloc(ALL_MSGS, sizeof(*c));
+	unsigned char *data = malloc((size_t)EPOCHS * EPOCH_BLOCKS *
+				     self->e.bs);
 	struct mb_session_info si;
 	struct mb_result *r = NULL;
 	struct mb_peer_info pi;
+	long long w0;
 	uint64_t t0;
 	int raw;
 
-	raw = fake_link(_metadata, self, FAKE_CREDIT, &n);
+	ASSERT_TRUE(c && data);
+	w0 = mb_sectors_written(self->e.nullb);
+	ASSERT_LE(0, w0);
+	raw = fake_link(_metadata, self, FAKE_CREDIT, c, data, &n);
 	ASSERT_GE(raw, 0) TH_LOG("fake participant: %s",
 				 mb_strerr(&self->e.s));
 	t0 = mb_now_ns();
@@ -663,7 +855,12 @@ TEST_F_TIMEOUT(remote, link_timeout, 60)
 	ASSERT_EQ(0, mb_session_get(&self->e.s, self->sid, &si));
 	EXPECT_EQ(MBATCH_SESSION_HALTED, si.state);
 	EXPECT_EQ(-ENOTCONN, si.error);
+	check_lost_device(_metadata, self, c, n, r, nr, w0);
+	EXPECT_EQ(0, mb_sectors_written(self->e.nullb) - w0)
+		TH_LOG("a command that never reached a participant ran");
 	mb_results_free(r, nr);
+	free(c);
+	free(data);
 }
 
 /* Several sessions over one link at once, each in its own order. */

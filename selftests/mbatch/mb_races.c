@@ -3,18 +3,24 @@
  * Issue 3, case 10: the ordering bugs LIO shipped (shared/notes/anchors.md),
  * as tests: checkpoints with nothing between them, a checkpoint first and
  * last, many checkpoints queued at once, a checkpoint released only after
- * ALL older commands (not the first) completed, nothing stranded, and many
- * sessions on one queue in parallel (threads), each keeping its own order.
+ * ALL older commands (not the first) completed (the first command of the
+ * epoch made really slow by dm-delay, and shown to have finished last),
+ * nothing stranded, and many sessions on one queue in parallel (threads),
+ * each keeping its own order.
  */
 #include <pthread.h>
 
 #include "mb_harness.h"
 #include "mb_test.h"
+#include "mb_dm.h"
 
 FIXTURE(races) {
 	struct mb_env e;
 	uint32_t sid;
 	uint64_t rng;
+	/* checkpoint_waits_for_all_older: its own null_blk, dm and queue */
+	char nb2[64], dev2[128], dm[32], dmdev[64], q2[MBATCH_QUEUE_NAME_MAX];
+	uint32_t sid2;
 };
 
 FIXTURE_VARIANT(races) {
@@ -47,6 +53,19 @@ FIXTURE_TEARDOWN(races)
 {
 	const char *err;
 
+	if (self->sid2)
+		EXPECT_EQ(0, mb_session_close(&self->e.s, self->sid2));
+	if (self->q2[0]) {
+		EXPECT_EQ(0, mb_queue_del(&self->e.s, self->q2));
+		EXPECT_TRUE(mb_wait_dev_free(self->dmdev, 5000));
+	}
+	if (self->dm[0])
+		EXPECT_EQ(0, mb_dm_remove(self->dm)) TH_LOG("dm remove %s",
+							    self->dm);
+	if (self->nb2[0]) {
+		EXPECT_TRUE(mb_wait_dev_free(self->dev2, 5000));
+		EXPECT_EQ(0, mb_nullb_remove(self->nb2));
+	}
 	if (self->sid && self->e.s.fd >= 0)
 		EXPECT_EQ(0, mb_session_close(&self->e.s, self->sid));
 	err = mb_env_teardown(&self->e);
@@ -108,10 +127,12 @@ static const char *check_run(const struct mb_cmd *c, uint32_t n,
 }
 
 /* Submit c[] in batches of per_batch, collect, check against the session's
- * epoch count before the run.
+ * epoch count before the run. With @rp the results are kept there.
  */
-static const char *run(struct mb_sock *s, uint32_t sid, const struct mb_cmd *c,
-		       uint32_t n, uint32_t per_batch)
+static const char *run_keep(struct mb_sock *s, uint32_t sid,
+			    const struct mb_cmd *c, uint32_t n,
+			    uint32_t per_batch, struct mb_result **rp,
+			    uint32_t *nrp)
 {
 	static char why[600];
 	struct mb_session_info si;
@@ -141,8 +162,19 @@ static const char *run(struct mb_sock *s, uint32_t sid, const struct mb_cmd *c,
 	bad = check_run(c, n, r, nr, si.epoch);
 	if (bad)
 		snprintf(why, sizeof(why), "%s", bad);
-	mb_results_free(r, nr);
+	if (rp) {
+		*rp = r;
+		*nrp = nr;
+	} else {
+		mb_results_free(r, nr);
+	}
 	return bad ? why : NULL;
+}
+
+static const char *run(struct mb_sock *s, uint32_t sid, const struct mb_cmd *c,
+		       uint32_t n, uint32_t per_batch)
+{
+	return run_keep(s, sid, c, n, per_batch, NULL, NULL);
 }
 
 /* LIO 3: several ordered commands with no simple ones between them */
@@ -207,21 +239,72 @@ TEST_F_TIMEOUT(races, many_checkpoints_at_once, 90)
 	EXPECT_EQ(NULL, err) TH_LOG("100 small batches: %s", err);
 }
 
-/* LIO 4 and 5: the checkpoint waits for ALL older commands, not the first
- * one to complete: a long command (big) submitted first, short ones after
+/*
+ * LIO 4 and 5: the checkpoint waits for ALL older commands, not the first
+ * one to complete: a long command submitted first, short ones after. On
+ * timer-mode null_blk every request takes the same time, so the long one
+ * is made long for real: the queue is bound to a dm device whose first MiB
+ * is dm-delay (SLOW_MS per read and write, flushes not delayed) and whose
+ * rest is linear, both over one null_blk. The long command of each epoch
+ * writes into the first MiB, the short ones (writes up to the largest I/O,
+ * a read, a flush, write-zeroes) go elsewhere. Proven from the results: the
+ * long command started first (the lowest offset; a FLUSH has none) and
+ * completed last of its epoch, after every other command of it, and was
+ * slow; its checkpoint completed after it,
+ * and the next epoch started after the checkpoint (check_run).
  */
-TEST_F(races, checkpoint_waits_for_all_older)
+TEST_F_TIMEOUT(races, checkpoint_waits_for_all_older, 90)
 {
-	struct mb_cmd c[40];
-	uint32_t i, n = 0;
+	enum { EPOCHS = 3, SLOW_MS = 300, SLOW_SECTORS = 2048 };
+	struct mb_dm_target t[2];
+	struct mb_queue_cfg qc;
+	struct mb_result *r = NULL;
+	struct mb_cmd c[EPOCHS * 16];
+	uint32_t i, j, n = 0, nr = 0, first[EPOCHS + 1];
+	char devno[32];
 	const char *err;
+	uint64_t cap;
 
-	for (i = 0; i < 3; i++) {
+	ASSERT_EQ(0, system("modprobe dm_delay"))
+		TH_LOG("dm-delay is not available");
+	ASSERT_EQ(0, mb_nullb_create("size=64 memory_backed=1 irqmode=2 completion_nsec=50000",
+				     self->nb2, sizeof(self->nb2), self->dev2,
+				     sizeof(self->dev2)));
+	ASSERT_EQ(0, mb_dm_devno(self->dev2, devno, sizeof(devno)));
+	cap = 64ULL << 11;		/* sectors */
+	t[0] = (struct mb_dm_target){ .start = 0, .len = SLOW_SECTORS,
+				      .type = "delay" };
+	snprintf(t[0].params, sizeof(t[0].params), "%s 0 %d %s 0 %d %s 0 0",
+		 devno, SLOW_MS, devno, SLOW_MS, devno);
+	t[1] = (struct mb_dm_target){ .start = SLOW_SECTORS,
+				      .len = cap - SLOW_SECTORS,
+				      .type = "linear" };
+	snprintf(t[1].params, sizeof(t[1].params), "%s %d", devno,
+		 SLOW_SECTORS);
+	mb_unique(self->dm, sizeof(self->dm), "mbd");
+	ASSERT_EQ(0, mb_dm_create(self->dm, t, 2, self->dmdev,
+				  sizeof(self->dmdev)))
+		TH_LOG("dm device %s: %m", self->dm);
+	mb_unique(self->q2, sizeof(self->q2), "qd");
+	qc = (struct mb_queue_cfg){ .name = self->q2, .dev = self->dmdev,
+				    .depth = variant->depth };
+	ASSERT_EQ(0, mb_queue_new(&self->e.s, &qc)) {
+		TH_LOG("QUEUE_NEW on %s: %s", self->dmdev,
+		       mb_strerr(&self->e.s));
+		self->q2[0] = 0;
+	}
+	ASSERT_EQ(0, mb_session_open(&self->e.s, self->q2, 0, &self->sid2));
+
+	for (i = 0; i < EPOCHS; i++) {
+		first[i] = n;
+		/* the long one, first in submission and in offset order */
+		c[n] = WR(100 + n, i * 4096ULL, 4096);
+		n++;
 		c[n] = WR(100 + n, (8ULL << 20) + i * 65536ULL, mb_max_io(512));
 		n++;
 		c[n] = RD(100 + n, (16ULL << 20) + i * 65536ULL, mb_max_io(512));
 		n++;
-		c[n] = WR(100 + n, i * 512ULL, 512);
+		c[n] = WR(100 + n, (1ULL << 20) + i * 512ULL, 512);
 		n++;
 		c[n] = (struct mb_cmd){ .tag = 100 + n, .op = MBATCH_OP_FLUSH };
 		n++;
@@ -229,11 +312,52 @@ TEST_F(races, checkpoint_waits_for_all_older)
 			.op = MBATCH_OP_WRITE_ZEROES,
 			.offset = 24ULL << 20, .len = 1U << 20 };
 		n++;
+		for (j = 0; j < 6; j++, n++)
+			c[n] = WR(100 + n, (32ULL << 20) + (i * 8 + j) * 8192ULL,
+				  4096);
 		c[n] = CPC(100 + n, 0);
 		n++;
 	}
-	err = run(&self->e.s, self->sid, c, n, n);
+	first[EPOCHS] = n;
+	err = run_keep(&self->e.s, self->sid2, c, n, n, &r, &nr);
 	EXPECT_EQ(NULL, err) TH_LOG("%s", err);
+	ASSERT_EQ(n, nr);
+
+	for (i = 0; i < EPOCHS; i++) {
+		const struct mb_result *slow = mb_find_tag(r, nr, c[first[i]].tag);
+		const struct mb_result *cp = mb_find_tag(r, nr,
+							 c[first[i + 1] - 1].tag);
+
+		ASSERT_NE(NULL, slow);
+		ASSERT_NE(NULL, cp);
+		EXPECT_LE((uint64_t)SLOW_MS * 1000000 * 8 / 10,
+			  slow->done_ns - slow->start_ns)
+			TH_LOG("epoch %u: the long command took only %llu us",
+			       i, (unsigned long long)(slow->done_ns -
+						       slow->start_ns) / 1000);
+		for (j = first[i] + 1; j < first[i + 1] - 1; j++) {
+			const struct mb_result *x = mb_find_tag(r, nr, c[j].tag);
+
+			ASSERT_NE(NULL, x);
+			/* a FLUSH has no offset: it sorts with offset 0 */
+			if (c[j].op != MBATCH_OP_FLUSH)
+				EXPECT_LE(slow->start_ns, x->start_ns)
+					TH_LOG("epoch %u: tag %llu (%s) started before the long command",
+					       i, (unsigned long long)c[j].tag,
+					       mb_op_name(c[j].op));
+			EXPECT_LT(x->done_ns, slow->done_ns)
+				TH_LOG("epoch %u: tag %llu (%s) completed after the long command: it was not the last",
+				       i, (unsigned long long)c[j].tag,
+				       mb_op_name(c[j].op));
+		}
+		EXPECT_LE(slow->done_ns, cp->done_ns)
+			TH_LOG("epoch %u: the checkpoint completed before the long command",
+			       i);
+		TH_LOG("epoch %u: long command %llu us, checkpoint %llu us after it",
+		       i, (unsigned long long)(slow->done_ns - slow->start_ns) / 1000,
+		       (unsigned long long)(cp->done_ns - slow->done_ns) / 1000);
+	}
+	mb_results_free(r, nr);
 }
 
 struct worker {

@@ -15,7 +15,8 @@
 #   cut        the link cut mid-batch (link down/up; daemons killed with
 #              SIGKILL and restarted): every command runs once (epochs of
 #              writes to the same blocks, the last one must win; reads in
-#              between see the epoch before) and every result comes once
+#              between see the epoch before; b's device wrote exactly the
+#              sectors of the writes) and every result comes once
 #   reset      the participant loses its state mid-batch (peer del + add;
 #              its namespace deleted and made again; the link timeout
 #              expires): outstanding commands end unknown or not sent,
@@ -343,7 +344,7 @@ two_nodes() {	# two_nodes [null_blk options of b...]
 # ===========================================================================
 # 1. batches with checkpoints, a -> b
 case_barrier() {
-	local sid bsid first total=0 n early early_ok epid st
+	local sid bsid first total=0 n early early_ok epid st w0
 	two_nodes completion_nsec=200000
 	pair a b keepalive 250
 
@@ -388,11 +389,13 @@ case_barrier() {
 
 	gen "$TMP/w" 12 0 8
 	total=$(gen_count 12 0 8)
+	w0=$(blk_stat "${NB[b]}" 7)
 	submit a "$sid" "$TMP/w" || return
 	first=$FIRST
 	collect a "$sid" "$total" 60 "$TMP/r.json"
 	check "barrier" "$TMP/r.json" --count "$total" --first-msg-seq "$first" \
-		--barrier --epochs --blocks 8 --reached 12
+		--barrier --epochs --blocks 8 --reached 12 \
+		--written-sectors $(($(blk_stat "${NB[b]}" 7) - w0))
 	dev_is b 0 8 "$(python3 "$RESULTS" last-pattern --epochs 12)"
 	n=$(peer_val a nodeb "['stats']['sessions_out']")
 	[ "$n" = 1 ] || fail "a: peer nodeb sessions_out $n, expected 1"
@@ -406,7 +409,7 @@ case_barrier() {
 # ===========================================================================
 # 2. netem on both ends of the link
 case_netem() {
-	local sid first total n netem
+	local sid first total n netem w0
 	netem="delay 8ms 4ms loss 2% duplicate 2% reorder 25% 50%"
 	two_nodes completion_nsec=50000
 	for n in a,b b,a; do
@@ -423,11 +426,13 @@ case_netem() {
 	wait_for 10 state_is a "$sid" active || fail "$what: session $sid not active"
 	gen "$TMP/w" 24 0 8
 	total=$(gen_count 24 0 8)
+	w0=$(blk_stat "${NB[b]}" 7)
 	submit a "$sid" "$TMP/w"
 	first=$FIRST
 	collect a "$sid" "$total" 90 "$TMP/r.json"
 	check "netem" "$TMP/r.json" --count "$total" --first-msg-seq "$first" \
-		--barrier --epochs --blocks 8 --reached 24
+		--barrier --epochs --blocks 8 --reached 24 \
+		--written-sectors $(($(blk_stat "${NB[b]}" 7) - w0))
 	dev_is b 0 8 "$(python3 "$RESULTS" last-pattern --epochs 24)"
 	log "netem ($netem): rtt $(peer_val a nodeb "['rtt_us']") us, a: $(peer_val a nodeb "['stats']")"
 	ctl a session close "$sid" || fail "session close $sid"
@@ -439,13 +444,14 @@ case_netem() {
 # after the first half was submitted, the second half is submitted while
 # the link is down
 cut_run() {
-	local what=$1 action=$2 sid first total st
+	local what=$1 action=$2 sid first total st w0
 	open_remote a q0@nodeb || return
 	sid=$SID
 	wait_for 10 state_is a "$sid" active || fail "$what: session $sid not active"
 	gen "$TMP/w1" 20 0 4
 	gen "$TMP/w2" 40 20 4
 	total=$(gen_count 40 0 4)
+	w0=$(blk_stat "${NB[b]}" 7)
 	submit a "$sid" "$TMP/w1" || return
 	first=$FIRST
 	kmsg "$what: cut"
@@ -453,8 +459,10 @@ cut_run() {
 	st=$(session_state a "$sid" 2>/dev/null)
 	log "$what: session $sid after the cut: ${st:-?}"
 	collect a "$sid" "$total" 60 "$TMP/r.json"
+	# every write ran once: b's device wrote exactly their sectors
 	check "cut/$what" "$TMP/r.json" --count "$total" --first-msg-seq "$first" \
-		--barrier --epochs --blocks 4 --reached 40
+		--barrier --epochs --blocks 4 --reached 40 \
+		--written-sectors $(($(blk_stat "${NB[b]}" 7) - w0))
 	dev_is b 0 4 "$(python3 "$RESULTS" last-pattern --epochs 40)"
 	log "$what: a: $(peer_val a nodeb "['stats']"); b: $(peer_val b nodea "['stats']")"
 	ctl a session close "$sid" || fail "$what: session close $sid"

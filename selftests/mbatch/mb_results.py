@@ -22,6 +22,7 @@
   mb_results.py check F [--count N] [--first-msg-seq S] [--statuses LIST]
                     [--outcomes LIST] [--barrier] [--lost]
                     [--epochs --blocks B] [--reached N]
+                    [--written-sectors N]
       Check a collected stream: result sequence 1..N without gap or
       duplicate, one result per message sequence, the expected count,
       statuses within LIST (errno names, "ok" for 0; default ok), outcomes
@@ -30,7 +31,11 @@
       participant's timestamps, and the data of the reads of a "gen"
       workload. --lost: some commands are unknown or not sent, those not
       sent follow every sent one, and their status is a cause of --statuses.
+      --written-sectors N: the device's sectors-written counter grew by N
+      while the stream ran; it must be what the writes that ran wrote (each
+      write done and well, its bytes counted once, none unknown).
       Prints one line per problem and exits 1 if there is any.
+      mb_results_test.py proves that each of these checks can fail.
 
   mb_results.py pattern FILE --byte P
       FILE (read from a device with dd) holds only byte P.
@@ -183,6 +188,8 @@ def cmd_check(a):
         bad += barrier(res)
     if a.epochs:
         bad += epochs(res, a.blocks, a.reached)
+    if a.written_sectors is not None:
+        bad += written(res, a.written_sectors)
     for b in bad:
         print(b)
     return 1 if bad else 0
@@ -211,14 +218,22 @@ def lost(res):
 def barrier(res):
     """Every command of epoch e+1 started after the checkpoint closing e
     completed, which completed after every command of e; the times are the
-    participant's, of commands that reached the device (start_ns != 0)."""
+    participant's, of commands that reached the device (start_ns != 0),
+    failed ones included (the checkpoint waits for them too). Checkpoints
+    complete in epoch order (an empty epoch's too), one per epoch."""
     bad = []
     by = {}
     cps = {}
     for r in res:
-        if r["status"] != 0 or not r.get("start_ns"):
+        if not r.get("start_ns"):
             continue
         if r["op"] == "checkpoint":
+            if r.get("outcome", "done") != "done":
+                continue
+            if r["epoch"] in cps:
+                bad.append("barrier: epoch %d has two checkpoints (tags %d "
+                           "and %d)" % (r["epoch"], cps[r["epoch"]]["tag"],
+                                        r["tag"]))
             cps[r["epoch"]] = r
         else:
             by.setdefault(r["epoch"], []).append(r)
@@ -233,9 +248,36 @@ def barrier(res):
                 bad.append("barrier: tag %d of epoch %d started at %d, "
                            "before checkpoint %d completed (%d)" %
                            (r["tag"], e + 1, r["start_ns"], e, cp["done_ns"]))
+        later = [c for f, c in cps.items() if f > e]
+        for c in later:
+            if c["start_ns"] < cp["done_ns"]:
+                bad.append("barrier: checkpoint %d started at %d, before "
+                           "checkpoint %d completed (%d)" %
+                           (c["epoch"], c["start_ns"], e, cp["done_ns"]))
+                break
     if not cps:
         bad.append("barrier: no completed checkpoint in the results")
     return bad[:10]
+
+
+def written(res, sectors):
+    """The device wrote what the writes that ran wrote, once each."""
+    bad = []
+    want = 0
+    for r in res:
+        if r["op"] not in ("write", "write-zeroes"):
+            continue
+        if r.get("outcome", "done") != "done" or r["status"] != 0:
+            bad.append("written: write tag %d is %s, status %s: what it "
+                       "wrote is not known" %
+                       (r["tag"], r.get("outcome", "-"),
+                        status_name(r["status"])))
+            break
+        want += r["bytes"] // 512
+    if not bad and sectors != want:
+        bad.append("written: the device wrote %d sectors, the results say "
+                   "%d" % (sectors, want))
+    return bad
 
 
 def epochs(res, blocks, reached):
@@ -310,6 +352,7 @@ def main():
     k.add_argument("--epochs", action="store_true")
     k.add_argument("--blocks", type=int, default=4)
     k.add_argument("--reached", type=int)
+    k.add_argument("--written-sectors", type=int)
     p = sub.add_parser("pattern")
     p.add_argument("file")
     p.add_argument("--byte", type=int, required=True)

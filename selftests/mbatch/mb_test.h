@@ -280,16 +280,25 @@ static inline const struct mb_result *mb_find_tag(const struct mb_result *r,
 }
 
 /*
- * The barrier property over the results of one session: for every epoch e,
- * the latest completion of e (its commands and its checkpoint) is not after
- * the earliest start of any later epoch (commands that never started have
- * start_ns == 0 and are excluded). Returns NULL or a description.
+ * The barrier property over the results of one session, from the module's
+ * own timestamps. A result "reached the device" when its start_ns is not 0
+ * (commands that were cancelled or never sent have none); a checkpoint ran
+ * when its outcome is DONE (or, with no outcome, when it has a start).
+ *  1. every checkpoint that ran completes no earlier than every command of
+ *     its own epoch that reached the device (it waited for all of them, not
+ *     for the first to complete);
+ *  2. for every epoch e, the latest completion of e (its commands and its
+ *     checkpoint) is not after the earliest start of any later epoch (its
+ *     commands and its checkpoint);
+ *  3. an epoch has at most one checkpoint.
+ * Returns NULL or a description of the first violation found.
  */
 static inline const char *mb_check_barrier(const struct mb_result *r,
 					   uint32_t n)
 {
-	static char why[512];
+	static __thread char why[512];
 	uint64_t maxe = 0, *maxdone, *minstart, suffix;
+	int64_t *cp;			/* index of the epoch's checkpoint */
 	uint32_t i;
 	uint64_t e;
 
@@ -298,18 +307,51 @@ static inline const char *mb_check_barrier(const struct mb_result *r,
 			maxe = r[i].epoch;
 	maxdone = calloc(maxe + 2, sizeof(*maxdone));
 	minstart = calloc(maxe + 2, sizeof(*minstart));
-	if (!maxdone || !minstart)
+	cp = calloc(maxe + 2, sizeof(*cp));
+	if (!maxdone || !minstart || !cp)
 		abort();
-	for (e = 0; e <= maxe + 1; e++)
-		minstart[e] = UINT64_MAX;
-	for (i = 0; i < n; i++) {
-		if (r[i].done_ns > maxdone[r[i].epoch])
-			maxdone[r[i].epoch] = r[i].done_ns;
-		if (r[i].op != MBATCH_OP_CHECKPOINT && r[i].start_ns &&
-		    r[i].start_ns < minstart[r[i].epoch])
-			minstart[r[i].epoch] = r[i].start_ns;
-	}
 	why[0] = 0;
+	for (e = 0; e <= maxe + 1; e++) {
+		minstart[e] = UINT64_MAX;
+		cp[e] = -1;
+	}
+	for (i = 0; i < n; i++) {
+		const struct mb_result *x = &r[i];
+
+		if (x->done_ns > maxdone[x->epoch])
+			maxdone[x->epoch] = x->done_ns;
+		if (x->start_ns && x->start_ns < minstart[x->epoch])
+			minstart[x->epoch] = x->start_ns;
+		if (x->op != MBATCH_OP_CHECKPOINT)
+			continue;
+		if (cp[x->epoch] >= 0 && !why[0])
+			snprintf(why, sizeof(why),
+				 "epoch %llu has two checkpoints (tags %llu and %llu)",
+				 (unsigned long long)x->epoch,
+				 (unsigned long long)r[cp[x->epoch]].tag,
+				 (unsigned long long)x->tag);
+		if (x->outcome == MBATCH_OUTCOME_DONE ||
+		    (!x->outcome && x->start_ns))
+			cp[x->epoch] = i;
+	}
+	/* 1: the checkpoint after all of its own epoch */
+	for (i = 0; i < n && !why[0]; i++) {
+		const struct mb_result *x = &r[i], *c;
+
+		if (x->op == MBATCH_OP_CHECKPOINT || !x->start_ns ||
+		    cp[x->epoch] < 0)
+			continue;
+		c = &r[cp[x->epoch]];
+		if (x->done_ns > c->done_ns)
+			snprintf(why, sizeof(why),
+				 "checkpoint %llu (tag %llu) completed at %llu, before tag %llu (%s) of its epoch completed at %llu",
+				 (unsigned long long)x->epoch,
+				 (unsigned long long)c->tag,
+				 (unsigned long long)c->done_ns,
+				 (unsigned long long)x->tag, mb_op_name(x->op),
+				 (unsigned long long)x->done_ns);
+	}
+	/* 2: nothing of a later epoch starts before an epoch completed */
 	suffix = UINT64_MAX;
 	for (e = maxe + 1; e-- > 0;) {
 		/* suffix = earliest start of any epoch after e */
@@ -324,6 +366,7 @@ static inline const char *mb_check_barrier(const struct mb_result *r,
 	}
 	free(maxdone);
 	free(minstart);
+	free(cp);
 	return why[0] ? why : NULL;
 }
 
@@ -331,7 +374,7 @@ static inline const char *mb_check_barrier(const struct mb_result *r,
 static inline const char *mb_check_seq(const struct mb_result *r, uint32_t n,
 				       uint64_t first)
 {
-	static char why[256];
+	static __thread char why[256];
 	uint32_t i;
 
 	for (i = 0; i < n; i++) {
@@ -344,6 +387,195 @@ static inline const char *mb_check_seq(const struct mb_result *r, uint32_t n,
 		}
 	}
 	return NULL;
+}
+
+/* ---- what reached the device ------------------------------------------ */
+
+/* The command of @c (by tag) a result answers; NULL if none. */
+static inline const struct mb_cmd *mb_cmd_of(const struct mb_cmd *c,
+					     uint32_t nc,
+					     const struct mb_result *x)
+{
+	uint32_t i;
+
+	for (i = 0; i < nc; i++)
+		if (c[i].tag == x->tag)
+			return &c[i];
+	return NULL;
+}
+
+/* The device's sectors-written counter (/sys/block/NAME/stat field 7). */
+static inline long long mb_sectors_written(const char *name)
+{
+	return mb_blk_stat(name, 7);
+}
+
+/*
+ * What the results say was written to the device, in 512-byte sectors:
+ * every WRITE and WRITE_ZEROES whose outcome is DONE counts its whole length
+ * (a write the device failed was sent to it all the same: the block layer
+ * counts it), CANCELLED and NOT_SENT count nothing. *lo is that; *hi adds
+ * the writes whose outcome is UNKNOWN (they may or may not have run). A
+ * result without a command in @c counts nothing. The device's counter,
+ * compared before and after, must lie in [lo, hi]: a write run twice, or
+ * one cancelled or never sent that ran anyway, shows.
+ */
+static inline void mb_result_sectors(const struct mb_cmd *c, uint32_t nc,
+				     const struct mb_result *r, uint32_t nr,
+				     long long *lo, long long *hi)
+{
+	uint32_t i;
+
+	*lo = *hi = 0;
+	for (i = 0; i < nr; i++) {
+		const struct mb_cmd *x = mb_cmd_of(c, nc, &r[i]);
+
+		if (!x || (x->op != MBATCH_OP_WRITE &&
+			   x->op != MBATCH_OP_WRITE_ZEROES))
+			continue;
+		if (r[i].outcome == MBATCH_OUTCOME_DONE) {
+			*lo += x->len / 512;
+			*hi += x->len / 512;
+		} else if (r[i].outcome == MBATCH_OUTCOME_UNKNOWN) {
+			*hi += x->len / 512;
+		}
+	}
+}
+
+/* NULL when @written (the counter's delta) is what the results say ran. */
+static inline const char *mb_check_sectors(const struct mb_cmd *c, uint32_t nc,
+					   const struct mb_result *r,
+					   uint32_t nr, long long written)
+{
+	static __thread char why[200];
+	long long lo, hi;
+
+	mb_result_sectors(c, nc, r, nr, &lo, &hi);
+	if (written >= lo && written <= hi)
+		return NULL;
+	if (lo == hi)
+		snprintf(why, sizeof(why),
+			 "the device wrote %lld sectors, the results say %lld",
+			 written, lo);
+	else
+		snprintf(why, sizeof(why),
+			 "the device wrote %lld sectors, the results say %lld to %lld",
+			 written, lo, hi);
+	return why;
+}
+
+/*
+ * Each WRITE of @c wrote its own blocks, which held zeroes before, and its
+ * data is unique: a write whose outcome is DONE with status 0 left its data
+ * there; one CANCELLED or NOT_SENT left the blocks untouched (zero); one
+ * UNKNOWN either; one DONE that failed is not looked at. Every WRITE must
+ * have a result. Returns NULL or the first difference.
+ */
+static inline const char *mb_check_write_effects(const char *dev,
+						 const struct mb_cmd *c,
+						 uint32_t nc,
+						 const struct mb_result *r,
+						 uint32_t nr)
+{
+	static __thread char why[300];
+	unsigned char *buf = NULL;
+	uint32_t i, j;
+
+	why[0] = 0;
+	for (i = 0; i < nc && !why[0]; i++) {
+		const struct mb_result *x = NULL;
+		int is_data, is_zero;
+
+		if (c[i].op != MBATCH_OP_WRITE)
+			continue;
+		for (j = 0; j < nr && !x; j++)
+			if (r[j].tag == c[i].tag)
+				x = &r[j];
+		if (!x) {
+			snprintf(why, sizeof(why), "write tag %llu has no result",
+				 (unsigned long long)c[i].tag);
+			break;
+		}
+		free(buf);
+		buf = malloc(c[i].len);
+		if (!buf || mb_pread_direct(dev, c[i].offset, buf, c[i].len)) {
+			snprintf(why, sizeof(why), "cannot read %s at %llu", dev,
+				 (unsigned long long)c[i].offset);
+			break;
+		}
+		is_data = !memcmp(buf, c[i].data, c[i].len);
+		is_zero = mb_is_zero(buf, c[i].len);
+		if (x->outcome == MBATCH_OUTCOME_DONE && !x->status && !is_data)
+			snprintf(why, sizeof(why),
+				 "write tag %llu at %llu ran (done) but its data is not on the device",
+				 (unsigned long long)c[i].tag,
+				 (unsigned long long)c[i].offset);
+		else if ((x->outcome == MBATCH_OUTCOME_CANCELLED ||
+			  x->outcome == MBATCH_OUTCOME_NOT_SENT) && !is_zero)
+			snprintf(why, sizeof(why),
+				 "write tag %llu at %llu is %s but its blocks were written%s",
+				 (unsigned long long)c[i].tag,
+				 (unsigned long long)c[i].offset,
+				 mb_outcome_name(x->outcome),
+				 is_data ? " with its data" : "");
+		else if (x->outcome == MBATCH_OUTCOME_UNKNOWN && !is_zero &&
+			 !is_data)
+			snprintf(why, sizeof(why),
+				 "write tag %llu at %llu (unknown) left neither zeroes nor its data",
+				 (unsigned long long)c[i].tag,
+				 (unsigned long long)c[i].offset);
+	}
+	free(buf);
+	return why[0] ? why : NULL;
+}
+
+/* A fault knob of the test build (/sys/module/mbatch/parameters/fault_*). */
+static inline int mb_knob_set(const char *name, unsigned int v)
+{
+	char p[128];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "/sys/module/mbatch/parameters/%s", name);
+	f = fopen(p, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "%u\n", v);
+	return fclose(f) ? -errno : 0;
+}
+
+/* Requests in flight on a block device (/sys/block/NAME/inflight), or -1. */
+static inline long long mb_blk_inflight(const char *name)
+{
+	long long rd, wr;
+	char p[256];
+	FILE *f;
+	int ok;
+
+	snprintf(p, sizeof(p), "/sys/block/%s/inflight", name);
+	f = fopen(p, "r");
+	if (!f)
+		return -1;
+	ok = fscanf(f, "%lld %lld", &rd, &wr) == 2;
+	fclose(f);
+	return ok ? rd + wr : -1;
+}
+
+/*
+ * Wait until nothing is in flight on the device for 100 ms running (what a
+ * closed session had started has ended); 0, or -1 after @ms.
+ */
+static inline int mb_blk_wait_idle(const char *name, int ms)
+{
+	uint64_t end = mb_now_ns() + (uint64_t)ms * 1000000;
+	int quiet = 0;
+
+	while (mb_now_ns() < end) {
+		quiet = mb_blk_inflight(name) == 0 ? quiet + 1 : 0;
+		if (quiet >= 10)
+			return 0;
+		usleep(10000);
+	}
+	return -1;
 }
 
 /* ---- random workloads ------------------------------------------------ */
