@@ -2,52 +2,69 @@
 /*
  * Expected extack texts of the mbatch module, in one place.
  *
- * Each rejection is asserted as errno + a case-insensitive substring of the
- * extended ACK message. Texts marked "core" come from the netlink/genetlink
- * core (lib/nlattr.c, net/netlink/genetlink.c) and only apply when the
- * module lets its policies do the check; the others are the module's own.
- * The malformed-request table itself is in mb_badinput.c and refers to
- * these names.
+ * Each rejection is asserted as errno + a substring of the extended ACK
+ * message that only that refusal has: the whole text, never a word the
+ * netlink core's own messages contain too. Texts marked "core" come from
+ * the netlink/genetlink core (lib/nlattr.c, net/netlink/genetlink.c) and
+ * only apply when the module lets its policies do the check; the others
+ * are the module's own. The malformed-request table itself is in
+ * mb_badinput.c and refers to these names.
  */
 #ifndef MB_EXPECT_H
 #define MB_EXPECT_H
 
-/* netlink core (policy validation) */
-#define X_POLICY	"failed policy validation"	/* core, -ERANGE/-EINVAL */
+/* netlink core (policy validation and the genetlink header) */
+#define X_POLICY	"Attribute failed policy validation"	/* core, -EINVAL */
 #define X_ATTRLEN	"invalid attribute length"	/* core, -EINVAL */
 #define X_UNKNOWN_ATTR	"Unknown attribute type"	/* core, -EINVAL */
-#define X_RANGE		"out of range"			/* core "integer out of range", -ERANGE */
+#define X_RANGE		"integer out of range"		/* core, -ERANGE */
 #define X_RESERVED_BIT	"reserved bit set"		/* core NLA_POLICY_MASK, -EINVAL */
-#define X_NESTED	"NLA_F_NESTED"			/* core, -EINVAL */
-#define X_GENL_RESERVED	"reserved field is not 0"	/* core, -EINVAL */
-#define X_NLFLAGS	"nlmsg_flags"			/* core, -EINVAL */
+#define X_NESTED	"NLA_F_NESTED is missing"	/* core, -EINVAL */
+#define X_GENL_RESERVED	"genlmsghdr.reserved field is not 0"	/* core, -EINVAL */
+#define X_NLFLAGS	"ambiguous or reserved bits set in nlmsg_flags"	/* core, -EINVAL */
+
+/* the module: a missing attribute, named (and NLMSGERR_ATTR_MISS_TYPE) */
+#define X_MISS_QUEUE	"missing queue name"		/* -EINVAL */
+#define X_MISS_DEV	"missing device path"		/* -EINVAL */
+#define X_MISS_SESSION	"missing session id"		/* -EINVAL */
+#define X_MISS_BATCH	"missing batch id"		/* -EINVAL */
+#define X_NO_MSGS	"a batch needs at least one message"	/* -EINVAL */
+#define X_MSG_NO_OP	"message has no op"		/* -EINVAL */
+#define X_MSG_NO_OFFSET	"message has no offset"		/* -EINVAL */
+#define X_MSG_NO_LEN	"message has no length"		/* -EINVAL */
+#define X_MSG_NO_DATA	"a write needs data"		/* -EINVAL */
 
 /* the module */
-#define X_MISSING	"missing"	/* or NLMSGERR_ATTR_MISS_TYPE naming it */
 #define X_NO_QUEUE	"no such queue"			/* -ENOENT */
 #define X_NO_SESSION	"no such session"		/* -ENOENT */
 #define X_NO_BATCH	"no such batch"			/* -ENOENT */
-#define X_QUEUE_EXISTS	"exists"			/* -EEXIST */
-#define X_QUEUE_NAME	"queue name"			/* -EINVAL */
-#define X_DEV_OPEN	"open the block device"		/* -ENOENT/-ENOTBLK/... */
-#define X_DEV_BUSY	"busy"				/* -EBUSY */
-#define X_NO_MSGS	"at least one message"		/* -EINVAL */
-#define X_TOO_MANY_MSGS	"too many messages"		/* -E2BIG */
-#define X_UNALIGNED	"not aligned"			/* -EINVAL */
-#define X_BEYOND	"beyond the end"		/* -ERANGE */
-#define X_LEN		"length"			/* -EINVAL/-ERANGE */
-#define X_DATA_LEN	"data length"			/* -EINVAL */
-#define X_DATA_NOT_ALLOWED "data"			/* -EINVAL */
-#define X_FLAGS_ONLY_CP	"flags"				/* -EINVAL */
-#define X_NO_RANGE	"offset"			/* -EINVAL: FLUSH/CHECKPOINT with offset/len */
-#define X_NOT_HALTED	"not halted"			/* -EINVAL on RESUME */
-#define X_NO_DISCARD	"discard"			/* -EOPNOTSUPP */
-#define X_LIMIT_CMDS	"command limit"			/* -ENOBUFS */
-#define X_LIMIT_BYTES	"byte limit"			/* -ENOBUFS */
-#define X_NEED_SYS_ADMIN "CAP_SYS_ADMIN"		/* -EPERM on QUEUE_NEW */
-#define X_COLLECT_TIMEOUT "timeout"			/* -ERANGE/-EINVAL */
-#define X_ACK_AHEAD	"collect-ack is ahead"		/* -EINVAL: ack past last delivered */
-#define X_NOT_OWNER	"belongs to another socket"	/* -EPERM: no handle */
+#define X_QUEUE_EXISTS	"a queue with this name exists"	/* -EEXIST */
+#define X_QUEUE_NAME	"queue name must be 1-31 characters of [A-Za-z0-9_.-]"	/* -EINVAL */
+#define X_DEV_OPEN	"cannot open the block device path"	/* -ENOENT/-ENOTBLK/-ENXIO */
+#define X_DEV_BUSY	"block device is busy (opened exclusively elsewhere)"	/* -EBUSY */
+#define X_TOO_MANY_MSGS	"too many messages in one batch"	/* -E2BIG */
+#define X_OFF_UNALIGNED	"offset is not aligned to the logical block size"	/* -EINVAL */
+#define X_LEN_UNALIGNED	"length is not aligned to the logical block size"	/* -EINVAL */
+#define X_BEYOND	"range is beyond the end of the device"	/* -ERANGE */
+#define X_LEN_ZERO	"length must not be zero"	/* -EINVAL */
+#define X_LEN_MAX_IO	"length exceeds the read/write maximum"	/* -EINVAL */
+#define X_LEN_MAX_ZERO	"length exceeds the discard/write-zeroes maximum"	/* -EINVAL */
+#define X_DATA_LEN	"data length does not match the length"	/* -EINVAL */
+#define X_DATA_NOT_ALLOWED "only a write carries data"	/* -EINVAL */
+#define X_FLAGS_ONLY_CP	"flags are only valid on a checkpoint"	/* -EINVAL */
+#define X_NO_RANGE	"flush and checkpoint take no offset or length"	/* -EINVAL */
+#define X_NOT_HALTED	"session is not halted"		/* -EINVAL on RESUME */
+#define X_CLOSING	"session is closing"		/* -ENOENT: raced a close */
+#define X_NO_DISCARD	"the device does not support discard"	/* -EOPNOTSUPP */
+#define X_LIMIT_CMDS	"session command limit reached"	/* -ENOBUFS */
+#define X_LIMIT_BYTES	"session byte limit reached"	/* -ENOBUFS */
+#define X_TOO_MANY_SESSIONS "too many sessions on this queue"	/* -ENOBUFS */
+#define X_TOO_MANY_PEERS "too many peers"		/* -ENOBUFS */
+#define X_NEED_SYS_ADMIN "binding a block device needs CAP_SYS_ADMIN"	/* -EPERM on QUEUE_NEW */
+#define X_ACK_AHEAD	"collect-ack is ahead of the results delivered"	/* -EINVAL */
+#define X_COLLECT_DO	"collect is a dump request: set NLM_F_DUMP"	/* -EOPNOTSUPP */
+#define X_NOT_OWNER	"the session belongs to another socket"	/* -EPERM: no handle */
 #define X_WRONG_HANDLE	"wrong session handle"		/* -EPERM */
+#define X_PEER_OWNED	"the session belongs to a peer"	/* -EPERM */
 
 #endif /* MB_EXPECT_H */

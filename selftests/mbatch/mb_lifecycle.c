@@ -8,8 +8,10 @@
  * hung) and at the end unloads cleanly. Every unload is followed by a
  * reload of $MBATCH_KO.
  */
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/socket.h>
 
 #include "mb_harness.h"
 #include "mb_test.h"
@@ -155,86 +157,226 @@ TEST_F(life, close_busy_session)
 	EXPECT_EQ(0, qi.sessions);
 }
 
-struct waiter {
-	uint32_t sid;
-	int ret;
-	uint64_t ms;
+/*
+ * The waiting reply of a collect (MBATCH_A_COLLECT_WAITING), and a
+ * COLLECT_READY_NTF that may come along with it.
+ */
+struct ready {
+	int waiting;			/* parts with COLLECT_WAITING */
+	int got;			/* the notification came */
+	uint32_t state;			/* its MBATCH_A_SESSION_STATE */
+	int timed_out;			/* its MBATCH_A_COLLECT_TIMED_OUT */
 };
 
-static void *collect_waiter(void *arg)
+static int ready_parse(const struct mb_sock *s, const struct nlmsghdr *nlh,
+		       uint32_t sid, struct ready *rd)
 {
-	struct waiter *w = arg;
-	struct mb_collect_opts o = { .session = w->sid, .has_min = 1,
-		.min = 100000, .has_timeout = 1,
-		.timeout_ms = MBATCH_COLLECT_TIMEOUT_MAX_MS };
-	struct mb_collect col;
-	struct mb_sock s;
-	uint64_t t0 = mb_now_ns();
+	const struct genlmsghdr *g = NLMSG_DATA(nlh);
+	const struct nlattr *tb[MBATCH_A_MAX + 1];
 
-	if (mb_open(&s)) {
-		w->ret = -1;
-		return NULL;
-	}
-	w->ret = mb_collect(&s, &o, &col);
-	w->ms = (mb_now_ns() - t0) / 1000000;
-	mb_collect_free(&col);
-	mb_close(&s);
-	return NULL;
+	if (nlh->nlmsg_type != s->family ||
+	    nlh->nlmsg_len < NLMSG_HDRLEN + GENL_HDRLEN)
+		return 0;
+	mb_parse_genl(tb, MBATCH_A_MAX, nlh);
+	if (mb_get_u32(tb[MBATCH_A_SESSION_ID]) != sid)
+		return 0;
+	if (g->cmd == MBATCH_CMD_COLLECT && tb[MBATCH_A_COLLECT_WAITING])
+		rd->waiting++;
+	if (g->cmd != MBATCH_CMD_COLLECT_READY_NTF)
+		return 0;
+	rd->got = 1;
+	rd->state = mb_get_u32(tb[MBATCH_A_SESSION_STATE]);
+	rd->timed_out = tb[MBATCH_A_COLLECT_TIMED_OUT] != NULL;
+	return 1;
 }
+
+struct ready_arg {
+	const struct mb_sock *s;
+	uint32_t sid;
+	struct ready *rd;
+};
+
+static int ready_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	struct ready_arg *a = arg;
+
+	ready_parse(a->s, nlh, a->sid, a->rd);
+	return 0;
+}
+
+/* The COLLECT_READY_NTF of request seq within ms: 1, else 0. */
+static int ready_wait(struct mb_sock *s, uint32_t seq, uint32_t sid, int ms,
+		      struct ready *rd)
+{
+	uint64_t end = mb_now_ns() + (uint64_t)ms * 1000000;
+
+	while (!rd->got && mb_now_ns() < end) {
+		struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
+		struct nlmsghdr *h;
+		ssize_t n;
+		int len;
+
+		if (poll(&pfd, 1, 50) <= 0)
+			continue;
+		n = recv(s->fd, s->rbuf, s->rbuf_len, MSG_DONTWAIT);
+		if (n <= 0)
+			continue;
+		len = (int)n;
+		for (h = (struct nlmsghdr *)s->rbuf; NLMSG_OK(h, len);
+		     h = NLMSG_NEXT(h, len))
+			if (h->nlmsg_seq == seq && ready_parse(s, h, sid, rd))
+				break;
+	}
+	return rd->got;
+}
+
+/* A device of 10 ms per command: 600 commands at depth 4 last 1.5 s. */
+#define BUSY_NULLB "size=32 memory_backed=1 irqmode=2 completion_nsec=10000000"
 
 TEST_F_TIMEOUT(life, delete_busy_queue, 60)
 {
+	struct mb_queue_cfg qc = { .name = "mbt_busy", .depth = 4 };
+	struct mb_collect_opts co;
+	struct mb_collect col;
+	struct mb_queue_info qi;
+	struct ready rd = { 0 };
+	struct ready_arg ra = { .rd = &rd };
 	struct mb_cmd c[300];
-	struct waiter w = { 0 };
-	uint32_t s1, s2;
-	pthread_t th;
-	uint64_t t0;
+	char nb[64], dev[128];
+	uint64_t t0, t_del, t_ntf, t_free;
+	uint32_t s1, s2, seq;
+	struct mb_sock w;
+	struct mb_req r;
+	int ret;
 
-	ASSERT_EQ(0, mb_session_open(&self->e.s, self->e.queue, 0, &s1));
-	ASSERT_EQ(0, mb_session_open(&self->e.s, self->e.queue,
+	ASSERT_EQ(0, mb_nullb_create(BUSY_NULLB, nb, sizeof(nb), dev,
+				     sizeof(dev)));
+	qc.dev = dev;
+	ASSERT_EQ(0, mb_queue_new(&self->e.s, &qc)) TH_LOG("%s",
+							   mb_strerr(&self->e.s));
+	ASSERT_EQ(0, mb_session_open(&self->e.s, qc.name, 0, &s1));
+	ASSERT_EQ(0, mb_session_open(&self->e.s, qc.name,
 				     MBATCH_SESSION_F_OWNED, &s2));
 	load(c, 300, 1);
 	ASSERT_EQ(0, mb_submit(&self->e.s, s1, 0, c, 300, NULL));
 	ASSERT_EQ(0, mb_submit(&self->e.s, s2, 0, c, 300, NULL));
-	w.sid = s1;
-	ASSERT_EQ(0, pthread_create(&th, NULL, collect_waiter, &w));
-	usleep(200000);
-	t0 = mb_now_ns();
-	ASSERT_EQ(0, mb_queue_del(&self->e.s, self->e.queue))
-		TH_LOG("%s", mb_strerr(&self->e.s));
-	EXPECT_LT((mb_now_ns() - t0) / 1000000, 3000);
-	self->e.have_queue = 0;
-	EXPECT_EQ(0, mb_queue_exists(&self->e.s, self->e.queue));
-	EXPECT_TRUE(wait_session_gone(&self->e.s, s1, 5000));
-	EXPECT_TRUE(wait_session_gone(&self->e.s, s2, 5000));
-	EXPECT_EQ(-ENOENT, mb_session_open(&self->e.s, self->e.queue, 0, &s1));
-	/* the waiter on a deleted queue's session is woken, not left to its
-	 * 10 s timeout
-	 */
-	pthread_join(th, NULL);
-	EXPECT_LT(w.ms, 5000) TH_LOG("collect waiter slept %llu ms",
-				     (unsigned long long)w.ms);
-	EXPECT_TRUE(mb_wait_dev_free(self->e.dev, 10000))
-		TH_LOG("device still held after deleting its queue");
-	/* the same device and name can be bound again at once */
-	{
-		struct mb_queue_cfg qc = { .name = self->e.queue,
-					   .dev = self->e.dev };
 
-		ASSERT_EQ(0, mb_queue_new(&self->e.s, &qc)) TH_LOG("%s",
+	/*
+	 * A collect on s1 that waits for more results than will ever come
+	 * (the largest valid collect-min): the kernel answers at once with
+	 * a waiting part; the notification must come when the queue goes.
+	 */
+	ASSERT_EQ(0, mb_open(&w));
+	ra.s = &w;
+	ra.sid = s1;
+	mb_req_init(&r, &w, MBATCH_CMD_COLLECT, NLM_F_DUMP);
+	mb_put_u32(&r, MBATCH_A_SESSION_ID, s1);
+	mb_put_u32(&r, MBATCH_A_COLLECT_MIN, MBATCH_MAX_CMDS_MAX);
+	mb_put_u32(&r, MBATCH_A_COLLECT_TIMEOUT_MS,
+		   MBATCH_COLLECT_TIMEOUT_MAX_MS);
+	ret = mb_transact(&w, &r, ready_cb, &ra);
+	mb_req_free(&r);
+	seq = w.last_seq;
+	ASSERT_EQ(0, ret) TH_LOG("waiting collect: %s", mb_strerr(&w));
+	ASSERT_EQ(1, rd.waiting) TH_LOG("the collect did not wait");
+	ASSERT_EQ(0, rd.got) TH_LOG("notified before the delete");
+
+	/* busy right now: commands in flight and queued, results pending */
+	ASSERT_EQ(0, mb_queue_get(&self->e.s, qc.name, &qi));
+	TH_LOG("at the delete: %llu in flight, %llu queued, %llu completed of 600",
+	       (unsigned long long)qi.stats.v[MBATCH_STATS_A_INFLIGHT],
+	       (unsigned long long)qi.stats.v[MBATCH_STATS_A_QUEUED],
+	       (unsigned long long)qi.stats.v[MBATCH_STATS_A_COMPLETED]);
+	EXPECT_GT(qi.stats.v[MBATCH_STATS_A_INFLIGHT], 0);
+	EXPECT_GE(qi.stats.v[MBATCH_STATS_A_QUEUED], 300)
+		TH_LOG("not busy: the delete would prove nothing");
+	EXPECT_EQ(2, qi.sessions);
+
+	t0 = mb_now_ns();
+	ASSERT_EQ(0, mb_queue_del(&self->e.s, qc.name))
+		TH_LOG("%s", mb_strerr(&self->e.s));
+	t_del = (mb_now_ns() - t0) / 1000000;
+	/* at once: far less than the second of I/O still queued */
+	EXPECT_LT(t_del, 500) TH_LOG("QUEUE_DEL took %llu ms",
+				     (unsigned long long)t_del);
+	EXPECT_EQ(0, mb_queue_exists(&self->e.s, qc.name));
+
+	/* the waiter is woken by the close, not left to its 10 s timeout */
+	EXPECT_TRUE(ready_wait(&w, seq, s1, 5000, &rd))
+		TH_LOG("no COLLECT_READY_NTF after the delete");
+	t_ntf = (mb_now_ns() - t0) / 1000000;
+	EXPECT_LT(t_ntf, 500) TH_LOG("notified %llu ms after the delete",
+				     (unsigned long long)t_ntf);
+	EXPECT_FALSE(rd.timed_out) TH_LOG("the notification is the timeout's");
+	EXPECT_EQ(MBATCH_SESSION_CLOSING, rd.state)
+		TH_LOG("notification with session state %u, not closing",
+		       rd.state);
+	/* and collecting again finds the session gone */
+	co = (struct mb_collect_opts){ .session = s1 };
+	EXPECT_EQ(-ENOENT, mb_collect(&w, &co, &col)) TH_LOG("%s",
+							     mb_strerr(&w));
+	EXPECT_TRUE(mb_contains(w.err.msg, X_NO_SESSION)) TH_LOG("%s",
+							   mb_strerr(&w));
+	mb_collect_free(&col);
+	mb_close(&w);
+
+	EXPECT_TRUE(wait_session_gone(&self->e.s, s1, 1000));
+	EXPECT_TRUE(wait_session_gone(&self->e.s, s2, 1000));
+	EXPECT_EQ(-ENOENT, mb_session_open(&self->e.s, qc.name, 0, &s1));
+	/* released once the few commands in flight end: queued ones were
+	 * cancelled, not run (that would take a second)
+	 */
+	EXPECT_TRUE(mb_wait_dev_free(dev, 10000))
+		TH_LOG("device still held after deleting its queue");
+	t_free = (mb_now_ns() - t0) / 1000000;
+	EXPECT_LT(t_free, 800) TH_LOG("device released %llu ms after the delete",
+				      (unsigned long long)t_free);
+	TH_LOG("delete %llu ms, notified at %llu ms, device free at %llu ms",
+	       (unsigned long long)t_del, (unsigned long long)t_ntf,
+	       (unsigned long long)t_free);
+	/* the same device and name can be bound again at once */
+	ASSERT_EQ(0, mb_queue_new(&self->e.s, &qc)) TH_LOG("%s",
 						mb_strerr(&self->e.s));
-		self->e.have_queue = 1;
+	EXPECT_EQ(0, mb_queue_del(&self->e.s, qc.name));
+	EXPECT_TRUE(mb_wait_dev_free(dev, 5000));
+	EXPECT_EQ(0, mb_nullb_remove(nb));
+}
+
+/* A socket in the network namespace of process pid; 0 or -errno. */
+static int open_in_netns(pid_t pid, struct mb_sock *s)
+{
+	char p[64];
+	int self_ns, ns, ret;
+
+	snprintf(p, sizeof(p), "/proc/%d/ns/net", (int)pid);
+	ns = open(p, O_RDONLY);
+	self_ns = open("/proc/self/ns/net", O_RDONLY);
+	if (ns < 0 || self_ns < 0 || setns(ns, CLONE_NEWNET)) {
+		ret = -errno;
+	} else {
+		ret = mb_open(s);
+		if (setns(self_ns, CLONE_NEWNET))
+			abort();	/* stranded in another namespace */
 	}
+	if (ns >= 0)
+		close(ns);
+	if (self_ns >= 0)
+		close(self_ns);
+	return ret;
 }
 
 TEST_F_TIMEOUT(life, netns_with_queue_goes_away, 60)
 {
-	char name[64], dev[128];
-	int st;
+	struct mb_queue_info qi;
+	struct mb_sock ns;
+	char name[64], dev[128], b;
+	int st, ready[2], go[2];
 	pid_t pid;
 
 	ASSERT_EQ(0, mb_nullb_create(SLOW_NULLB, name, sizeof(name), dev,
 				     sizeof(dev)));
+	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, pipe(go));
 	pid = fork();
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
@@ -255,17 +397,157 @@ TEST_F_TIMEOUT(life, netns_with_queue_goes_away, 60)
 		if (mb_submit(&s, sid, 0, c, 200, NULL) ||
 		    mb_submit(&s, sid2, 0, c, 100, NULL))
 			_exit(4);
-		usleep(50000);
+		if (write(ready[1], "r", 1) != 1 || read(go[0], &b, 1) != 1)
+			_exit(5);
 		/* exit with everything open: the netns dies with us */
 		_exit(0);
 	}
+	close(ready[1]);
+	close(go[0]);
+	ASSERT_EQ(1, read(ready[0], &b, 1)) TH_LOG("the child gave up");
+	/* the queue is where it was made, busy, and only there */
+	ASSERT_EQ(0, open_in_netns(pid, &ns)) TH_LOG("the child's netns: %m");
+	EXPECT_EQ(1, mb_queue_exists(&ns, "mbt_ns_q"));
+	ASSERT_EQ(0, mb_queue_get(&ns, "mbt_ns_q", &qi)) TH_LOG("%s",
+							       mb_strerr(&ns));
+	EXPECT_EQ(2, qi.sessions);
+	EXPECT_GT(qi.stats.v[MBATCH_STATS_A_INFLIGHT] +
+		  qi.stats.v[MBATCH_STATS_A_QUEUED], 0)
+		TH_LOG("the queue is idle before its netns goes");
+	EXPECT_FALSE(mb_dev_free(dev));
+	mb_close(&ns);	/* holds the netns no longer */
+	EXPECT_EQ(0, mb_queue_exists(&self->e.s, "mbt_ns_q"));
+	ASSERT_EQ(1, write(go[1], "g", 1));
 	ASSERT_EQ(pid, waitpid(pid, &st, 0));
 	ASSERT_TRUE(WIFEXITED(st));
 	ASSERT_EQ(0, WEXITSTATUS(st));
-	EXPECT_EQ(0, mb_queue_exists(&self->e.s, "mbt_ns_q"));
+	close(ready[0]);
+	close(go[1]);
 	EXPECT_TRUE(mb_wait_dev_free(dev, 20000))
 		TH_LOG("queue of a dead netns still holds %s", dev);
 	EXPECT_EQ(0, mb_nullb_remove(name));
+}
+
+/* Closes session sid delay_ns after go is set, from a socket of its own. */
+struct closer {
+	uint32_t sid;
+	uint64_t delay_ns;
+	int go;
+	int ret;
+};
+
+static void *closer_fn(void *arg)
+{
+	struct closer *c = arg;
+	struct mb_sock s;
+	uint64_t t;
+
+	if (mb_open(&s)) {
+		c->ret = -1;
+		return NULL;
+	}
+	while (!__atomic_load_n(&c->go, __ATOMIC_ACQUIRE))
+		;
+	t = mb_now_ns() + c->delay_ns;
+	while (mb_now_ns() < t)
+		;
+	c->ret = mb_session_close(&s, c->sid);
+	mb_close(&s);
+	return NULL;
+}
+
+/* SUBMIT of a batch of n READs on sid: the request, ready to send. */
+static void big_batch(struct mb_req *r, struct mb_sock *s, uint32_t sid,
+		      uint32_t n, uint64_t capacity)
+{
+	uint32_t i;
+
+	mb_req_init(r, s, MBATCH_CMD_SUBMIT, 0);
+	mb_put_u32(r, MBATCH_A_SESSION_ID, sid);
+	for (i = 0; i < n; i++) {
+		size_t m = mb_nest_start(r, MBATCH_A_MSG);
+
+		mb_put_u64(r, MBATCH_MSG_A_TAG, i);
+		mb_put_u32(r, MBATCH_MSG_A_OP, MBATCH_OP_READ);
+		mb_put_u64(r, MBATCH_MSG_A_OFFSET,
+			   (uint64_t)i * 4096 % (capacity - 4096) / 4096 * 4096);
+		mb_put_u32(r, MBATCH_MSG_A_LEN, 4096);
+		mb_nest_end(r, m);
+	}
+}
+
+/*
+ * A request that raced a close: it found the session, then the session
+ * closed under it. SUBMIT of a big batch (4096 READs: parsed, then
+ * allocated, between finding the session and queuing) with a close from
+ * another thread after a delay, searched by bisection between "too early"
+ * (no such session) and "too late" (accepted): in between it is refused
+ * with -ENOENT "session is closing".
+ */
+TEST_F_TIMEOUT(life, request_racing_close, 60)
+{
+	enum { N = MBATCH_MAX_CMDS_DEFAULT, TRIES = 40 };
+	uint64_t lo = 0, hi, full, t0;
+	int tries, early = 0, late = 0, closing = 0;
+	struct mb_session_info si;
+	struct mb_req r;
+	uint32_t sid;
+	int ret;
+
+	/* how long an uncontested one takes: the range to search */
+	ASSERT_EQ(0, mb_session_open(&self->e.s, self->e.queue, 0, &sid));
+	big_batch(&r, &self->e.s, sid, N, self->e.capacity);
+	t0 = mb_now_ns();
+	ret = mb_transact(&self->e.s, &r, NULL, NULL);
+	hi = full = mb_now_ns() - t0;
+	mb_req_free(&r);
+	ASSERT_EQ(0, ret) TH_LOG("%s", mb_strerr(&self->e.s));
+	ASSERT_EQ(0, mb_session_close(&self->e.s, sid));
+	TH_LOG("a batch of %d READs takes %llu us", N,
+	       (unsigned long long)hi / 1000);
+
+	for (tries = 0; tries < TRIES && !closing; tries++) {
+		struct closer c = { 0 };
+		pthread_t th;
+
+		ASSERT_EQ(0, mb_session_open(&self->e.s, self->e.queue, 0,
+					     &sid));
+		c.sid = sid;
+		c.delay_ns = (lo + hi) / 2;
+		big_batch(&r, &self->e.s, sid, N, self->e.capacity);
+		ASSERT_EQ(0, pthread_create(&th, NULL, closer_fn, &c));
+		usleep(2000);	/* the closer has its socket */
+		__atomic_store_n(&c.go, 1, __ATOMIC_RELEASE);
+		ret = mb_transact(&self->e.s, &r, NULL, NULL);
+		mb_req_free(&r);
+		pthread_join(th, NULL);
+		EXPECT_EQ(0, c.ret) TH_LOG("the close itself failed");
+		if (ret == 0) {
+			late++;
+			hi = c.delay_ns;
+		} else if (ret == -ENOENT &&
+			   mb_contains(self->e.s.err.msg, X_NO_SESSION)) {
+			early++;
+			lo = c.delay_ns;
+		} else if (ret == -ENOENT &&
+			   mb_contains(self->e.s.err.msg, X_CLOSING)) {
+			closing++;
+		} else {
+			EXPECT_EQ(-ENOENT, ret)
+				TH_LOG("a submit racing a close: %s",
+				       mb_strerr(&self->e.s));
+			break;
+		}
+		if (lo >= hi || hi - lo < 20000) {	/* bisected to nothing */
+			lo = 0;
+			hi = full;
+		}
+	}
+	TH_LOG("%d tries: %d before the close, %d after it, %d while it closed (close %llu us in)",
+	       tries, early, late, closing,
+	       (unsigned long long)(lo + hi) / 2000);
+	EXPECT_GE(closing, 1) TH_LOG("never refused as \"%s\"", X_CLOSING);
+	EXPECT_EQ(-ENOENT, mb_session_get(&self->e.s, sid, &si));
 }
 
 static int run_timeout(const char *cmd, int secs)
@@ -282,15 +564,21 @@ static int run_timeout(const char *cmd, int secs)
 
 TEST_F_TIMEOUT(life, rmmod_under_load, 90)
 {
+	struct mb_queue_info qi;
+	uint64_t busy = 0;
 	pid_t pid;
-	int ret, st;
+	int ret, st, i;
 
 	if (!getenv("MBATCH_KO"))
 		SKIP(return, "MBATCH_KO not set: cannot reload");
 	pid = fork();
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
-		/* keep I/O in flight until the family disappears */
+		/*
+		 * Keep I/O in flight until the family disappears: exit 10
+		 * when a request fails (the module went), 0 when the 8 s
+		 * passed with the module still there.
+		 */
 		struct mb_cmd c[100];
 		uint64_t end = mb_now_ns() + 8000000000ULL;
 		struct mb_sock s;
@@ -307,29 +595,45 @@ TEST_F_TIMEOUT(life, rmmod_under_load, 90)
 
 			if (mb_submit(&s, sid, 0, c, 100, NULL) &&
 			    s.err.err != ENOBUFS)
-				break;
+				_exit(10);
 			if (mb_collect(&s, &o, &col))
-				break;
+				_exit(10);
 			mb_collect_free(&col);
 		}
 		_exit(0);
 	}
-	usleep(500000);
+	/* under load: commands in flight and queued, seen right before */
+	for (i = 0; i < 250 && !busy; i++) {
+		ASSERT_EQ(0, mb_queue_get(&self->e.s, self->e.queue, &qi));
+		if (qi.stats.v[MBATCH_STATS_A_INFLIGHT] &&
+		    qi.stats.v[MBATCH_STATS_A_QUEUED])
+			busy = qi.stats.v[MBATCH_STATS_A_INFLIGHT] +
+			       qi.stats.v[MBATCH_STATS_A_QUEUED];
+		else
+			usleep(20000);
+	}
+	ASSERT_NE(0, busy) TH_LOG("no load to unload under");
+	ASSERT_EQ(0, waitpid(pid, &st, WNOHANG)) TH_LOG("the load ended early");
 	ret = run_timeout("rmmod mbatch", 30);
 	EXPECT_NE(124, ret) TH_LOG("rmmod hung under load");
-	TH_LOG("rmmod under load: %s", ret == 0 ? "drained and unloaded" :
-					       "refused");
+	TH_LOG("rmmod with %llu commands in flight or queued: %s",
+	       (unsigned long long)busy,
+	       ret == 0 ? "drained and unloaded" : "refused");
 	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	ASSERT_TRUE(WIFEXITED(st));
 	if (ret == 0) {
 		EXPECT_FALSE(module_loaded());
+		/* the load was still running when the module went */
+		EXPECT_EQ(10, WEXITSTATUS(st))
+			TH_LOG("the load ended (%d) before the unload",
+			       WEXITSTATUS(st));
 		EXPECT_TRUE(mb_wait_dev_free(self->e.dev, 10000))
 			TH_LOG("unloaded module left the device open");
 		self->e.have_queue = 0;
 	} else {
 		/* refused: the module still works */
-		struct mb_queue_info qi;
-
 		EXPECT_TRUE(module_loaded());
+		EXPECT_EQ(0, WEXITSTATUS(st));
 		EXPECT_EQ(0, mb_queue_get(&self->e.s, self->e.queue, &qi));
 	}
 	ASSERT_EQ(0, reload_module());

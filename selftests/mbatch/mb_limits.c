@@ -4,13 +4,16 @@
  * or max-bytes is refused whole with -ENOBUFS and an extack message, nothing
  * of it is queued, the rejected counter counts it, and the session keeps
  * working once collecting (with acknowledgement) made room. Depth bounds
- * what is in flight.
+ * what is in flight, and is reached. At most MBATCH_QUEUE_SESSIONS_MAX
+ * sessions per queue and MBATCH_PEERS_MAX peers per namespace.
  *
  * max-cmds counts every command from submission until its result is
  * acknowledged. max-bytes is charged in whole pages per READ/WRITE (a
  * one-block write pins, and is charged, a page); a WRITE's charge is given
  * back when the write completes, a READ's when its result is acknowledged.
  */
+#include <sched.h>
+
 #include "mb_harness.h"
 #include "mb_test.h"
 #include "mb_expect.h"
@@ -380,21 +383,59 @@ TEST_F(lim, max_bytes)
 	EXPECT_EQ(rej0 + 5, qi.stats.v[MBATCH_STATS_A_REJECTED]);
 }
 
+/*
+ * The most commands of @r in flight at once, from their own start and
+ * completion times: at the start of each, those started no later and not
+ * yet completed.
+ */
+static uint32_t max_overlap(const struct mb_result *r, uint32_t n)
+{
+	uint32_t i, j, most = 0;
+
+	for (i = 0; i < n; i++) {
+		uint32_t k = 0;
+
+		if (!r[i].start_ns)
+			continue;
+		for (j = 0; j < n; j++)
+			if (r[j].start_ns && r[j].start_ns <= r[i].start_ns &&
+			    r[j].done_ns > r[i].start_ns)
+				k++;
+		if (k > most)
+			most = k;
+	}
+	return most;
+}
+
+#define SLOW_NULLB "size=64 memory_backed=1 irqmode=2 completion_nsec=5000000"
+
 TEST_F(lim, depth_bounds_inflight)
 {
 	/*
 	 * Keep 60 commands queued and watch the in-flight counter. READs are
 	 * charged a page each, so only as many as fit max-bytes; the others
 	 * are WRITE_ZEROES (no payload). Nothing is contiguous: no merging.
+	 * A device of 5 ms per command makes that 75 ms at depth 4, long
+	 * enough to watch: the counter must reach the depth and never pass
+	 * it, and so must the commands' own start and completion times.
 	 */
 	enum { N = 60 };
+	struct mb_queue_cfg qc = { .name = "mbt_depth", .depth = variant->depth,
+		.max_cmds = variant->max_cmds, .max_bytes = variant->max_bytes };
 	struct mb_cmd c[N];
 	struct mb_queue_info qi;
 	struct mb_result *r = NULL;
-	uint32_t nr = 0, i, nread = 0, bs = self->e.bs, pg = pgsz();
-	uint64_t maxin = 0, bytes = 0;
+	uint32_t nr = 0, i, nread = 0, bs = self->e.bs, pg = pgsz(), sid;
+	uint64_t maxin = 0, bytes = 0, polls = 0, end;
+	char nb[64], dev[128];
 
 	ASSERT_LE(N, variant->max_cmds);
+	ASSERT_EQ(0, mb_nullb_create(SLOW_NULLB, nb, sizeof(nb), dev,
+				     sizeof(dev)));
+	qc.dev = dev;
+	ASSERT_EQ(0, mb_queue_new(&self->e.s, &qc)) TH_LOG("%s",
+							   mb_strerr(&self->e.s));
+	ASSERT_EQ(0, mb_session_open(&self->e.s, qc.name, 0, &sid));
 	for (i = 0; i < N; i++) {
 		uint64_t off = (uint64_t)i * 2 * pg;
 
@@ -407,15 +448,22 @@ TEST_F(lim, depth_bounds_inflight)
 		}
 	}
 	ASSERT_LE(bytes, variant->max_bytes);
-	ASSERT_EQ(0, mb_submit(&self->e.s, self->sid, 0, c, N, NULL))
+	ASSERT_EQ(0, mb_submit(&self->e.s, sid, 0, c, N, NULL))
 		TH_LOG("%s", mb_strerr(&self->e.s));
-	for (i = 0; i < 50; i++) {
-		ASSERT_EQ(0, mb_queue_get(&self->e.s, self->e.queue, &qi));
+	/* watch until nothing is left queued or in flight */
+	end = mb_now_ns() + 20000000000ULL;
+	do {
+		ASSERT_EQ(0, mb_queue_get(&self->e.s, qc.name, &qi));
+		polls++;
 		if (qi.stats.v[MBATCH_STATS_A_INFLIGHT] > maxin)
 			maxin = qi.stats.v[MBATCH_STATS_A_INFLIGHT];
-	}
+	} while ((qi.stats.v[MBATCH_STATS_A_INFLIGHT] ||
+		  qi.stats.v[MBATCH_STATS_A_QUEUED]) && mb_now_ns() < end);
 	EXPECT_LE(maxin, variant->depth);
-	ASSERT_EQ(0, mb_collect_all(&self->e.s, self->sid, N, 20000, &r, &nr));
+	EXPECT_EQ(variant->depth, maxin)
+		TH_LOG("%u commands queued at depth %u, at most %llu seen in flight",
+		       N, variant->depth, (unsigned long long)maxin);
+	ASSERT_EQ(0, mb_collect_all(&self->e.s, sid, N, 20000, &r, &nr));
 	EXPECT_EQ(N, nr);
 	for (i = 0; i < nr; i++) {
 		EXPECT_EQ(0, r[i].status) TH_LOG("tag %llu (%s)",
@@ -423,13 +471,111 @@ TEST_F(lim, depth_bounds_inflight)
 		if (r[i].op == MBATCH_OP_READ)
 			EXPECT_EQ(bs, r[i].data_len);
 	}
-	TH_LOG("%u READs, %u WRITE_ZEROES, at most %llu in flight", nread,
-	       N - nread, (unsigned long long)maxin);
+	EXPECT_LE(max_overlap(r, nr), variant->depth);
+	EXPECT_EQ(variant->depth, max_overlap(r, nr))
+		TH_LOG("the commands' times show %u at once, depth %u",
+		       max_overlap(r, nr), variant->depth);
+	TH_LOG("%u READs, %u WRITE_ZEROES, at most %llu in flight (%llu polls), %u by their times",
+	       nread, N - nread, (unsigned long long)maxin,
+	       (unsigned long long)polls, max_overlap(r, nr));
 	mb_results_free(r, nr);
-	ASSERT_EQ(0, mb_queue_get(&self->e.s, self->e.queue, &qi));
+	ASSERT_EQ(0, mb_queue_get(&self->e.s, qc.name, &qi));
 	EXPECT_EQ(0, qi.stats.v[MBATCH_STATS_A_INFLIGHT]);
 	EXPECT_EQ(0, qi.stats.v[MBATCH_STATS_A_QUEUED]);
 	EXPECT_EQ(0, qi.stats.v[MBATCH_STATS_A_QUEUED_BYTES]);
+	EXPECT_EQ(0, mb_session_close(&self->e.s, sid));
+	EXPECT_EQ(0, mb_queue_del(&self->e.s, qc.name));
+	EXPECT_TRUE(mb_wait_dev_free(dev, 5000));
+	EXPECT_EQ(0, mb_nullb_remove(nb));
+}
+
+/*
+ * MBATCH_QUEUE_SESSIONS_MAX sessions on one queue: the next open is
+ * refused with -ENOBUFS and says why; a close makes room for one.
+ */
+TEST_F_TIMEOUT(lim, sessions_per_queue, 120)
+{
+	static uint32_t sids[MBATCH_QUEUE_SESSIONS_MAX];
+	struct mb_queue_info qi;
+	uint32_t i, n = 0, extra;
+	int ret;
+
+	/* the fixture's session is the first */
+	for (i = 1; i < MBATCH_QUEUE_SESSIONS_MAX; i++) {
+		ret = mb_session_open(&self->e.s, self->e.queue, 0, &sids[n]);
+		ASSERT_EQ(0, ret) TH_LOG("session %u of %u: %s", i + 1,
+					 MBATCH_QUEUE_SESSIONS_MAX,
+					 mb_strerr(&self->e.s));
+		n++;
+	}
+	ASSERT_EQ(0, mb_queue_get(&self->e.s, self->e.queue, &qi));
+	EXPECT_EQ(MBATCH_QUEUE_SESSIONS_MAX, qi.sessions);
+	EXPECT_EQ(-ENOBUFS, mb_session_open(&self->e.s, self->e.queue, 0,
+					    &extra))
+		TH_LOG("session %u: %s", MBATCH_QUEUE_SESSIONS_MAX + 1,
+		       mb_strerr(&self->e.s));
+	EXPECT_TRUE(mb_contains(self->e.s.err.msg, X_TOO_MANY_SESSIONS))
+		TH_LOG("%s", mb_strerr(&self->e.s));
+	EXPECT_TRUE(self->e.s.err.has_off) TH_LOG("no offset: the queue name");
+	ASSERT_EQ(0, mb_queue_get(&self->e.s, self->e.queue, &qi));
+	EXPECT_EQ(MBATCH_QUEUE_SESSIONS_MAX, qi.sessions);
+	/* one closed: one more fits, and again no more */
+	ASSERT_EQ(0, mb_session_close(&self->e.s, sids[--n]));
+	ASSERT_EQ(0, mb_session_open(&self->e.s, self->e.queue, 0, &sids[n]))
+		TH_LOG("after a close: %s", mb_strerr(&self->e.s));
+	n++;
+	EXPECT_EQ(-ENOBUFS, mb_session_open(&self->e.s, self->e.queue, 0,
+					    &extra));
+	for (i = 0; i < n; i++)
+		EXPECT_EQ(0, mb_session_close(&self->e.s, sids[i]))
+			TH_LOG("close %u: %s", sids[i], mb_strerr(&self->e.s));
+	ASSERT_EQ(0, mb_queue_get(&self->e.s, self->e.queue, &qi));
+	EXPECT_EQ(1, qi.sessions);
+}
+
+/*
+ * MBATCH_PEERS_MAX peers per network namespace (a new one here, so that
+ * nothing else counts): the next PEER_NEW is refused with -ENOBUFS and
+ * says why; a deletion makes room for one.
+ */
+TEST_F(lim, peers_per_namespace)
+{
+	struct mb_peer_info *pi = calloc(MBATCH_PEERS_MAX + 8, sizeof(*pi));
+	struct mb_peer_cfg pc = { 0 };
+	char name[32];
+	struct mb_sock s;
+	int i;
+
+	ASSERT_NE(NULL, pi);
+	ASSERT_EQ(0, unshare(CLONE_NEWNET)) TH_LOG("unshare: %m");
+	ASSERT_EQ(0, mb_open(&s));
+	pc.name = name;
+	for (i = 0; i < MBATCH_PEERS_MAX; i++) {
+		snprintf(name, sizeof(name), "p%d", i);
+		ASSERT_EQ(0, mb_peer_new(&s, &pc)) TH_LOG("peer %d: %s", i + 1,
+							  mb_strerr(&s));
+	}
+	EXPECT_EQ(MBATCH_PEERS_MAX, mb_peer_dump(&s, pi, MBATCH_PEERS_MAX + 8));
+	snprintf(name, sizeof(name), "p%d", MBATCH_PEERS_MAX);
+	EXPECT_EQ(-ENOBUFS, mb_peer_new(&s, &pc))
+		TH_LOG("peer %d: %s", MBATCH_PEERS_MAX + 1, mb_strerr(&s));
+	EXPECT_TRUE(mb_contains(s.err.msg, X_TOO_MANY_PEERS))
+		TH_LOG("%s", mb_strerr(&s));
+	EXPECT_EQ(MBATCH_PEERS_MAX, mb_peer_dump(&s, pi, MBATCH_PEERS_MAX + 8));
+	/* one deleted: one more fits, and again no more */
+	ASSERT_EQ(0, mb_peer_del(&s, "p0"));
+	EXPECT_EQ(0, mb_peer_new(&s, &pc)) TH_LOG("after a delete: %s",
+						  mb_strerr(&s));
+	snprintf(name, sizeof(name), "p%d", MBATCH_PEERS_MAX + 1);
+	EXPECT_EQ(-ENOBUFS, mb_peer_new(&s, &pc));
+	for (i = 1; i <= MBATCH_PEERS_MAX; i++) {
+		snprintf(name, sizeof(name), "p%d", i);
+		EXPECT_EQ(0, mb_peer_del(&s, name)) TH_LOG("%s: %s", name,
+							   mb_strerr(&s));
+	}
+	EXPECT_EQ(0, mb_peer_dump(&s, pi, MBATCH_PEERS_MAX + 8));
+	mb_close(&s);
+	free(pi);
 }
 
 TEST_HARNESS_MAIN

@@ -16,6 +16,44 @@ IP=/sbin/ip
 ctl() { "$MBATCHCTL" "$@"; }
 nsctl() { local ns=$1; shift; $IP netns exec "$ns" "$MBATCHCTL" "$@"; }
 names() { python3 -c 'import json,sys; print(" ".join(q["name"] for q in json.load(sys.stdin)["queues"]))'; }
+# queues NS|-: the names of the queues NS (- the init netns) sees; fails
+# when the tool or its JSON does
+queues() {
+	local out
+	if [ "$1" = - ]; then
+		out=$(ctl --json queue show) || return 1
+	else
+		out=$(nsctl "$1" --json queue show) || return 1
+	fi
+	names <<<"$out"
+}
+# refused NS ERRNO TEXT WHAT ARGS...: mbatchctl ARGS in NS (- the init
+# netns) is refused by the kernel: exit 1, that errno, that extack text
+refused() {
+	local ns=$1 errno=$2 text=$3 what=$4 out rc
+	shift 4
+	if [ "$ns" = - ]; then
+		out=$(ctl --json "$@" 2>/dev/null)
+	else
+		out=$(nsctl "$ns" --json "$@" 2>/dev/null)
+	fi
+	rc=$?
+	if [ "$rc" != 1 ]; then
+		fail "$what: exit $rc, want 1 (refused by the kernel)"
+		return
+	fi
+	python3 -c '
+import json, sys
+e = json.loads(sys.argv[1])["error"]
+ok = e.get("errno") == int(sys.argv[2]) and sys.argv[3] in e.get("message", "") + e.get("extack", "")
+if not ok:
+    print("errno %s, message %r" % (e.get("errno"), e.get("message")))
+sys.exit(0 if ok else 1)' "$out" "$errno" "$text" >"$TMPF" 2>&1 ||
+		fail "$what: want errno $errno \"$text\", got $(cat "$TMPF")"
+}
+TMPF=$(mktemp)
+on_exit "rm -f $TMPF"
+ENOENT=2
 
 NS1=$(netns_new mbns) || die "ip netns add"
 NS2=$(netns_new mbns) || die "ip netns add"
@@ -32,18 +70,21 @@ on_exit "nullb_remove $NB3"
 ctl queue add "$Q" dev "$D1" || fail "queue add in init netns"
 on_exit "\"$MBATCHCTL\" queue del $Q"
 nsctl "$NS1" queue add "$Q" dev "$D2" || fail "queue add of the same name in $NS1"
-init_q=$(ctl --json queue show | names)
-ns1_q=$(nsctl "$NS1" --json queue show | names)
-ns2_q=$(nsctl "$NS2" --json queue show | names)
+init_q=$(queues -) || fail "queue show in the init netns failed"
+ns1_q=$(queues "$NS1") || fail "queue show in $NS1 failed"
+ns2_q=$(queues "$NS2") || fail "queue show in $NS2 failed"
 [ "$ns1_q" = "$Q" ] || fail "$NS1 sees '$ns1_q', want '$Q'"
 [ -z "$ns2_q" ] || fail "$NS2 sees '$ns2_q'"
 grep -qw "$Q" <<<"$init_q" || fail "init netns lost its queue"
 dev_in_init=$(ctl --json queue show "$Q" | python3 -c 'import json,sys; print(json.load(sys.stdin)["queues"][0]["dev"])')
 [ "$dev_in_init" = "$D1" ] || fail "init netns queue bound to $dev_in_init"
-nsctl "$NS2" queue del "$Q" 2>/dev/null && fail "$NS2 deleted a queue it cannot see"
-nsctl "$NS2" session open "$Q" >/dev/null 2>&1 && fail "$NS2 opened a session on another netns' queue"
+refused "$NS2" $ENOENT "no such queue" "$NS2 deletes a queue it cannot see" \
+	queue del "$Q"
+refused "$NS2" $ENOENT "no such queue" "$NS2 opens a session on another netns' queue" \
+	session open "$Q"
 sid=$(ctl session open "$Q") || fail "session open"
-nsctl "$NS1" session close "$sid" 2>/dev/null && fail "$NS1 closed a session of the init netns"
+refused "$NS1" $ENOENT "no such session" "$NS1 closes a session of the init netns" \
+	session close "$sid"
 ctl session close "$sid" || fail "session close"
 nsctl "$NS1" queue del "$Q" || fail "queue del in $NS1"
 ctl queue show "$Q" >/dev/null || fail "deleting in $NS1 removed the init netns queue"

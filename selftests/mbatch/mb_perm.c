@@ -5,9 +5,13 @@
  * EPERM; without CAP_SYS_ADMIN a device cannot be bound (the rest works);
  * root of a user namespace is not enough; a second network namespace
  * neither sees nor touches the first one's queues, sessions or events; a
- * session is driven only by the socket that opened it or with its handle.
+ * session is driven only by the socket that opened it or with its handle,
+ * and a peer's session by that peer only.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sched.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <linux/capability.h>
 
@@ -102,6 +106,18 @@ static int send_op(struct mb_sock *s, uint8_t cmd, int dump, const char *q,
 		mb_put_u32(&r, MBATCH_A_SESSION_ID, sid);
 		mb_put_u64(&r, MBATCH_A_BATCH_ID, 77);
 		break;
+	case MBATCH_CMD_PEER_NEW:
+	case MBATCH_CMD_PEER_DEL:
+		mb_put_str(&r, MBATCH_A_PEER_NAME, "mbt_perm_p");
+		break;
+	case MBATCH_CMD_PEER_GET:
+		if (!dump)
+			mb_put_str(&r, MBATCH_A_PEER_NAME, "mbt_perm_p");
+		break;
+	case MBATCH_CMD_PEER_ATTACH:
+		mb_put_str(&r, MBATCH_A_PEER_NAME, "mbt_perm_p");
+		mb_put_u32(&r, MBATCH_A_PEER_FD, 0);
+		break;
 	case MBATCH_CMD_SUBMIT: {
 		size_t n;
 
@@ -134,6 +150,11 @@ static const struct { uint8_t cmd; int dump; const char *name; } all_ops[] = {
 	{ MBATCH_CMD_BATCH_CANCEL, 0, "batch-cancel" },
 	{ MBATCH_CMD_SESSION_CLOSE, 0, "session-close" },
 	{ MBATCH_CMD_QUEUE_DEL, 0, "queue-del" },
+	{ MBATCH_CMD_PEER_NEW, 0, "peer-new" },
+	{ MBATCH_CMD_PEER_GET, 0, "peer-get" },
+	{ MBATCH_CMD_PEER_GET, 1, "peer-get dump" },
+	{ MBATCH_CMD_PEER_ATTACH, 0, "peer-attach" },
+	{ MBATCH_CMD_PEER_DEL, 0, "peer-del" },
 };
 
 #define NOPS	(sizeof(all_ops) / sizeof(all_ops[0]))
@@ -181,13 +202,34 @@ TEST_F(perm, no_net_admin_every_op_eperm)
 		_exit(all_eperm(self->e.queue, self->dev2, self->sid));
 	}
 	EXPECT_EQ(0, child_status(pid));
-	/* nothing happened to the queue or the session */
+	/* nothing happened to the queue, the session or the peers */
 	EXPECT_EQ(1, mb_queue_exists(&self->e.s, self->e.queue));
 	EXPECT_EQ(0, mb_queue_exists(&self->e.s, "mbt_perm_q"));
 	ASSERT_EQ(0, mb_session_get(&self->e.s, self->sid, &si));
 	EXPECT_EQ(MBATCH_SESSION_ACTIVE, si.state);
 	EXPECT_EQ(1, si.stats.v[MBATCH_STATS_A_SUBMITTED]);
 	EXPECT_TRUE(mb_dev_free(self->dev2));
+	{
+		struct mb_peer_info pi;
+
+		EXPECT_EQ(-ENOENT, mb_peer_get(&self->e.s, "mbt_perm_p", &pi));
+	}
+}
+
+/* The list above holds every request the family has. */
+TEST_F(perm, eperm_list_is_complete)
+{
+	size_t i, j;
+
+	for (i = 0; i < (size_t)self->e.s.nops; i++) {
+		uint32_t id = self->e.s.ops[i].id;
+		int found = 0;
+
+		for (j = 0; j < NOPS; j++)
+			found |= all_ops[j].cmd == id;
+		EXPECT_TRUE(found) TH_LOG("op %u is not in the EPERM list", id);
+	}
+	EXPECT_GE(self->e.s.nops, 15);
 }
 
 TEST_F(perm, user_namespace_root_is_not_enough)
@@ -197,7 +239,15 @@ TEST_F(perm, user_namespace_root_is_not_enough)
 
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
-		if (unshare(CLONE_NEWUSER | CLONE_NEWNET))
+		/*
+		 * A chrooted process may not make a user namespace (EPERM),
+		 * and the VM harness runs the tests chrooted: as root, leave
+		 * the chroot through pid 1's root first. This child needs no
+		 * file, only netlink.
+		 */
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNET) &&
+		    (errno != EPERM || chroot("/proc/1/root") || chdir("/") ||
+		     unshare(CLONE_NEWUSER | CLONE_NEWNET)))
 			_exit(101);
 		_exit(all_eperm("x", self->dev2, 1));
 	}
@@ -264,10 +314,11 @@ TEST_F(perm, second_netns_is_isolated)
 		struct mb_queue_info qi[16];
 		struct mb_session_info si[16];
 		struct mb_queue_cfg c = { .name = self->e.queue, .dev = self->dev2 };
+		struct mb_cmd cp = { .tag = 9, .op = MBATCH_OP_CHECKPOINT };
 		struct mb_sock s, ev;
 		struct mb_event evt;
-		int fails = 0, ret, n, i;
-		uint32_t sid2 = 0;
+		int fails = 0, ret, n, i, own = 0;
+		uint32_t sid2 = 0, spare = 0;
 
 		if (unshare(CLONE_NEWNET))
 			_exit(101);
@@ -282,6 +333,7 @@ TEST_F(perm, second_netns_is_isolated)
 		for (i = 0; i < (int)NOPS; i++) {
 			if (all_ops[i].cmd == MBATCH_CMD_VERSION_GET ||
 			    all_ops[i].cmd == MBATCH_CMD_QUEUE_NEW ||
+			    all_ops[i].cmd >= MBATCH_CMD_PEER_NEW ||
 			    (all_ops[i].dump &&
 			     all_ops[i].cmd != MBATCH_CMD_COLLECT))
 				continue;
@@ -294,20 +346,44 @@ TEST_F(perm, second_netns_is_isolated)
 		ret = mb_queue_new(&s, &c);
 		CHK(ret == 0, "queue-new of the same name in a new netns: %s",
 		    mb_strerr(&s));
+		/*
+		 * Session ids are per namespace: make ours differ from the
+		 * first namespace's session, so that an event tells by its
+		 * id alone where it comes from.
+		 */
 		ret = mb_session_open(&s, self->e.queue, 0, &sid2);
 		CHK(ret == 0, "session-open: %s", mb_strerr(&s));
+		if (sid2 == self->sid) {
+			spare = sid2;
+			ret = mb_session_open(&s, self->e.queue, 0, &sid2);
+			CHK(ret == 0, "session-open: %s", mb_strerr(&s));
+		}
+		CHK(sid2 != self->sid, "session %u here and there", sid2);
 		/* the first namespace's events do not arrive here */
 		CHK(mb_events_join(&ev) == 0, "events join: %s", mb_strerr(&ev));
 		if (write(ready[1], "r", 1) != 1)
 			_exit(103);
 		if (read(go[0], &b, 1) != 1)
 			_exit(104);
-		while ((ret = mb_event_recv(&ev, &evt, 1500)) == 1)
-			CHK(evt.session == sid2,
-			    "event of session %u (queue %s) leaked into another netns",
-			    evt.session, evt.queue);
+		/* after the first namespace's checkpoint, one of our own */
+		CHK(mb_submit(&s, sid2, 0, &cp, 1, NULL) == 0, "submit: %s",
+		    mb_strerr(&s));
+		while ((ret = mb_event_recv(&ev, &evt, 1500)) == 1) {
+			if (evt.cmd == MBATCH_CMD_CHECKPOINT_NTF &&
+			    evt.session == sid2 &&
+			    !strcmp(evt.queue, self->e.queue))
+				own++;
+			else
+				CHK(0, "event %u of session %u (queue %s) leaked into another netns",
+				    evt.cmd, evt.session, evt.queue);
+		}
+		CHK(own == 1, "%d checkpoint events of our own session, want 1",
+		    own);
 		if (sid2)
 			CHK(mb_session_close(&s, sid2) == 0, "close: %s",
+			    mb_strerr(&s));
+		if (spare)
+			CHK(mb_session_close(&s, spare) == 0, "close: %s",
 			    mb_strerr(&s));
 		CHK(mb_queue_del(&s, self->e.queue) == 0, "queue-del: %s",
 		    mb_strerr(&s));
@@ -404,10 +480,115 @@ TEST_F(perm, session_belongs_to_its_opener)
 	ASSERT_EQ(0, mb_session_get(&o, sid3, &si)) TH_LOG("%s", mb_strerr(&o));
 	mb_sock_handle(&o, MB_HANDLE_NONE, 0);
 	EXPECT_EQ(-EPERM, mb_session_close(&o, sid3));
+	EXPECT_TRUE(mb_contains(o.err.msg, X_NOT_OWNER))
+		TH_LOG("extack \"%s\"", o.err.msg);
 	mb_sock_handle(&o, MB_HANDLE_GIVEN, h3);
 	EXPECT_EQ(0, mb_session_close(&o, sid3)) TH_LOG("%s", mb_strerr(&o));
 	mb_handle_set(&o, sid3, 0);
 	mb_close(&o);
+}
+
+/* A connected loopback TCP pair. */
+static int tcp_pair(int fds[2])
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t alen = sizeof(a);
+	int l, c, s;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	if (l < 0)
+		return -errno;
+	if (bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 1) ||
+	    getsockname(l, (struct sockaddr *)&a, &alen)) {
+		close(l);
+		return -errno;
+	}
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	if (c < 0 || connect(c, (struct sockaddr *)&a, sizeof(a))) {
+		close(l);
+		return -errno;
+	}
+	s = accept(l, NULL, NULL);
+	close(l);
+	if (s < 0)
+		return -errno;
+	fds[0] = c;
+	fds[1] = s;
+	return 0;
+}
+
+/*
+ * A session a peer opened on our queue belongs to that peer: every request
+ * that drives a session (and every way of naming it: none, a handle) is
+ * refused here with EPERM and says so; SESSION_GET is open to all. In a
+ * network namespace of its own, with a loopback link from this node to
+ * itself (nodeb: where our session goes, nodea: where it comes from).
+ */
+TEST_F(perm, peer_session_belongs_to_its_peer)
+{
+	struct mb_queue_cfg qc = { .name = "mbt_perm_pq", .dev = self->dev2 };
+	struct mb_peer_cfg pa = { .name = "nodea" }, pb = { .name = "nodeb" };
+	struct mb_session_info si, all[4];
+	uint32_t isid, psid = 0;
+	struct mb_sock s;
+	int fds[2], n, i;
+	size_t k;
+
+	ASSERT_EQ(0, unshare(CLONE_NEWNET)) TH_LOG("unshare: %m");
+	ASSERT_EQ(0, system("ip link set lo up"));
+	ASSERT_EQ(0, mb_open(&s));
+	ASSERT_EQ(0, mb_queue_new(&s, &qc)) TH_LOG("%s", mb_strerr(&s));
+	ASSERT_EQ(0, mb_peer_new(&s, &pa)) TH_LOG("%s", mb_strerr(&s));
+	ASSERT_EQ(0, mb_peer_new(&s, &pb)) TH_LOG("%s", mb_strerr(&s));
+	ASSERT_EQ(0, tcp_pair(fds));
+	ASSERT_EQ(0, mb_peer_attach(&s, "nodeb", fds[0], 0)) TH_LOG("%s",
+								mb_strerr(&s));
+	ASSERT_EQ(0, mb_peer_attach(&s, "nodea", fds[1], 0)) TH_LOG("%s",
+								mb_strerr(&s));
+	close(fds[0]);
+	close(fds[1]);
+	ASSERT_EQ(0, mb_session_open_remote(&s, qc.name, "nodeb", 0, &isid))
+		TH_LOG("%s", mb_strerr(&s));
+	for (i = 0; i < 500 && !psid; i++) {
+		n = mb_session_dump(&s, all, 4);
+		for (k = 0; n > 0 && k < (size_t)n; k++)
+			if (all[k].flags & MBATCH_SESSION_F_PEER)
+				psid = all[k].id;
+		if (!psid)
+			usleep(10000);
+	}
+	ASSERT_NE(0, psid) TH_LOG("the peer's session never came");
+	ASSERT_EQ(0, mb_session_get(&s, psid, &si)) TH_LOG("%s", mb_strerr(&s));
+	EXPECT_STREQ(qc.name, si.queue);
+	for (k = 0; k < sizeof(owner_ops); k++) {
+		uint8_t cmd = owner_ops[k];
+
+		mb_sock_handle(&s, MB_HANDLE_NONE, 0);
+		EXPECT_EQ(-EPERM, send_op(&s, cmd, cmd == MBATCH_CMD_COLLECT,
+					  qc.name, self->dev2, psid))
+			TH_LOG("op %u on a peer's session: %s", cmd,
+			       mb_strerr(&s));
+		EXPECT_TRUE(mb_contains(s.err.msg, X_PEER_OWNED))
+			TH_LOG("op %u: extack \"%s\"", cmd, s.err.msg);
+		mb_sock_handle(&s, MB_HANDLE_GIVEN, 1);
+		EXPECT_EQ(-EPERM, send_op(&s, cmd, cmd == MBATCH_CMD_COLLECT,
+					  qc.name, self->dev2, psid))
+			TH_LOG("op %u on a peer's session, a handle: %s", cmd,
+			       mb_strerr(&s));
+		EXPECT_TRUE(mb_contains(s.err.msg, X_PEER_OWNED))
+			TH_LOG("op %u: extack \"%s\"", cmd, s.err.msg);
+	}
+	mb_sock_handle(&s, MB_HANDLE_AUTO, 0);
+	/* still there, still the peer's */
+	ASSERT_EQ(0, mb_session_get(&s, psid, &si)) TH_LOG("%s", mb_strerr(&s));
+	EXPECT_TRUE(si.flags & MBATCH_SESSION_F_PEER);
+	/* its initiator closes it; then the peers go */
+	EXPECT_EQ(0, mb_session_close(&s, isid)) TH_LOG("%s", mb_strerr(&s));
+	EXPECT_EQ(0, mb_peer_del(&s, "nodeb"));
+	EXPECT_EQ(0, mb_peer_del(&s, "nodea"));
+	EXPECT_EQ(0, mb_queue_del(&s, qc.name));
+	mb_close(&s);
 }
 
 TEST_HARNESS_MAIN
