@@ -22,6 +22,12 @@ module_param_named(fault_open_delay_ms, mbatch_fault_open_delay_ms, uint,
 MODULE_PARM_DESC(fault_open_delay_ms,
 		 "test only: sleep in session open before publishing it");
 
+unsigned int mbatch_fault_submit_delay_ms;
+module_param_named(fault_submit_delay_ms, mbatch_fault_submit_delay_ms, uint,
+		   0644);
+MODULE_PARM_DESC(fault_submit_delay_ms,
+		 "test only: sleep in submit between its first and last limit check");
+
 unsigned int mbatch_fault_rx_delay_ms;
 module_param_named(fault_rx_delay_ms, mbatch_fault_rx_delay_ms, uint, 0644);
 MODULE_PARM_DESC(fault_rx_delay_ms,

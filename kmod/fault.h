@@ -10,6 +10,8 @@
  *                          SEQ as beyond its device (-ERANGE), once
  *   fault_open_delay_ms    session open sleeps between taking an id and
  *                          publishing the session
+ *   fault_submit_delay_ms  a submit sleeps between its first limit check
+ *                          and the one it queues under
  *   fault_rx_delay_ms      a participant sleeps before queuing each MSGS
  *                          frame
  *
@@ -58,6 +60,7 @@ enum mbatch_plant {
 extern unsigned int mbatch_fault_halt_drop;
 extern unsigned int mbatch_fault_geom_refuse;
 extern unsigned int mbatch_fault_open_delay_ms;
+extern unsigned int mbatch_fault_submit_delay_ms;
 extern unsigned int mbatch_fault_rx_delay_ms;
 
 extern atomic_long_t mbatch_debug_result_steps;

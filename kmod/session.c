@@ -15,6 +15,7 @@
 #include <linux/random.h>
 #include <linux/slab.h>
 
+#include "fault.h"
 #include "netns.h"
 #include "queue.h"
 #include "session.h"
@@ -399,6 +400,7 @@ int mbatch_session_submit(struct mbatch_session *s, struct mbatch_msg *msgs,
 		spin_unlock_irqrestore(&s->lock, flags);
 		if (err)
 			return err;
+		mbatch_fault_delay(mbatch_fault_submit_delay_ms);
 	}
 
 	cmds = kvcalloc(n, sizeof(*cmds), GFP_KERNEL);

@@ -35,7 +35,7 @@
 #define PEER_OUT	"nodeb"		/* our sessions go there */
 #define PEER_IN		"nodea"		/* its sessions come from there */
 #define LINK_TIMEOUT	1500
-#define LINK_TIMEOUT_SLACK 1000	/* ms past it a timed-out link may take */
+#define LINK_TIMEOUT_SLACK 3000	/* ms past it a timed-out link may take */
 
 /* A connected loopback TCP pair. */
 static int tcp_pair(int fds[2])

@@ -255,7 +255,7 @@ TEST_F_TIMEOUT(races, many_checkpoints_at_once, 90)
  */
 TEST_F_TIMEOUT(races, checkpoint_waits_for_all_older, 90)
 {
-	enum { EPOCHS = 3, SLOW_MS = 300, SLOW_SECTORS = 2048 };
+	enum { EPOCHS = 3, SLOW_MS = 1000, SLOW_SECTORS = 2048 };
 	struct mb_dm_target t[2];
 	struct mb_queue_cfg qc;
 	struct mb_result *r = NULL;

@@ -318,7 +318,8 @@ static inline const char *mb_check_barrier(const struct mb_result *r,
 	for (i = 0; i < n; i++) {
 		const struct mb_result *x = &r[i];
 
-		if (x->done_ns > maxdone[x->epoch])
+		/* only what reached the device: a cancelled one did not */
+		if (x->start_ns && x->done_ns > maxdone[x->epoch])
 			maxdone[x->epoch] = x->done_ns;
 		if (x->start_ns && x->start_ns < minstart[x->epoch])
 			minstart[x->epoch] = x->start_ns;
