@@ -7,7 +7,8 @@
 # It fails when a test failed, a command exited non-zero, or a test was
 # skipped ("ok N - ... # SKIP reason") without being expected: set
 # MBATCH_EXPECTED_SKIPS to words (case-insensitive, space separated) of
-# the skips a machine cannot avoid, e.g. MBATCH_EXPECTED_SKIPS="ipv6".
+# the skips a machine cannot avoid, e.g. MBATCH_EXPECTED_SKIPS="ipv6". A
+# test that checked the machine forces its skip says "# SKIP expected:".
 set -u
 
 pass=0
@@ -38,6 +39,10 @@ for cmd in "$@"; do
 		case $line in
 		"not ok "*)
 			fail=$((fail + 1))
+			;;
+		"ok "*" # SKIP expected:"*)
+			# a skip the test itself proved the machine forces
+			skip=$((skip + 1))
 			;;
 		"ok "*" # SKIP"* | "ok "*" # skip"*)
 			skip=$((skip + 1))
