@@ -41,37 +41,6 @@
 #define BAD		7
 #define PER_ROUND	11	/* 8 writes, 2 checkpoints, 1 more write */
 
-static int tcp_pair(int fds[2])
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t alen = sizeof(sa);
-	int l, c, s, one = 1;
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	l = socket(AF_INET, SOCK_STREAM, 0);
-	if (l < 0)
-		return -errno;
-	if (bind(l, (struct sockaddr *)&sa, sizeof(sa)) || listen(l, 1) ||
-	    getsockname(l, (struct sockaddr *)&sa, &alen)) {
-		close(l);
-		return -errno;
-	}
-	c = socket(AF_INET, SOCK_STREAM, 0);
-	if (c < 0 || connect(c, (struct sockaddr *)&sa, sizeof(sa))) {
-		close(l);
-		return -errno;
-	}
-	s = accept(l, NULL, NULL);
-	close(l);
-	if (s < 0)
-		return -errno;
-	setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	fds[0] = c;
-	fds[1] = s;
-	return 0;
-}
-
 /* A new link; replacing the participant's end first loses what it had not
  * read yet, which the initiator must send again.
  */
@@ -79,7 +48,7 @@ static int relink(struct mb_sock *s, int in_first)
 {
 	int fds[2] = { -1, -1 }, ret;
 
-	ret = tcp_pair(fds);
+	ret = mb_tcp_pair(fds);
 	if (ret)
 		return ret;
 	if (in_first) {
@@ -109,35 +78,6 @@ static int wait_state(struct mb_sock *s, uint32_t sid, uint32_t state,
 		usleep(5000);
 	} while (mb_now_ns() < end);
 	return -1;
-}
-
-static int get_knob(const char *name)
-{
-	char p[128];
-	FILE *f;
-	int v = -1;
-
-	snprintf(p, sizeof(p), "/sys/module/mbatch/parameters/%s", name);
-	f = fopen(p, "r");
-	if (!f)
-		return -errno;
-	if (fscanf(f, "%d", &v) != 1)
-		v = -EIO;
-	fclose(f);
-	return v;
-}
-
-static int set_knob(const char *name, unsigned int v)
-{
-	char p[128];
-	FILE *f;
-
-	snprintf(p, sizeof(p), "/sys/module/mbatch/parameters/%s", name);
-	f = fopen(p, "w");
-	if (!f)
-		return -errno;
-	fprintf(f, "%u\n", v);
-	return fclose(f) ? -errno : 0;
 }
 
 /* The pattern of write (round, index) at a block: unique per write. */
@@ -181,8 +121,8 @@ FIXTURE_TEARDOWN(cuts)
 	struct mb_session_info si[4];
 	const char *err;
 
-	set_knob("fault_halt_drop", 0);
-	set_knob("fault_rx_delay_ms", 0);
+	mb_knob_set("fault_halt_drop", 0);
+	mb_knob_set("fault_rx_delay_ms", 0);
 	if (self->sid)
 		EXPECT_EQ(0, mb_session_close(&self->e.s, self->sid))
 			TH_LOG("%s", mb_strerr(&self->e.s));
@@ -270,9 +210,9 @@ TEST_F_TIMEOUT(cuts, failstop_cancel_exactly_once, 600)
 				.data = wbuf + (8 + i) * bs, .data_len = bs };
 		}
 		if (drop)
-			ASSERT_EQ(0, set_knob("fault_halt_drop", 1));
+			ASSERT_EQ(0, mb_knob_set("fault_halt_drop", 1));
 		if (slow)
-			ASSERT_EQ(0, set_knob("fault_rx_delay_ms", 40));
+			ASSERT_EQ(0, mb_knob_set("fault_rx_delay_ms", 40));
 
 		ASSERT_EQ(0, mb_submit(&self->e.s, self->sid, 0, a, 8, &ra))
 			TH_LOG("round %u: %s", r, mb_strerr(&self->e.s));
@@ -288,14 +228,14 @@ TEST_F_TIMEOUT(cuts, failstop_cancel_exactly_once, 600)
 			ASSERT_EQ(0, relink(&self->e.s, 1))
 				TH_LOG("relink: %s", mb_strerr(&self->e.s));
 			relinks++;
-			set_knob("fault_rx_delay_ms", 0);
+			mb_knob_set("fault_rx_delay_ms", 0);
 		} else if (drop || mb_rng_next(&self->rng) % 2) {
 			/* The participant cuts the link on the halt. */
 			for (k = 0; drop && k < 1000 &&
-			     get_knob("fault_halt_drop") > 0; k++)
+			     mb_knob_get("fault_halt_drop") > 0; k++)
 				usleep(10000);
 			if (drop)
-				EXPECT_EQ(0, get_knob("fault_halt_drop"))
+				EXPECT_EQ(0, mb_knob_get("fault_halt_drop"))
 					TH_LOG("round %u: the halt never dropped the link",
 					       r);
 			ASSERT_EQ(0, relink(&self->e.s,
@@ -379,7 +319,7 @@ TEST_F_TIMEOUT(cuts, failstop_cancel_exactly_once, 600)
 			EXPECT_NE(MBATCH_SESSION_HALTED, si.state)
 				TH_LOG("round %u halted, no checkpoint failed", r);
 		}
-		set_knob("fault_halt_drop", 0);
+		mb_knob_set("fault_halt_drop", 0);
 		ASSERT_EQ(0, wait_state(&self->e.s, self->sid,
 					MBATCH_SESSION_ACTIVE, 10000, &si))
 			TH_LOG("round %u: state %u", r, si.state);
@@ -464,7 +404,7 @@ FIXTURE_TEARDOWN(lost)
 	struct mb_peer_info pi;
 	const char *err;
 
-	set_knob("fault_rx_delay_ms", 0);
+	mb_knob_set("fault_rx_delay_ms", 0);
 	if (self->sid)
 		EXPECT_EQ(0, mb_session_close(&self->e.s, self->sid));
 	/* Its budget here is all back once its session is gone. */
@@ -490,7 +430,7 @@ static int cut(struct mb_sock *s)
 {
 	int fds[2] = { -1, -1 }, ret;
 
-	ret = tcp_pair(fds);
+	ret = mb_tcp_pair(fds);
 	if (ret)
 		return ret;
 	ret = mb_peer_attach(s, PEER_OUT, fds[0], 0);
@@ -574,11 +514,11 @@ TEST_F_TIMEOUT(lost, read_result_after_resume, 120)
 	struct mb_result *r = NULL;
 	uint32_t nr = 0;
 
-	ASSERT_EQ(0, set_knob("fault_rx_delay_ms", 600));
+	ASSERT_EQ(0, mb_knob_set("fault_rx_delay_ms", 600));
 	ASSERT_EQ(0, mb_submit(&self->e.s, self->sid, 0, &rd, 1, NULL));
 	usleep(100000);		/* sent; the participant sits on it */
 	ASSERT_EQ(0, cut(&self->e.s));
-	ASSERT_EQ(0, set_knob("fault_rx_delay_ms", 0));
+	ASSERT_EQ(0, mb_knob_set("fault_rx_delay_ms", 0));
 	ASSERT_EQ(0, wait_state(&self->e.s, self->sid, MBATCH_SESSION_HALTED,
 				10000, &si));
 	EXPECT_EQ(-ENOTCONN, si.error);
@@ -701,7 +641,7 @@ TEST_F_TIMEOUT(lost, halt_then_lost_in_flight, 120)
 		 (BAD + 1) * (bs / 512) - 1);
 	ASSERT_EQ(0, mb_nullb_badblocks(self->e.nullb, spec));
 
-	ASSERT_EQ(0, set_knob("fault_rx_delay_ms", 700));
+	ASSERT_EQ(0, mb_knob_set("fault_rx_delay_ms", 700));
 	ASSERT_EQ(0, mb_submit(&self->e.s, self->sid, 0, f1, 2, NULL));
 	usleep(100000);
 	ASSERT_EQ(0, mb_submit(&self->e.s, self->sid, 0, &w2, 1, NULL));
@@ -718,7 +658,7 @@ TEST_F_TIMEOUT(lost, halt_then_lost_in_flight, 120)
 	ASSERT_EQ(0, mb_resume(&self->e.s, self->sid));
 	/* W3 and the RESUME are still unread over there: they go. */
 	ASSERT_EQ(0, relink(&self->e.s, 1));
-	ASSERT_EQ(0, set_knob("fault_rx_delay_ms", 0));
+	ASSERT_EQ(0, mb_knob_set("fault_rx_delay_ms", 0));
 
 	ASSERT_EQ(0, mb_collect_all(&self->e.s, self->sid, 4, 20000, &r, &nr));
 	ASSERT_EQ(4, nr);

@@ -37,38 +37,6 @@
 #define LINK_TIMEOUT	1500
 #define LINK_TIMEOUT_SLACK 3000	/* ms past it a timed-out link may take */
 
-/* A connected loopback TCP pair. */
-static int tcp_pair(int fds[2])
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t alen = sizeof(a);
-	int l, c, s, one = 1;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	l = socket(AF_INET, SOCK_STREAM, 0);
-	if (l < 0)
-		return -errno;
-	if (bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 1) ||
-	    getsockname(l, (struct sockaddr *)&a, &alen)) {
-		close(l);
-		return -errno;
-	}
-	c = socket(AF_INET, SOCK_STREAM, 0);
-	if (c < 0 || connect(c, (struct sockaddr *)&a, sizeof(a))) {
-		close(l);
-		return -errno;
-	}
-	s = accept(l, NULL, NULL);
-	close(l);
-	if (s < 0)
-		return -errno;
-	setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	fds[0] = c;
-	fds[1] = s;
-	return 0;
-}
-
 /*
  * A new link between our two peers; the kernel keeps the sockets.
  * Replacing the participant's end first throws away what it had not read
@@ -78,7 +46,7 @@ static int relink_order(struct mb_sock *s, uint32_t digest, int in_first)
 {
 	int fds[2], ret;
 
-	ret = tcp_pair(fds);
+	ret = mb_tcp_pair(fds);
 	if (ret)
 		return ret;
 	if (in_first) {
@@ -661,7 +629,7 @@ static int fake_link(struct __test_metadata *_metadata,
 	unsigned int k;
 	int fds[2];
 
-	if (tcp_pair(fds))
+	if (mb_tcp_pair(fds))
 		return -1;
 	if (mb_peer_attach(&self->e.s, PEER_OUT, fds[0], 0))
 		return -1;
@@ -1022,7 +990,7 @@ TEST_F_TIMEOUT(remote, bad_frames, 120)
 		size_t n = 32;
 		char seen[512];
 
-		ASSERT_EQ(0, tcp_pair(fds));
+		ASSERT_EQ(0, mb_tcp_pair(fds));
 		ASSERT_EQ(0, mb_peer_attach(&self->e.s, PEER_IN, fds[1],
 					    b->digest))
 			TH_LOG("%s: attach: %s", b->what, mb_strerr(&self->e.s));
@@ -1256,7 +1224,7 @@ TEST_F_TIMEOUT(remote, fuzz_frames, 300)
 		int fds[2];
 		size_t n;
 
-		ASSERT_EQ(0, tcp_pair(fds));
+		ASSERT_EQ(0, mb_tcp_pair(fds));
 		ASSERT_EQ(0, mb_peer_attach(&self->e.s, PEER_IN, fds[1], 0))
 			TH_LOG("attach: %s", mb_strerr(&self->e.s));
 		close(fds[1]);
@@ -1363,7 +1331,7 @@ TEST_F(remote, errors)
 	}
 
 	/* A socket serves one link. */
-	ASSERT_EQ(0, tcp_pair(fds2));
+	ASSERT_EQ(0, mb_tcp_pair(fds2));
 	EXPECT_EQ(0, mb_peer_attach(&self->e.s, PEER_IN, fds2[1], 0));
 	EXPECT_EQ(-EBUSY, mb_peer_attach(&self->e.s, PEER_OUT, fds2[1], 0));
 	EXPECT_TRUE(mb_contains(self->e.s.err.msg, "already attached"))

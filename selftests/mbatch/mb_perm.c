@@ -500,36 +500,6 @@ TEST_F(perm, session_belongs_to_its_opener)
 	mb_close(&o);
 }
 
-/* A connected loopback TCP pair. */
-static int tcp_pair(int fds[2])
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t alen = sizeof(a);
-	int l, c, s;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	l = socket(AF_INET, SOCK_STREAM, 0);
-	if (l < 0)
-		return -errno;
-	if (bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 1) ||
-	    getsockname(l, (struct sockaddr *)&a, &alen)) {
-		close(l);
-		return -errno;
-	}
-	c = socket(AF_INET, SOCK_STREAM, 0);
-	if (c < 0 || connect(c, (struct sockaddr *)&a, sizeof(a))) {
-		close(l);
-		return -errno;
-	}
-	s = accept(l, NULL, NULL);
-	close(l);
-	if (s < 0)
-		return -errno;
-	fds[0] = c;
-	fds[1] = s;
-	return 0;
-}
-
 /*
  * A session a peer opened on our queue belongs to that peer: every request
  * that drives a session (and every way of naming it: none, a handle) is
@@ -553,7 +523,7 @@ TEST_F(perm, peer_session_belongs_to_its_peer)
 	ASSERT_EQ(0, mb_queue_new(&s, &qc)) TH_LOG("%s", mb_strerr(&s));
 	ASSERT_EQ(0, mb_peer_new(&s, &pa)) TH_LOG("%s", mb_strerr(&s));
 	ASSERT_EQ(0, mb_peer_new(&s, &pb)) TH_LOG("%s", mb_strerr(&s));
-	ASSERT_EQ(0, tcp_pair(fds));
+	ASSERT_EQ(0, mb_tcp_pair(fds));
 	ASSERT_EQ(0, mb_peer_attach(&s, "nodeb", fds[0], 0)) TH_LOG("%s",
 								mb_strerr(&s));
 	ASSERT_EQ(0, mb_peer_attach(&s, "nodea", fds[1], 0)) TH_LOG("%s",

@@ -300,42 +300,11 @@ static void *churner(void *p)
 	return NULL;
 }
 
-static int tcp_pair(int fds[2])
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t alen = sizeof(sa);
-	int l, c, s, one = 1;
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	l = socket(AF_INET, SOCK_STREAM, 0);
-	if (l < 0)
-		return -errno;
-	if (bind(l, (struct sockaddr *)&sa, sizeof(sa)) || listen(l, 1) ||
-	    getsockname(l, (struct sockaddr *)&sa, &alen)) {
-		close(l);
-		return -errno;
-	}
-	c = socket(AF_INET, SOCK_STREAM, 0);
-	if (c < 0 || connect(c, (struct sockaddr *)&sa, sizeof(sa))) {
-		close(l);
-		return -errno;
-	}
-	s = accept(l, NULL, NULL);
-	close(l);
-	if (s < 0)
-		return -errno;
-	setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	fds[0] = c;
-	fds[1] = s;
-	return 0;
-}
-
 static int relink(struct mb_sock *s)
 {
 	int fds[2] = { -1, -1 }, ret;
 
-	ret = tcp_pair(fds);
+	ret = mb_tcp_pair(fds);
 	if (ret)
 		return ret;
 	ret = mb_peer_attach(s, PEER_OUT, fds[0], 0);

@@ -15,6 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include "mbatch_nl.h"
@@ -528,6 +532,64 @@ static inline const char *mb_check_write_effects(const char *dev,
 	}
 	free(buf);
 	return why[0] ? why : NULL;
+}
+
+/* A knob of the test build (/sys/module/mbatch/parameters/NAME), or -errno. */
+static inline int mb_knob_get(const char *name)
+{
+	char p[128];
+	FILE *f;
+	int v = -1;
+
+	snprintf(p, sizeof(p), "/sys/module/mbatch/parameters/%s", name);
+	f = fopen(p, "r");
+	if (!f)
+		return -errno;
+	if (fscanf(f, "%d", &v) != 1)
+		v = -EIO;
+	fclose(f);
+	return v;
+}
+
+/* A connected loopback TCP pair, without Nagle: 0 or -errno. */
+static inline int mb_tcp_pair(int fds[2])
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t alen = sizeof(sa);
+	int l, c, s, one = 1;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	if (l < 0)
+		return -errno;
+	if (bind(l, (struct sockaddr *)&sa, sizeof(sa)) || listen(l, 1) ||
+	    getsockname(l, (struct sockaddr *)&sa, &alen)) {
+		close(l);
+		return -errno;
+	}
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	if (c < 0 || connect(c, (struct sockaddr *)&sa, sizeof(sa))) {
+		int err = errno;
+
+		if (c >= 0)
+			close(c);
+		close(l);
+		return -err;
+	}
+	s = accept(l, NULL, NULL);
+	if (s < 0) {
+		int err = errno;
+
+		close(c);
+		close(l);
+		return -err;
+	}
+	close(l);
+	setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	fds[0] = c;
+	fds[1] = s;
+	return 0;
 }
 
 /* A fault knob of the test build (/sys/module/mbatch/parameters/fault_*). */
