@@ -37,7 +37,7 @@ TEST_TIMEOUT=${TEST_TIMEOUT:-300}
 case $mode in
 test) VM_TIMEOUT=${VM_TIMEOUT:-1500} ;;
 control) VM_TIMEOUT=${VM_TIMEOUT:-300} ;;
-plants) VM_TIMEOUT=${VM_TIMEOUT:-1200}; TEST_TIMEOUT=${PLANT_TIMEOUT:-90} ;;
+plants) VM_TIMEOUT=${VM_TIMEOUT:-1200}; TEST_TIMEOUT=${PLANT_TIMEOUT:-60} ;;
 exec) VM_TIMEOUT=${VM_TIMEOUT:-1800}; TEST_TIMEOUT=$((VM_TIMEOUT - 120)) ;;
 *) echo "vm: unknown mode $mode" >&2; exit 2 ;;
 esac
