@@ -99,44 +99,12 @@ static const char *const knob_names[] = {
 	"fault_rx_delay_ms",
 };
 
-static int knob_set(const char *name, unsigned long v)
-{
-	char p[256];
-	FILE *f;
-	int ret;
-
-	snprintf(p, sizeof(p), KNOB_DIR "%s", name);
-	f = fopen(p, "w");
-	if (!f)
-		return -errno;
-	ret = fprintf(f, "%lu\n", v) < 0 ? -EIO : 0;
-	if (fclose(f))
-		ret = -errno;
-	return ret;
-}
-
-static long knob_get(const char *name)
-{
-	char p[256];
-	long v = -1;
-	FILE *f;
-
-	snprintf(p, sizeof(p), KNOB_DIR "%s", name);
-	f = fopen(p, "r");
-	if (!f)
-		return -errno;
-	if (fscanf(f, "%ld", &v) != 1)
-		v = -EIO;
-	fclose(f);
-	return v;
-}
-
 static void knobs_reset(void)
 {
 	unsigned int i;
 
 	for (i = 0; i < sizeof(knob_names) / sizeof(knob_names[0]); i++)
-		knob_set(knob_names[i], 0);
+		mb_knob_set(knob_names[i], 0);
 }
 
 /* The result list nodes collects and result frames visited (kmod/fault.h). */
@@ -224,61 +192,12 @@ static int add_peer(struct mb_sock *s, const char *name, uint32_t ka_ms,
 	return mb_peer_new(s, &c);
 }
 
-/*
- * A connected loopback TCP pair; fds[0] dialled, fds[1] accepted. Non-zero
- * @sndbuf (on fds[0]) and @rcvbuf (on fds[1], set on the listener so the
- * window is small from the start) make sends block early.
- */
-static int tcp_pair_bufs(int fds[2], int sndbuf, int rcvbuf)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t alen = sizeof(a);
-	int l, c, s, one = 1;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	l = socket(AF_INET, SOCK_STREAM, 0);
-	if (l < 0)
-		return -errno;
-	if (rcvbuf)
-		setsockopt(l, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-	if (bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 1) ||
-	    getsockname(l, (struct sockaddr *)&a, &alen)) {
-		close(l);
-		return -errno;
-	}
-	c = socket(AF_INET, SOCK_STREAM, 0);
-	if (c >= 0 && sndbuf)
-		setsockopt(c, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
-	if (c < 0 || connect(c, (struct sockaddr *)&a, sizeof(a))) {
-		if (c >= 0)
-			close(c);
-		close(l);
-		return -errno;
-	}
-	s = accept(l, NULL, NULL);
-	close(l);
-	if (s < 0) {
-		close(c);
-		return -errno;
-	}
-	setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	fds[0] = c;
-	fds[1] = s;
-	return 0;
-}
-
-static int tcp_pair(int fds[2])
-{
-	return tcp_pair_bufs(fds, 0, 0);
-}
-
 /* A new loopback link between our two peers (the kernel keeps the sockets). */
 static int relink(struct mb_sock *s)
 {
 	int fds[2], ret;
 
-	ret = tcp_pair(fds);
+	ret = mb_tcp_pair(fds);
 	if (ret)
 		return ret;
 	ret = mb_peer_attach(s, PEER_OUT, fds[0], 0);
@@ -729,7 +648,7 @@ static int fake_attach(struct mb_sock *s, const char *peer, struct fake *f,
 {
 	int fds[2], ret;
 
-	ret = tcp_pair_bufs(fds, sndbuf, rcvbuf);
+	ret = mb_tcp_pair_bufs(fds, sndbuf, rcvbuf);
 	if (ret)
 		return ret;
 	ret = mb_peer_attach(s, peer, fds[0], 0);
@@ -766,7 +685,7 @@ FIXTURE_SETUP(defects)
 	for (i = 0; i < sizeof(knob_names) / sizeof(knob_names[0]); i++) {
 		const char *name = knob_names[i] ?: "?";
 
-		ASSERT_LE(0, knob_get(name))
+		ASSERT_LE(0, mb_knob_get(name))
 			TH_LOG("the module has no debug knob %s (not the test build?)",
 			       name);
 	}
@@ -996,7 +915,7 @@ TEST_F_TIMEOUT(defects, d1_reattach_keeps_halt, 120)
 	ASSERT_NE(0, memcmp(before, wy, IO_LEN));
 	loopback_session(_metadata, self, 200, 10000, &sid);
 
-	ASSERT_EQ(0, knob_set("fault_halt_drop", 1));
+	ASSERT_EQ(0, mb_knob_set("fault_halt_drop", 1));
 	c[0] = W(1, BAD_OFF, IO_LEN, wx);
 	c[1] = CP(2, 0);
 	ASSERT_EQ(0, mb_submit(&self->e.s, sid, 0, c, 2, NULL))
@@ -1008,8 +927,8 @@ TEST_F_TIMEOUT(defects, d1_reattach_keeps_halt, 120)
 	ASSERT_STREQ("fault: halt result dropped", pi.reason);
 	ASSERT_EQ(0, wait_peer(&self->e.s, PEER_OUT, MBATCH_PEER_DOWN, 10000,
 			       &pi));
-	EXPECT_EQ(0, knob_get("fault_halt_drop"));
-	ASSERT_EQ(0, knob_set("fault_halt_drop", 0));
+	EXPECT_EQ(0, mb_knob_get("fault_halt_drop"));
+	ASSERT_EQ(0, mb_knob_set("fault_halt_drop", 0));
 	psid = peer_session(&self->e.s);
 	ASSERT_NE(0, psid);
 	ASSERT_EQ(0, mb_session_get(&self->e.s, psid, &si));
@@ -1097,7 +1016,7 @@ TEST_F_TIMEOUT(defects, d2_geom_refusal_fails_epoch, 120)
 	ASSERT_EQ(0, mb_pread_direct(self->e.dev, c_off, before, IO_LEN));
 	loopback_session(_metadata, self, 200, 10000, &sid);
 
-	ASSERT_EQ(0, knob_set("fault_geom_refuse", 3));
+	ASSERT_EQ(0, mb_knob_set("fault_geom_refuse", 3));
 	c[0] = W(1, a_off, IO_LEN, d);
 	c[1] = CP(2, 0);
 	c[2] = W(3, b_off, IO_LEN, d + IO_LEN);
@@ -1110,9 +1029,9 @@ TEST_F_TIMEOUT(defects, d2_geom_refusal_fails_epoch, 120)
 		       (unsigned long long)rep.first_seq);
 
 	nr = collect_n(&self->e.s, sid, 5, 15000, &r);
-	EXPECT_EQ(0, knob_get("fault_geom_refuse"))
+	EXPECT_EQ(0, mb_knob_get("fault_geom_refuse"))
 		TH_LOG("the participant never saw message 3");
-	knob_set("fault_geom_refuse", 0);
+	mb_knob_set("fault_geom_refuse", 0);
 	ASSERT_EQ(5, nr) TH_LOG("%u of 5 results", nr);
 	ra = by_tag(r, nr, 1);
 	rcp0 = by_tag(r, nr, 2);
@@ -1251,7 +1170,7 @@ TEST_F_TIMEOUT(defects, d3_local_open_publish_early, 60)
 	/* Ids are handed out cyclically: the next open gets base + 1. */
 	ASSERT_EQ(0, mb_session_open(&self->e.s, self->e.queue, 0, &base));
 	ASSERT_EQ(0, mb_session_close(&self->e.s, base));
-	ASSERT_EQ(0, knob_set("fault_open_delay_ms", OPEN_DELAY_MS));
+	ASSERT_EQ(0, mb_knob_set("fault_open_delay_ms", OPEN_DELAY_MS));
 	for (i = 0; i < 3; i++) {
 		h[i] = (struct d3_hammer){ .queue = self->e.queue,
 			.first_id = base + 1, .nids = 3, .stop = &stop,
@@ -1266,7 +1185,7 @@ TEST_F_TIMEOUT(defects, d3_local_open_publish_early, 60)
 	stop = 1;
 	for (i = 0; i < 3; i++)
 		pthread_join(h[i].th, NULL);
-	knob_set("fault_open_delay_ms", 0);
+	mb_knob_set("fault_open_delay_ms", 0);
 
 	ASSERT_EQ(0, ret) TH_LOG("SESSION_OPEN: %s", mb_strerr(&self->e.s));
 	EXPECT_GE(t1 - t0, (uint64_t)(OPEN_DELAY_MS - 20) * MS)
@@ -1342,7 +1261,7 @@ static void *d4_a(void *arg)
 	 * a use after free trips over state that is not its own instead of
 	 * a poisoned object only.
 	 */
-	knob_set("fault_open_delay_ms", 0);
+	mb_knob_set("fault_open_delay_ms", 0);
 	for (x->nrefill = 0; x->nrefill < D4_REFILL; x->nrefill++)
 		if (mb_session_open_remote(&x->sa, x->queue, PEER_X, 0,
 					   &x->refill[x->nrefill]))
@@ -1492,12 +1411,12 @@ TEST_F_TIMEOUT(defects, d4_remote_open_dead_peer, 120)
 		ASSERT_TRUE(ret == 0 || ret == -EEXIST)
 			TH_LOG("PEER_NEW %s: %s", PEER_P, mb_strerr(&self->e.s));
 		/* Session ids are cyclic: learn the next one. */
-		ASSERT_EQ(0, knob_set("fault_open_delay_ms", 0));
+		ASSERT_EQ(0, mb_knob_set("fault_open_delay_ms", 0));
 		ASSERT_EQ(0, mb_session_open_remote(&self->e.s, x.queue,
 						    PEER_X, 0, &probe));
 		ASSERT_EQ(0, mb_session_close(&self->e.s, probe));
 		next_id = probe + 1;
-		ASSERT_EQ(0, knob_set("fault_open_delay_ms", OPEN_DELAY_MS));
+		ASSERT_EQ(0, mb_knob_set("fault_open_delay_ms", OPEN_DELAY_MS));
 		x.stop = 0;
 		x.a_ret = x.b_ret = x.d_ret = 1;
 		x.a_sid = x.d_sid = 0;
@@ -1564,7 +1483,7 @@ TEST_F_TIMEOUT(defects, d4_remote_open_dead_peer, 120)
 		}
 		EXPECT_EQ(0, x.c_bad);
 	}
-	knob_set("fault_open_delay_ms", 0);
+	mb_knob_set("fault_open_delay_ms", 0);
 	mb_close(&x.sa);
 	mb_close(&x.sb);
 	mb_close(&x.sd);
@@ -1987,14 +1906,14 @@ static void d7_run(struct __test_metadata *_metadata,
 			   (uint64_t)i * 65536);
 		c[i] = W(i, (uint64_t)i * 65536, IO_LEN, d + (size_t)i * IO_LEN);
 	}
-	ASSERT_EQ(0, tcp_pair(p1));
-	ASSERT_EQ(0, tcp_pair(p2));
+	ASSERT_EQ(0, mb_tcp_pair(p1));
+	ASSERT_EQ(0, mb_tcp_pair(p2));
 	sect0 = mb_blk_stat(self->e.nullb, 7);
 	ASSERT_LE(0, sect0);
 	links0 = peer_links(&self->e.s, PEER_IN);
 	ASSERT_LE(1, links0);
 
-	ASSERT_EQ(0, knob_set("fault_rx_delay_ms", D7_DELAY_MS));
+	ASSERT_EQ(0, mb_knob_set("fault_rx_delay_ms", D7_DELAY_MS));
 	t0 = mb_now_ns();
 	ASSERT_EQ(0, mb_submit(&self->e.s, sid, 0, c, D7_N, NULL))
 		TH_LOG("SUBMIT: %s", mb_strerr(&self->e.s));
@@ -2021,12 +1940,12 @@ static void d7_run(struct __test_metadata *_metadata,
 					       10000))
 			TH_LOG("the participant's peer did not start a new link (links %lld)",
 			       peer_links(&self->e.s, PEER_IN));
-		knob_set("fault_rx_delay_ms", 0);
+		mb_knob_set("fault_rx_delay_ms", 0);
 		TH_LOG("participant's new link up %llu ms after the submit",
 		       (unsigned long long)((mb_now_ns() - t0) / MS));
 	} else {
 		/* L0's rx thread took the delay already */
-		knob_set("fault_rx_delay_ms", 0);
+		mb_knob_set("fault_rx_delay_ms", 0);
 	}
 	close(p1[0]);
 	close(p1[1]);
@@ -2056,7 +1975,7 @@ static void d7_run(struct __test_metadata *_metadata,
 	}
 	EXPECT_EQ((long long)D7_N * IO_LEN / 512, sect1 - sect0)
 		TH_LOG("the writes ran more than once");
-	knob_set("fault_rx_delay_ms", 0);
+	mb_knob_set("fault_rx_delay_ms", 0);
 	TH_LOG("participant's peer: %lld links started",
 	       peer_links(&self->e.s, PEER_IN));
 	mb_results_free(r, nr);
@@ -2133,7 +2052,7 @@ static void stuck_rx(struct __test_metadata *_metadata,
 	struct mb_cmd c[2];
 
 	loopback_session(_metadata, self, 1000, timeout_ms, sid);
-	ASSERT_EQ(0, knob_set("fault_rx_delay_ms", 3000));
+	ASSERT_EQ(0, mb_knob_set("fault_rx_delay_ms", 3000));
 	c[0] = W(1, 0, IO_LEN, d);
 	c[1] = W(2, 65536, IO_LEN, d);
 	*t_sub = mb_now_ns();
@@ -2170,7 +2089,7 @@ TEST_F_TIMEOUT(defects, d8b_peer_del_stuck_rx, 120)
 	EXPECT_EQ(-ENOENT, mb_session_get(&self->e.s, psid, &si))
 		TH_LOG("the deleted peer's session %u is still there (state %u)",
 		       psid, si.state);
-	knob_set("fault_rx_delay_ms", 0);
+	mb_knob_set("fault_rx_delay_ms", 0);
 	TH_LOG("PEER_DEL took %llu ms", (unsigned long long)(t / MS));
 	EXPECT_EQ(0, ret) TH_LOG("PEER_DEL: %s", mb_strerr(&self->e.s));
 	EXPECT_LT(t, 500 * MS);
@@ -2210,7 +2129,7 @@ TEST_F_TIMEOUT(defects, d8c_peer_attach_stuck_rx, 120)
 	stuck_rx(_metadata, self, 10000, &sid, &t_sub, d);
 	links0 = peer_links(&self->e.s, PEER_IN);
 	ASSERT_LE(1, links0);
-	ASSERT_EQ(0, tcp_pair(fds));
+	ASSERT_EQ(0, mb_tcp_pair(fds));
 	t = mb_now_ns();
 	ret = mb_peer_attach(&self->e.s, PEER_IN, fds[1], 0);
 	t = mb_now_ns() - t;
@@ -2219,7 +2138,7 @@ TEST_F_TIMEOUT(defects, d8c_peer_attach_stuck_rx, 120)
 	EXPECT_LT(t, 500 * MS);
 	/* As before: the initiator's end once the new link runs. */
 	EXPECT_EQ(0, wait_link_started(&self->e.s, PEER_IN, links0 + 1, 10000));
-	knob_set("fault_rx_delay_ms", 0);
+	mb_knob_set("fault_rx_delay_ms", 0);
 	TH_LOG("new link up %llu ms after the submit",
 	       (unsigned long long)((mb_now_ns() - t_sub) / MS));
 	ret2 = mb_peer_attach(&self->e.s, PEER_OUT, fds[0], 0);

@@ -551,24 +551,33 @@ static inline int mb_knob_get(const char *name)
 	return v;
 }
 
-/* A connected loopback TCP pair, without Nagle: 0 or -errno. */
-static inline int mb_tcp_pair(int fds[2])
+/*
+ * A connected loopback TCP pair without Nagle, 0 or -errno; fds[0] dialled,
+ * fds[1] accepted. Non-zero @sndbuf (on fds[0]) and @rcvbuf (on fds[1], set
+ * on the listener so the window is small from the start) make sends block
+ * early.
+ */
+static inline int mb_tcp_pair_bufs(int fds[2], int sndbuf, int rcvbuf)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t alen = sizeof(sa);
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t alen = sizeof(a);
 	int l, c, s, one = 1;
 
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	l = socket(AF_INET, SOCK_STREAM, 0);
 	if (l < 0)
 		return -errno;
-	if (bind(l, (struct sockaddr *)&sa, sizeof(sa)) || listen(l, 1) ||
-	    getsockname(l, (struct sockaddr *)&sa, &alen)) {
+	if (rcvbuf)
+		setsockopt(l, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	if (bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 1) ||
+	    getsockname(l, (struct sockaddr *)&a, &alen)) {
 		close(l);
 		return -errno;
 	}
 	c = socket(AF_INET, SOCK_STREAM, 0);
-	if (c < 0 || connect(c, (struct sockaddr *)&sa, sizeof(sa))) {
+	if (c >= 0 && sndbuf)
+		setsockopt(c, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	if (c < 0 || connect(c, (struct sockaddr *)&a, sizeof(a))) {
 		int err = errno;
 
 		if (c >= 0)
@@ -590,6 +599,11 @@ static inline int mb_tcp_pair(int fds[2])
 	fds[0] = c;
 	fds[1] = s;
 	return 0;
+}
+
+static inline int mb_tcp_pair(int fds[2])
+{
+	return mb_tcp_pair_bufs(fds, 0, 0);
 }
 
 /* A fault knob of the test build (/sys/module/mbatch/parameters/fault_*). */
