@@ -34,6 +34,11 @@
 #define MBATCH_QUEUE_SESSIONS_MAX	1024	/* open sessions per queue */
 #define MBATCH_CANCELS_MAX		32	/* remote: cancels awaiting results */
 
+/* Registered regions and proxied payloads (MBATCH_CMD_REGION_NEW). */
+#define MBATCH_MAX_PROXY_IO_LEN		(1U << 20)	/* proxied READ, WRITE */
+#define MBATCH_REGION_LEN_MAX		(1ULL << 30)
+#define MBATCH_REGIONS_MAX		256	/* per socket */
+
 /* Peers and links (see Documentation/userspace-api/mbatch-wire.rst). */
 #define MBATCH_PEER_NAME_MAX		32	/* including the NUL */
 #define MBATCH_PEER_ADDR_MAX		64	/* "host:port", for the daemon */
@@ -55,6 +60,7 @@
 /* Feature bits reported by MBATCH_CMD_VERSION_GET. */
 #define MBATCH_FEAT_LOCAL		_BITULL(0)
 #define MBATCH_FEAT_REMOTE		_BITULL(1)
+#define MBATCH_FEAT_REGIONS		_BITULL(2)
 
 /* Message operations (MBATCH_MSG_A_OP). */
 enum mbatch_op {
@@ -78,6 +84,11 @@ enum mbatch_op {
 /* Result flags (MBATCH_RESULT_A_FLAGS). */
 #define MBATCH_RESULT_F_REORDERED	_BITUL(0)	/* ran before an older command */
 #define MBATCH_RESULT_F_MERGED		_BITUL(1)	/* shared a bio with another */
+#define MBATCH_RESULT_F_PROXIED		_BITUL(2)	/* its data is in the region */
+
+/* Region flags (MBATCH_A_REGION_FLAGS). */
+#define MBATCH_REGION_F_READONLY	_BITUL(0)	/* only WRITE payloads */
+#define MBATCH_REGION_F_ALL		MBATCH_REGION_F_READONLY
 
 /* Session flags (MBATCH_A_SESSION_FLAGS). */
 #define MBATCH_SESSION_F_OWNED		_BITUL(0)	/* closed with its socket */
@@ -140,6 +151,9 @@ enum mbatch_cmd {
 	MBATCH_CMD_LINK_UP_NTF,
 	MBATCH_CMD_LINK_DOWN_NTF,
 	MBATCH_CMD_COLLECT_READY_NTF,
+	MBATCH_CMD_REGION_NEW,
+	MBATCH_CMD_REGION_DEL,
+	MBATCH_CMD_REGION_GET,
 
 	__MBATCH_CMD_MAX,
 	MBATCH_CMD_MAX = __MBATCH_CMD_MAX - 1
@@ -204,6 +218,15 @@ enum mbatch_attr {
 	MBATCH_A_COLLECT_TIMED_OUT,	/* flag: COLLECT_READY after the timeout */
 	MBATCH_A_PEER_IN_BYTES,		/* u64: budget of its sessions here */
 	MBATCH_A_PEER_IN_CMDS,		/* u32: the same, in commands */
+	MBATCH_A_REGION_ID,		/* u32 */
+	MBATCH_A_REGION_ADDR,		/* u64: user address, page aligned */
+	MBATCH_A_REGION_LEN,		/* u64: bytes, page aligned */
+	MBATCH_A_REGION_FLAGS,		/* u32: MBATCH_REGION_F_* */
+	MBATCH_A_REGION_USERS,		/* u32: commands using it now */
+	MBATCH_A_REGION_PORTID,		/* u32: the socket that owns it */
+	MBATCH_A_LIMIT_MAX_PROXY_IO,	/* u32: largest proxied READ/WRITE */
+	MBATCH_A_SESSION_MAX_PROXY_IO,	/* u32: the same, for this session */
+	MBATCH_A_SESSION_PROXY_ALIGN,	/* u32: region offsets align to it */
 
 	__MBATCH_A_MAX,
 	MBATCH_A_MAX = __MBATCH_A_MAX - 1
@@ -218,6 +241,8 @@ enum mbatch_msg_attr {
 	MBATCH_MSG_A_OFFSET,		/* u64: bytes */
 	MBATCH_MSG_A_LEN,		/* u32: bytes */
 	MBATCH_MSG_A_DATA,		/* binary: WRITE payload */
+	MBATCH_MSG_A_REGION,		/* u32: payload in this region ... */
+	MBATCH_MSG_A_REGION_OFFSET,	/* u64: ... at this offset */
 
 	__MBATCH_MSG_A_MAX,
 	MBATCH_MSG_A_MAX = __MBATCH_MSG_A_MAX - 1
