@@ -8,6 +8,7 @@
 
 #include "cmd.h"
 #include "fault.h"
+#include "region.h"
 
 static struct kmem_cache *mbatch_cmd_cache;
 
@@ -61,6 +62,22 @@ bool mbatch_msg_check(const struct mbatch_msg *m, const struct mbatch_geom *g,
 	if ((m->present & MBATCH_MSG_HAS_DATA) && m->op != MBATCH_OP_WRITE)
 		return mbatch_msg_fail(f, "only a write carries data", -EINVAL,
 				       MBATCH_MF_DATA);
+	if (m->present & (MBATCH_MSG_HAS_REGION | MBATCH_MSG_HAS_ROFF)) {
+		if (!rw)
+			return mbatch_msg_fail(f,
+					       "only a read or write takes a region",
+					       -EINVAL, MBATCH_MF_REGION);
+		if (!(m->present & MBATCH_MSG_HAS_REGION))
+			return mbatch_msg_missing(f, "a region offset needs a region",
+						  MBATCH_MF_REGION);
+		if (!(m->present & MBATCH_MSG_HAS_ROFF))
+			return mbatch_msg_missing(f, "a region needs an offset",
+						  MBATCH_MF_REGION_OFFSET);
+		if (m->present & MBATCH_MSG_HAS_DATA)
+			return mbatch_msg_fail(f,
+					       "a message carries data or a region, not both",
+					       -EINVAL, MBATCH_MF_DATA);
+	}
 
 	if (!mbatch_op_has_range(m->op)) {
 		if (m->present & (MBATCH_MSG_HAS_OFFSET | MBATCH_MSG_HAS_LEN))
@@ -81,14 +98,32 @@ bool mbatch_msg_check(const struct mbatch_msg *m, const struct mbatch_geom *g,
 	if (!m->len)
 		return mbatch_msg_fail(f, "length must not be zero", -EINVAL,
 				       MBATCH_MF_LEN);
-	if (rw && m->len > g->max_io)
+	if (rw && !m->region && m->len > g->max_io)
 		return mbatch_msg_fail(f, "length exceeds the read/write maximum",
+				       -EINVAL, MBATCH_MF_LEN);
+	if (rw && m->region && m->len > g->max_proxy_io)
+		return mbatch_msg_fail(f,
+				       "length exceeds the proxied read/write maximum",
 				       -EINVAL, MBATCH_MF_LEN);
 	if (!rw && m->len > MBATCH_MAX_ZERO_LEN)
 		return mbatch_msg_fail(f,
 				       "length exceeds the discard/write-zeroes maximum",
 				       -EINVAL, MBATCH_MF_LEN);
-	if (m->op == MBATCH_OP_WRITE) {
+	if (m->region) {
+		if (m->roff > m->region->len ||
+		    m->len > m->region->len - m->roff)
+			return mbatch_msg_fail(f,
+					       "payload is beyond the end of the region",
+					       -ERANGE, MBATCH_MF_REGION_OFFSET);
+		if (m->op == MBATCH_OP_READ &&
+		    (m->region->flags & MBATCH_REGION_F_READONLY))
+			return mbatch_msg_fail(f, "region is read-only", -EACCES,
+					       MBATCH_MF_REGION);
+		if (!IS_ALIGNED(m->roff, g->proxy_align))
+			return mbatch_msg_fail(f,
+					       "region offset is not aligned for the device",
+					       -EINVAL, MBATCH_MF_REGION_OFFSET);
+	} else if (m->op == MBATCH_OP_WRITE) {
 		if (!(m->present & MBATCH_MSG_HAS_DATA))
 			return mbatch_msg_missing(f, "a write needs data",
 						  MBATCH_MF_DATA);
@@ -116,10 +151,10 @@ bool mbatch_msg_check(const struct mbatch_msg *m, const struct mbatch_geom *g,
 	return true;
 }
 
-/* Bytes of memory a message's payload holds here: whole pages. */
+/* Bytes of memory a message's payload holds here: whole pages, or none. */
 u64 mbatch_msg_charge(const struct mbatch_msg *m)
 {
-	if (!mbatch_op_has_payload(m->op) || m->refused)
+	if (!mbatch_op_has_payload(m->op) || m->refused || m->region)
 		return 0;
 	return round_up((u64)m->len, PAGE_SIZE);
 }
@@ -136,6 +171,22 @@ void mbatch_cmd_free_pages(struct mbatch_command *cmd)
 	for (i = 0; i < cmd->nr_pages; i++)
 		__free_page(cmd->pages[i]);
 	cmd->nr_pages = 0;
+	if (cmd->region) {
+		mbatch_region_unhold(cmd->region);
+		cmd->region = NULL;
+	}
+	cmd->pv = NULL;
+	cmd->nr_vecs = 0;
+}
+
+/* The parser's references to the regions of a batch. */
+void mbatch_msgs_release(struct mbatch_msg *msgs, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (msgs[i].region)
+			mbatch_region_put(msgs[i].region);
 }
 
 void mbatch_cmd_free(struct mbatch_command *cmd)
@@ -158,20 +209,26 @@ void mbatch_cmd_free_list(struct list_head *list)
 /* The payload to and from a flat buffer of cmd->len bytes. */
 void mbatch_cmd_copy_in(struct mbatch_command *cmd, const void *buf)
 {
-	unsigned int i;
+	u32 done, at, off, n;
 
-	for (i = 0; i < cmd->nr_pages; i++)
-		memcpy_to_page(cmd->pages[i], 0, buf + i * PAGE_SIZE,
-			       min_t(u32, cmd->len - i * PAGE_SIZE, PAGE_SIZE));
+	for (done = 0; done < cmd->len; done += n) {
+		at = cmd->pv_off + done;
+		off = offset_in_page(at);
+		n = min_t(u32, cmd->len - done, PAGE_SIZE - off);
+		memcpy_to_page(cmd->pv[at >> PAGE_SHIFT], off, buf + done, n);
+	}
 }
 
 void mbatch_cmd_copy_out(void *buf, const struct mbatch_command *cmd)
 {
-	unsigned int i;
+	u32 done, at, off, n;
 
-	for (i = 0; i < cmd->nr_pages; i++)
-		memcpy_from_page(buf + i * PAGE_SIZE, cmd->pages[i], 0,
-				 min_t(u32, cmd->len - i * PAGE_SIZE, PAGE_SIZE));
+	for (done = 0; done < cmd->len; done += n) {
+		at = cmd->pv_off + done;
+		off = offset_in_page(at);
+		n = min_t(u32, cmd->len - done, PAGE_SIZE - off);
+		memcpy_from_page(buf + done, cmd->pv[at >> PAGE_SHIFT], off, n);
+	}
 }
 
 /* A command for a checked message; READ and WRITE get their pages. */
@@ -195,6 +252,23 @@ struct mbatch_command *mbatch_cmd_alloc(const struct mbatch_msg *m)
 	if (!mbatch_op_has_payload(m->op) || m->refused)
 		return cmd;
 
+	if (m->region) {
+		/* Checked by the validator; a READ must never write there. */
+		if (WARN_ON_ONCE(m->op == MBATCH_OP_READ &&
+				 (m->region->flags & MBATCH_REGION_F_READONLY))) {
+			cmd->refused = -EACCES;
+			return cmd;
+		}
+		/* A proxy: the region's pages, held until it completes. */
+		mbatch_region_hold(m->region);
+		cmd->region = m->region;
+		cmd->pv = m->region->pages + (m->roff >> PAGE_SHIFT);
+		cmd->pv_off = offset_in_page(m->roff);
+		cmd->nr_vecs = DIV_ROUND_UP(cmd->pv_off + m->len, PAGE_SIZE);
+		cmd->rflags = MBATCH_RESULT_F_PROXIED;
+		return cmd;
+	}
+	cmd->pv = cmd->pages;
 	n = DIV_ROUND_UP(m->len, PAGE_SIZE);
 	for (i = 0; i < n; i++) {
 		cmd->pages[i] = alloc_page(GFP_KERNEL);
@@ -203,6 +277,7 @@ struct mbatch_command *mbatch_cmd_alloc(const struct mbatch_msg *m)
 			return NULL;
 		}
 		cmd->nr_pages++;
+		cmd->nr_vecs++;
 	}
 	if (m->op == MBATCH_OP_WRITE)
 		mbatch_cmd_copy_in(cmd, m->data);
@@ -211,6 +286,10 @@ struct mbatch_command *mbatch_cmd_alloc(const struct mbatch_msg *m)
 
 int mbatch_cmd_init(void)
 {
+	/* The page counts fit their u16 fields. */
+	BUILD_BUG_ON(DIV_ROUND_UP(MBATCH_MAX_PROXY_IO_LEN, PAGE_SIZE) + 1 >
+		     U16_MAX);
+	BUILD_BUG_ON(MBATCH_CMD_PAGES > U16_MAX);
 	mbatch_cmd_cache = KMEM_CACHE(mbatch_command, 0);
 	return mbatch_cmd_cache ? 0 : -ENOMEM;
 }

@@ -2,7 +2,9 @@
 /*
  * mbatch: commands. A message arrives (netlink or a link), is checked by the
  * one validator, and becomes a command: it is queued, runs, completes and
- * stays as a result until acknowledged. A command owns its payload pages.
+ * stays as a result until acknowledged. A command's payload is its own pages
+ * (inline data) or a registered region's (a proxy); either way it is seen as
+ * an array of pages from an offset in the first (pv, pv_off).
  */
 #ifndef _MBATCH_CMD_H
 #define _MBATCH_CMD_H
@@ -16,12 +18,15 @@
 #define MBATCH_CMD_PAGES	DIV_ROUND_UP(MBATCH_MAX_IO_LEN, PAGE_SIZE)
 
 struct mbatch_exec;
+struct mbatch_region;
 
 /* What messages are checked against: a queue's device, or a remote one. */
 struct mbatch_geom {
 	u64 capacity;
 	u32 lbs;			/* logical block size */
-	u32 max_io;			/* largest READ/WRITE */
+	u32 max_io;			/* largest inline READ/WRITE */
+	u32 max_proxy_io;		/* largest proxied READ/WRITE */
+	u32 proxy_align;		/* region offsets align to it */
 	bool discard;
 };
 
@@ -29,6 +34,8 @@ struct mbatch_geom {
 #define MBATCH_MSG_HAS_OFFSET	BIT(0)
 #define MBATCH_MSG_HAS_LEN	BIT(1)
 #define MBATCH_MSG_HAS_DATA	BIT(2)
+#define MBATCH_MSG_HAS_REGION	BIT(3)
+#define MBATCH_MSG_HAS_ROFF	BIT(4)
 
 /* A message as received, before it is a command. */
 struct mbatch_msg {
@@ -40,6 +47,8 @@ struct mbatch_msg {
 	u32 present;			/* MBATCH_MSG_HAS_* */
 	const void *data;
 	u32 data_len;
+	struct mbatch_region *region;	/* referenced by the parser */
+	u64 roff;			/* the payload's offset in it */
 	u64 batch;			/* a peer's batch id */
 	u64 seq;			/* a peer's sequence; 0: the next one */
 	int refused;			/* completes with this, without running */
@@ -53,6 +62,8 @@ enum mbatch_msg_field {
 	MBATCH_MF_OFFSET,
 	MBATCH_MF_LEN,
 	MBATCH_MF_DATA,
+	MBATCH_MF_REGION,
+	MBATCH_MF_REGION_OFFSET,
 };
 
 struct mbatch_msg_fault {
@@ -104,8 +115,12 @@ struct mbatch_command {
 	int refused;
 	u8 outcome;			/* enum mbatch_outcome, 0 until done */
 	u8 iflags;			/* MBATCH_CMD_F_* */
-	unsigned int nr_pages;
-	struct page *pages[MBATCH_CMD_PAGES];	/* READ and WRITE payload */
+	u16 nr_vecs;			/* pages the payload spans */
+	u16 nr_pages;			/* of pages[], its own */
+	u32 pv_off;			/* the payload: from this offset ... */
+	struct page **pv;		/* ... in these pages, pages or a region's */
+	struct mbatch_region *region;	/* a proxy's, until it completes */
+	struct page *pages[MBATCH_CMD_PAGES];	/* inline READ and WRITE payload */
 	struct mbatch_io io;		/* when it is the first of a bio */
 };
 
@@ -127,6 +142,7 @@ void mbatch_cmd_free_pages(struct mbatch_command *cmd);
 u64 mbatch_cmd_charge(const struct mbatch_command *cmd);
 void mbatch_cmd_copy_in(struct mbatch_command *cmd, const void *buf);
 void mbatch_cmd_copy_out(void *buf, const struct mbatch_command *cmd);
+void mbatch_msgs_release(struct mbatch_msg *msgs, unsigned int n);
 int mbatch_cmd_init(void);
 void mbatch_cmd_exit(void);
 

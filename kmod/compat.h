@@ -8,6 +8,7 @@
 
 #include <linux/version.h>
 #include <linux/blkdev.h>
+#include <linux/mm.h>
 #include <linux/netlink.h>
 #include <net/genetlink.h>
 
@@ -56,6 +57,38 @@ static inline void mbatch_bdev_close(struct mbatch_bdev *h)
 	h->bdev = NULL;
 }
 
+/* Pin user pages; the caller holds the mmap lock. */
+static inline long mbatch_pin_user_pages(unsigned long start,
+					 unsigned long nr, unsigned int gup,
+					 struct page **pages)
+{
+#if MBATCH_KERNEL_AT_LEAST(6, 5)
+	return pin_user_pages(start, nr, gup, pages);
+#else
+	return pin_user_pages(start, nr, gup, pages, NULL);
+#endif
+}
+
+/*
+ * The pin flags for a region's range in @vma. Before 6.2 a read-only
+ * long-term pin of a private (COW) mapping could pin the shared zero page or
+ * a file's page cache page, which the process's next write replaces with a
+ * copy the region never sees: break COW at pinning instead, as a write pin.
+ */
+static inline unsigned int mbatch_pin_flags(struct vm_area_struct *vma,
+					    bool writable)
+{
+	unsigned int gup_flags = FOLL_LONGTERM;
+
+	if (writable)
+		return gup_flags | FOLL_WRITE;
+#if !MBATCH_KERNEL_AT_LEAST(6, 2)
+	if (is_cow_mapping(vma->vm_flags))
+		gup_flags |= FOLL_WRITE | FOLL_FORCE;
+#endif
+	return gup_flags;
+}
+
 /* Attributes of a dump request, parsed by the genetlink core. */
 static inline struct nlattr **mbatch_dump_attrs(struct netlink_callback *cb)
 {
@@ -101,6 +134,18 @@ static inline struct nlattr **mbatch_dump_attrs(struct netlink_callback *cb)
 	if (__ack)							\
 		__ack->_msg = (text);					\
 	NL_SET_BAD_ATTR(__ack, attr);					\
+} while (0)
+#endif
+
+/* An extack message from a static text that is not a literal. */
+#ifdef NL_SET_ERR_MSG_FMT_MOD
+#define MBATCH_ERR_TEXT(extack, text)					\
+	NL_SET_ERR_MSG_FMT_MOD((extack), "%s", (text))
+#else
+#define MBATCH_ERR_TEXT(extack, text) do {				\
+	struct netlink_ext_ack *__ack = (extack);			\
+	if (__ack)							\
+		__ack->_msg = (text);					\
 } while (0)
 #endif
 

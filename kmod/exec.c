@@ -303,14 +303,14 @@ static struct mbatch_io *mbatch_build_io_locked(struct mbatch_exec *ex)
 		list_add_tail(&cmd->node, &io->cmds);
 		io->nr++;
 		io->len += cmd->len;
-		pages += cmd->nr_pages;
+		pages += cmd->nr_vecs;
 
 		if (!mbatch_op_has_payload(io->op))
 			break;
 		if (!next || next->op != io->op ||
 		    next->offset != io->offset + io->len ||
 		    io->len + next->len > q->max_merge ||
-		    pages + next->nr_pages > BIO_MAX_VECS ||
+		    pages + next->nr_vecs > BIO_MAX_VECS ||
 		    atomic_read(&q->inflight) + io->nr >= q->depth)
 			break;
 		cmd = next;
@@ -494,50 +494,70 @@ static struct bio *mbatch_zero_pages_bio(struct mbatch_io *io,
 	return bio;
 }
 
+/*
+ * READ and WRITE: bios straight on the payload pages, the commands' own or a
+ * region's. A merged io fits one bio (BIO_MAX_VECS); one command of a
+ * region may need more, chained: every page piece is a whole number of
+ * logical blocks (proxy_align), so a bio may end after any of them.
+ */
+static struct bio *mbatch_data_bio(struct mbatch_io *io,
+				   struct block_device *bdev, blk_opf_t opf)
+{
+	sector_t sector = io->offset >> SECTOR_SHIFT;
+	unsigned int vecs = 0;
+	struct mbatch_command *cmd;
+	struct bio *bio;
+	u32 done, at, off, n;
+
+	list_for_each_entry(cmd, &io->cmds, node)
+		vecs += cmd->nr_vecs;
+	bio = blk_next_bio(NULL, bdev, min(vecs, BIO_MAX_VECS), opf, GFP_NOIO);
+	bio->bi_iter.bi_sector = sector;
+	list_for_each_entry(cmd, &io->cmds, node) {
+		for (done = 0; done < cmd->len; done += n) {
+			struct page *page;
+
+			at = cmd->pv_off + done;
+			off = offset_in_page(at);
+			n = min_t(u32, cmd->len - done, PAGE_SIZE - off);
+			page = cmd->pv[at >> PAGE_SHIFT];
+			if (bio_add_page(bio, page, n, off) == n) {
+				vecs--;
+				continue;
+			}
+			bio = blk_next_bio(bio, bdev, min(vecs, BIO_MAX_VECS),
+					   opf, GFP_NOIO);
+			bio->bi_iter.bi_sector = sector +
+				((cmd->offset - io->offset + done) >> SECTOR_SHIFT);
+			/* An empty bio with room takes any one page piece. */
+			__bio_add_page(bio, page, n, off);
+			vecs--;
+		}
+	}
+	return bio;
+}
+
 static void mbatch_io_submit(struct mbatch_exec *ex, struct mbatch_io *io)
 {
 	struct mbatch_session *s = ex->s;
 	struct block_device *bdev = ex->q->bdev.bdev;
 	/* Asked each time: a device can lose WRITE_ZEROES (SCSI does). */
 	bool zeroes = bdev_write_zeroes_sectors(bdev) > 0;
-	struct mbatch_command *cmd;
+	blk_opf_t opf = mbatch_io_opf(io->op, zeroes);
 	struct bio *bio;
-	unsigned int i;
 
 	/* The io holds the session until it completes. */
 	kref_get(&s->ref);
 
 	if (io->op == MBATCH_OP_WRITE_ZEROES && !zeroes) {
 		bio = mbatch_zero_pages_bio(io, bdev);
+	} else if (mbatch_op_has_payload(io->op)) {
+		bio = mbatch_data_bio(io, bdev, opf);
 	} else {
-		unsigned int nr = 0;
-
-		list_for_each_entry(cmd, &io->cmds, node)
-			nr += cmd->nr_pages;
-		bio = bio_alloc(bdev, nr, mbatch_io_opf(io->op, zeroes),
-				GFP_NOIO);
-		bio->bi_private = io;
-		bio->bi_end_io = mbatch_bio_end;
+		bio = bio_alloc(bdev, 0, opf, GFP_NOIO);
 		if (io->op != MBATCH_OP_FLUSH) {
 			bio->bi_iter.bi_sector = io->offset >> SECTOR_SHIFT;
-			if (!nr)
-				bio->bi_iter.bi_size = io->len;
-		}
-		list_for_each_entry(cmd, &io->cmds, node) {
-			u32 left = cmd->len;
-
-			for (i = 0; i < cmd->nr_pages; i++) {
-				u32 len = min_t(u32, left, PAGE_SIZE);
-
-				/* Sized against the device limits above. */
-				if (WARN_ON_ONCE(bio_add_page(bio, cmd->pages[i],
-							      len, 0) < len)) {
-					bio->bi_status = BLK_STS_RESOURCE;
-					bio_endio(bio);
-					return;
-				}
-				left -= len;
-			}
+			bio->bi_iter.bi_size = io->len;
 		}
 	}
 	bio->bi_private = io;

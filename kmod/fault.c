@@ -60,6 +60,7 @@ static const char * const mbatch_obj_names[__MBATCH_OBJ_MAX] = {
 	[MBATCH_OBJ_PEER] = "peer",
 	[MBATCH_OBJ_LINK] = "link",
 	[MBATCH_OBJ_NOTE] = "note",
+	[MBATCH_OBJ_REGION] = "region",
 };
 
 /* "queue=N local=N ..." */

@@ -506,6 +506,9 @@ static int mbatch_rx_open_reply(struct mbatch_initiator *i, u64 cookie,
 	i->geom.capacity = le64_to_cpu(rep->capacity);
 	i->geom.lbs = lbs;
 	i->geom.max_io = min_t(u32, MBATCH_MAX_IO_LEN, le32_to_cpu(rep->max_io));
+	/* A proxy's payload is copied in and out of the frames here. */
+	i->geom.max_proxy_io = i->geom.max_io;
+	i->geom.proxy_align = 1;
 	i->geom.discard = flags & MBATCH_REPLY_F_DISCARD;
 	i->credit_msgs = le64_to_cpu(rep->credit_msgs);
 	i->credit_units = le64_to_cpu(rep->credit_units);
@@ -631,7 +634,7 @@ static int mbatch_rx_result(struct mbatch_initiator *i,
 		}
 		cmd->start_ns = le64_to_cpu(w->start_ns);
 		cmd->done_ns = le64_to_cpu(w->done_ns);
-		cmd->rflags = rflags;
+		cmd->rflags |= rflags;
 		if (rflags & MBATCH_RESULT_F_REORDERED)
 			s->stats.reordered++;
 		if (rflags & MBATCH_RESULT_F_MERGED)

@@ -18,14 +18,18 @@
 #include "participant.h"
 #include "peer.h"
 #include "queue.h"
+#include "region.h"
 
 static int __init mbatch_init(void)
 {
 	int err;
 
-	err = mbatch_cmd_init();
+	err = mbatch_region_init();
 	if (err)
 		return err;
+	err = mbatch_cmd_init();
+	if (err)
+		goto err_region;
 	err = mbatch_local_init();
 	if (err)
 		goto err_cmd;
@@ -69,6 +73,8 @@ err_local:
 	mbatch_local_exit();
 err_cmd:
 	mbatch_cmd_exit();
+err_region:
+	mbatch_region_exit();
 	return err;
 }
 
@@ -83,6 +89,7 @@ static void __exit mbatch_exit(void)
 	mbatch_initiator_exit();
 	mbatch_local_exit();
 	mbatch_cmd_exit();
+	mbatch_region_exit();
 }
 
 module_init(mbatch_init);

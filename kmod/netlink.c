@@ -15,6 +15,7 @@
 
 #include "cmd.h"
 #include "collect.h"
+#include "compat.h"
 #include "exec.h"
 #include "initiator.h"
 #include "local.h"
@@ -24,6 +25,7 @@
 #include "participant.h"
 #include "peer.h"
 #include "queue.h"
+#include "region.h"
 #include "session.h"
 
 static struct genl_family mbatch_family;
@@ -88,6 +90,8 @@ static const struct nla_policy mbatch_msg_policy[MBATCH_MSG_A_MAX + 1] = {
 	[MBATCH_MSG_A_OFFSET] = { .type = NLA_U64 },
 	[MBATCH_MSG_A_LEN] = { .type = NLA_U32 },
 	[MBATCH_MSG_A_DATA] = { .type = NLA_BINARY, .len = MBATCH_MAX_IO_LEN },
+	[MBATCH_MSG_A_REGION] = { .type = NLA_U32 },
+	[MBATCH_MSG_A_REGION_OFFSET] = { .type = NLA_U64 },
 };
 
 static const struct nla_policy mbatch_version_policy[MBATCH_A_MAX + 1] = {
@@ -182,6 +186,16 @@ static const struct nla_policy mbatch_peer_new_policy[MBATCH_A_MAX + 1] = {
 static const struct nla_policy mbatch_peer_policy[MBATCH_A_MAX + 1] = {
 	[MBATCH_A_PEER_NAME] = { .type = NLA_NUL_STRING,
 				 .len = MBATCH_PEER_NAME_MAX - 1 },
+};
+
+static const struct nla_policy mbatch_region_new_policy[MBATCH_A_MAX + 1] = {
+	[MBATCH_A_REGION_ADDR] = { .type = NLA_U64 },
+	[MBATCH_A_REGION_LEN] = { .type = NLA_U64 },
+	[MBATCH_A_REGION_FLAGS] = NLA_POLICY_MASK(NLA_U32, MBATCH_REGION_F_ALL),
+};
+
+static const struct nla_policy mbatch_region_policy[MBATCH_A_MAX + 1] = {
+	[MBATCH_A_REGION_ID] = { .type = NLA_U32 },
 };
 
 static const struct nla_policy mbatch_peer_attach_policy[MBATCH_A_MAX + 1] = {
@@ -292,8 +306,12 @@ static int mbatch_fill_session(struct sk_buff *skb, struct mbatch_session *s,
 	epoch = s->epoch;
 	done_epoch = s->done_epoch;
 	spin_unlock_irq(&s->lock);
-	if (mbatch_session_geometry(s, &g, NULL))
-		g.max_io = 0;		/* not known yet */
+	if (mbatch_session_geometry(s, &g, NULL)) {
+		/* not known yet */
+		g.max_io = 0;
+		g.max_proxy_io = 0;
+		g.proxy_align = 0;
+	}
 
 	if (nla_put_u32(skb, MBATCH_A_SESSION_ID, s->id) ||
 	    (handle && nla_put_u64_64bit(skb, MBATCH_A_SESSION_HANDLE,
@@ -308,6 +326,8 @@ static int mbatch_fill_session(struct sk_buff *skb, struct mbatch_session *s,
 	    nla_put_s32(skb, MBATCH_A_SESSION_ERROR, err) ||
 	    nla_put_u32(skb, MBATCH_A_SESSION_HALTS, halts) ||
 	    nla_put_u32(skb, MBATCH_A_SESSION_MAX_IO, g.max_io) ||
+	    nla_put_u32(skb, MBATCH_A_SESSION_MAX_PROXY_IO, g.max_proxy_io) ||
+	    nla_put_u32(skb, MBATCH_A_SESSION_PROXY_ALIGN, g.proxy_align) ||
 	    mbatch_put_stats(skb, &st, &h)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
@@ -316,7 +336,10 @@ static int mbatch_fill_session(struct sk_buff *skb, struct mbatch_session *s,
 	return 0;
 }
 
-/* One result; READ data is copied from the command's pages (@data). */
+/*
+ * One result; READ data is copied from the command's pages (@data), unless
+ * it went straight into a region.
+ */
 static int mbatch_put_result(struct sk_buff *skb, const struct mbatch_command *cmd,
 			     bool data)
 {
@@ -338,7 +361,8 @@ static int mbatch_put_result(struct sk_buff *skb, const struct mbatch_command *c
 	    nla_put_u32(skb, MBATCH_RESULT_A_FLAGS, cmd->rflags))
 		goto cancel;
 #undef PUT64
-	if (data && cmd->op == MBATCH_OP_READ && cmd->bytes) {
+	if (data && cmd->op == MBATCH_OP_READ && cmd->bytes &&
+	    !(cmd->rflags & MBATCH_RESULT_F_PROXIED)) {
 		d = nla_reserve(skb, MBATCH_RESULT_A_DATA, cmd->len);
 		if (!d)
 			goto cancel;
@@ -349,6 +373,29 @@ static int mbatch_put_result(struct sk_buff *skb, const struct mbatch_command *c
 cancel:
 	nla_nest_cancel(skb, nest);
 	return -EMSGSIZE;
+}
+
+static int mbatch_fill_region(struct sk_buff *skb,
+			      const struct mbatch_region *r, u32 portid,
+			      u32 seq, int flags, u8 cmd)
+{
+	void *hdr;
+
+	hdr = genlmsg_put(skb, portid, seq, &mbatch_family, flags, cmd);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, MBATCH_A_REGION_ID, r->id) ||
+	    nla_put_u64_64bit(skb, MBATCH_A_REGION_ADDR, r->addr,
+			      MBATCH_A_PAD) ||
+	    nla_put_u64_64bit(skb, MBATCH_A_REGION_LEN, r->len, MBATCH_A_PAD) ||
+	    nla_put_u32(skb, MBATCH_A_REGION_FLAGS, r->flags) ||
+	    nla_put_u32(skb, MBATCH_A_REGION_USERS, atomic_read(&r->users)) ||
+	    nla_put_u32(skb, MBATCH_A_REGION_PORTID, r->portid)) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
 }
 
 /*
@@ -432,9 +479,11 @@ static int mbatch_nl_version_get(struct sk_buff *skb, struct genl_info *info)
 	    nla_put_u32(msg, MBATCH_A_VERSION, MBATCH_GENL_VERSION) ||
 	    nla_put_string(msg, MBATCH_A_MODULE_VERSION, MBATCH_MODULE_VERSION) ||
 	    nla_put_u64_64bit(msg, MBATCH_A_FEATURES,
-			      MBATCH_FEAT_LOCAL | MBATCH_FEAT_REMOTE,
-			      MBATCH_A_PAD) ||
+			      MBATCH_FEAT_LOCAL | MBATCH_FEAT_REMOTE |
+			      MBATCH_FEAT_REGIONS, MBATCH_A_PAD) ||
 	    nla_put_u32(msg, MBATCH_A_LIMIT_MAX_IO, MBATCH_MAX_IO_LEN) ||
+	    nla_put_u32(msg, MBATCH_A_LIMIT_MAX_PROXY_IO,
+			MBATCH_MAX_PROXY_IO_LEN) ||
 	    nla_put_u32(msg, MBATCH_A_LIMIT_MAX_ZERO, MBATCH_MAX_ZERO_LEN) ||
 	    nla_put_u32(msg, MBATCH_A_LIMIT_BATCH_MSGS, MBATCH_MAX_BATCH_MSGS) ||
 	    nla_put_u32(msg, MBATCH_A_LIMIT_REQUEST_BYTES, request) ||
@@ -682,11 +731,17 @@ static int mbatch_nl_session_dump(struct sk_buff *skb,
 	return skb->len;
 }
 
-/* A netlink message attribute into the form the one validator checks. */
-static int mbatch_parse_msg(struct nlattr *nla, unsigned int idx,
-			    struct mbatch_msg *m, struct nlattr **tb,
-			    struct netlink_ext_ack *extack)
+/*
+ * A netlink message attribute into the form the one validator checks; a
+ * region it names is looked up (and referenced) here, for its sender.
+ */
+static int mbatch_parse_msg(struct genl_info *info, struct nlattr *nla,
+			    unsigned int idx, struct mbatch_msg *m,
+			    struct nlattr **tb)
 {
+	struct netlink_ext_ack *extack = info->extack;
+	struct mbatch_region_fault rf;
+	struct mbatch_region *r;
 	int err;
 
 	err = nla_parse_nested(tb, MBATCH_MSG_A_MAX, nla, mbatch_msg_policy,
@@ -717,6 +772,25 @@ static int mbatch_parse_msg(struct nlattr *nla, unsigned int idx,
 		m->data_len = nla_len(tb[MBATCH_MSG_A_DATA]);
 		m->present |= MBATCH_MSG_HAS_DATA;
 	}
+	if (tb[MBATCH_MSG_A_REGION_OFFSET]) {
+		m->roff = nla_get_u64(tb[MBATCH_MSG_A_REGION_OFFSET]);
+		m->present |= MBATCH_MSG_HAS_ROFF;
+	}
+	if (tb[MBATCH_MSG_A_REGION]) {
+		m->present |= MBATCH_MSG_HAS_REGION;
+		/* Other ops are refused by the validator, whatever the id. */
+		if (!mbatch_op_has_payload(m->op))
+			return 0;
+		r = mbatch_region_use(mbatch_info_net(info),
+				      nla_get_u32(tb[MBATCH_MSG_A_REGION]),
+				      info->snd_portid, &rf);
+		if (IS_ERR(r)) {
+			MBATCH_MSG_ERR_TEXT(extack, idx, tb[MBATCH_MSG_A_REGION],
+					    rf.text);
+			return rf.err;
+		}
+		m->region = r;
+	}
 	return 0;
 }
 
@@ -730,6 +804,8 @@ static struct nlattr *mbatch_msg_attr(struct nlattr *nla, struct nlattr **tb,
 		[MBATCH_MF_OFFSET] = MBATCH_MSG_A_OFFSET,
 		[MBATCH_MF_LEN] = MBATCH_MSG_A_LEN,
 		[MBATCH_MF_DATA] = MBATCH_MSG_A_DATA,
+		[MBATCH_MF_REGION] = MBATCH_MSG_A_REGION,
+		[MBATCH_MF_REGION_OFFSET] = MBATCH_MSG_A_REGION_OFFSET,
 	};
 
 	if (field == MBATCH_MF_MSG || !tb[attr[field]])
@@ -748,6 +824,8 @@ static int mbatch_parse_batch(struct genl_info *info,
 		[MBATCH_MF_OFFSET] = MBATCH_MSG_A_OFFSET,
 		[MBATCH_MF_LEN] = MBATCH_MSG_A_LEN,
 		[MBATCH_MF_DATA] = MBATCH_MSG_A_DATA,
+		[MBATCH_MF_REGION] = MBATCH_MSG_A_REGION,
+		[MBATCH_MF_REGION_OFFSET] = MBATCH_MSG_A_REGION_OFFSET,
 	};
 	struct mbatch_msg_fault f;
 	unsigned int i = 0;
@@ -757,7 +835,7 @@ static int mbatch_parse_batch(struct genl_info *info,
 	nlmsg_for_each_attr(nla, info->nlhdr, GENL_HDRLEN, rem) {
 		if (nla_type(nla) != MBATCH_A_MSG)
 			continue;
-		err = mbatch_parse_msg(nla, i, &msgs[i], tb, extack);
+		err = mbatch_parse_msg(info, nla, i, &msgs[i], tb);
 		if (err)
 			return err;
 		if (!mbatch_msg_check(&msgs[i], g, &f)) {
@@ -845,6 +923,8 @@ static int mbatch_nl_submit(struct sk_buff *skb, struct genl_info *info)
 	genlmsg_end(reply, hdr);
 	err = genlmsg_reply(reply, info);
 put:
+	if (msgs)
+		mbatch_msgs_release(msgs, n);
 	kvfree(msgs);
 	mbatch_session_put(s);
 	return err;
@@ -1269,6 +1349,115 @@ static int mbatch_nl_peer_attach(struct sk_buff *skb, struct genl_info *info)
 	return err;
 }
 
+static int mbatch_nl_region_new(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr **a = info->attrs;
+	struct mbatch_region_fault f;
+	struct mbatch_region *r;
+	struct sk_buff *msg;
+	u32 flags = 0;
+	int err;
+
+	if (MBATCH_REQUIRE(info, MBATCH_A_REGION_ADDR, "region address") ||
+	    MBATCH_REQUIRE(info, MBATCH_A_REGION_LEN, "region length"))
+		return -EINVAL;
+	if (a[MBATCH_A_REGION_FLAGS])
+		flags = nla_get_u32(a[MBATCH_A_REGION_FLAGS]);
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	r = mbatch_region_new(mbatch_info_net(info), info->snd_portid,
+			      nla_get_u64(a[MBATCH_A_REGION_ADDR]),
+			      nla_get_u64(a[MBATCH_A_REGION_LEN]), flags, &f);
+	if (IS_ERR(r)) {
+		nlmsg_free(msg);
+		MBATCH_ERR_TEXT(info->extack, f.text);
+		if (f.field == MBATCH_RF_ADDR)
+			NL_SET_BAD_ATTR(info->extack, a[MBATCH_A_REGION_ADDR]);
+		else if (f.field == MBATCH_RF_LEN)
+			NL_SET_BAD_ATTR(info->extack, a[MBATCH_A_REGION_LEN]);
+		return f.err;
+	}
+	err = mbatch_fill_region(msg, r, info->snd_portid, info->snd_seq, 0,
+				 MBATCH_CMD_REGION_NEW);
+	mbatch_region_put(r);
+	if (err) {
+		/* Registered; only the reply is lost. */
+		nlmsg_free(msg);
+		return err;
+	}
+	return genlmsg_reply(msg, info);
+}
+
+static int mbatch_nl_region_del(struct sk_buff *skb, struct genl_info *info)
+{
+	struct mbatch_region_fault f;
+	int err;
+
+	if (MBATCH_REQUIRE(info, MBATCH_A_REGION_ID, "region id"))
+		return -EINVAL;
+	err = mbatch_region_del(mbatch_info_net(info),
+				nla_get_u32(info->attrs[MBATCH_A_REGION_ID]),
+				info->snd_portid, &f);
+	if (err) {
+		MBATCH_ERR_TEXT(info->extack, f.text);
+		NL_SET_BAD_ATTR(info->extack, info->attrs[MBATCH_A_REGION_ID]);
+	}
+	return err;
+}
+
+static int mbatch_nl_region_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct mbatch_region *r;
+	struct sk_buff *msg;
+	int err;
+
+	if (MBATCH_REQUIRE(info, MBATCH_A_REGION_ID, "region id"))
+		return -EINVAL;
+	r = mbatch_region_get(mbatch_info_net(info),
+			      nla_get_u32(info->attrs[MBATCH_A_REGION_ID]));
+	if (!r) {
+		NL_SET_ERR_MSG_MOD(info->extack, "no such region");
+		NL_SET_BAD_ATTR(info->extack, info->attrs[MBATCH_A_REGION_ID]);
+		return -ENOENT;
+	}
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg) {
+		mbatch_region_put(r);
+		return -ENOMEM;
+	}
+	err = mbatch_fill_region(msg, r, info->snd_portid, info->snd_seq, 0,
+				 MBATCH_CMD_REGION_GET);
+	mbatch_region_put(r);
+	if (err) {
+		nlmsg_free(msg);
+		return err;
+	}
+	return genlmsg_reply(msg, info);
+}
+
+static int mbatch_nl_region_dump(struct sk_buff *skb,
+				 struct netlink_callback *cb)
+{
+	struct mbatch_net *mn = mbatch_net(sock_net(skb->sk));
+	unsigned long *cursor = (unsigned long *)cb->ctx;
+	struct mbatch_region *r;
+	int err = 0;
+
+	while ((r = mbatch_region_next(mn, cursor))) {
+		err = mbatch_fill_region(skb, r, NETLINK_CB(cb->skb).portid,
+					 cb->nlh->nlmsg_seq, NLM_F_MULTI,
+					 MBATCH_CMD_REGION_GET);
+		mbatch_region_put(r);
+		if (err)
+			break;
+		(*cursor)++;
+	}
+	if (err && !skb->len)
+		return err;
+	return skb->len;
+}
+
 #define MBATCH_OP(_cmd, _policy, _doit)				\
 	.cmd = MBATCH_CMD_##_cmd,					\
 	.flags = GENL_ADMIN_PERM,					\
@@ -1302,6 +1491,11 @@ static const struct genl_ops mbatch_ops[] = {
 	  .dumpit = mbatch_nl_peer_dump },
 	{ MBATCH_OP(PEER_ATTACH, mbatch_peer_attach_policy,
 		    mbatch_nl_peer_attach) },
+	{ MBATCH_OP(REGION_NEW, mbatch_region_new_policy,
+		    mbatch_nl_region_new) },
+	{ MBATCH_OP(REGION_DEL, mbatch_region_policy, mbatch_nl_region_del) },
+	{ MBATCH_OP(REGION_GET, mbatch_region_policy, mbatch_nl_region_get),
+	  .dumpit = mbatch_nl_region_dump },
 };
 
 static struct genl_family mbatch_family __ro_after_init = {
@@ -1445,15 +1639,17 @@ void mbatch_notify_collect_ready(struct mbatch_session *s,
 	rcu_read_unlock();
 }
 
-/* Owned sessions end with the socket that opened them. */
+/* Owned sessions and regions end with the socket that opened them. */
 static int mbatch_nl_notify(struct notifier_block *nb, unsigned long event,
 			    void *ptr)
 {
 	struct netlink_notify *n = ptr;
 
 	if (event == NETLINK_URELEASE && n->protocol == NETLINK_GENERIC &&
-	    n->portid)
+	    n->portid) {
 		mbatch_sessions_release_portid(mbatch_net(n->net), n->portid);
+		mbatch_regions_release_portid(mbatch_net(n->net), n->portid);
+	}
 	return NOTIFY_DONE;
 }
 

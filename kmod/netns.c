@@ -3,7 +3,7 @@
  * Per network namespace state: each namespace has its own queues, sessions
  * and peers, and tears them down when it goes away: peers first (their
  * sessions run on our queues), then queues (with their sessions), then what
- * is left (initiator sessions).
+ * is left (initiator sessions), and the regions last.
  */
 #include <linux/ctype.h>
 #include <linux/string.h>
@@ -13,6 +13,7 @@
 #include "netns.h"
 #include "peer.h"
 #include "queue.h"
+#include "region.h"
 #include "session.h"
 
 static unsigned int mbatch_net_id __read_mostly;
@@ -41,6 +42,7 @@ static int __net_init mbatch_net_init(struct net *net)
 	mutex_init(&mn->lock);
 	xa_init_flags(&mn->queues, XA_FLAGS_ALLOC1);
 	xa_init_flags(&mn->sessions, XA_FLAGS_ALLOC1);
+	xa_init_flags(&mn->regions, XA_FLAGS_ALLOC1);
 	INIT_LIST_HEAD(&mn->peers);
 	return 0;
 }
@@ -52,7 +54,10 @@ static void __net_exit mbatch_net_exit(struct net *net)
 	mbatch_peers_flush(mn);
 	mbatch_queues_flush(mn);
 	mbatch_sessions_flush(mn);
-	WARN_ON_ONCE(!xa_empty(&mn->sessions) || !xa_empty(&mn->queues));
+	mbatch_regions_flush(mn);
+	WARN_ON_ONCE(!xa_empty(&mn->sessions) || !xa_empty(&mn->queues) ||
+		     !xa_empty(&mn->regions));
+	xa_destroy(&mn->regions);
 	xa_destroy(&mn->sessions);
 	xa_destroy(&mn->queues);
 	mutex_destroy(&mn->lock);

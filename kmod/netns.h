@@ -18,10 +18,12 @@ struct mbatch_net {
 	struct mutex lock;		/* the tables below and their genids */
 	struct xarray queues;		/* queue id -> queue */
 	struct xarray sessions;		/* session id -> session (or reserved) */
+	struct xarray regions;		/* region id -> region */
 	struct list_head peers;
 	unsigned int nr_peers;
 	u32 next_qid;
 	u32 next_sid;
+	u32 next_rid;
 	unsigned int genid;		/* queues or sessions added, removed */
 	unsigned int peer_genid;	/* peers added, removed */
 };

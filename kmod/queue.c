@@ -219,6 +219,10 @@ void mbatch_queue_geom(const struct mbatch_queue *q, struct mbatch_geom *g)
 	g->capacity = mbatch_queue_capacity(q);
 	g->lbs = q->lbs;
 	g->max_io = MBATCH_MAX_IO_LEN;
+	g->max_proxy_io = MBATCH_MAX_PROXY_IO_LEN;
+	/* A region's page pieces must be whole blocks the device can DMA. */
+	g->proxy_align = max_t(u32, q->lbs,
+			       bdev_dma_alignment(q->bdev.bdev) + 1);
 	g->discard = bdev_max_discard_sectors(q->bdev.bdev) > 0;
 }
 

@@ -331,9 +331,10 @@ void mbatch_session_end_locked(struct mbatch_session *s,
 	/*
 	 * A write's payload is on the device (or will never be), and a read
 	 * that brought nothing has nothing to keep: give the pages back. A
-	 * read's data stays until its result is acknowledged.
+	 * read's data stays until its result is acknowledged, unless it is in
+	 * a region (a proxy), which it now lets go.
 	 */
-	if (cmd->op == MBATCH_OP_WRITE || !cmd->bytes) {
+	if (cmd->op == MBATCH_OP_WRITE || !cmd->bytes || cmd->region) {
 		if (s->state != MBATCH_SESSION_CLOSING)
 			s->held_bytes -= mbatch_cmd_charge(cmd);
 		mbatch_cmd_free_pages(cmd);
