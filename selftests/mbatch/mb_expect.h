@@ -67,4 +67,25 @@
 #define X_WRONG_HANDLE	"wrong session handle"		/* -EPERM */
 #define X_PEER_OWNED	"the session belongs to a peer"	/* -EPERM */
 
+/* the module: registered regions (REGION_NEW, REGION_DEL) */
+#define X_REGION_ALIGN	"region address and length must be page aligned"	/* -EINVAL */
+#define X_REGION_LEN	"region length must be 1 page to 1 GiB"	/* -EINVAL */
+#define X_REGION_MAX	"too many regions on this socket"	/* -ENOSPC */
+#define X_REGION_MEMLOCK "region exceeds RLIMIT_MEMLOCK"	/* -ENOMEM */
+#define X_REGION_UNMAPPED "region is not all mapped"	/* -EFAULT */
+#define X_REGION_FILE	"region is a shared file mapping: register it read-only"	/* -EOPNOTSUPP */
+#define X_NO_REGION	"no such region"		/* -ENOENT (also a message's) */
+#define X_REGION_SOCKET	"region belongs to another socket"	/* -EPERM (also a message's) */
+
+/* the module: a message naming a region */
+#define X_REGION_OP	"only a read or write takes a region"	/* -EINVAL */
+#define X_REGION_NO_OFFSET "a region needs an offset"	/* -EINVAL */
+#define X_REGION_NO_REGION "a region offset needs a region"	/* -EINVAL */
+#define X_REGION_AND_DATA "a message carries data or a region, not both"	/* -EINVAL */
+#define X_REGION_PROCESS "region belongs to another process"	/* -EPERM */
+#define X_REGION_RO	"region is read-only"		/* -EACCES */
+#define X_REGION_BEYOND	"payload is beyond the end of the region"	/* -ERANGE */
+#define X_REGION_UNALIGNED "region offset is not aligned for the device"	/* -EINVAL */
+#define X_LEN_MAX_PROXY	"length exceeds the proxied read/write maximum"	/* -EINVAL */
+
 #endif /* MB_EXPECT_H */

@@ -18,7 +18,8 @@ static const uint32_t mb_all_ops[] = {
 	MBATCH_CMD_SESSION_CLOSE, MBATCH_CMD_SESSION_GET, MBATCH_CMD_SUBMIT,
 	MBATCH_CMD_COLLECT, MBATCH_CMD_RESUME, MBATCH_CMD_BATCH_CANCEL,
 	MBATCH_CMD_PEER_NEW, MBATCH_CMD_PEER_DEL, MBATCH_CMD_PEER_GET,
-	MBATCH_CMD_PEER_ATTACH,
+	MBATCH_CMD_PEER_ATTACH, MBATCH_CMD_REGION_NEW, MBATCH_CMD_REGION_DEL,
+	MBATCH_CMD_REGION_GET,
 };
 
 /* Notifications (multicast, and the unicast COLLECT_READY): never an op. */
@@ -93,7 +94,7 @@ TEST_F(family, dump_ops)
 	/* the dump-style requests of the contract */
 	static const uint32_t dumps[] = {
 		MBATCH_CMD_QUEUE_GET, MBATCH_CMD_SESSION_GET,
-		MBATCH_CMD_COLLECT, MBATCH_CMD_PEER_GET,
+		MBATCH_CMD_COLLECT, MBATCH_CMD_PEER_GET, MBATCH_CMD_REGION_GET,
 	};
 	size_t i;
 	int j;
@@ -128,12 +129,14 @@ TEST_F(family, version_get)
 	EXPECT_EQ(MBATCH_GENL_VERSION, ver);
 	EXPECT_NE(0, strlen(modver));
 	EXPECT_TRUE(feat & MBATCH_FEAT_LOCAL);
+	EXPECT_TRUE(feat & MBATCH_FEAT_REGIONS);
 	/* the run-time limits are reported and usable */
 	EXPECT_GE(l.max_io, 4096);
 	EXPECT_GE(l.max_zero, 4096);
 	EXPECT_GE(l.batch_msgs, 1);
 	EXPECT_GT(l.request_bytes, l.max_io);
 	EXPECT_GT(l.reply_bytes, l.max_io);
+	EXPECT_GE(l.max_proxy_io, l.max_io);
 	/* mbatch_nl receives with a buffer of 1 MiB */
 	EXPECT_LE(l.reply_bytes, self->s.rbuf_len);
 	/* the module's version matches /sys/module/mbatch/version if any */

@@ -73,6 +73,8 @@ FIXTURE_TEARDOWN(perm)
 	EXPECT_EQ(NULL, err) TH_LOG("%s", err);
 }
 
+static char perm_page[2 * 4096];
+
 /* One plausible request per op; returns the result of the transaction. */
 static int send_op(struct mb_sock *s, uint8_t cmd, int dump, const char *q,
 		   const char *dev, uint32_t sid)
@@ -119,6 +121,19 @@ static int send_op(struct mb_sock *s, uint8_t cmd, int dump, const char *q,
 		mb_put_str(&r, MBATCH_A_PEER_NAME, "mbt_perm_p");
 		mb_put_u32(&r, MBATCH_A_PEER_FD, 0);
 		break;
+	case MBATCH_CMD_REGION_NEW:
+		/* a page of this process: the refusal must come first */
+		mb_put_u64(&r, MBATCH_A_REGION_ADDR,
+			   ((uintptr_t)perm_page + 4095) & ~(uintptr_t)4095);
+		mb_put_u64(&r, MBATCH_A_REGION_LEN, 4096);
+		break;
+	case MBATCH_CMD_REGION_DEL:
+		mb_put_u32(&r, MBATCH_A_REGION_ID, 0);
+		break;
+	case MBATCH_CMD_REGION_GET:
+		if (!dump)
+			mb_put_u32(&r, MBATCH_A_REGION_ID, 0);
+		break;
 	case MBATCH_CMD_SUBMIT: {
 		size_t n;
 
@@ -156,6 +171,10 @@ static const struct { uint8_t cmd; int dump; const char *name; } all_ops[] = {
 	{ MBATCH_CMD_PEER_GET, 1, "peer-get dump" },
 	{ MBATCH_CMD_PEER_ATTACH, 0, "peer-attach" },
 	{ MBATCH_CMD_PEER_DEL, 0, "peer-del" },
+	{ MBATCH_CMD_REGION_NEW, 0, "region-new" },
+	{ MBATCH_CMD_REGION_GET, 0, "region-get" },
+	{ MBATCH_CMD_REGION_GET, 1, "region-get dump" },
+	{ MBATCH_CMD_REGION_DEL, 0, "region-del" },
 };
 
 #define NOPS	(sizeof(all_ops) / sizeof(all_ops[0]))

@@ -660,6 +660,7 @@ static int version_cb(const struct nlmsghdr *nlh, void *arg)
 		l->batch_msgs = mb_get_u32(tb[MBATCH_A_LIMIT_BATCH_MSGS]);
 		l->request_bytes = mb_get_u32(tb[MBATCH_A_LIMIT_REQUEST_BYTES]);
 		l->reply_bytes = mb_get_u32(tb[MBATCH_A_LIMIT_REPLY_BYTES]);
+		l->max_proxy_io = mb_get_u32(tb[MBATCH_A_LIMIT_MAX_PROXY_IO]);
 	}
 	if (out[0])
 		*(uint32_t *)out[0] = mb_get_u32(tb[MBATCH_A_VERSION]);
@@ -920,6 +921,8 @@ static void parse_session(struct mb_session_info *si,
 	si->error = (int32_t)mb_get_u32(tb[MBATCH_A_SESSION_ERROR]);
 	si->max_io = mb_get_u32(tb[MBATCH_A_SESSION_MAX_IO]);
 	si->halts = mb_get_u32(tb[MBATCH_A_SESSION_HALTS]);
+	si->max_proxy_io = mb_get_u32(tb[MBATCH_A_SESSION_MAX_PROXY_IO]);
+	si->proxy_align = mb_get_u32(tb[MBATCH_A_SESSION_PROXY_ALIGN]);
 	si->has_handle = tb[MBATCH_A_SESSION_HANDLE] != NULL;
 	copy_str(si->queue, sizeof(si->queue), tb[MBATCH_A_QUEUE_NAME]);
 	if (tb[MBATCH_A_STATS]) {
@@ -989,6 +992,28 @@ static int op_has_range(uint32_t op)
 	       op == MBATCH_OP_DISCARD || op == MBATCH_OP_WRITE_ZEROES;
 }
 
+size_t mb_put_msg(struct mb_req *r, const struct mb_cmd *c)
+{
+	size_t nest = mb_nest_start(r, MBATCH_A_MSG);
+
+	mb_put_u64(r, MBATCH_MSG_A_TAG, c->tag);
+	mb_put_u32(r, MBATCH_MSG_A_OP, c->op);
+	if (c->flags)
+		mb_put_u32(r, MBATCH_MSG_A_FLAGS, c->flags);
+	if (op_has_range(c->op)) {
+		mb_put_u64(r, MBATCH_MSG_A_OFFSET, c->offset);
+		mb_put_u32(r, MBATCH_MSG_A_LEN, c->len);
+	}
+	if (c->data)
+		mb_put(r, MBATCH_MSG_A_DATA, c->data, c->data_len);
+	if (c->proxy & MB_PROXY_REGION)
+		mb_put_u32(r, MBATCH_MSG_A_REGION, c->region);
+	if (c->proxy & MB_PROXY_OFFSET)
+		mb_put_u64(r, MBATCH_MSG_A_REGION_OFFSET, c->region_offset);
+	mb_nest_end(r, nest);
+	return nest;
+}
+
 int mb_submit(struct mb_sock *s, uint32_t sid, uint64_t batch_id,
 	      const struct mb_cmd *cmds, int n, struct mb_submit_reply *rep)
 {
@@ -1003,22 +1028,8 @@ int mb_submit(struct mb_sock *s, uint32_t sid, uint64_t batch_id,
 	mb_put_u32(&r, MBATCH_A_SESSION_ID, sid);
 	if (batch_id)
 		mb_put_u64(&r, MBATCH_A_BATCH_ID, batch_id);
-	for (i = 0; i < n; i++) {
-		const struct mb_cmd *c = &cmds[i];
-		size_t nest = mb_nest_start(&r, MBATCH_A_MSG);
-
-		mb_put_u64(&r, MBATCH_MSG_A_TAG, c->tag);
-		mb_put_u32(&r, MBATCH_MSG_A_OP, c->op);
-		if (c->flags)
-			mb_put_u32(&r, MBATCH_MSG_A_FLAGS, c->flags);
-		if (op_has_range(c->op)) {
-			mb_put_u64(&r, MBATCH_MSG_A_OFFSET, c->offset);
-			mb_put_u32(&r, MBATCH_MSG_A_LEN, c->len);
-		}
-		if (c->data)
-			mb_put(&r, MBATCH_MSG_A_DATA, c->data, c->data_len);
-		mb_nest_end(&r, nest);
-	}
+	for (i = 0; i < n; i++)
+		mb_put_msg(&r, &cmds[i]);
 	ret = mb_transact(s, &r, submit_cb, rep);
 	mb_req_free(&r);
 	return ret;
@@ -1425,6 +1436,109 @@ int mb_event_recv(struct mb_sock *s, struct mb_event *ev, int timeout_ms)
 			return 1;
 		}
 	}
+}
+
+/* ------------------------------------------------------------------ */
+
+static void parse_region(struct mb_region_info *ri, const struct nlmsghdr *nlh)
+{
+	const struct nlattr *tb[MBATCH_A_MAX + 1];
+	int a;
+
+	memset(ri, 0, sizeof(*ri));
+	mb_parse_genl(tb, MBATCH_A_MAX, nlh);
+	for (a = MBATCH_A_REGION_ID; a <= MBATCH_A_REGION_PORTID; a++)
+		if (tb[a])
+			ri->present |= 1U << (a - MBATCH_A_REGION_ID);
+	ri->id = mb_get_u32(tb[MBATCH_A_REGION_ID]);
+	ri->addr = mb_get_u64(tb[MBATCH_A_REGION_ADDR]);
+	ri->len = mb_get_u64(tb[MBATCH_A_REGION_LEN]);
+	ri->flags = mb_get_u32(tb[MBATCH_A_REGION_FLAGS]);
+	ri->users = mb_get_u32(tb[MBATCH_A_REGION_USERS]);
+	ri->portid = mb_get_u32(tb[MBATCH_A_REGION_PORTID]);
+}
+
+struct region_acc {
+	struct mb_region_info *arr;
+	int max, n;
+};
+
+static int region_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	struct region_acc *acc = arg;
+	struct mb_region_info tmp;
+
+	parse_region(&tmp, nlh);
+	if (acc->n < acc->max)
+		acc->arr[acc->n] = tmp;
+	acc->n++;
+	return 0;
+}
+
+int mb_region_new(struct mb_sock *s, uint64_t addr, uint64_t len,
+		  uint32_t flags, struct mb_region_info *ri)
+{
+	struct mb_region_info dummy;
+	struct region_acc acc = { .arr = ri ? ri : &dummy, .max = 1 };
+	struct mb_req r;
+	int ret;
+
+	memset(acc.arr, 0, sizeof(*acc.arr));
+	mb_req_init(&r, s, MBATCH_CMD_REGION_NEW, 0);
+	mb_put_u64(&r, MBATCH_A_REGION_ADDR, addr);
+	mb_put_u64(&r, MBATCH_A_REGION_LEN, len);
+	if (flags)
+		mb_put_u32(&r, MBATCH_A_REGION_FLAGS, flags);
+	ret = mb_transact(s, &r, region_cb, &acc);
+	mb_req_free(&r);
+	if (!ret && acc.n != 1) {
+		snprintf(s->err.msg, sizeof(s->err.msg),
+			 "region-new: %d replies, want 1", acc.n);
+		ret = mb_err_set(s, EPROTO);
+	}
+	return ret;
+}
+
+int mb_region_del(struct mb_sock *s, uint32_t id)
+{
+	struct mb_req r;
+	int ret;
+
+	mb_req_init(&r, s, MBATCH_CMD_REGION_DEL, 0);
+	mb_put_u32(&r, MBATCH_A_REGION_ID, id);
+	ret = mb_transact(s, &r, NULL, NULL);
+	mb_req_free(&r);
+	return ret;
+}
+
+int mb_region_get(struct mb_sock *s, uint32_t id, struct mb_region_info *ri)
+{
+	struct region_acc acc = { .arr = ri, .max = 1 };
+	struct mb_req r;
+	int ret;
+
+	mb_req_init(&r, s, MBATCH_CMD_REGION_GET, 0);
+	mb_put_u32(&r, MBATCH_A_REGION_ID, id);
+	ret = mb_transact(s, &r, region_cb, &acc);
+	mb_req_free(&r);
+	if (!ret && acc.n != 1) {
+		snprintf(s->err.msg, sizeof(s->err.msg),
+			 "region-get: %d replies, want 1", acc.n);
+		ret = mb_err_set(s, EPROTO);
+	}
+	return ret;
+}
+
+int mb_region_dump(struct mb_sock *s, struct mb_region_info *arr, int max)
+{
+	struct region_acc acc = { .arr = arr, .max = max };
+	struct mb_req r;
+	int ret;
+
+	mb_req_init(&r, s, MBATCH_CMD_REGION_GET, NLM_F_DUMP);
+	ret = mb_transact(s, &r, region_cb, &acc);
+	mb_req_free(&r);
+	return ret ? ret : acc.n;
 }
 
 /* ------------------------------------------------------------------ */

@@ -149,6 +149,8 @@ struct mb_session_info {
 	uint64_t epoch, done_epoch;
 	int32_t error;
 	uint32_t max_io, halts;		/* MBATCH_A_SESSION_MAX_IO, _HALTS */
+	uint32_t max_proxy_io;		/* MBATCH_A_SESSION_MAX_PROXY_IO */
+	uint32_t proxy_align;		/* MBATCH_A_SESSION_PROXY_ALIGN */
 	int has_handle;			/* a reply carried a handle (never
 					 * SESSION_GET or dumps)
 					 */
@@ -156,6 +158,11 @@ struct mb_session_info {
 	int has_stats;
 	struct mb_stats stats;
 };
+
+/* mb_cmd.proxy: what of a proxied payload a message carries. */
+#define MB_PROXY_REGION		1	/* MBATCH_MSG_A_REGION */
+#define MB_PROXY_OFFSET		2	/* MBATCH_MSG_A_REGION_OFFSET */
+#define MB_PROXY		(MB_PROXY_REGION | MB_PROXY_OFFSET)
 
 struct mb_cmd {
 	uint64_t tag;
@@ -165,6 +172,9 @@ struct mb_cmd {
 	uint32_t len;
 	const void *data;		/* sent when non-NULL */
 	uint32_t data_len;
+	uint32_t proxy;			/* MB_PROXY_*: sent when set */
+	uint32_t region;		/* region id */
+	uint64_t region_offset;
 };
 
 struct mb_submit_reply {
@@ -250,7 +260,17 @@ struct mb_event {
 /* VERSION_GET's limits of the running module (0: not reported). */
 struct mb_limits {
 	uint32_t max_io, max_zero, batch_msgs, request_bytes, reply_bytes;
+	uint32_t max_proxy_io;		/* MBATCH_A_LIMIT_MAX_PROXY_IO */
 };
+
+/* A registered region as REGION_NEW and REGION_GET report it. */
+struct mb_region_info {
+	uint32_t id, flags, users, portid;
+	uint64_t addr, len;
+	uint32_t present;		/* bit per MBATCH_A_REGION_* - REGION_ID */
+};
+
+#define MB_RI_HAS(ri, a)	(((ri)->present >> ((a) - MBATCH_A_REGION_ID)) & 1)
 
 int mb_version(struct mb_sock *s, uint32_t *ver, char *modver, size_t mlen,
 	       uint64_t *features);
@@ -278,6 +298,10 @@ int mb_session_get(struct mb_sock *s, uint32_t sid,
 int mb_session_dump(struct mb_sock *s, struct mb_session_info *arr, int max);
 int mb_submit(struct mb_sock *s, uint32_t sid, uint64_t batch_id,
 	      const struct mb_cmd *cmds, int n, struct mb_submit_reply *rep);
+/* One MBATCH_A_MSG of a SUBMIT being built, as mb_submit() puts it; the
+ * offset of its nest is returned, its end is then r->len.
+ */
+size_t mb_put_msg(struct mb_req *r, const struct mb_cmd *c);
 int mb_collect(struct mb_sock *s, const struct mb_collect_opts *o,
 	       struct mb_collect *c);
 void mb_collect_free(struct mb_collect *c);
@@ -307,6 +331,18 @@ struct mb_peer_info {
 	int32_t link_error;
 	uint64_t stats[MBATCH_PEER_STATS_A_MAX + 1];
 };
+
+/*
+ * Registered regions. mb_region_new() registers [addr, addr + len) with
+ * flags (0: no MBATCH_A_REGION_FLAGS) and fills ri (may be NULL) from the
+ * reply; mb_region_dump() returns the number of regions of the namespace
+ * (arr holds the first max) or -errno.
+ */
+int mb_region_new(struct mb_sock *s, uint64_t addr, uint64_t len,
+		  uint32_t flags, struct mb_region_info *ri);
+int mb_region_del(struct mb_sock *s, uint32_t id);
+int mb_region_get(struct mb_sock *s, uint32_t id, struct mb_region_info *ri);
+int mb_region_dump(struct mb_sock *s, struct mb_region_info *arr, int max);
 
 int mb_peer_new(struct mb_sock *s, const struct mb_peer_cfg *c);
 int mb_peer_del(struct mb_sock *s, const char *name);
