@@ -17,11 +17,15 @@
 #define MB_SUBMIT_MARGIN	512U
 #define MB_READY_MARGIN_MS	2000	/* past the collect's own timeout */
 
+#define MB_MSG_REGION_SIZE	20U	/* region and region-offset, no data */
+
 static uint32_t msg_size(const struct mb_smsg *m)
 {
 	uint32_t n = MB_MSG_NEST_OVERHEAD + 8;	/* + flags */
 
-	if (m->op == MBATCH_OP_WRITE)
+	if (m->proxy)
+		n += MB_MSG_REGION_SIZE;
+	else if (m->op == MBATCH_OP_WRITE)
 		n += NLA_ALIGN(m->len);
 	return n;
 }
@@ -44,7 +48,9 @@ unsigned int mb_submit_fit(const struct mb_nl *nl, const struct mb_smsg *msgs,
 		n = max_cmds;
 	for (i = 0; i < n; i++) {
 		used += msg_size(&msgs[i]);
-		if (msgs[i].op == MBATCH_OP_WRITE || msgs[i].op == MBATCH_OP_READ)
+		/* a proxied payload is the caller's memory, not the kernel's */
+		if (!msgs[i].proxy && (msgs[i].op == MBATCH_OP_WRITE ||
+				       msgs[i].op == MBATCH_OP_READ))
 			payload += msgs[i].len;
 		if (used > budget || (max_bytes && payload > max_bytes))
 			break;
@@ -82,7 +88,11 @@ static int put_msg(struct nl_msg *msg, const struct mb_smsg *m)
 	    (nla_put_u64(msg, MBATCH_MSG_A_OFFSET, m->off) ||
 	     nla_put_u32(msg, MBATCH_MSG_A_LEN, m->len)))
 		return -ENOMEM;
-	if (m->op == MBATCH_OP_WRITE) {
+	if (m->proxy) {
+		if (nla_put_u32(msg, MBATCH_MSG_A_REGION, m->region) ||
+		    nla_put_u64(msg, MBATCH_MSG_A_REGION_OFFSET, m->region_off))
+			return -ENOMEM;
+	} else if (m->op == MBATCH_OP_WRITE) {
 		data = nla_reserve(msg, MBATCH_MSG_A_DATA, m->len);
 		if (!data)
 			return -ENOMEM;
@@ -327,6 +337,8 @@ struct json_object *mb_result_json(const struct mb_result *r, bool data)
 		json_object_array_add(f, json_object_new_string("reordered"));
 	if (r->flags & MBATCH_RESULT_F_MERGED)
 		json_object_array_add(f, json_object_new_string("merged"));
+	if (r->flags & MBATCH_RESULT_F_PROXIED)
+		json_object_array_add(f, json_object_new_string("proxied"));
 	if (data && r->has_data)
 		mb_jadd_hex(o, "data", r->data, r->data_len);
 	return o;
@@ -369,15 +381,16 @@ void mb_result_print(const struct mb_result *r, bool data, long line)
 		snprintf(lat, sizeof(lat), "-");
 	if (line >= 0)
 		printf("%6ld ", line);
-	printf("%8llu %8llu %-12s %-10s %-9s %8u %6llu %8llu %8llu %10s %s%s%s",
+	printf("%8llu %8llu %-12s %-10s %-9s %8u %6llu %8llu %8llu %10s %s%s%s%s",
 	       (unsigned long long)r->seq, (unsigned long long)r->tag,
 	       mb_op_name(r->op), status, mb_outcome_name(r->outcome),
 	       r->bytes, (unsigned long long)r->epoch,
 	       (unsigned long long)r->batch, (unsigned long long)r->msg_seq,
 	       lat, r->flags & MBATCH_RESULT_F_REORDERED ? "R" : "",
 	       r->flags & MBATCH_RESULT_F_MERGED ? "M" : "",
-	       r->flags & (MBATCH_RESULT_F_REORDERED | MBATCH_RESULT_F_MERGED) ?
-	       "" : "-");
+	       r->flags & MBATCH_RESULT_F_PROXIED ? "P" : "",
+	       r->flags & (MBATCH_RESULT_F_REORDERED | MBATCH_RESULT_F_MERGED |
+			   MBATCH_RESULT_F_PROXIED) ? "" : "-");
 	print_why(r);
 	putchar('\n');
 	if (!data || !r->has_data)
@@ -504,8 +517,15 @@ int cmd_submit(int argc, char **argv)
 		return rc;
 	}
 	rc = mb_nl_limits(&nl);
-	if (!rc)
-		rc = mb_script_check(&s, nl.limits.max_io, nl.limits.max_zero);
+	if (!rc) {
+		/* submit sends every payload inline */
+		struct mb_script_limits l = {
+			.max_io = nl.limits.max_io,
+			.max_zero = nl.limits.max_zero,
+		};
+
+		rc = mb_script_check(&s, &l);
+	}
 	if (rc == MB_EXIT_USAGE)
 		mb_json_error(rc, 0, "script error", NULL);
 	if (!rc)

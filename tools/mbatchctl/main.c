@@ -40,7 +40,8 @@ static const struct mb_cmd commands[] = {
 	  "collect S [wait-min N] [wait-epoch E] [timeout MS] [max N]\n"
 	  "          [ack SEQ|no-ack] [data]" },
 	{ "run", cmd_run,
-	  "run QUEUE[@PEER] [-f FILE|-] [-n] [data] run a batch script in an owned session" },
+	  "run QUEUE[@PEER] [-f FILE|-] [-n] [data] run a batch script in an owned session\n"
+	  "      [--inline-max SIZE]                 payloads of SIZE or more through a region" },
 	{ "peer", cmd_peer,
 	  "peer add NAME [ADDR:PORT] --psk-file F [keepalive MS] [link-timeout MS]\n"
 	  "           [in-bytes SIZE] [in-cmds N]\n"
@@ -49,6 +50,8 @@ static const struct mb_cmd commands[] = {
 	{ "serve", cmd_serve,
 	  "serve [--listen ADDR:PORT|none] [--name NODE] [--digests LIST] [--once]\n"
 	  "                                           make links to peers (foreground)" },
+	{ "region", cmd_region,
+	  "region list [ID]                         registered memory regions" },
 	{ "monitor", cmd_monitor,
 	  "monitor [--count N] [--timeout MS]       print events, one per line" },
 	{ "help", cmd_help,

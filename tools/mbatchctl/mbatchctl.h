@@ -104,5 +104,6 @@ int cmd_run(int argc, char **argv);
 int cmd_peer(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
+int cmd_region(int argc, char **argv);
 
 #endif /* MBATCHCTL_H */

@@ -86,6 +86,15 @@ static const char *const main_names[] = {
 	[MBATCH_A_COLLECT_TIMED_OUT] = "collect-timed-out",
 	[MBATCH_A_PEER_IN_BYTES] = "peer-in-bytes",
 	[MBATCH_A_PEER_IN_CMDS] = "peer-in-cmds",
+	[MBATCH_A_REGION_ID] = "region-id",
+	[MBATCH_A_REGION_ADDR] = "region-addr",
+	[MBATCH_A_REGION_LEN] = "region-len",
+	[MBATCH_A_REGION_FLAGS] = "region-flags",
+	[MBATCH_A_REGION_USERS] = "region-users",
+	[MBATCH_A_REGION_PORTID] = "region-portid",
+	[MBATCH_A_LIMIT_MAX_PROXY_IO] = "limit-max-proxy-io",
+	[MBATCH_A_SESSION_MAX_PROXY_IO] = "session-max-proxy-io",
+	[MBATCH_A_SESSION_PROXY_ALIGN] = "session-proxy-align",
 };
 
 static const char *const msg_names[] = {
@@ -96,6 +105,8 @@ static const char *const msg_names[] = {
 	[MBATCH_MSG_A_OFFSET] = "offset",
 	[MBATCH_MSG_A_LEN] = "len",
 	[MBATCH_MSG_A_DATA] = "data",
+	[MBATCH_MSG_A_REGION] = "region",
+	[MBATCH_MSG_A_REGION_OFFSET] = "region-offset",
 };
 
 const char *mb_attr_name(int set, unsigned int type)
@@ -169,6 +180,15 @@ static struct nla_policy main_policy[MBATCH_A_MAX + 1] = {
 	[MBATCH_A_COLLECT_TIMED_OUT] = { .type = NLA_FLAG },
 	[MBATCH_A_PEER_IN_BYTES] = { .type = NLA_U64 },
 	[MBATCH_A_PEER_IN_CMDS] = { .type = NLA_U32 },
+	[MBATCH_A_REGION_ID] = { .type = NLA_U32 },
+	[MBATCH_A_REGION_ADDR] = { .type = NLA_U64 },
+	[MBATCH_A_REGION_LEN] = { .type = NLA_U64 },
+	[MBATCH_A_REGION_FLAGS] = { .type = NLA_U32 },
+	[MBATCH_A_REGION_USERS] = { .type = NLA_U32 },
+	[MBATCH_A_REGION_PORTID] = { .type = NLA_U32 },
+	[MBATCH_A_LIMIT_MAX_PROXY_IO] = { .type = NLA_U32 },
+	[MBATCH_A_SESSION_MAX_PROXY_IO] = { .type = NLA_U32 },
+	[MBATCH_A_SESSION_PROXY_ALIGN] = { .type = NLA_U32 },
 };
 
 static struct nla_policy result_policy[MBATCH_RESULT_A_MAX + 1] = {
@@ -344,7 +364,7 @@ static void report_error(struct mb_nl *nl, int error, struct nlattr *tlvs,
 		msg = nl->extack;
 	}
 	nl->err = error;
-	if (error == nl->quiet_errno)
+	if (error == nl->quiet_errno || nl->quiet)
 		return;
 	if (msg && msg[0] == '(')	/* only where, no kernel message */
 		mb_err("%s %s", strerror(-error), msg);
@@ -622,7 +642,10 @@ static int limits_reply(struct nlmsghdr *nlh, struct nlattr **tb, void *arg)
 	L(batch_msgs, MBATCH_A_LIMIT_BATCH_MSGS);
 	L(request_bytes, MBATCH_A_LIMIT_REQUEST_BYTES);
 	L(reply_bytes, MBATCH_A_LIMIT_REPLY_BYTES);
+	L(max_proxy_io, MBATCH_A_LIMIT_MAX_PROXY_IO);
 #undef L
+	if (tb[MBATCH_A_FEATURES])
+		l->features = nla_get_u64(tb[MBATCH_A_FEATURES]);
 	return 0;
 }
 
@@ -641,6 +664,11 @@ int mb_nl_limits(struct mb_nl *nl)
 			   limits_reply, &l, 0);
 	if (rc)
 		return rc;
+	/* proxied payloads only where the module has regions */
+	if (!(l.features & MBATCH_FEAT_REGIONS))
+		l.max_proxy_io = 0;
+	else if (!l.max_proxy_io)
+		l.max_proxy_io = MBATCH_MAX_PROXY_IO_LEN;
 	nl->limits = l;
 	nl->have_limits = true;
 	return MB_EXIT_OK;

@@ -24,6 +24,8 @@ struct mb_limits {
 	uint32_t batch_msgs;	/* messages per SUBMIT */
 	uint32_t request_bytes;	/* largest request of this socket */
 	uint32_t reply_bytes;	/* receive buffer a collect needs */
+	uint32_t max_proxy_io;	/* proxied READ, WRITE; 0: no regions */
+	uint64_t features;	/* MBATCH_FEAT_* */
 };
 
 /*
@@ -55,6 +57,7 @@ struct mb_nl {
 	int err;		/* -errno from the kernel, 0 */
 	int rc;			/* MB_EXIT_* from a reply callback */
 	int quiet_errno;	/* do not print this errno (caller handles it) */
+	bool quiet;		/* print no error at all (the caller does) */
 	mb_reply_fn fn;
 	void *arg;
 	char extack[512];	/* last kernel message, "" if none */
@@ -149,10 +152,24 @@ int mb_peer_get_nl(struct mb_nl *nl, const char *name, bool quiet,
 const char *mb_attr_name(int set, unsigned int type);
 enum { MB_SET_MAIN, MB_SET_MSG, MB_SET_RESULT, MB_SET_STATS };
 
+/* region.c: one registered region (MBATCH_CMD_REGION_NEW) */
+int mb_region_new(struct mb_nl *nl, const void *addr, uint64_t len,
+		  uint32_t flags, uint32_t *id);
+int mb_region_del(struct mb_nl *nl, uint32_t id);
+
 /* session.c */
 int mb_session_open(struct mb_nl *nl, const char *queue, const char *peer,
 		    uint32_t flags, uint32_t *id, uint64_t *handle);
 int mb_session_simple(struct mb_nl *nl, uint8_t cmd, const struct mb_sref *ref);
+
+/* What SESSION_GET says of one session's payloads (0: not reported). */
+struct mb_session_params {
+	uint32_t max_io;	/* inline READ, WRITE */
+	uint32_t max_proxy_io;	/* proxied READ, WRITE; 0: none */
+	uint32_t proxy_align;	/* region offsets align to it */
+};
+int mb_session_params(struct mb_nl *nl, const struct mb_sref *ref,
+		      struct mb_session_params *p);
 
 #define mb_for_each_attr(pos, nlh, rem) \
 	nla_for_each_attr(pos, genlmsg_attrdata(nlmsg_data(nlh), 0), \

@@ -4,12 +4,22 @@
  * session on one socket (its owner: no handle needed), collects every
  * result with an explicit acknowledgement of the last one received, and
  * prints them all.
+ *
+ * READ and WRITE payloads of --inline-max bytes or more go through
+ * registered regions when the session takes them: one buffer region of
+ * the tool's own (anonymous memory, a ring of payload slots, each freed
+ * when its result comes), and the files that WRITE data comes from,
+ * mapped read-only, where their offsets allow it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 
 #include "mbatchctl.h"
 #include "io.h"
@@ -17,12 +27,53 @@
 
 #define RUN_COLLECT_TIMEOUT_MS	1000
 #define RUN_STALL_SECONDS	60
+/* the buffer region: no larger than this, nor than the payloads need */
+#define RUN_BUFFER_MAX		((uint64_t)MB_MAX_PROXY_PARSE)
+/* a file region pins the file's pages while it exists */
+#define RUN_FILE_REGION_MAX	(64ULL << 20)
+#define RUN_SLOT_ALIGN		4096U
+
+#define ALIGN_UP(x, a)		(((x) + (a) - 1) / (a) * (a))
 
 struct sent {
 	uint64_t first_seq;
 	uint32_t count;
 	uint64_t batch_id;
 	const struct mb_smsg *msgs;
+};
+
+/* A payload's place in the buffer region. */
+struct slot {
+	uint64_t off;
+	uint64_t len;		/* aligned */
+	bool done;		/* its result came */
+};
+
+/*
+ * The buffer region: slots are taken in order from a write position that
+ * wraps, and given back in any order; the space of a slot is reused once
+ * every older slot was given back too.
+ */
+struct ring {
+	unsigned char *base;
+	uint64_t size;
+	uint64_t align;
+	uint32_t id;
+	uint64_t wpos;
+	struct slot *q;
+	uint32_t nq;		/* slots taken */
+	uint32_t tail;		/* the oldest slot still in use */
+	uint32_t cap;
+};
+
+/* A file that WRITE data comes from, mapped read-only as a region. */
+struct fregion {
+	const char *path;
+	uint64_t start, end;	/* file offsets of its payloads */
+	void *base;
+	uint64_t len;
+	uint32_t id;
+	bool mapped;
 };
 
 struct run {
@@ -32,6 +83,13 @@ struct run {
 	bool data;
 	uint32_t max_cmds;	/* the queue's per-session limits */
 	uint64_t max_bytes;
+	struct mb_session_params sp;
+
+	struct ring ring;
+	struct fregion *files;
+	unsigned int nfiles;
+	uint64_t proxied;	/* proxied messages accepted */
+	unsigned int file_errors;	/* READ data not written to its file */
 
 	struct sent *sent;
 	unsigned int nsent;
@@ -49,7 +107,7 @@ struct run {
 	bool header;
 };
 
-static long line_of(const struct run *r, uint64_t msg_seq)
+static const struct mb_smsg *msg_of(const struct run *r, uint64_t msg_seq)
 {
 	unsigned int lo = 0, hi = r->nsent;
 
@@ -62,15 +120,96 @@ static long line_of(const struct run *r, uint64_t msg_seq)
 		else if (msg_seq >= b->first_seq + b->count)
 			lo = mid + 1;
 		else
-			return b->msgs[msg_seq - b->first_seq].line;
+			return &b->msgs[msg_seq - b->first_seq];
 	}
-	return 0;
+	return NULL;
+}
+
+/* ---- the buffer region ---- */
+
+static bool ring_alloc(struct ring *g, uint32_t len, uint64_t *off)
+{
+	uint64_t a = ALIGN_UP((uint64_t)len, g->align), oldest;
+
+	if (g->tail == g->nq) {		/* nothing in use */
+		g->wpos = 0;
+		if (a > g->size)
+			return false;
+		*off = 0;
+	} else {
+		oldest = g->q[g->tail].off;
+		if (g->wpos > oldest) {	/* in use: [oldest, wpos) */
+			if (g->size - g->wpos >= a)
+				*off = g->wpos;
+			else if (oldest >= a)
+				*off = 0;
+			else
+				return false;
+		} else if (g->wpos < oldest && oldest - g->wpos >= a) {
+			*off = g->wpos;	/* in use: [oldest, size), [0, wpos) */
+		} else {
+			return false;
+		}
+	}
+	g->wpos = *off + a;
+	return true;
+}
+
+static void ring_take(struct ring *g, struct mb_smsg *m, uint64_t off)
+{
+	struct slot *sl = &g->q[g->nq++];
+
+	sl->off = off;
+	sl->len = ALIGN_UP((uint64_t)m->len, g->align);
+	sl->done = false;
+	m->slot = g->nq;
+	m->region = g->id;
+	m->region_off = off;
+}
+
+static void ring_give(struct ring *g, uint32_t slot)
+{
+	g->q[slot - 1].done = true;
+	while (g->tail < g->nq && g->q[g->tail].done)
+		g->tail++;
+}
+
+/* Writes a READ's data to its file PATH at its offset. */
+static void write_file(struct run *r, const struct mb_smsg *m,
+		       const void *data, uint32_t len)
+{
+	uint32_t done;
+	int fd, err = 0;
+	ssize_t n;
+
+	fd = open(m->path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = errno;
+	} else {
+		for (done = 0; done < len; done += n) {
+			n = pwrite(fd, (const char *)data + done, len - done,
+				   m->foff + done);
+			if (n <= 0) {
+				err = n ? errno : EIO;
+				break;
+			}
+		}
+		if (close(fd) && !err)
+			err = errno;
+	}
+	if (!err)
+		return;
+	mb_err("%s:%u: %s: %s", r->s.name, m->line, m->path, strerror(err));
+	mb_json_error(MB_EXIT_LOCAL, err, strerror(err), NULL);
+	r->file_errors++;
 }
 
 static int on_result(const struct mb_result *res, void *arg)
 {
+	const struct mb_smsg *m;
+	struct mb_result proxied;
 	struct run *r = arg;
-	long line;
+	long line = 0;
 
 	if (res->seq <= r->last_seq) {
 		r->dups++;	/* already seen: a reply was not acknowledged */
@@ -86,19 +225,35 @@ static int on_result(const struct mb_result *res, void *arg)
 	r->received++;
 	if (!mb_result_ok(res))
 		r->failed++;
-	line = line_of(r, res->msg_seq);
+	m = msg_of(r, res->msg_seq);
+	if (m)
+		line = m->line;
+	/* a proxied READ's data is in the region, not in the result */
+	if (m && m->op == MBATCH_OP_READ && m->in_ring && mb_result_ok(res)) {
+		proxied = *res;
+		proxied.data = r->ring.base + m->region_off;
+		proxied.data_len = res->bytes < m->len ? res->bytes : m->len;
+		proxied.has_data = true;
+		res = &proxied;
+	}
+	if (m && m->op == MBATCH_OP_READ && m->path && mb_result_ok(res) &&
+	    res->has_data)
+		write_file(r, m, res->data, res->data_len);
 	if (r->results) {
 		struct json_object *o = mb_result_json(res, r->data);
 
 		mb_jadd_u64(o, "line", line);
 		json_object_array_add(r->results, o);
-		return 0;
+	} else {
+		if (!r->header) {
+			mb_result_print_header(true);
+			r->header = true;
+		}
+		mb_result_print(res, r->data, line);
 	}
-	if (!r->header) {
-		mb_result_print_header(true);
-		r->header = true;
-	}
-	mb_result_print(res, r->data, line);
+	/* printed: its slot may take another payload */
+	if (m && m->in_ring && m->slot)
+		ring_give(&r->ring, m->slot);
 	return 0;
 }
 
@@ -164,6 +319,7 @@ static int submit_part(struct run *r, const struct mb_smsg *msgs,
 		       unsigned int n)
 {
 	struct mb_submit_reply rep;
+	unsigned int i;
 	struct sent *b;
 	int rc;
 
@@ -207,6 +363,8 @@ static int submit_part(struct run *r, const struct mb_smsg *msgs,
 	b->batch_id = rep.batch_id;
 	b->msgs = msgs;
 	r->submitted += rep.count;
+	for (i = 0; i < rep.count && i < n; i++)
+		r->proxied += msgs[i].proxy;
 	if (r->batches) {
 		struct json_object *o = json_object_new_object();
 
@@ -215,6 +373,70 @@ static int submit_part(struct run *r, const struct mb_smsg *msgs,
 		mb_jadd_u64(o, "count", rep.count);
 		mb_jadd_u64(o, "line", msgs[0].line);
 		json_object_array_add(r->batches, o);
+	}
+	return 0;
+}
+
+/*
+ * Gives the buffer-region payloads of @msgs their slots (and WRITE data)
+ * before they are sent: cuts the part at the first one that finds no room,
+ * or, for the first, collects results until there is room.
+ */
+static int place(struct run *r, struct mb_smsg *msgs, unsigned int *n)
+{
+	time_t last = time(NULL);
+	unsigned int i;
+	uint64_t off;
+	int rc, err;
+
+	for (i = 0; i < *n; i++) {
+		struct mb_smsg *m = &msgs[i];
+
+		if (!m->in_ring || m->slot)
+			continue;
+		while (!ring_alloc(&r->ring, m->len, &off)) {
+			uint64_t before = r->received;
+
+			if (i) {
+				*n = i;
+				return 0;
+			}
+			if (!outstanding(r)) {
+				mb_err("%s:%u: no room for %u bytes in a region of %llu",
+				       r->s.name, m->line, m->len,
+				       (unsigned long long)r->ring.size);
+				return MB_EXIT_LOCAL;
+			}
+			rc = collect_step(r, r->acked == r->last_seq ? 1 : 0,
+					  RUN_COLLECT_TIMEOUT_MS, 0);
+			if (rc)
+				return rc;
+			if (r->received != before) {
+				last = time(NULL);
+			} else if (time(NULL) - last > RUN_STALL_SECONDS) {
+				mb_err("no result for %d s, %llu still outstanding",
+				       RUN_STALL_SECONDS,
+				       (unsigned long long)outstanding(r));
+				mb_json_error(MB_EXIT_LOCAL, ETIMEDOUT,
+					      "timed out waiting for results",
+					      NULL);
+				return MB_EXIT_LOCAL;
+			}
+		}
+		ring_take(&r->ring, m, off);
+		if (m->op != MBATCH_OP_WRITE)
+			continue;
+		err = mb_smsg_data(m, r->ring.base + off);
+		if (err) {
+			if (m->kind == MB_DATA_FILE)
+				mb_err("%s:%u: %s: %s", r->s.name, m->line,
+				       m->path, strerror(-err));
+			else
+				mb_err("%s:%u: cannot make the data: %s",
+				       r->s.name, m->line, strerror(-err));
+			mb_json_error(MB_EXIT_LOCAL, -err, strerror(-err), NULL);
+			return MB_EXIT_LOCAL;
+		}
 	}
 	return 0;
 }
@@ -234,7 +456,9 @@ static int run_items(struct run *r)
 				n = mb_submit_fit(&r->nl, it->msgs + done,
 						  it->nmsgs - done, r->max_cmds,
 						  r->max_bytes);
-				rc = submit_part(r, it->msgs + done, n);
+				rc = place(r, it->msgs + done, &n);
+				if (!rc)
+					rc = submit_part(r, it->msgs + done, n);
 			}
 			break;
 		case MB_ITEM_COLLECT:
@@ -340,6 +564,13 @@ static void dry_run(const struct mb_script *s)
 					printf(" continue");
 				if (m->op == MBATCH_OP_WRITE)
 					printf(" data %s", data_name(m));
+				if (m->path)
+					printf("%s %s at %llu",
+					       m->op == MBATCH_OP_READ ?
+					       " to file" : "", m->path,
+					       (unsigned long long)m->foff);
+				if (mb_smsg_proxied(s, m))
+					printf(" proxied");
 				printf(" tag %llu\n",
 				       (unsigned long long)m->tag);
 				continue;
@@ -360,6 +591,14 @@ static void dry_run(const struct mb_script *s)
 			if (m->flags & MBATCH_MSG_F_CONTINUE)
 				json_object_array_add(f,
 					json_object_new_string("continue"));
+			if (m->op == MBATCH_OP_WRITE ||
+			    m->op == MBATCH_OP_READ)
+				mb_jadd_bool(mo, "proxied",
+					     mb_smsg_proxied(s, m));
+			if (m->path) {
+				mb_jadd_str(mo, "file", m->path);
+				mb_jadd_u64(mo, "file_offset", m->foff);
+			}
 			if (m->op == MBATCH_OP_WRITE) {
 				unsigned char *buf = malloc(m->len);
 
@@ -397,33 +636,325 @@ static int get_limits(struct run *r, const char *queue)
 	return mb_nl_request(&r->nl, msg, limits_reply, r, 0);
 }
 
+/* ---- regions ---- */
+
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+static struct fregion *file_of(struct run *r, const char *path)
+{
+	unsigned int i;
+
+	for (i = 0; i < r->nfiles; i++)
+		if (!strcmp(r->files[i].path, path))
+			return &r->files[i];
+	return NULL;
+}
+
+/*
+ * Maps @f (PROT_READ, MAP_SHARED) and registers it read-only. A file that
+ * cannot be a region is not an error: its payloads are read into the
+ * buffer region instead (a note says why).
+ */
+static void map_file(struct run *r, struct fregion *f, uint64_t page)
+{
+	struct stat st;
+	void *base;
+	int fd, rc;
+
+	f->len = ALIGN_UP(f->end, page) - f->start;
+	if (f->len > RUN_FILE_REGION_MAX)
+		return;
+	fd = open(f->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size < f->end) {
+		close(fd);
+		return;
+	}
+	base = mmap(NULL, f->len, PROT_READ, MAP_SHARED, fd, f->start);
+	close(fd);
+	if (base == MAP_FAILED)
+		return;
+	r->nl.quiet = true;
+	rc = mb_region_new(&r->nl, base, f->len, MBATCH_REGION_F_READONLY,
+			   &f->id);
+	r->nl.quiet = false;
+	if (rc) {
+		fprintf(stderr, "mbatchctl: run: note: %s: not a region (%s%s%s): its data is copied\n",
+			f->path, rc == MB_EXIT_KERNEL ?
+			strerror(-r->nl.err) : "failed",
+			r->nl.extack[0] ? ": " : "", r->nl.extack);
+		munmap(base, f->len);
+		return;
+	}
+	f->base = base;
+	f->mapped = true;
+}
+
+/*
+ * WRITEs proxied from a file at a page-aligned offset use the file's own
+ * pages: one read-only region per file, spanning its payloads.
+ */
+static void map_files(struct run *r, uint64_t page, uint64_t align)
+{
+	unsigned int i, j;
+	struct fregion *f;
+
+	for (i = 0; i < r->s.nitems; i++) {
+		for (j = 0; j < r->s.items[i].nmsgs; j++) {
+			struct mb_smsg *m = &r->s.items[i].msgs[j];
+
+			if (!m->proxy || m->kind != MB_DATA_FILE ||
+			    m->op != MBATCH_OP_WRITE || m->foff % page ||
+			    m->foff % align)
+				continue;
+			f = file_of(r, m->path);
+			if (!f) {
+				if (r->nfiles == MBATCH_REGIONS_MAX - 1)
+					continue;	/* one is the buffer's */
+				r->files = realloc(r->files, (r->nfiles + 1) *
+						   sizeof(*r->files));
+				if (!r->files) {
+					mb_err("out of memory");
+					exit(MB_EXIT_LOCAL);
+				}
+				f = &r->files[r->nfiles++];
+				memset(f, 0, sizeof(*f));
+				f->path = m->path;
+				f->start = m->foff;
+				f->end = m->foff + m->len;
+			}
+			if (m->foff < f->start)
+				f->start = m->foff;
+			f->end = max_u64(f->end, m->foff + m->len);
+		}
+	}
+	for (i = 0; i < r->nfiles; i++)
+		map_file(r, &r->files[i], page);
+	for (i = 0; i < r->s.nitems; i++) {
+		for (j = 0; j < r->s.items[i].nmsgs; j++) {
+			struct mb_smsg *m = &r->s.items[i].msgs[j];
+
+			if (!m->in_ring || m->kind != MB_DATA_FILE ||
+			    m->op != MBATCH_OP_WRITE)
+				continue;
+			f = file_of(r, m->path);
+			if (!f || !f->mapped || m->foff < f->start ||
+			    m->foff + m->len > f->start + f->len ||
+			    (m->foff - f->start) % align)
+				continue;
+			m->in_ring = false;
+			m->region = f->id;
+			m->region_off = m->foff - f->start;
+		}
+	}
+}
+
+/*
+ * The buffer region: as large as the payloads that go through it, at most
+ * RUN_BUFFER_MAX, at least the largest one; halved while RLIMIT_MEMLOCK
+ * refuses it.
+ */
+static int map_buffer(struct run *r, uint64_t page, uint64_t align)
+{
+	uint64_t need = 0, largest = 0, size, least;
+	struct ring *g = &r->ring;
+	unsigned int i, j, n = 0;
+	bool can_shrink;
+	void *base;
+	int rc;
+
+	for (i = 0; i < r->s.nitems; i++) {
+		for (j = 0; j < r->s.items[i].nmsgs; j++) {
+			const struct mb_smsg *m = &r->s.items[i].msgs[j];
+			uint64_t a = ALIGN_UP((uint64_t)m->len, align);
+
+			if (!m->in_ring)
+				continue;
+			need += a;
+			largest = max_u64(largest, a);
+			n++;
+		}
+	}
+	if (!n)
+		return 0;
+	g->q = calloc(n, sizeof(*g->q));
+	if (!g->q) {
+		mb_err("out of memory");
+		return MB_EXIT_LOCAL;
+	}
+	g->cap = n;
+	g->align = align;
+	least = ALIGN_UP(largest, page);
+	size = ALIGN_UP(need < RUN_BUFFER_MAX ? need : RUN_BUFFER_MAX, page);
+	size = max_u64(size, least);
+	for (;;) {
+		base = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (base == MAP_FAILED) {
+			mb_err("cannot map %llu bytes for the payloads: %s",
+			       (unsigned long long)size, strerror(errno));
+			mb_json_error(MB_EXIT_LOCAL, errno, strerror(errno),
+				      NULL);
+			return MB_EXIT_LOCAL;
+		}
+		can_shrink = ALIGN_UP(size / 2, page) >= least &&
+			     ALIGN_UP(size / 2, page) < size;
+		r->nl.quiet_errno = can_shrink ? -ENOMEM : 0;
+		rc = mb_region_new(&r->nl, base, size, 0, &g->id);
+		r->nl.quiet_errno = 0;
+		if (!rc)
+			break;
+		munmap(base, size);
+		if (rc != MB_EXIT_KERNEL || r->nl.err != -ENOMEM || !can_shrink)
+			return rc;
+		size = ALIGN_UP(size / 2, page);
+	}
+	g->base = base;
+	g->size = size;
+	return 0;
+}
+
+static void unmap_regions(struct run *r)
+{
+	unsigned int i;
+
+	if (r->ring.base) {
+		mb_region_del(&r->nl, r->ring.id);
+		munmap(r->ring.base, r->ring.size);
+	}
+	for (i = 0; i < r->nfiles; i++) {
+		if (!r->files[i].mapped)
+			continue;
+		mb_region_del(&r->nl, r->files[i].id);
+		munmap(r->files[i].base, r->files[i].len);
+	}
+	free(r->ring.q);
+	free(r->files);
+}
+
+static void regions_json(struct run *r)
+{
+	struct json_object *arr = mb_jadd_array(mb_json_root(), "regions"), *o;
+	unsigned int i;
+
+	if (r->ring.base) {
+		o = json_object_new_object();
+		mb_jadd_u64(o, "id", r->ring.id);
+		mb_jadd_u64(o, "len", r->ring.size);
+		mb_jadd_str(o, "kind", "buffer");
+		json_object_array_add(arr, o);
+	}
+	for (i = 0; i < r->nfiles; i++) {
+		if (!r->files[i].mapped)
+			continue;
+		o = json_object_new_object();
+		mb_jadd_u64(o, "id", r->files[i].id);
+		mb_jadd_u64(o, "len", r->files[i].len);
+		mb_jadd_str(o, "kind", "file");
+		mb_jadd_str(o, "file", r->files[i].path);
+		mb_jadd_u64(o, "file_offset", r->files[i].start);
+		json_object_array_add(arr, o);
+	}
+}
+
+/*
+ * Once the session is open: its own limits (a remote session's are what
+ * both nodes agreed), which payloads are proxied, the regions they use,
+ * and the files READ data goes to. Nothing is submitted yet.
+ */
+static int setup(struct run *r)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), align;
+	struct mb_script_limits l = {
+		.max_io = r->nl.limits.max_io,
+		.max_zero = r->nl.limits.max_zero,
+		.max_proxy = r->nl.limits.max_proxy_io,
+		.whose = "the session's",
+	};
+	unsigned int i, j;
+	int rc, fd;
+
+	rc = mb_session_params(&r->nl, &r->ref, &r->sp);
+	if (rc)
+		return rc;
+	if (r->sp.max_io && r->sp.max_io < l.max_io)
+		l.max_io = r->sp.max_io;
+	if (r->sp.max_proxy_io < l.max_proxy)
+		l.max_proxy = r->sp.max_proxy_io;
+	rc = mb_script_check(&r->s, &l);
+	if (rc) {
+		mb_json_error(rc, 0, "script error", NULL);
+		return rc;
+	}
+	for (i = 0; i < r->s.nitems; i++) {
+		for (j = 0; j < r->s.items[i].nmsgs; j++) {
+			struct mb_smsg *m = &r->s.items[i].msgs[j];
+
+			m->proxy = mb_smsg_proxied(&r->s, m);
+			m->in_ring = m->proxy;
+			if (m->op != MBATCH_OP_READ || !m->path)
+				continue;
+			fd = open(m->path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+			if (fd < 0 || close(fd)) {
+				mb_err("%s:%u: %s: %s", r->s.name, m->line,
+				       m->path, strerror(errno));
+				mb_json_error(MB_EXIT_LOCAL, errno,
+					      strerror(errno), NULL);
+				return MB_EXIT_LOCAL;
+			}
+		}
+	}
+	align = max_u64(page, max_u64(RUN_SLOT_ALIGN, r->sp.proxy_align));
+	map_files(r, page, align);
+	return map_buffer(r, page, align);
+}
+
 int cmd_run(int argc, char **argv)
 {
+	static const char usage[] =
+		"run QUEUE[@PEER] [-f FILE|-] [-n] [data] [--inline-max SIZE]";
 	char queue[MBATCH_QUEUE_NAME_MAX], peer[MBATCH_PEER_NAME_MAX];
+	uint64_t handle, inline_max = MB_INLINE_MAX_DEFAULT;
+	struct mb_script_limits l;
 	struct run r = { 0 };
 	const char *file = "-";
-	uint64_t handle;
 	bool dry = false;
 	int i, rc, rc2;
 
 	if (argc < 2 || argv[1][0] == '-')
-		return mb_usage("run QUEUE[@PEER] [-f FILE|-] [-n] [data]");
+		return mb_usage("%s", usage);
 	for (i = 2; i < argc; i++) {
-		if (!strcmp(argv[i], "-f") && i + 1 < argc)
+		if (!strcmp(argv[i], "-f") && i + 1 < argc) {
 			file = argv[++i];
-		else if (!strcmp(argv[i], "-n") || !strcmp(argv[i], "--dry-run"))
+		} else if (!strcmp(argv[i], "-n") ||
+			   !strcmp(argv[i], "--dry-run")) {
 			dry = true;
-		else if (!strcmp(argv[i], "data"))
+		} else if (!strcmp(argv[i], "data")) {
 			r.data = true;
-		else
+		} else if (!strcmp(argv[i], "--inline-max")) {
+			if (i + 1 >= argc ||
+			    mb_parse_size(argv[i + 1], &inline_max))
+				return mb_usage("run: --inline-max needs a size");
+			i++;
+		} else {
 			return mb_usage("run: unexpected '%s'", argv[i]);
+		}
 	}
 	rc = mb_split_remote(argv[1], queue, peer);
 	if (rc)
 		return rc;
 	mb_script_init(&r.s, file);
-	if (!dry)
+	r.s.inline_max = inline_max;
+	r.s.max_proxy = MBATCH_MAX_PROXY_IO_LEN;
+	if (!dry) {
 		mb_script_encodable(&r.s);	/* the module's limits below */
+		r.s.max_proxy = MB_MAX_PROXY_PARSE;
+	}
 	rc = mb_script_parse_file(&r.s, file);
 	if (rc) {
 		mb_json_error(rc, 0, rc == MB_EXIT_USAGE ? "script error" :
@@ -442,9 +973,13 @@ int cmd_run(int argc, char **argv)
 		return rc;
 	}
 	rc = mb_nl_limits(&r.nl);
-	if (!rc)
-		rc = mb_script_check(&r.s, r.nl.limits.max_io,
-				     r.nl.limits.max_zero);
+	if (!rc) {
+		memset(&l, 0, sizeof(l));
+		l.max_io = r.nl.limits.max_io;
+		l.max_zero = r.nl.limits.max_zero;
+		l.max_proxy = r.nl.limits.max_proxy_io;
+		rc = mb_script_check(&r.s, &l);
+	}
 	if (rc == MB_EXIT_USAGE)
 		mb_json_error(rc, 0, "script error", NULL);
 	if (rc)
@@ -462,11 +997,18 @@ int cmd_run(int argc, char **argv)
 				     MBATCH_SESSION_F_OWNED, &r.ref.id, &handle);
 	if (rc)
 		goto out;
+	rc = setup(&r);
+	if (rc) {
+		mb_session_simple(&r.nl, MBATCH_CMD_SESSION_CLOSE, &r.ref);
+		unmap_regions(&r);
+		goto out;
+	}
 	if (mb_json) {
 		mb_jadd_str(mb_json_root(), "queue", queue);
 		if (peer[0])
 			mb_jadd_str(mb_json_root(), "peer", peer);
 		mb_jadd_u64(mb_json_root(), "session", r.ref.id);
+		regions_json(&r);
 		r.batches = mb_jadd_array(mb_json_root(), "batches");
 		r.results = mb_jadd_array(mb_json_root(), "results");
 	}
@@ -476,20 +1018,28 @@ int cmd_run(int argc, char **argv)
 	rc2 = mb_session_simple(&r.nl, MBATCH_CMD_SESSION_CLOSE, &r.ref);
 	if (!rc)
 		rc = rc2;
+	unmap_regions(&r);
 	if (mb_json) {
 		struct json_object *o = mb_json_root();
 
 		mb_jadd_u64(o, "submitted", r.submitted);
+		mb_jadd_u64(o, "proxied", r.proxied);
 		mb_jadd_u64(o, "received", r.received);
 		mb_jadd_u64(o, "failed", r.failed);
 		mb_jadd_u64(o, "collects", r.collects);
 		mb_jadd_u64(o, "duplicates", r.dups);
 		mb_jadd_u64(o, "gaps", r.gaps);
 	} else {
-		printf("session %u: %u batches, %llu messages, %llu results, %u failed, %u collects\n",
+		printf("session %u: %u batches, %llu messages, %llu results, %u failed, %u collects",
 		       r.ref.id, r.nsent, (unsigned long long)r.submitted,
 		       (unsigned long long)r.received, r.failed, r.collects);
+		if (r.proxied)
+			printf(", %llu proxied",
+			       (unsigned long long)r.proxied);
+		putchar('\n');
 	}
+	if (!rc && r.file_errors)
+		rc = MB_EXIT_LOCAL;
 out:
 	mb_nl_close(&r.nl);
 	mb_script_free(&r.s);

@@ -64,6 +64,7 @@ void mb_script_init(struct mb_script *s, const char *name)
 	s->max_write = min_u32(MBATCH_MAX_IO_LEN, MB_MAX_INLINE_DATA);
 	s->max_read = min_u32(MBATCH_MAX_IO_LEN, MB_MAX_INLINE_READ);
 	s->max_zero = MBATCH_MAX_ZERO_LEN;
+	s->inline_max = MB_INLINE_MAX_DEFAULT;
 }
 
 void mb_script_encodable(struct mb_script *s)
@@ -73,36 +74,69 @@ void mb_script_encodable(struct mb_script *s)
 	s->max_zero = UINT32_MAX;
 }
 
-int mb_script_check(struct mb_script *s, uint32_t max_io, uint32_t max_zero)
+bool mb_smsg_proxied(const struct mb_script *s, const struct mb_smsg *m)
 {
+	return (m->op == MBATCH_OP_READ || m->op == MBATCH_OP_WRITE) &&
+	       s->max_proxy && m->len >= s->inline_max;
+}
+
+/*
+ * The length of a READ or WRITE against the script's limits: inline or
+ * proxied, as its length says. @whose names the limits in the message.
+ */
+static int io_len_ok(struct mb_script *s, const struct mb_smsg *m,
+		     const char *whose)
+{
+	bool proxied = mb_smsg_proxied(s, m);
+	char why[64] = "";
+	uint32_t max;
+
+	if (proxied)
+		max = s->max_proxy;
+	else
+		max = m->op == MBATCH_OP_WRITE ? s->max_write : s->max_read;
+	if (m->len <= max)
+		return 0;
+	if (whose)
+		snprintf(why, sizeof(why), " (%s limit%s)", whose,
+			 proxied ? ", proxied" : "");
+	else if (proxied)
+		snprintf(why, sizeof(why), " (proxied)");
+	if (!proxied && s->max_proxy && m->len <= s->max_proxy)
+		return perr(s, m->line, "%s: length %u out of range 1..%u%s inline, being shorter than --inline-max %llu",
+			    mb_op_name(m->op), m->len, max, why,
+			    (unsigned long long)s->inline_max);
+	return perr(s, m->line, "%s: length %u out of range 1..%u%s",
+		    mb_op_name(m->op), m->len, max, why);
+}
+
+int mb_script_check(struct mb_script *s, const struct mb_script_limits *l)
+{
+	const char *whose = l->whose ? l->whose : "the module's";
+	uint32_t max_io = l->max_io ? l->max_io : MBATCH_MAX_IO_LEN;
 	unsigned int i, j;
 
-	if (!max_io)
-		max_io = MBATCH_MAX_IO_LEN;
-	if (!max_zero)
-		max_zero = MBATCH_MAX_ZERO_LEN;
+	s->max_write = min_u32(max_io, MB_MAX_INLINE_DATA);
+	s->max_read = min_u32(max_io, MB_MAX_INLINE_READ);
+	s->max_zero = l->max_zero ? l->max_zero : MBATCH_MAX_ZERO_LEN;
+	s->max_proxy = l->max_proxy;
 	for (i = 0; i < s->nitems; i++) {
 		for (j = 0; j < s->items[i].nmsgs; j++) {
 			const struct mb_smsg *m = &s->items[i].msgs[j];
-			uint32_t max;
 
 			switch (m->op) {
 			case MBATCH_OP_WRITE:
-				max = min_u32(max_io, MB_MAX_INLINE_DATA);
-				break;
 			case MBATCH_OP_READ:
-				max = min_u32(max_io, MB_MAX_INLINE_READ);
+				io_len_ok(s, m, whose);
 				break;
 			case MBATCH_OP_DISCARD:
 			case MBATCH_OP_WRITE_ZEROES:
-				max = max_zero;
+				if (m->len > s->max_zero)
+					perr(s, m->line, "%s: length %u out of range 1..%u (%s limit)",
+					     mb_op_name(m->op), m->len,
+					     s->max_zero, whose);
 				break;
-			default:
-				continue;
 			}
-			if (m->len > max)
-				perr(s, m->line, "%s: length %u out of range 1..%u (the module's limit)",
-				     mb_op_name(m->op), m->len, max);
 		}
 	}
 	return s->errors ? MB_EXIT_USAGE : 0;
@@ -257,6 +291,11 @@ static int data_hex(struct ctx *c, struct mb_smsg *m)
 	return 0;
 }
 
+/*
+ * file PATH [at FOFF]: where a WRITE's data comes from (the file must hold
+ * FOFF + LEN bytes) or where a READ's goes (created if need be, when the
+ * run starts).
+ */
 static int data_file(struct ctx *c, struct mb_smsg *m)
 {
 	const char *t = next(c, "file name");
@@ -264,17 +303,43 @@ static int data_file(struct ctx *c, struct mb_smsg *m)
 
 	if (!t)
 		return -1;
-	if (stat(t, &st))
-		return cerr(c, "%s: %s: %s", c->cmd, t, strerror(errno));
-	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < m->len)
-		return cerr(c, "%s: %s has %lld bytes, %u needed", c->cmd, t,
-		    (long long)st.st_size, m->len);
-	if (access(t, R_OK))
-		return cerr(c, "%s: %s: %s", c->cmd, t, strerror(errno));
+	if (c->i < c->ntok && !strcmp(c->tok[c->i], "at")) {
+		c->i++;
+		if (get_size(c, "file offset", &m->foff))
+			return -1;
+		if (m->foff + m->len < m->foff)
+			return cerr(c, "%s: file offset + length overflows",
+			    c->cmd);
+	}
+	if (m->op == MBATCH_OP_READ) {
+		if (stat(t, &st)) {
+			if (errno != ENOENT)
+				return cerr(c, "%s: %s: %s", c->cmd, t,
+				    strerror(errno));
+		} else if (S_ISDIR(st.st_mode)) {
+			return cerr(c, "%s: %s: %s", c->cmd, t,
+			    strerror(EISDIR));
+		} else if (access(t, W_OK)) {
+			return cerr(c, "%s: %s: %s", c->cmd, t,
+			    strerror(errno));
+		}
+	} else {
+		if (stat(t, &st))
+			return cerr(c, "%s: %s: %s", c->cmd, t,
+			    strerror(errno));
+		if (S_ISREG(st.st_mode) &&
+		    (uint64_t)st.st_size < m->foff + m->len)
+			return cerr(c, "%s: %s has %lld bytes, %llu needed",
+			    c->cmd, t, (long long)st.st_size,
+			    (unsigned long long)(m->foff + m->len));
+		if (access(t, R_OK))
+			return cerr(c, "%s: %s: %s", c->cmd, t,
+			    strerror(errno));
+		m->kind = MB_DATA_FILE;
+	}
 	m->path = strdup(t);
 	if (!m->path)
 		return cerr(c, "out of memory");
-	m->kind = MB_DATA_FILE;
 	return 0;
 }
 
@@ -311,6 +376,16 @@ static int options(struct ctx *c, struct mb_smsg *m)
 			m->flags |= f;
 			continue;
 		}
+		if (m->op == MBATCH_OP_READ && !strcmp(t, "file")) {
+			if (c->s->submit)
+				return cerr(c, "%s: 'file' is for run scripts (submit collects nothing)",
+				    c->cmd);
+			if (m->path)
+				return cerr(c, "%s: duplicate 'file'", c->cmd);
+			if (data_file(c, m))
+				return -1;
+			continue;
+		}
 		if (m->op != MBATCH_OP_WRITE)
 			return cerr(c, "%s: unexpected '%s'", c->cmd, t);
 		if (data) {
@@ -339,7 +414,7 @@ static int options(struct ctx *c, struct mb_smsg *m)
 				return -1;
 			m->kind = MB_DATA_SEQ;
 		} else {
-			return cerr(c, "%s: unexpected '%s' (pattern BYTE, hex HEX, file PATH, seq SEED, tag N)",
+			return cerr(c, "%s: unexpected '%s' (pattern BYTE, hex HEX, file PATH [at FOFF], seq SEED, tag N)",
 			    c->cmd, t);
 		}
 	}
@@ -348,18 +423,23 @@ static int options(struct ctx *c, struct mb_smsg *m)
 
 static int message(struct ctx *c, uint32_t op)
 {
-	struct mb_smsg *m = new_msg(c->s, c->line);
+	struct mb_script *s = c->s;
+	struct mb_smsg *m = new_msg(s, c->line);
+	uint32_t max;
 
 	m->op = op;
 	m->kind = MB_DATA_OFFSET;
 	switch (op) {
 	case MBATCH_OP_WRITE:
-		/* the limit, and what one netlink attribute can carry */
-		if (off_len(c, m, c->s->max_write))
-			return -1;
-		break;
 	case MBATCH_OP_READ:
-		if (off_len(c, m, c->s->max_read))
+		/*
+		 * The limit, and what one netlink attribute can carry; a
+		 * payload that goes through a region has its own.
+		 */
+		max = op == MBATCH_OP_WRITE ? s->max_write : s->max_read;
+		if (s->max_proxy > max && s->max_proxy >= s->inline_max)
+			max = s->max_proxy;
+		if (off_len(c, m, max) || io_len_ok(s, m, NULL))
 			return -1;
 		break;
 	case MBATCH_OP_DISCARD:
@@ -554,7 +634,7 @@ int mb_smsg_data(const struct mb_smsg *m, unsigned char *buf)
 		if (fd < 0)
 			return -errno;
 		for (i = 0; i < m->len; i += n) {
-			n = read(fd, buf + i, m->len - i);
+			n = pread(fd, buf + i, m->len - i, m->foff + i);
 			if (n <= 0) {
 				close(fd);
 				return n ? -errno : -ENODATA;

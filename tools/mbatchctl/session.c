@@ -112,6 +112,12 @@ static struct json_object *session_json(struct nlattr **tb)
 			    nla_get_u32(tb[MBATCH_A_SESSION_MAX_IO]));
 	if (tb[MBATCH_A_SESSION_HALTS])
 		mb_jadd_u64(o, "halts", nla_get_u32(tb[MBATCH_A_SESSION_HALTS]));
+	if (tb[MBATCH_A_SESSION_MAX_PROXY_IO])
+		mb_jadd_u64(o, "max_proxy_io",
+			    nla_get_u32(tb[MBATCH_A_SESSION_MAX_PROXY_IO]));
+	if (tb[MBATCH_A_SESSION_PROXY_ALIGN])
+		mb_jadd_u64(o, "proxy_align",
+			    nla_get_u32(tb[MBATCH_A_SESSION_PROXY_ALIGN]));
 	if (tb[MBATCH_A_STATS])
 		json_object_object_add(o, "stats",
 				       mb_stats_json(tb[MBATCH_A_STATS]));
@@ -283,6 +289,34 @@ int mb_session_open(struct mb_nl *nl, const char *queue, const char *peer,
 		}
 	}
 	return rc;
+}
+
+static int params_reply(struct nlmsghdr *nlh, struct nlattr **tb, void *arg)
+{
+	struct mb_session_params *p = arg;
+
+	if (!nlh)
+		return 0;
+	if (tb[MBATCH_A_SESSION_MAX_IO])
+		p->max_io = nla_get_u32(tb[MBATCH_A_SESSION_MAX_IO]);
+	if (tb[MBATCH_A_SESSION_MAX_PROXY_IO])
+		p->max_proxy_io = nla_get_u32(tb[MBATCH_A_SESSION_MAX_PROXY_IO]);
+	if (tb[MBATCH_A_SESSION_PROXY_ALIGN])
+		p->proxy_align = nla_get_u32(tb[MBATCH_A_SESSION_PROXY_ALIGN]);
+	return 0;
+}
+
+int mb_session_params(struct mb_nl *nl, const struct mb_sref *ref,
+		      struct mb_session_params *p)
+{
+	struct nl_msg *msg = mb_msg_new(nl, MBATCH_CMD_SESSION_GET, 0, 0);
+
+	memset(p, 0, sizeof(*p));
+	if (nla_put_u32(msg, MBATCH_A_SESSION_ID, ref->id)) {
+		nlmsg_free(msg);
+		return MB_EXIT_LOCAL;
+	}
+	return mb_nl_request(nl, msg, params_reply, p, 0);
 }
 
 /* Sends a request naming only the session (close, resume). */

@@ -57,10 +57,11 @@ sys.exit(0 if eval(sys.argv[2]) else 1)
 	fi
 }
 
-# bad SCRIPT-TEXT LINE WORDS DESC: the script fails with FILE:LINE: ...WORDS
+# bad SCRIPT-TEXT LINE WORDS DESC [RUN-OPTION...]: the script fails with
+# FILE:LINE: ...WORDS
 bad() {
 	printf '%b' "$1" >"$TMP/bad.mb"
-	expect 2 "script error: $4" -- "$TOOL" run q -n -f "$TMP/bad.mb"
+	expect 2 "script error: $4" -- "$TOOL" run q -n -f "$TMP/bad.mb" "${@:5}"
 	grep_in "$TMP/err" "$TMP/bad.mb:$2: " "  reported at line $2"
 	grep_in "$TMP/err" "$3" "  message names '$3'"
 }
@@ -151,11 +152,61 @@ io=$(sed -n 's/^#define MBATCH_MAX_IO_LEN[[:space:]]*\([^/]*\).*/\1/p' "$HDR" |
 io=$((io))
 wmax=$((io < 65487 ? io : 65487))
 rmax=$((io < 65407 ? io : 65407))
-bad "read 0 $((rmax + 1))\n" 1 "out of range 1..$rmax" "read longer than the limit"
-bad "write 0 $((wmax + 1))\n" 1 "out of range 1..$wmax" "write longer than the limit"
-bad 'write 0 64K\n' 1 "out of range 1..$wmax" "64K write: larger than a netlink attribute"
+# inline payloads: below --inline-max (16K by default) or where nothing is
+# proxied (submit)
+bad "read 0 $((rmax + 1))\n" 1 "out of range 1..$rmax inline" "inline read longer than the limit" --inline-max 1M
+bad "write 0 $((wmax + 1))\n" 1 "out of range 1..$wmax inline" "inline write longer than the limit" --inline-max 1M
+grep_in "$TMP/err" "shorter than --inline-max 1048576" "  and says why it is inline"
 printf 'read 0 %s\nwrite 0 %s\n' "$rmax" "$wmax" >"$TMP/max.mb"
-expect 0 "the largest read and write" -- "$TOOL" run q -n -f "$TMP/max.mb"
+expect 0 "the largest inline read and write" -- "$TOOL" run q -n -f "$TMP/max.mb" --inline-max 1M
+expect 2 "submit: a 64K write is larger than a netlink attribute" -- "$TOOL" submit 1 'write 0 64K'
+grep_in "$TMP/err" "arg:1: write: length 65536 out of range 1..65487" "  the attribute's limit"
+# proxied payloads: from --inline-max up to MBATCH_MAX_PROXY_IO_LEN
+pio=$(sed -n 's/^#define MBATCH_MAX_PROXY_IO_LEN[[:space:]]*\([^/]*\).*/\1/p' "$HDR" |
+	sed 's/\([0-9]\)[UL]*/\1/g')
+pio=$((pio))
+printf 'write 0 %s\nread 0 %s\nwrite 0 64K\nread 0 16K\nwrite 0 4K\nread 0 %s\n' \
+	"$pio" "$pio" $((16384 - 512)) >"$TMP/proxy.mb"
+expect 0 "proxied reads and writes up to MBATCH_MAX_PROXY_IO_LEN" -- "$TOOL" --json run q -n -f "$TMP/proxy.mb"
+json_check '[m["proxied"] for m in d["items"][0]["messages"]] == [True, True, True, True, False, False]' \
+	"  payloads of 16K or more are proxied, the others inline"
+expect 0 "--inline-max 0: every payload proxied" -- "$TOOL" --json run q -n -f "$TMP/proxy.mb" --inline-max 0
+json_check 'all(m["proxied"] for m in d["items"][0]["messages"])' "  all proxied"
+expect 0 "--inline-max 64K" -- "$TOOL" --json run q -n --inline-max 64K -f "$TMP/proxy.mb"
+json_check '[m["proxied"] for m in d["items"][0]["messages"]] == [True, True, True, False, False, False]' \
+	"  64K or more proxied"
+printf 'flush\ndiscard 0 1M\ncheckpoint\n' >"$TMP/noproxy.mb"
+expect 0 "other messages carry no payload" -- "$TOOL" --json run q -n -f "$TMP/noproxy.mb" --inline-max 0
+json_check 'not any("proxied" in m for m in d["items"][0]["messages"])' "  and are never proxied"
+bad "write 0 $((pio + 512))\n" 1 "out of range 1..$pio" "proxied write longer than MBATCH_MAX_PROXY_IO_LEN"
+bad "read 0 $((pio + 512))\n" 1 "out of range 1..$pio" "proxied read longer than MBATCH_MAX_PROXY_IO_LEN"
+expect 2 "--inline-max without a size" -- "$TOOL" run q -n --inline-max
+expect 2 "--inline-max with a bad size" -- "$TOOL" run q -n --inline-max 4Q
+# file PATH [at FOFF]
+head -c 20000 /dev/urandom >"$TMP/blob"
+printf 'write 0 16 file %s at 4096\nwrite 512 512 file %s at 19488\n' \
+	"$TMP/blob" "$TMP/blob" >"$TMP/at.mb"
+expect 0 "write file PATH at FOFF" -- "$TOOL" --json run q -n -f "$TMP/at.mb"
+json_check "bytes.fromhex(d['items'][0]['messages'][0]['data']) == open('$TMP/blob', 'rb').read()[4096:4112]" \
+	"  the LEN bytes of the file at FOFF"
+json_check "d['items'][0]['messages'][0]['file'] == '$TMP/blob' and d['items'][0]['messages'][1]['file_offset'] == 19488" \
+	"  file and file_offset in the dry run"
+bad "write 0 1K file $TMP/blob at 19K\n" 1 "has 20000 bytes, 20480 needed" "the file ends before FOFF + LEN"
+bad "write 0 1K file $TMP/blob at\n" 1 "missing file offset" "at without an offset"
+printf 'read 0 4K file %s\nread 8K 16K file %s at 1M\n' "$TMP/out.bin" "$TMP/new.bin" >"$TMP/rf.mb"
+expect 0 "read OFF LEN file PATH [at FOFF]" -- "$TOOL" --json run q -n -f "$TMP/rf.mb"
+json_check "[(m['file'], m['file_offset'], m['proxied']) for m in d['items'][0]['messages']] == [('$TMP/out.bin', 0, False), ('$TMP/new.bin', 1 << 20, True)]" \
+	"  where READ data goes"
+if [ -e "$TMP/new.bin" ]; then
+	not_ok "  a dry run created $TMP/new.bin"
+else
+	ok "  a dry run creates no file"
+fi
+bad "read 0 4K file $TMP\n" 1 "Is a directory" "read into a directory"
+bad "read 0 4K file $TMP/out.bin file $TMP/x\n" 1 "duplicate 'file'" "read with two files"
+bad "read 0 4K pattern 1\n" 1 "unexpected 'pattern'" "read takes no data source"
+expect 2 "submit: read ... file is for run scripts" -- "$TOOL" submit 1 "read 0 4K file $TMP/x"
+grep_in "$TMP/err" "arg:1: read: 'file' is for run scripts" "  says so"
 bad 'discard 0 65M\n' 1 "out of range" "discard longer than MBATCH_MAX_ZERO_LEN"
 bad 'read 4X 512\n' 1 "bad offset '4X'" "bad size suffix"
 bad 'read 0x 512\n' 1 "bad offset '0x'" "empty hex number"

@@ -9,6 +9,7 @@
 static const char *const feature_names[] = {
 	"local",		/* MBATCH_FEAT_LOCAL */
 	"remote",		/* MBATCH_FEAT_REMOTE */
+	"regions",		/* MBATCH_FEAT_REGIONS */
 };
 
 struct version {
@@ -109,12 +110,16 @@ int cmd_version(int argc, char **argv)
 		mb_jadd_u64(l, "batch_msgs", nl.limits.batch_msgs);
 		mb_jadd_u64(l, "request_bytes", nl.limits.request_bytes);
 		mb_jadd_u64(l, "reply_bytes", nl.limits.reply_bytes);
+		mb_jadd_u64(l, "max_proxy_io", nl.limits.max_proxy_io);
 	} else if (!rc) {
 		printf("limits     read/write %u bytes, discard/write-zeroes %u bytes, %u messages a batch\n",
 		       nl.limits.max_io, nl.limits.max_zero,
 		       nl.limits.batch_msgs);
 		printf("           requests %u bytes, replies %u bytes (this socket)\n",
 		       nl.limits.request_bytes, nl.limits.reply_bytes);
+		if (nl.limits.max_proxy_io)
+			printf("           proxied read/write %u bytes (registered regions)\n",
+			       nl.limits.max_proxy_io);
 	}
 	if (!rc && v.family_version != MBATCH_GENL_VERSION)
 		fprintf(stderr, "mbatchctl: note: family version %u, tool built for %u\n",
