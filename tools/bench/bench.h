@@ -4,9 +4,10 @@
  * sync_bench): the command line, the offset sequence, the write payload,
  * the clock and the one-line result every client prints.
  *
- * All three write the same sequence of 4 KiB blocks at the same offsets
- * (a fixed-seed xorshift64* over the device's blocks), so that a row of the
- * table differs from another only in how the writes reach the device.
+ * All three write the same sequence of blocks (4 KiB, or -S SIZE) at the
+ * same offsets (a fixed-seed xorshift64* over the device's blocks of that
+ * size), so that a row of the table differs from another only in how the
+ * writes reach the device.
  */
 #ifndef MBATCH_BENCH_H
 #define MBATCH_BENCH_H
@@ -29,7 +30,8 @@
 #include <sys/stat.h>
 #include <linux/fs.h>
 
-#define BENCH_BS		4096U
+#define BENCH_BS		4096U		/* default write size */
+#define BENCH_BS_MAX		(1U << 20)
 #define BENCH_SEED		0x6d62617463680001ULL	/* "mbatch" 1 */
 
 struct bench_opts {
@@ -44,7 +46,8 @@ struct bench_opts {
 	int drain_write;	/* io_uring: drain flag on a write, no NOP */
 	int no_order;		/* io_uring: no drain at all (reference) */
 	uint64_t seed;
-	uint64_t blocks;	/* device size in blocks, from the device */
+	uint32_t bs;		/* write size (-S), a multiple of 4 KiB */
+	uint64_t blocks;	/* device size in blocks of bs, from the device */
 	int quiet;
 };
 
@@ -90,14 +93,15 @@ static inline uint64_t bench_rng_next(struct bench_rng *r)
 static inline uint64_t bench_offset(const struct bench_opts *o,
 				    struct bench_rng *r)
 {
-	return (bench_rng_next(r) % o->blocks) * BENCH_BS;
+	return (bench_rng_next(r) % o->blocks) * o->bs;
 }
 
 /* Payload of write i: a byte pattern with the write's number in front. */
-static inline void bench_fill(void *buf, uint64_t i)
+static inline void bench_fill(const struct bench_opts *o, void *buf,
+			      uint64_t i)
 {
 	memset((char *)buf + sizeof(i), (int)(i & 0xff) ^ 0x5a,
-	       BENCH_BS - sizeof(i));
+	       o->bs - sizeof(i));
 	memcpy(buf, &i, sizeof(i));
 }
 
@@ -129,7 +133,9 @@ static inline void bench_usage(const struct bench_opts *o, int extra)
 {
 	fprintf(stderr,
 		"usage: %s [options] DEVICE\n"
-		"  -n COUNT   4 KiB writes (default %" PRIu64 ")\n"
+		"  -n COUNT   writes (default %" PRIu64 ")\n"
+		"  -S SIZE    bytes per write, a multiple of 4K up to 1M\n"
+		"             (default 4K)\n"
 		"  -e N       writes per checkpoint (default %u)\n"
 		"  -d DEPTH   queue depth (default %u)\n"
 		"  -s SEED    offset sequence seed\n"
@@ -143,6 +149,8 @@ static inline void bench_usage(const struct bench_opts *o, int extra)
 			"  -T         collect in a second thread, on a socket of\n"
 			"             its own, while the main thread submits\n"
 			"  -Z         WRITE_ZEROES instead of WRITE (no payload)\n"
+			"  -I         payloads inline in the messages, not in a\n"
+			"             registered region (at most 32 KiB)\n"
 			"  -P PEER    a remote session on queue -Q of peer PEER;\n"
 			"             DEVICE (the participant's) only gives the size\n"
 			"  -1         one command per SUBMIT, each result collected\n"
@@ -166,9 +174,12 @@ static inline void bench_parse(struct bench_opts *o, int argc, char **argv,
 					      const char *))
 {
 	char optstr[64];
+	uint64_t v;
 	int c;
 
-	snprintf(optstr, sizeof(optstr), "n:e:d:s:qh%s", extra_opts);
+	snprintf(optstr, sizeof(optstr), "n:e:d:s:S:qh%s", extra_opts);
+	if (!o->bs)
+		o->bs = BENCH_BS;
 	while ((c = getopt(argc, argv, optstr)) != -1) {
 		switch (c) {
 		case 'n':
@@ -182,6 +193,13 @@ static inline void bench_parse(struct bench_opts *o, int argc, char **argv,
 			break;
 		case 's':
 			o->seed = bench_parse_u64(o, "seed", optarg);
+			break;
+		case 'S':
+			v = bench_parse_u64(o, "size", optarg);
+			if (!v || v % BENCH_BS || v > BENCH_BS_MAX)
+				bench_die(o, "size %s: a multiple of 4K up to 1M",
+					  optarg);
+			o->bs = (uint32_t)v;
 			break;
 		case 'q':
 			o->quiet = 1;
@@ -201,7 +219,7 @@ static inline void bench_parse(struct bench_opts *o, int argc, char **argv,
 		bench_die(o, "count, epoch and depth must be > 0");
 }
 
-/* Size of the device (or file) in 4 KiB blocks. */
+/* Size of the device (or file) in blocks of the write size. */
 static inline void bench_size(struct bench_opts *o, int fd)
 {
 	struct stat st;
@@ -216,14 +234,14 @@ static inline void bench_size(struct bench_opts *o, int fd)
 	} else {
 		bytes = (uint64_t)st.st_size;
 	}
-	o->blocks = bytes / BENCH_BS;
+	o->blocks = bytes / o->bs;
 	if (!o->blocks)
 		bench_die(o, "%s is smaller than one block", o->dev);
 }
 
 /*
  * The one line bench.sh reads: workload name, writes, checkpoints (ordering
- * points) and wall time of the timed section.
+ * points), bytes per write and wall time of the timed section.
  */
 static inline void bench_result(const struct bench_opts *o, const char *name,
 				uint64_t writes, uint64_t checkpoints,
@@ -236,7 +254,7 @@ static inline void bench_result(const struct bench_opts *o, const char *name,
 			" checkpoints in %.3f s: %.0f writes/s\n", name,
 			writes, checkpoints, s, s > 0 ? writes / s : 0.0);
 	printf("RESULT workload=%s writes=%" PRIu64 " checkpoints=%" PRIu64
-	       " ns=%" PRIu64 "\n", name, writes, checkpoints, ns);
+	       " bs=%u ns=%" PRIu64 "\n", name, writes, checkpoints, o->bs, ns);
 	fflush(stdout);
 }
 

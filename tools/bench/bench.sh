@@ -3,7 +3,9 @@
 # mbatch benchmark (not a test): 4 KiB random writes with a checkpoint every
 # 64 writes, through mbatch, io_uring with IOSQE_IO_DRAIN and synchronous
 # O_DIRECT pwrite, on the same null_blk device in the same run, printed side
-# by side as writes/s and ratios. See Documentation/bench.rst.
+# by side as writes/s and ratios; then the same with 64 KiB and 1 MiB
+# writes. mbatch's payloads are proxied (in a registered region). See
+# Documentation/bench.rst.
 #
 # Runs as root on the machine under test; "make bench" runs it inside the
 # qemu VM. It creates a memory-backed null_blk device through configfs
@@ -26,9 +28,13 @@
 #   BENCH_DEPTH     queue depth of mbatch, io_uring and null_blk (default 64)
 #   BENCH_BATCHES   mbatch batches outstanding (default 8)
 #   BENCH_SIZE_MB   null_blk size in MiB (default 1024)
+#   BENCH_SIZES     larger writes, rows of mbatch, io_uring-drain and sync
+#                   each (default "64k 1m"; "" for none)
 #   BENCH_EXTRA     more workloads, comma separated: mbatch-2thr
 #                   (mbatch_bench -T, results collected by a second thread),
-#                   mbatch-nodata (-Z: 4 KiB WRITE_ZEROES, no payload)
+#                   mbatch-nodata (-Z: 4 KiB WRITE_ZEROES, no payload),
+#                   mbatch-inline (-I: payloads inline, not proxied); any
+#                   of them with a size, e.g. mbatch-inline-16k
 #   BENCH_BIN       directory with the three clients (default
 #                   $MBATCH_BUILD/bench; built into /tmp when missing)
 #   BENCH_REMOTE    0: skip the remote-session tables (tools/bench/remote.sh,
@@ -137,16 +143,32 @@ nullb_create() {
 	die "/dev/$DEV did not appear"
 }
 
+# wl_split NAME: WL_BASE, the workload, and WL_BS, its bytes per write,
+# from NAME or NAME-SIZE (SIZE: 64k, 1m, ...)
+wl_split() {
+	local sfx=${1##*-}
+	WL_BASE=$1
+	WL_BS=4096
+	if [[ $sfx =~ ^[0-9]+[km]$ ]]; then
+		WL_BASE=${1%-*}
+		case $sfx in
+		*k) WL_BS=$((${sfx%k} << 10)) ;;
+		*m) WL_BS=$((${sfx%m} << 20)) ;;
+		esac
+	fi
+}
+
 # write sectors completed on the device (field 7 of /sys/block/X/stat)
 wsect() { awk '{ print $7 }' "/sys/block/$DEV/stat"; }
 wios() { awk '{ print $5 }' "/sys/block/$DEV/stat"; }
 
 # run NAME COUNT: run workload NAME for COUNT writes, sets R_NS R_WRITES
-# R_CPS, checks the device saw exactly COUNT 4 KiB writes.
+# R_CPS, checks the device saw exactly COUNT writes of the workload's size.
 run() {
 	local name=$1 count=$2 out s0 s1 line
 	local -a cmd
-	case $name in
+	wl_split "$name"
+	case $WL_BASE in
 	sync) cmd=("$BIN/sync_bench" -e "$EPOCH") ;;
 	io_uring-drain) cmd=("$BIN/uring_bench" -e "$EPOCH" -d "$DEPTH") ;;
 	io_uring-drain-write) cmd=("$BIN/uring_bench" -W -e "$EPOCH" -d "$DEPTH") ;;
@@ -154,10 +176,11 @@ run() {
 	mbatch) cmd=("$BIN/mbatch_bench" -e "$EPOCH" -d "$DEPTH" -b "$BATCHES" -Q "$QUEUE") ;;
 	mbatch-nodata) cmd=("$BIN/mbatch_bench" -Z -e "$EPOCH" -d "$DEPTH" -b "$BATCHES" -Q "$QUEUE") ;;
 	mbatch-2thr) cmd=("$BIN/mbatch_bench" -T -e "$EPOCH" -d "$DEPTH" -b "$BATCHES" -Q "$QUEUE") ;;
+	mbatch-inline) cmd=("$BIN/mbatch_bench" -I -e "$EPOCH" -d "$DEPTH" -b "$BATCHES" -Q "$QUEUE") ;;
 	*) die "unknown workload $name" ;;
 	esac
 	s0=$(wsect)
-	if ! out=$("${cmd[@]}" -n "$count" "/dev/$DEV" 2>&1); then
+	if ! out=$("${cmd[@]}" -S "$WL_BS" -n "$count" "/dev/$DEV" 2>&1); then
 		awk '{ print "bench:   " $0 }' <<<"$out" >&2
 		die "$name failed"
 	fi
@@ -172,18 +195,22 @@ run() {
 		say "ERROR: $name reported $R_WRITES writes, $count asked"
 		FAILED=1
 	fi
-	if [ $((s1 - s0)) != $((count * 8)) ]; then
+	if [ $((s1 - s0)) != $((count * WL_BS / 512)) ]; then
 		say "ERROR: $name: the device wrote $((s1 - s0)) sectors," \
-			"$((count * 8)) expected"
+			"$((count * WL_BS / 512)) expected"
 		FAILED=1
 	fi
 }
 
 # calibrate NAME PROBE: set CAL to a write count that takes about
 # $SECONDS_PER / $ROUNDS seconds, a multiple of the epoch: probe runs of
-# PROBE writes, four times more until one lasts at least 0.5 s.
+# PROBE 4 KiB writes' worth of bytes (at least an epoch), four times more
+# until one lasts at least 0.5 s.
 calibrate() {
-	local name=$1 n=$2
+	local name=$1 n
+	wl_split "$name"
+	n=$(($2 * 4096 / WL_BS / EPOCH * EPOCH))
+	[ "$n" -ge "$EPOCH" ] || n=$EPOCH
 	while :; do
 		run "$name" "$n"
 		[ "$R_NS" -ge 500000000 ] || [ "$n" -ge 500000 ] && break
@@ -196,12 +223,26 @@ calibrate() {
 }
 
 BENCH_EXTRA=${BENCH_EXTRA:-}
+BENCH_SIZES=${BENCH_SIZES-64k 1m}
 # shellcheck disable=SC2206 # BENCH_EXTRA is a list of workload names
 WORKLOADS=(sync io_uring-drain io_uring-drain-write mbatch ${BENCH_EXTRA//,/ } io_uring-nodrain)
+for sz in $BENCH_SIZES; do
+	[[ $sz =~ ^[0-9]+[km]$ ]] || die "bad size $sz in BENCH_SIZES (64k, 1m, ...)"
+	WORKLOADS+=("sync-$sz" "io_uring-drain-$sz" "mbatch-$sz")
+done
+
+# slab_size CACHE: bytes per object of a slab cache, "" if unknown
+slab_size() {
+	if [ -r "/sys/kernel/slab/$1/object_size" ]; then
+		cat "/sys/kernel/slab/$1/object_size"
+	elif [ -r /proc/slabinfo ]; then
+		awk -v c="$1" '$1 == c { print $4 }' /proc/slabinfo
+	fi
+}
 
 # table MODE_DESC: print the results of the workloads just run
 table() {
-	local desc=$1 w ref ref_name sync_rate line
+	local desc=$1 w ref ref_name sync_rate line wref wsync sz
 	declare -A rate
 	for w in "${WORKLOADS[@]}"; do
 		# the median of the per-round rates: one disturbed round
@@ -224,16 +265,28 @@ table() {
 	sync_rate=${rate[sync]}
 	echo
 	echo "== $desc"
-	echo "   kernel $(uname -r); 4 KiB random writes, a checkpoint every $EPOCH writes,"
-	echo "   depth $DEPTH, $ROUNDS interleaved rounds; writes/s is the median of the"
-	echo "   rounds' rates, spread = (max - min) / median; x io_uring is over"
-	echo "   $ref_name (the faster of the two drain variants)"
-	printf '%-20s %8s %6s %8s %9s %7s %10s %7s\n' workload writes ckpts \
-		seconds writes/s spread "x io_uring" "x sync"
+	fmt -w 77 <<EOF | sed 's/^/   /'
+kernel $(uname -r); random writes of 4 KiB (or of the size that ends a
+row's name), a checkpoint every $EPOCH writes, depth $DEPTH, $ROUNDS
+interleaved rounds; mbatch's payloads are proxied (in a registered region)
+unless inline; writes/s is the median of the rounds' rates, spread = (max -
+min) / median; x io_uring is over $ref_name (the faster of the two drain
+variants) for 4 KiB writes, over io_uring-drain of the same size for the
+others; x sync is over sync of the same size
+EOF
+	printf '%-20s %8s %6s %8s %9s %8s %7s %10s %7s\n' workload writes ckpts \
+		seconds writes/s MiB/s spread "x io_uring" "x sync"
 	for w in "${WORKLOADS[@]}"; do
+		wl_split "$w"
+		wref=$ref
+		wsync=$sync_rate
+		if [ "$WL_BS" != 4096 ]; then
+			wref=${rate[io_uring-drain-${w##*-}]}
+			wsync=${rate[sync-${w##*-}]}
+		fi
 		awk -v n="$w" -v w="${WRITES[$w]}" -v c="${CPS[$w]}" -v ns="${NS[$w]}" \
-			-v r="${rate[$w]}" -v ref="$ref" -v sr="$sync_rate" \
-			-v rates="${RATES[$w]}" \
+			-v r="${rate[$w]}" -v ref="$wref" -v sr="$wsync" \
+			-v rates="${RATES[$w]}" -v bs="$WL_BS" \
 			-v note="${NOTE[$w]:-}" 'BEGIN {
 			n_r = split(rates, rr, " ")
 			lo = hi = rr[1] + 0
@@ -241,21 +294,30 @@ table() {
 				if (rr[i] + 0 < lo) lo = rr[i] + 0
 				if (rr[i] + 0 > hi) hi = rr[i] + 0
 			}
-			printf "%-20s %8d %6d %8.3f %9.0f %6.0f%% %9.2fx %6.2fx%s\n",
-				n, w, c, ns / 1e9, r, 100 * (hi - lo) / r,
-				r / ref, r / sr, note }'
+			printf "%-20s %8d %6d %8.3f %9.0f %8.1f %6.0f%% %9.2fx %6.2fx%s\n",
+				n, w, c, ns / 1e9, r, r * bs / 1048576,
+				100 * (hi - lo) / r, r / ref, r / sr, note }'
 	done
 	for w in "${WORKLOADS[@]}"; do
 		[[ $w = mbatch* ]] || continue
-		line=$(awk -v n="$w" -v m="${rate[$w]}" -v ref="$ref" -v sr="$sync_rate" 'BEGIN {
-			printf "%s: %.2fx io_uring with drain (target >= 1.0), %.2fx sync (target >= 10)",
-				n, m / ref, m / sr }')
+		wl_split "$w"
+		if [ "$WL_BS" = 4096 ]; then
+			line=$(awk -v n="$w" -v m="${rate[$w]}" -v ref="$ref" -v sr="$sync_rate" 'BEGIN {
+				printf "%s: %.2fx io_uring with drain (target >= 1.0), %.2fx sync (target >= 10)",
+					n, m / ref, m / sr }')
+		else
+			sz=${w##*-}
+			line=$(awk -v n="$w" -v m="${rate[$w]}" -v ref="${rate[io_uring-drain-$sz]}" \
+				-v sr="${rate[sync-$sz]}" -v kib="$((WL_BS >> 10))" 'BEGIN {
+				size = kib % 1024 ? kib " KiB" : kib / 1024 " MiB"
+				printf "%s: %.2fx io_uring with drain, %.2fx sync (%s writes)",
+					n, m / ref, m / sr, size }')
+		fi
 		echo "   $line"
 		SUMMARY+=("$(uname -r) $MODE_NAME: $line")
 	done
 }
 
-SUMMARY=()
 say "kernel $(uname -r), $(nproc) CPU(s), clients in $BIN"
 say "cmdline: $(cat /proc/cmdline)"
 dbg=$(tr ' ' '\n' </proc/cmdline | grep -E '^(slub_debug=[^-]|init_on_free=1|page_poison=1|kfence.sample_interval=[1-9]|workqueue.debug_force_rr_cpu=1)' | tr '\n' ' ' || true)
@@ -264,6 +326,15 @@ if [ -n "$dbg" ]; then
 	say "WARNING: allocation down; mbatch allocates per command, the others do not,"
 	say "WARNING: so the ratios below understate mbatch (see Documentation/bench.rst)"
 fi
+# What a queued proxied write costs the kernel: its command object, no page.
+objsize=$(slab_size mbatch_command)
+if [ -n "$objsize" ]; then
+	line="kernel memory per queued 4 KiB proxied write: $objsize bytes (mbatch_command object; target <= 512)"
+else
+	line="kernel memory per queued 4 KiB proxied write: unknown (no mbatch_command slab cache)"
+fi
+say "$line"
+SUMMARY=("$(uname -r): $line")
 for mode in $MODES; do
 	case $mode in
 	flash)
@@ -286,32 +357,44 @@ for mode in $MODES; do
 	# first run of each program under TCG) are much slower than the rest.
 	run io_uring-nodrain 6400
 	# Counts per round: fixed by the environment, or from probe runs.
+	# (fixed counts are of 4 KiB writes: larger ones write as many bytes)
 	for w in "${WORKLOADS[@]}"; do
-		if [ "$w" = sync ]; then
-			if [ -n "${BENCH_SYNC_COUNT:-}" ]; then
-				COUNT[$w]=$BENCH_SYNC_COUNT
-			else
-				calibrate "$w" 640
-				COUNT[$w]=$CAL
-			fi
-		elif [ -n "${BENCH_COUNT:-}" ]; then
-			COUNT[$w]=$BENCH_COUNT
+		wl_split "$w"
+		fixed=${BENCH_COUNT:-}
+		probe=2560
+		if [ "$WL_BASE" = sync ]; then
+			fixed=${BENCH_SYNC_COUNT:-}
+			probe=640
+		fi
+		if [ -n "$fixed" ]; then
+			n=$((fixed * 4096 / WL_BS / EPOCH * EPOCH))
+			[ "$n" -ge "$EPOCH" ] || n=$EPOCH
+			[ "$WL_BS" = 4096 ] && n=$fixed
+			COUNT[$w]=$n
 		else
-			calibrate "$w" 2560
+			calibrate "$w" "$probe"
 			COUNT[$w]=$CAL
 		fi
 		WRITES[$w]=0 CPS[$w]=0 NS[$w]=0 DEVIOS[$w]=0
 	done
-	# Warm-up: every workload writes a prefix of the same offset sequence,
-	# so writing the longest one once allocates every page null_blk will
-	# need; no timed run pays for first-touch allocation.
-	max=0
-	for w in "${WORKLOADS[@]}"; do
-		[ "${COUNT[$w]}" -gt "$max" ] && max=${COUNT[$w]}
-	done
+	# Warm-up: every workload of one size writes a prefix of the same
+	# offset sequence, so writing the longest one once allocates every
+	# page null_blk will need; no timed run pays for first-touch
+	# allocation.
 	say "$mode: writes per round: $(for w in "${WORKLOADS[@]}"; do printf '%s=%s ' "$w" "${COUNT[$w]}"; done)"
-	say "$mode: warm-up: $max writes"
-	run io_uring-nodrain "$max"
+	for sz in 4k $BENCH_SIZES; do
+		wl_split "x-$sz"
+		bs=$WL_BS
+		max=0
+		for w in "${WORKLOADS[@]}"; do
+			wl_split "$w"
+			[ "$WL_BS" = "$bs" ] || continue
+			[ "${COUNT[$w]}" -gt "$max" ] && max=${COUNT[$w]}
+		done
+		[ "$max" -gt 0 ] || continue
+		say "$mode: warm-up: $max writes of $sz"
+		run "io_uring-nodrain-$sz" "$max"
+	done
 	# Rounds interleave the workloads, so that a change of speed of the
 	# machine (other guests, the host) affects them all alike.
 	for ((round = 1; round <= ROUNDS; round++)); do

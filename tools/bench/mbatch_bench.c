@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * mbatch_bench: the 4 KiB random writes of the benchmark through mbatch.
+ * mbatch_bench: the random writes of the benchmark (4 KiB, or -S) through
+ * mbatch.
  *
  * Creates a queue on the device (depth -d), opens one owned session and
  * sends one SUBMIT per batch: -e writes followed by one CHECKPOINT, so the
@@ -26,10 +27,18 @@
  * before sending the next, checkpoints included: one round trip per
  * command, the baseline batching is measured against.
  *
- * -Z sends WRITE_ZEROES instead of WRITE: the same 4 KiB commands, written
- * from the zero page, with no payload in the request. Not a peer: it shows
- * what the same client would reach if the data did not travel inside the
- * netlink message (no request-sized buffer, no copy, no page per command).
+ * The payloads are proxied: the client registers one region (anonymous
+ * memory, MBATCH_CMD_REGION_NEW) holding the payloads of every outstanding
+ * batch, and each WRITE names its slot (MBATCH_MSG_A_REGION, _REGION_OFFSET)
+ * instead of carrying its data, so the device reads the client's pages.
+ * The region holds at most 128 MiB of payloads: with large writes fewer
+ * batches are kept outstanding. A batch's slots are filled again only once
+ * its checkpoint has completed. -I sends the payloads inline, in the
+ * messages, as a module without regions requires (at most 32 KiB a write).
+ *
+ * -Z sends WRITE_ZEROES instead of WRITE: the same commands, written from
+ * the zero page, with no payload at all. Not a peer: it shows what the same
+ * client would reach if no data moved at all.
  *
  * Uses the raw netlink client of the selftests (selftests/mbatch/mbatch_nl.c).
  */
@@ -38,12 +47,31 @@
 #include "bench.h"
 #include "mbatch_nl.h"
 
+#include <sys/mman.h>
+
 #define CP_TAG		(1ULL << 63)
+#define REGION_MAX	((uint64_t)128 << 20)	/* payloads of outstanding batches */
+
+/* One message of a batch; a proxied payload is at roff in the region. */
+struct bcmd {
+	uint64_t tag;
+	uint32_t op;
+	uint64_t offset;
+	uint32_t len;
+	const void *data;	/* inline payload, or NULL */
+	int proxied;
+	uint64_t roff;
+};
 
 static struct mb_sock sock;
 static uint32_t sid;
 static int have_queue;
 static char qname[MBATCH_QUEUE_NAME_MAX];
+static int inline_only;
+static int have_region;
+static uint32_t region_id;
+static char *region;
+static uint64_t region_len;
 
 static void cleanup(void)
 {
@@ -53,6 +81,16 @@ static void cleanup(void)
 	if (have_queue)
 		mb_queue_del(&sock, qname);
 	have_queue = 0;
+	if (have_region) {
+		struct mb_req r;
+
+		mb_req_init(&r, &sock, MBATCH_CMD_REGION_DEL, 0);
+		mb_put_u32(&r, MBATCH_A_REGION_ID, region_id);
+		mb_transact(&sock, &r, NULL, NULL);
+		mb_req_free(&r);
+		munmap(region, region_len);
+	}
+	have_region = 0;
 	if (sock.fd > 0)
 		mb_close(&sock);
 }
@@ -72,7 +110,7 @@ static const char *peer_name;
 static int round_trip;
 
 static int submit(uint32_t session, uint64_t batch_id,
-		  const struct mb_cmd *cmds, uint32_t n)
+		  const struct bcmd *cmds, uint32_t n)
 {
 	struct mb_req r;
 	uint32_t i;
@@ -88,7 +126,7 @@ static int submit(uint32_t session, uint64_t batch_id,
 	mb_put_u32(&r, MBATCH_A_SESSION_ID, session);
 	mb_put_u64(&r, MBATCH_A_BATCH_ID, batch_id);
 	for (i = 0; i < n; i++) {
-		const struct mb_cmd *c = &cmds[i];
+		const struct bcmd *c = &cmds[i];
 		size_t nest = mb_nest_start(&r, MBATCH_A_MSG);
 
 		mb_put_u64(&r, MBATCH_MSG_A_TAG, c->tag);
@@ -97,8 +135,12 @@ static int submit(uint32_t session, uint64_t batch_id,
 			mb_put_u64(&r, MBATCH_MSG_A_OFFSET, c->offset);
 			mb_put_u32(&r, MBATCH_MSG_A_LEN, c->len);
 		}
-		if (c->data)
-			mb_put(&r, MBATCH_MSG_A_DATA, c->data, c->data_len);
+		if (c->proxied) {
+			mb_put_u32(&r, MBATCH_MSG_A_REGION, region_id);
+			mb_put_u64(&r, MBATCH_MSG_A_REGION_OFFSET, c->roff);
+		} else if (c->data) {
+			mb_put(&r, MBATCH_MSG_A_DATA, c->data, c->len);
+		}
 		mb_nest_end(&r, nest);
 	}
 	ret = mb_transact(&sock, &r, NULL, NULL);
@@ -132,6 +174,9 @@ static void mbatch_opt(struct bench_opts *o, int c, const char *arg)
 	case '1':
 		round_trip = 1;
 		break;
+	case 'I':
+		inline_only = 1;
+		break;
 	default:
 		bench_usage(o, 'm');
 	}
@@ -158,7 +203,7 @@ static void check_result(const struct bench_opts *o, struct state *st,
 			  mb_op_name(r->op), mb_outcome_name(r->outcome),
 			  r->status, strerror(-r->status));
 	if (r->op == write_op) {
-		if (r->bytes != BENCH_BS || r->tag >= o->count)
+		if (r->bytes != o->bs || r->tag >= o->count)
 			bench_die(o, "write result tag %" PRIu64 ": %u bytes",
 				  r->tag, r->bytes);
 		if (r->tag / o->epoch != st->cps)
@@ -276,12 +321,17 @@ static void make_queue(struct bench_opts *o, uint32_t per_batch)
 	qc.name = qname;
 	qc.dev = o->dev;
 	qc.depth = o->depth;
-	/* Room for every outstanding batch and its unacknowledged results. */
+	/*
+	 * Room for every outstanding batch and its unacknowledged results
+	 * (the bytes only count inline payloads).
+	 */
 	if ((uint64_t)o->batches * per_batch * 2 > MBATCH_MAX_CMDS_DEFAULT)
 		qc.max_cmds = o->batches * per_batch * 2;
-	if ((uint64_t)o->batches * o->epoch * BENCH_BS * 2 >
+	if ((uint64_t)o->batches * o->epoch * o->bs * 2 >
 	    MBATCH_MAX_BYTES_DEFAULT)
-		qc.max_bytes = (uint64_t)o->batches * o->epoch * BENCH_BS * 2;
+		qc.max_bytes = (uint64_t)o->batches * o->epoch * o->bs * 2;
+	if (qc.max_bytes > MBATCH_MAX_BYTES_MAX)
+		qc.max_bytes = MBATCH_MAX_BYTES_MAX;
 	ret = mb_queue_new(&sock, &qc);
 	if (ret)
 		bench_die(o, "queue add %s dev %s depth %u: %s", qname, o->dev,
@@ -290,12 +340,89 @@ static void make_queue(struct bench_opts *o, uint32_t per_batch)
 	ret = mb_queue_get(&sock, qname, &qi);
 	if (ret)
 		bench_die(o, "queue show %s: %s", qname, mb_strerr(&sock));
-	if (qi.block_size > BENCH_BS || BENCH_BS % qi.block_size)
+	if (qi.block_size > o->bs || o->bs % qi.block_size)
 		bench_die(o, "block size %u does not divide %u", qi.block_size,
-			  BENCH_BS);
-	o->blocks = qi.capacity / BENCH_BS;
+			  o->bs);
+	o->blocks = qi.capacity / o->bs;
 	if (!o->blocks)
 		bench_die(o, "%s is smaller than one block", o->dev);
+}
+
+struct proxy_info {
+	uint32_t max_proxy_io, proxy_align;
+};
+
+static int proxy_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	const struct nlattr *tb[MBATCH_A_MAX + 1];
+	struct proxy_info *p = arg;
+
+	if (mb_parse_genl(tb, MBATCH_A_MAX, nlh))
+		return 0;
+	if (tb[MBATCH_A_SESSION_MAX_PROXY_IO])
+		p->max_proxy_io = mb_get_u32(tb[MBATCH_A_SESSION_MAX_PROXY_IO]);
+	if (tb[MBATCH_A_SESSION_PROXY_ALIGN])
+		p->proxy_align = mb_get_u32(tb[MBATCH_A_SESSION_PROXY_ALIGN]);
+	return 0;
+}
+
+static int region_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	const struct nlattr *tb[MBATCH_A_MAX + 1];
+
+	if (!mb_parse_genl(tb, MBATCH_A_MAX, nlh) && tb[MBATCH_A_REGION_ID]) {
+		*(uint32_t *)arg = mb_get_u32(tb[MBATCH_A_REGION_ID]);
+		have_region = 1;
+	}
+	return 0;
+}
+
+/*
+ * The region of the payloads, when the module and the session take
+ * proxies of this size: @nb batches' worth, at most REGION_MAX; keeps at
+ * most @nb batches outstanding. Returns 0 without one (inline payloads).
+ */
+static int make_region(struct bench_opts *o, uint64_t features,
+		       uint32_t *nb)
+{
+	struct proxy_info pi = { 0 };
+	uint64_t per = (uint64_t)o->epoch * o->bs;
+	struct mb_req r;
+	int ret;
+
+	if (inline_only || write_op != MBATCH_OP_WRITE ||
+	    !(features & MBATCH_FEAT_REGIONS))
+		return 0;
+	mb_req_init(&r, &sock, MBATCH_CMD_SESSION_GET, 0);
+	mb_put_u32(&r, MBATCH_A_SESSION_ID, sid);
+	ret = mb_transact(&sock, &r, proxy_cb, &pi);
+	mb_req_free(&r);
+	if (ret)
+		bench_die(o, "session show %u: %s", sid, mb_strerr(&sock));
+	if (pi.max_proxy_io < o->bs)
+		return 0;
+	*nb = o->batches;
+	if (*nb * per > REGION_MAX)
+		*nb = REGION_MAX / per ? REGION_MAX / per : 1;
+	/* slots are multiples of 4 KiB; the alignment is the device's */
+	if (pi.proxy_align > BENCH_BS || BENCH_BS % pi.proxy_align)
+		bench_die(o, "the session's proxy alignment %u does not divide %u",
+			  pi.proxy_align, BENCH_BS);
+	region_len = *nb * per;
+	region = mmap(NULL, region_len, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (region == MAP_FAILED)
+		bench_die(o, "mmap %" PRIu64 " bytes: %s", region_len,
+			  strerror(errno));
+	mb_req_init(&r, &sock, MBATCH_CMD_REGION_NEW, 0);
+	mb_put_u64(&r, MBATCH_A_REGION_ADDR, (uintptr_t)region);
+	mb_put_u64(&r, MBATCH_A_REGION_LEN, region_len);
+	ret = mb_transact(&sock, &r, region_cb, &region_id);
+	mb_req_free(&r);
+	if (ret || !have_region)
+		bench_die(o, "region of %" PRIu64 " bytes: %s", region_len,
+			  mb_strerr(&sock));
+	return 1;
 }
 
 /* -P: the queue is the participant's; its device gives the size. */
@@ -327,12 +454,13 @@ int main(int argc, char **argv)
 	struct mb_session_info si;
 	struct mb_limits lim;
 	struct bench_rng rng;
-	struct mb_cmd *cmds;
-	char *bufs;
-	uint32_t per_batch;
-	int ret;
+	struct bcmd *cmds;
+	uint64_t features = 0;
+	char *bufs = NULL;
+	uint32_t per_batch, nb = 0;
+	int proxied, ret;
 
-	bench_parse(&o, argc, argv, "b:w:Q:TZP:1", mbatch_opt);
+	bench_parse(&o, argc, argv, "b:w:Q:TZP:1I", mbatch_opt);
 	if (!o.batches)
 		bench_die(&o, "batches must be > 0");
 	if (peer_name && !o.queue)
@@ -355,7 +483,7 @@ int main(int argc, char **argv)
 		bench_die(&o, "cannot reach the mbatch netlink family (%s): "
 			  "is mbatch.ko loaded?", strerror(-ret));
 	atexit(cleanup);
-	ret = mb_version_limits(&sock, NULL, NULL, 0, NULL, &lim);
+	ret = mb_version_limits(&sock, NULL, NULL, 0, &features, &lim);
 	if (ret)
 		bench_die(&o, "version: %s", mb_strerr(&sock));
 	if (!lim.batch_msgs)
@@ -377,10 +505,27 @@ int main(int argc, char **argv)
 	if (peer_name)
 		wait_open(&o);
 
+	proxied = make_region(&o, features, &nb);
+	if (proxied && nb < o.batches) {
+		if (!o.quiet)
+			fprintf(stderr, "mbatch: %u batches outstanding, not %u: the region holds %u MiB\n",
+				nb, o.batches, (unsigned int)(REGION_MAX >> 20));
+		o.batches = nb;
+	}
+	if (!proxied && write_op == MBATCH_OP_WRITE &&
+	    o.bs > (lim.max_io ? lim.max_io : MBATCH_MAX_IO_LEN))
+		bench_die(&o, "%u-byte writes need registered regions (inline: at most %u)",
+			  o.bs, lim.max_io ? lim.max_io : MBATCH_MAX_IO_LEN);
+	if (!o.quiet)
+		fprintf(stderr, "mbatch: %u-byte payloads %s\n", o.bs,
+			write_op != MBATCH_OP_WRITE ? "none (write-zeroes)" :
+			proxied ? "proxied, in a registered region" : "inline");
+
 	cmds = calloc(per_batch, sizeof(*cmds));
-	req_cap = 4096 + (size_t)per_batch * (BENCH_BS + 256);
+	req_cap = 4096 + (size_t)per_batch * ((proxied ? 0 : o.bs) + 256);
 	req_buf = calloc(1, req_cap);
-	if (posix_memalign((void **)&bufs, BENCH_BS, (size_t)o.epoch * BENCH_BS) ||
+	if ((!proxied && posix_memalign((void **)&bufs, BENCH_BS,
+					(size_t)o.epoch * o.bs)) ||
 	    !cmds || !req_buf)
 		bench_die(&o, "out of memory");
 	bench_rng_init(&rng, o.seed);
@@ -419,18 +564,27 @@ int main(int argc, char **argv)
 			uint32_t n = 0;
 
 			for (; n < o.epoch && w0 + n < o.count; n++) {
-				struct mb_cmd *m = &cmds[n];
-				char *buf = bufs + (size_t)n * BENCH_BS;
+				struct bcmd *m = &cmds[n];
+				/* a batch's slots are free once it completed */
+				uint64_t slot = (next_batch % (nb ? nb : 1)) *
+						o.epoch + n;
+				char *buf;
 
 				m->tag = w0 + n;
 				m->op = write_op;
 				m->offset = bench_offset(&o, &rng);
-				m->len = BENCH_BS;
-				if (write_op == MBATCH_OP_WRITE) {
-					bench_fill(buf, w0 + n);
+				m->len = o.bs;
+				if (write_op != MBATCH_OP_WRITE)
+					continue;
+				if (proxied) {
+					m->proxied = 1;
+					m->roff = slot * o.bs;
+					buf = region + m->roff;
+				} else {
+					buf = bufs + (size_t)n * o.bs;
 					m->data = buf;
-					m->data_len = BENCH_BS;
 				}
+				bench_fill(&o, buf, w0 + n);
 			}
 			memset(&cmds[n], 0, sizeof(cmds[n]));
 			cmds[n].tag = CP_TAG | next_batch;
@@ -511,6 +665,7 @@ int main(int argc, char **argv)
 			(double)run.st.results / run.ncollect);
 	bench_result(&o, write_op != MBATCH_OP_WRITE ? "mbatch-nodata" :
 		     collector_thread ? "mbatch-2thr" :
+		     !proxied ? "mbatch-inline" :
 		     peer_name ? (round_trip ? "mbatch-remote-rt" :
 				  "mbatch-remote") :
 		     round_trip ? "mbatch-rt" : "mbatch",

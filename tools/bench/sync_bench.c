@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * sync_bench: the 4 KiB random writes of the benchmark, one synchronous
- * O_DIRECT pwrite() at a time. Every write has completed before the next one
+ * sync_bench: the random writes of the benchmark (4 KiB, or -S), one
+ * synchronous O_DIRECT pwrite() at a time. Every write has completed before the next one
  * starts, so each write is its own checkpoint: the ordering the other
  * clients buy with a checkpoint every -e writes comes for free here, at the
  * price of one device round trip per write.
@@ -31,7 +31,7 @@ int main(int argc, char **argv)
 	if (fd < 0)
 		bench_die(&o, "open %s: %s", o.dev, strerror(errno));
 	bench_size(&o, fd);
-	if (posix_memalign(&buf, BENCH_BS, BENCH_BS))
+	if (posix_memalign(&buf, BENCH_BS, o.bs))
 		bench_die(&o, "out of memory");
 	bench_rng_init(&rng, o.seed);
 
@@ -40,9 +40,9 @@ int main(int argc, char **argv)
 		uint64_t off = bench_offset(&o, &rng);
 		ssize_t n;
 
-		bench_fill(buf, i);
-		n = pwrite(fd, buf, BENCH_BS, (off_t)off);
-		if (n != (ssize_t)BENCH_BS)
+		bench_fill(&o, buf, i);
+		n = pwrite(fd, buf, o.bs, (off_t)off);
+		if (n != (ssize_t)o.bs)
 			bench_die(&o, "write %" PRIu64 " at %" PRIu64 ": %s", i,
 				  off, n < 0 ? strerror(errno) : "short write");
 	}

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * uring_bench: the 4 KiB random writes of the benchmark through io_uring,
- * O_DIRECT on the raw device, up to -d SQEs in flight, with the checkpoint
- * every -e writes expressed as IOSQE_IO_DRAIN: an SQE with the drain flag
- * starts only after every earlier SQE has completed, and no later SQE starts
- * before it has completed. That is the checkpoint's ordering rule, scoped to
- * the ring rather than to a session.
+ * uring_bench: the random writes of the benchmark (4 KiB, or -S) through
+ * io_uring, O_DIRECT on the raw device, up to -d SQEs in flight, with the
+ * checkpoint every -e writes expressed as IOSQE_IO_DRAIN: an SQE with the
+ * drain flag starts only after every earlier SQE has completed, and no later
+ * SQE starts before it has completed. That is the checkpoint's ordering
+ * rule, scoped to the ring rather than to a session.
  *
  * By default the checkpoint is a drained NOP after each epoch's writes (the
  * exact analogue of mbatch's CHECKPOINT message); -W puts the drain flag on
@@ -73,15 +73,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: warning: kernel lacks IORING_FEAT_NODROP\n",
 			o.prog);
 
-	if (posix_memalign((void **)&bufs, BENCH_BS, (size_t)o.depth * BENCH_BS))
+	if (posix_memalign((void **)&bufs, BENCH_BS, (size_t)o.depth * o.bs))
 		bench_die(&o, "out of memory");
 	iov = calloc(o.depth, sizeof(*iov));
 	free_slots = calloc(o.depth, sizeof(*free_slots));
 	if (!iov || !free_slots)
 		bench_die(&o, "out of memory");
 	for (i = 0; i < o.depth; i++) {
-		iov[i].iov_base = bufs + (size_t)i * BENCH_BS;
-		iov[i].iov_len = BENCH_BS;
+		iov[i].iov_base = bufs + (size_t)i * o.bs;
+		iov[i].iov_len = o.bs;
 		free_slots[i] = o.depth - 1 - i;
 	}
 	nfree = o.depth;
@@ -118,10 +118,10 @@ int main(int argc, char **argv)
 				uint64_t off = bench_offset(&o, &rng);
 				unsigned int fl = IOSQE_FIXED_FILE;
 
-				bench_fill(iov[slot].iov_base, wi);
+				bench_fill(&o, iov[slot].iov_base, wi);
 				io_uring_prep_write_fixed(sqe, 0,
 							  iov[slot].iov_base,
-							  BENCH_BS, off, slot);
+							  o.bs, off, slot);
 				if (o.drain_write && wi && wi % o.epoch == 0)
 					fl |= IOSQE_IO_DRAIN;
 				io_uring_sqe_set_flags(sqe, fl);
@@ -145,7 +145,7 @@ int main(int argc, char **argv)
 						  strerror(-cqe->res));
 				nops_done++;
 			} else {
-				if (cqe->res != (int)BENCH_BS)
+				if (cqe->res != (int)o.bs)
 					bench_die(&o, "write failed: %s",
 						  cqe->res < 0 ?
 						  strerror(-cqe->res) :
