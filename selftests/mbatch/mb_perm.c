@@ -34,14 +34,6 @@ static int drop_cap(int cap)
 	return 0;
 }
 
-#define CHK(cond, ...) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "#   child: " __VA_ARGS__);		\
-		fprintf(stderr, "\n");					\
-		fails++;						\
-	}								\
-} while (0)
-
 FIXTURE(perm) {
 	struct mb_env e;
 	uint32_t sid;

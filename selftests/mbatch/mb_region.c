@@ -305,15 +305,6 @@ static int child_status(pid_t pid)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-/* Checks in a child process: counted, printed, the exit status. */
-#define CHK(cond, ...) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "#   child: " __VA_ARGS__);		\
-		fprintf(stderr, "\n");					\
-		fails++;						\
-	}								\
-} while (0)
-
 /*
  * The devices and queues of every case, made once by main() (making and
  * removing a null_blk device takes a second or two in the test VM): the

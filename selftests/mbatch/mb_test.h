@@ -54,6 +54,15 @@ struct mb_env {
 	int have_queue;
 };
 
+/* A check in a child process: printed and counted in the caller's fails. */
+#define CHK(cond, ...) do {						\
+	if (!(cond)) {							\
+		fprintf(stderr, "#   child: " __VA_ARGS__);		\
+		fprintf(stderr, "\n");					\
+		fails++;						\
+	}								\
+} while (0)
+
 static inline uint64_t mb_rng_next(uint64_t *st)
 {
 	uint64_t x = *st;
