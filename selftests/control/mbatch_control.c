@@ -34,7 +34,15 @@ struct ctl_obj {
 };
 
 static struct kmem_cache *ctl_cache;
-static struct ctl_obj *ctl_leaked;
+/*
+ * bug=leak leaves several objects: with kfence.sample_interval=1 (6.12's
+ * command line) one allocation may come from KFENCE, and
+ * kmem_cache_destroy() turns a KFENCE object it finds into a silent
+ * zombie rather than reporting it. KFENCE takes at most one allocation per
+ * sample interval, so the others are the cache's own and are reported.
+ */
+#define CTL_LEAKS	8
+static struct ctl_obj *ctl_leaked[CTL_LEAKS];
 
 static noinline void ctl_plant_warn(void)
 {
@@ -90,9 +98,13 @@ static int __init ctl_init(void)
 	} else if (sysfs_streq(bug, "refcount")) {
 		ctl_plant_refcount();
 	} else if (sysfs_streq(bug, "leak")) {
-		ctl_leaked = kmem_cache_alloc(ctl_cache, GFP_KERNEL);
-		if (!ctl_leaked)
-			ret = -ENOMEM;
+		int i;
+
+		for (i = 0; i < CTL_LEAKS && !ret; i++) {
+			ctl_leaked[i] = kmem_cache_alloc(ctl_cache, GFP_KERNEL);
+			if (!ctl_leaked[i])
+				ret = -ENOMEM;
+		}
 	} else if (sysfs_streq(bug, "redzone")) {
 		ret = ctl_plant_redzone();
 	} else {
