@@ -7,6 +7,7 @@
 #                     every kernel (what CI runs)
 #   make lint         checkpatch, sparse, W=1, coccinelle, shellcheck
 #   make demo|bench   boot a VM running tools/demo.sh | tools/bench/bench.sh
+#   make profile      boot a VM running tools/bench/profile.sh
 #   make install      install mbatch.ko (updates/), mbatchctl and the
 #                     mbatch-serve.service unit (SYSTEMDUNITDIR, its
 #                     ExecStart pointing at PREFIX/sbin)
@@ -110,12 +111,14 @@ vm-check:
 # demo and bench boot one kernel: KDIR's, else the newest installed
 VM_KVER = $(lastword $(KVERS))
 
-demo bench: deps-quiet
-	@s=$(if $(filter demo,$@),tools/demo.sh,tools/bench/bench.sh); \
+# profile: where bench's 4 KiB rows spend their time (needs linux-perf).
+# BENCH_ENV="KEY=VALUE ...": settings for the guest script (bench.sh, profile.sh)
+demo bench profile: deps-quiet
+	@s=$(if $(filter demo,$@),tools/demo.sh,tools/bench/$@.sh); \
 	if [ ! -f $(SRC)/$$s ]; then echo "$@: not yet ($$s does not exist)"; exit 0; fi; \
 	$(MAKE) -f $(SRC)/Makefile all && \
 	$(MAKE) -f $(SRC)/Makefile vm-exec VM_SCRIPT=$$s \
-		$(if $(filter bench,$@),VM_APPEND="$(BENCH_APPEND)")
+		$(if $(filter-out demo,$@),VM_APPEND="$(BENCH_APPEND) $(BENCH_ENV)")
 
 # The benchmark measures the module, not the test kernel's debug options.
 BENCH_APPEND := slub_debug=- init_on_free=0 page_poison=0 \
@@ -166,4 +169,4 @@ clean:
 	done
 
 .PHONY: all module control tools selftests deps lint check vm-check vm-exec demo \
-	bench deps-quiet install dkms-install print-kernels clean linux-source
+	bench profile deps-quiet install dkms-install print-kernels clean linux-source
