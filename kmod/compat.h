@@ -158,24 +158,19 @@ static inline struct nlattr **mbatch_dump_attrs(struct netlink_callback *cb)
  * MSG_SPLICE_PAGES, but its TCP ignores the flag (it copies): there the
  * pages go by kernel_sendpage(), which 6.5 removed. 0 or -errno.
  */
+#if MBATCH_KERNEL_AT_LEAST(6, 5)
 static inline int mbatch_sock_send_pages(struct socket *sock,
 					 struct page **pages, u32 off,
 					 u32 len, bool more)
 {
 	while (len) {
-#if MBATCH_KERNEL_AT_LEAST(6, 5)
 		struct msghdr msg = {
 			.msg_flags = MSG_SPLICE_PAGES | MSG_NOSIGNAL | MSG_MORE,
 		};
 		struct bio_vec bv[16];
 		u32 n = 0, bytes = 0, at = off;
-#else
-		int flags = MSG_NOSIGNAL | MSG_MORE;
-		u32 bytes;
-#endif
 		int ret;
 
-#if MBATCH_KERNEL_AT_LEAST(6, 5)
 		while (n < ARRAY_SIZE(bv) && bytes < len) {
 			u32 poff = offset_in_page(at);
 			u32 piece = min_t(u32, len - bytes, PAGE_SIZE - poff);
@@ -189,13 +184,6 @@ static inline int mbatch_sock_send_pages(struct socket *sock,
 			msg.msg_flags &= ~MSG_MORE;
 		iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, bv, n, bytes);
 		ret = sock_sendmsg(sock, &msg);
-#else
-		bytes = min_t(u32, len, PAGE_SIZE - offset_in_page(off));
-		if (bytes == len && !more)
-			flags &= ~MSG_MORE;
-		ret = kernel_sendpage(sock, pages[off >> PAGE_SHIFT],
-				      offset_in_page(off), bytes, flags);
-#endif
 		if (ret <= 0)
 			return ret ?: -EPIPE;
 		/* A short send resumes where it stopped. */
@@ -204,5 +192,27 @@ static inline int mbatch_sock_send_pages(struct socket *sock,
 	}
 	return 0;
 }
+#else
+static inline int mbatch_sock_send_pages(struct socket *sock,
+					 struct page **pages, u32 off,
+					 u32 len, bool more)
+{
+	while (len) {
+		int flags = MSG_NOSIGNAL | MSG_MORE | MSG_SENDPAGE_NOTLAST;
+		u32 bytes = min_t(u32, len, PAGE_SIZE - offset_in_page(off));
+		int ret;
+
+		if (bytes == len && !more)
+			flags &= ~(MSG_MORE | MSG_SENDPAGE_NOTLAST);
+		ret = kernel_sendpage(sock, pages[off >> PAGE_SHIFT],
+				      offset_in_page(off), bytes, flags);
+		if (ret <= 0)
+			return ret ?: -EPIPE;
+		off += ret;
+		len -= ret;
+	}
+	return 0;
+}
+#endif
 
 #endif /* _MBATCH_COMPAT_H */

@@ -147,9 +147,10 @@ static void mbatch_ready_del(struct mbatch_exec *ex, struct mbatch_command *cmd)
 
 /*
  * Pulled WRITEs of the head epoch (participant.c): the next one to ask its
- * data for, taken off the list (it still holds its epoch open); those asked
- * for on a link that went, back in front in their order; one whose data
- * has come, ready to run.
+ * data for (peek, then take it off the list: it still holds its epoch
+ * open); those asked for on a link that went, back in front in their
+ * order; one whose data has come, ready to run; one whose data never will,
+ * failed in its epoch.
  */
 struct mbatch_command *mbatch_exec_pull_peek_locked(struct mbatch_exec *ex)
 {
@@ -170,6 +171,16 @@ void mbatch_exec_pull_back_locked(struct mbatch_exec *ex,
 		return;
 	list_splice_init(cmds, &ex->pull);
 	ex->pull_new = true;
+}
+
+/* Taken off pull (peek, take): its data will never come. */
+void mbatch_exec_pull_fail_locked(struct mbatch_exec *ex,
+				  struct mbatch_command *cmd, int err)
+{
+	cmd->iflags &= ~(MBATCH_CMD_F_PULL | MBATCH_CMD_F_R2T);
+	cmd->refused = err;
+	ex->nr_pull--;
+	mbatch_ready_add(ex, cmd);
 }
 
 void mbatch_exec_pulled_locked(struct mbatch_exec *ex,
@@ -203,14 +214,17 @@ static void mbatch_exec_cancel_all_locked(struct mbatch_exec *ex,
 		mbatch_ready_del(ex, cmd);
 		list_add_tail(&cmd->node, &all);
 	}
-	/* Those whose data was asked for are the participant's to end. */
+	/* Those whose data was asked for (R2T list) are the participant's. */
 	list_for_each_entry_safe(cmd, tmp, &ex->pull, node) {
 		list_move_tail(&cmd->node, &all);
 		ex->nr_pull--;
 	}
 	list_splice_tail_init(&ex->fifo, &all);
 	if (ex->cp_flushing) {
-		/* Its flush is in flight and carries its io: keep it. */
+		/*
+		 * Its flush is in flight and carries its io: keep it. It is
+		 * first: its epoch, pulled writes too, is done (pull empty).
+		 */
 		cmd = list_first_entry(&all, struct mbatch_command, node);
 		list_move(&cmd->node, &ex->fifo);
 	}
@@ -250,7 +264,7 @@ unsigned int mbatch_exec_cancel_locked(struct mbatch_exec *ex, u64 batch,
 					  -ECANCELED);
 		n++;
 	}
-	/* Not those whose data was asked for: they count as started. */
+	/* Those whose data is asked for are not here: their data comes. */
 	list_for_each_entry_safe(cmd, tmp, &ex->pull, node) {
 		if (cmd->batch_id != batch || cmd->seq > upto ||
 		    mbatch_planted(MBATCH_PLANT_RUN_CANCELLED))

@@ -60,6 +60,8 @@ void mbatch_exec_pull_back_locked(struct mbatch_exec *ex,
 				  struct list_head *cmds);
 void mbatch_exec_pulled_locked(struct mbatch_exec *ex,
 			       struct mbatch_command *cmd);
+void mbatch_exec_pull_fail_locked(struct mbatch_exec *ex,
+				  struct mbatch_command *cmd, int err);
 void mbatch_exec_kick(struct mbatch_exec *ex);
 void mbatch_exec_kill(struct mbatch_exec *ex);
 void mbatch_exec_dispatch_work(struct work_struct *work);

@@ -33,6 +33,11 @@ module_param_named(fault_rx_delay_ms, mbatch_fault_rx_delay_ms, uint, 0644);
 MODULE_PARM_DESC(fault_rx_delay_ms,
 		 "test only: a participant sleeps before queuing messages");
 
+unsigned int mbatch_fault_r2t_ignore;
+module_param_named(fault_r2t_ignore, mbatch_fault_r2t_ignore, uint, 0644);
+MODULE_PARM_DESC(fault_r2t_ignore,
+		 "test only: while set, an initiator ignores R2T (sends no DATA)");
+
 atomic_long_t mbatch_debug_result_steps = ATOMIC_LONG_INIT(0);
 
 static int mbatch_steps_get(char *buf, const struct kernel_param *kp)

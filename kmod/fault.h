@@ -63,6 +63,7 @@ extern unsigned int mbatch_fault_geom_refuse;
 extern unsigned int mbatch_fault_open_delay_ms;
 extern unsigned int mbatch_fault_submit_delay_ms;
 extern unsigned int mbatch_fault_rx_delay_ms;
+extern unsigned int mbatch_fault_r2t_ignore;
 
 extern atomic_long_t mbatch_debug_result_steps;
 extern atomic_long_t mbatch_debug_objects[__MBATCH_OBJ_MAX];
@@ -70,6 +71,8 @@ extern unsigned int mbatch_plant;
 
 bool mbatch_fault_take(unsigned int *count);
 bool mbatch_fault_seq(unsigned int *knob, u64 seq);
+
+#define mbatch_fault_on(knob)		(READ_ONCE(knob) != 0)
 
 static inline void mbatch_fault_delay(unsigned int ms)
 {
@@ -100,6 +103,7 @@ static inline bool mbatch_planted(enum mbatch_plant plant)
 #define mbatch_fault_take(count)	false
 #define mbatch_fault_seq(knob, seq)	false
 #define mbatch_fault_delay(ms)		do { } while (0)
+#define mbatch_fault_on(knob)		false
 #define mbatch_debug_step()		do { } while (0)
 #define mbatch_obj_new(type)		do { } while (0)
 #define mbatch_obj_gone(type)		do { } while (0)

@@ -69,6 +69,7 @@ struct mbatch_initiator {
 	struct rb_root sent;		/* sent, no result yet, by sequence */
 	struct list_head pull;		/* sent, its data asked for (R2T) */
 	u32 inline_max;			/* WRITE data above it is pulled */
+	u64 nodata_upto;		/* ended here when lost: no data */
 	unsigned int nr_sent;
 	u64 max_sent_seq;
 	u64 tx_msgs;			/* credit used (absolute) */
@@ -283,6 +284,8 @@ static void mbatch_ini_fail_locked(struct mbatch_initiator *i, int err)
 	i->fail_err = err;
 	i->resume_pending = false;
 	i->nr_cancels = 0;
+	/* A re-attach tells the participant not to ask for their data. */
+	i->nodata_upto = i->max_sent_seq;
 	mbatch_session_halt_locked(&i->s, err, NULL);
 }
 
@@ -751,6 +754,8 @@ static int mbatch_rx_r2t(struct mbatch_initiator *i, u64 count,
 		return -EPROTO;
 	if (i->state != MBATCH_I_OPEN)
 		return 0;	/* before the reply to a re-attach: stale */
+	if (mbatch_fault_on(mbatch_fault_r2t_ignore))
+		return 0;	/* test build: the data never comes */
 	for (n = 0; n < count; n++) {
 		cmd = mbatch_sent_find(i, le64_to_cpu(seqs[n]));
 		if (!cmd)
@@ -949,38 +954,35 @@ static bool mbatch_ini_commit_msgs(struct mbatch_initiator *i, u64 msgs,
 
 /*
  * DATA for the oldest R2T, straight from the command's pages (its own or a
- * region's). The pages are held here while they are sent: the command may
- * complete meanwhile (a participant that answers before it has the data is
- * wrong, but must not make this send from freed pages).
+ * region's). The pages are held while they are sent (@pv, the link's
+ * transmit buffer): the command may complete meanwhile (a participant that
+ * answers before it has the data is wrong, but must not make this send
+ * from freed pages). s.lock held; the number of pages held.
  */
-static int mbatch_ini_tx_data(struct mbatch_initiator *i, struct mbatch_link *l)
+static u32 mbatch_ini_take_data(struct mbatch_command *cmd, struct page **pv,
+				u64 *seq, u32 *off, u32 *len)
 {
-	struct mbatch_session *s = &i->s;
-	struct page **pv = l->txbuf;
-	struct mbatch_command *cmd;
-	u32 n, k, off, len;
-	u64 seq;
-	int err;
+	u32 k;
 
 	BUILD_BUG_ON(MBATCH_LINK_TXBUF <
 		     (MBATCH_MAX_PROXY_IO_LEN / PAGE_SIZE + 1) * sizeof(*pv));
-	spin_lock_irq(&s->lock);
-	cmd = list_first_entry_or_null(&i->pull, struct mbatch_command, node);
-	if (!cmd || s->state == MBATCH_SESSION_CLOSING ||
-	    i->state != MBATCH_I_OPEN) {
-		spin_unlock_irq(&s->lock);
-		return 0;
-	}
 	mbatch_pull_del(cmd);
-	n = cmd->nr_vecs;
-	for (k = 0; k < n; k++) {
+	for (k = 0; k < cmd->nr_vecs; k++) {
 		pv[k] = cmd->pv[k];
 		get_page(pv[k]);
 	}
-	off = cmd->pv_off;
-	len = cmd->len;
-	seq = cmd->seq;
-	spin_unlock_irq(&s->lock);
+	*seq = cmd->seq;
+	*off = cmd->pv_off;
+	*len = cmd->len;
+	return cmd->nr_vecs;
+}
+
+static int mbatch_ini_send_data(struct mbatch_initiator *i,
+				struct mbatch_link *l, struct page **pv, u32 n,
+				u64 seq, u32 off, u32 len)
+{
+	int err;
+	u32 k;
 
 	err = mbatch_link_send_pages(l, MBATCH_FRAME_DATA, i->ep.isid, seq, pv,
 				     off, len);
@@ -1000,8 +1002,9 @@ static int mbatch_ini_tx(struct mbatch_ep *ep, struct mbatch_link *l)
 	struct mbatch_session *s = &i->s;
 	struct mbatch_wire_cancel cancel;
 	struct mbatch_wire_open open;
+	struct mbatch_command *cmd;
 	void *payload = NULL;
-	u32 len = 0, count;
+	u32 len = 0, count, npages = 0, doff = 0;
 	u64 arg = 0, msgs, units;
 	unsigned int n;
 	u16 type = 0;
@@ -1016,6 +1019,7 @@ static int mbatch_ini_tx(struct mbatch_ep *ep, struct mbatch_link *l)
 					 MBATCH_OPEN_F_PULL);
 		open.max_io = cpu_to_le32(MBATCH_MAX_PROXY_IO_LEN);
 		open.inline_max = cpu_to_le32(mbatch_inline_max());
+		open.nodata_upto = cpu_to_le64(i->nodata_upto);
 		strscpy(open.queue, i->qname, sizeof(open.queue));
 		i->state = MBATCH_I_OPEN_SENT;
 		i->open_sent = true;
@@ -1045,9 +1049,12 @@ static int mbatch_ini_tx(struct mbatch_ep *ep, struct mbatch_link *l)
 			len = sizeof(cancel);
 			break;
 		}
-		if (!type && !list_empty(&i->pull)) {
-			spin_unlock_irq(&s->lock);
-			return mbatch_ini_tx_data(i, l);
+		cmd = list_first_entry_or_null(&i->pull,
+					       struct mbatch_command, node);
+		if (!type && cmd) {
+			npages = mbatch_ini_take_data(cmd, l->txbuf, &arg,
+						      &doff, &len);
+			type = MBATCH_FRAME_DATA;
 		}
 		if (!type) {
 			len = mbatch_ini_build_msgs(i, l->txbuf, &count, &msgs,
@@ -1060,6 +1067,9 @@ static int mbatch_ini_tx(struct mbatch_ep *ep, struct mbatch_link *l)
 		}
 	}
 	spin_unlock_irq(&s->lock);
+	if (type == MBATCH_FRAME_DATA)
+		return mbatch_ini_send_data(i, l, l->txbuf, npages, arg, doff,
+					    len);
 	if (type == MBATCH_FRAME_MSGS) {
 		mbatch_ini_fill_data(i, l->txbuf);
 		spin_lock_irq(&s->lock);

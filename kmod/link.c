@@ -202,6 +202,7 @@ int mbatch_link_send_pages(struct mbatch_link *l, u16 type, u32 session,
 	bool ddigest = l->digest & MBATCH_DIGEST_DATA;
 	struct kvec iov = { .iov_base = &h, .iov_len = sizeof(h) };
 	__le32 crc = 0;
+	u32 sent = 0;
 	int ret;
 
 	if (atomic_read(&l->down))
@@ -212,11 +213,16 @@ int mbatch_link_send_pages(struct mbatch_link *l, u16 type, u32 session,
 		crc = cpu_to_le32(mbatch_crc_pages(pages, off, len));
 	WRITE_ONCE(l->tx_since, jiffies | 1);
 	ret = kernel_sendmsg(l->sock, &msg, &iov, 1, sizeof(h));
-	if (ret == sizeof(h))
-		ret = mbatch_sock_send_pages(l->sock, pages, off, len,
-					     ddigest);
-	else
-		ret = ret < 0 ? ret : -EPIPE;
+	ret = ret == sizeof(h) ? 0 : ret < 0 ? ret : -EPIPE;
+	while (!ret && len - sent) {
+		/* A send that progresses is not stalled (keepalive). */
+		u32 n = min_t(u32, len - sent, MBATCH_LINK_BATCH);
+
+		WRITE_ONCE(l->tx_since, jiffies | 1);
+		ret = mbatch_sock_send_pages(l->sock, pages, off + sent, n,
+					     ddigest || sent + n < len);
+		sent += n;
+	}
 	if (!ret && ddigest) {
 		iov = (struct kvec){ .iov_base = &crc, .iov_len = sizeof(crc) };
 		msg.msg_flags = MSG_NOSIGNAL;
@@ -246,6 +252,8 @@ static int mbatch_link_recv(struct mbatch_link *l, void *buf, size_t len)
 				     MSG_WAITALL | MSG_NOSIGNAL);
 		if (ret <= 0)
 			return ret ?: -ECONNRESET;
+		/* A large frame arriving keeps the link alive. */
+		WRITE_ONCE(l->last_rx, jiffies);
 		buf += ret;
 		len -= ret;
 	}

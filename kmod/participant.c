@@ -27,7 +27,6 @@
 /* A session is granted at most this share of its peer's budget ahead. */
 #define MBATCH_CREDIT_SHARE	8
 
-
 struct mbatch_participant {
 	struct mbatch_session s;
 	struct mbatch_exec ex;
@@ -42,6 +41,7 @@ struct mbatch_participant {
 	struct list_head r2t;		/* pulled WRITEs asked for, in order */
 	unsigned int nr_r2t;
 	u64 r2t_gen;			/* ... on this link */
+	u64 nodata_upto;		/* the initiator has no data up to it */
 	u64 last_seq;			/* highest message sequence received */
 	u64 rx_msgs;			/* credit used (absolute) */
 	u64 rx_units;
@@ -88,13 +88,20 @@ static u64 mbatch_pull_bytes(const struct mbatch_command *cmd)
  */
 static void mbatch_part_r2t_reset_locked(struct mbatch_participant *pt)
 {
+	struct mbatch_session *s = &pt->s;
 	struct mbatch_command *cmd;
+	u64 units;
 
-	if (pt->s.state == MBATCH_SESSION_CLOSING || !pt->nr_r2t)
+	if (s->state == MBATCH_SESSION_CLOSING || !pt->nr_r2t)
 		return;
 	list_for_each_entry(cmd, &pt->r2t, node) {
-		cmd->iflags &= ~MBATCH_CMD_F_R2T;
-		pt->s.held_bytes -= mbatch_pull_bytes(cmd);
+		cmd->iflags &= ~(MBATCH_CMD_F_R2T | MBATCH_CMD_F_PULLED);
+		s->held_bytes -= mbatch_pull_bytes(cmd);
+		s->pulled_bytes -= mbatch_pull_bytes(cmd);
+		/* ... and the peer's budget has it back now */
+		units = DIV_ROUND_UP(mbatch_pull_bytes(cmd), MBATCH_WIRE_UNIT);
+		atomic64_sub(units, &pt->ep.peer->in_units_used);
+		pt->resv_units -= units;
 	}
 	mbatch_exec_pull_back_locked(&pt->ex, &pt->r2t);
 	pt->nr_r2t = 0;
@@ -335,6 +342,10 @@ static int mbatch_rx_msgs(struct mbatch_participant *pt, struct mbatch_link *l,
 			why = "write data inline above the agreed maximum";
 			break;
 		}
+		if (m->pull && !pt->pull) {
+			why = "pulled write without R2T agreed";
+			break;
+		}
 		if (!mbatch_msg_check(m, &g, &fault)) {
 			if (!fault.geometry) {
 				why = fault.text;
@@ -454,6 +465,7 @@ static int mbatch_part_rx(struct mbatch_ep *ep, struct mbatch_link *l,
 	struct mbatch_participant *pt = mbatch_ep_part(ep);
 	struct mbatch_session *s = &pt->s;
 	const struct mbatch_wire_cancel *c;
+	const struct mbatch_wire_open *o;
 	unsigned int n;
 	int err = 0;
 
@@ -468,6 +480,9 @@ static int mbatch_part_rx(struct mbatch_ep *ep, struct mbatch_link *l,
 			mbatch_session_close(s);
 			return -ESTALE;
 		}
+		if (f->len != sizeof(*o))
+			return mbatch_link_proto(l, "malformed open");
+		o = f->data;
 		/*
 		 * The same session again: carry on where it was. Every result
 		 * not acknowledged goes again, from before the reply is due.
@@ -477,6 +492,9 @@ static int mbatch_part_rx(struct mbatch_ep *ep, struct mbatch_link *l,
 		if (s->state != MBATCH_SESSION_CLOSING) {
 			pt->reply_pending = true;
 			pt->orphan_since = 0;
+			/* What it lost it cannot send: those writes fail. */
+			pt->nodata_upto = max(pt->nodata_upto,
+					      le64_to_cpu(o->nodata_upto));
 		}
 		spin_unlock_irq(&s->lock);
 		break;
@@ -587,12 +605,15 @@ static void mbatch_part_reply_locked(struct mbatch_participant *pt,
 
 /*
  * R2T: ask for the data of the pulled WRITEs that can run, in order, while
- * the session has room for it and the peer's budget has it (a session with
- * nothing asked for may ask for one beyond: a WRITE never waits forever).
+ * the session has room for it and the peer's budget has it. A session that
+ * holds no pulled data may ask for one beyond (what holds the rest may be
+ * READs of later epochs, waiting for this one): a WRITE never waits
+ * forever, and the data held stays within the limits plus one WRITE.
  * Writes the sequences into @buf; how many. s.lock held.
  */
 static unsigned int mbatch_part_r2t_locked(struct mbatch_participant *pt,
-					   struct mbatch_link *l, __le64 *buf)
+					   struct mbatch_link *l, __le64 *buf,
+					   bool *failed)
 {
 	struct mbatch_session *s = &pt->s;
 	struct mbatch_peer *p = pt->ep.peer;
@@ -609,19 +630,27 @@ static unsigned int mbatch_part_r2t_locked(struct mbatch_participant *pt,
 		cmd = mbatch_exec_pull_peek_locked(&pt->ex);
 		if (!cmd)
 			break;
+		if (cmd->seq <= pt->nodata_upto) {
+			/* The initiator lost it: it fails in its epoch. */
+			mbatch_exec_pull_take_locked(&pt->ex, cmd);
+			mbatch_exec_pull_fail_locked(&pt->ex, cmd, -ENODATA);
+			*failed = true;
+			continue;
+		}
 		bytes = mbatch_pull_bytes(cmd);
 		units = DIV_ROUND_UP(bytes, MBATCH_WIRE_UNIT);
 		used = atomic64_read(&p->in_units_used);
-		if (pt->nr_r2t &&
+		if (s->pulled_bytes &&
 		    (s->held_bytes + bytes > s->max_bytes ||
 		     used + units > budget))
 			break;
 		mbatch_exec_pull_take_locked(&pt->ex, cmd);
-		cmd->iflags |= MBATCH_CMD_F_R2T;
+		cmd->iflags |= MBATCH_CMD_F_R2T | MBATCH_CMD_F_PULLED;
 		list_add_tail(&cmd->node, &pt->r2t);
 		pt->nr_r2t++;
 		/* What the session holds is charged to the peer's budget. */
 		s->held_bytes += bytes;
+		s->pulled_bytes += bytes;
 		atomic64_add(units, &p->in_units_used);
 		pt->resv_units += units;
 		buf[n++] = cpu_to_le64(cmd->seq);
@@ -637,7 +666,7 @@ static int mbatch_part_tx(struct mbatch_ep *ep, struct mbatch_link *l)
 	struct mbatch_wire_open_reply rep;
 	struct mbatch_wire_credit cr;
 	struct mbatch_part_frame fr;
-	bool orphan, closing;
+	bool orphan, closing, failed = false;
 	u64 msgs, units;
 	int n;
 
@@ -670,8 +699,11 @@ static int mbatch_part_tx(struct mbatch_ep *ep, struct mbatch_link *l)
 					sizeof(cr)) ?: 1;
 
 	spin_lock_irq(&s->lock);
-	n = mbatch_part_r2t_locked(pt, l, l->txbuf);
+	n = mbatch_part_r2t_locked(pt, l, l->txbuf, &failed);
 	spin_unlock_irq(&s->lock);
+	/* Their epoch may end now: its checkpoint runs. */
+	if (failed)
+		mbatch_exec_kick(&pt->ex);
 	if (n)
 		return mbatch_link_send(l, MBATCH_FRAME_R2T, ep->isid, n,
 					l->txbuf, n * sizeof(__le64)) ?: 1;
@@ -839,6 +871,10 @@ static int mbatch_participant_accept(struct mbatch_peer *p,
 	}
 	pt->s.max_cmds = q->max_cmds;
 	pt->s.max_bytes = q->max_bytes;
+	/* A READ fits the session's bytes, or it never gets credit. */
+	pt->max_io = min_t(u64, pt->max_io,
+			   max_t(u64, MBATCH_MAX_IO_LEN,
+				 round_down(q->max_bytes, PAGE_SIZE)));
 	err = mbatch_session_reserve(&pt->s, NULL);
 	if (err)
 		goto detach;

@@ -334,6 +334,10 @@ void mbatch_session_end_locked(struct mbatch_session *s,
 	 * read's data stays until its result is acknowledged, unless it is in
 	 * a region (a proxy), which it now lets go.
 	 */
+	if (cmd->iflags & MBATCH_CMD_F_PULLED) {
+		cmd->iflags &= ~MBATCH_CMD_F_PULLED;
+		s->pulled_bytes -= round_up((u64)cmd->len, PAGE_SIZE);
+	}
 	if (cmd->op == MBATCH_OP_WRITE || !cmd->bytes || cmd->region) {
 		if (s->state != MBATCH_SESSION_CLOSING)
 			s->held_bytes -= mbatch_cmd_charge(cmd);

@@ -84,6 +84,9 @@ struct mbatch_session {
 	u64 done_epoch;			/* checkpoints completed */
 	u32 held_cmds;			/* submitted, not yet acknowledged */
 	u64 held_bytes;			/* payload memory held */
+	u64 pulled_bytes;		/* ... of it pulled WRITE data (asked
+					 * for or here), until they end
+					 */
 	unsigned int inflight;		/* started (local) or sent (remote) */
 	struct mbatch_stats stats;
 	struct mbatch_results res;	/* collect.c */

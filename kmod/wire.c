@@ -4,7 +4,6 @@
  * link protocol, and decoding a message of a MSGS frame into the form the
  * one validator (cmd.c) checks.
  */
-#include <linux/blkdev.h>
 #include <linux/errno.h>
 #include <linux/kernel.h>
 #include <linux/moduleparam.h>
@@ -19,7 +18,7 @@
 static unsigned int inline_max = 16384;
 module_param(inline_max, uint, 0644);
 MODULE_PARM_DESC(inline_max,
-		 "largest WRITE data sent inline to a peer; larger is pulled (bytes, 0-32768, default 16384)");
+		 "largest WRITE data sent inline to a peer; larger is pulled (bytes, default 16384, above 32768 counts as 32768)");
 
 u32 mbatch_inline_max(void)
 {

@@ -212,6 +212,7 @@ FIXTURE_TEARDOWN(remote)
 
 	mb_knob_set("fault_rx_delay_ms", 0);
 	mb_knob_set("inline_max", INLINE_MAX_DEFAULT);
+	mb_knob_set("fault_r2t_ignore", 0);
 	if (self->sid && self->e.s.fd >= 0)
 		EXPECT_EQ(0, mb_session_close(&self->e.s, self->sid))
 			TH_LOG("SESSION_CLOSE: %s", mb_strerr(&self->e.s));
@@ -1416,6 +1417,191 @@ TEST_F_TIMEOUT(remote, pull_large, 120)
 	munmap(dst, dlen);
 	free(want);
 	free(dev);
+}
+
+/*
+ * A session lost with pulled WRITEs queued at the participant, whose data
+ * the initiator never sent (fault_r2t_ignore), then resumed while the
+ * participant (a longer link timeout) still has it: the initiator ended
+ * those writes (outcome unknown) and has no data for them any more. Its
+ * re-attach says so (nodata_upto); the participant fails them in their
+ * epoch instead of asking for data that never comes: nothing hangs,
+ * nothing it holds stays, the link stays up, and none of them ran.
+ */
+TEST_F_TIMEOUT(remote, pull_lost_resumed, 90)
+{
+	struct mb_peer_cfg pc = { .name = PEER_IN, .keepalive_ms = 200,
+				  .link_timeout_ms = 30000 };
+	unsigned char *buf = calloc(1, 4096);
+	struct mb_session_info si, all[4];
+	struct mb_peer_info pi;
+	struct mb_result *r = NULL;
+	uint32_t nr, i, psid = 0, k;
+	uint64_t drops, held = 1;
+	struct mb_cmd c[18];
+	long long w0;
+	int fds[2];
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, mb_knob_set("inline_max", 0));
+	ASSERT_EQ(0, mb_peer_del(&self->e.s, PEER_IN));
+	ASSERT_EQ(0, mb_peer_new(&self->e.s, &pc))
+		TH_LOG("PEER_NEW: %s", mb_strerr(&self->e.s));
+	ASSERT_EQ(0, relink(&self->e.s, variant->digest));
+	open_active(_metadata, self, &self->sid);
+	ASSERT_EQ(2, mb_session_dump(&self->e.s, all, 4));
+	for (i = 0; i < 2; i++)
+		if (all[i].flags & MBATCH_SESSION_F_PEER)
+			psid = all[i].id;
+	ASSERT_NE(0, psid);
+	w0 = mb_sectors_written(self->e.nullb);
+	ASSERT_LE(0, w0);
+
+	ASSERT_EQ(0, mb_knob_set("fault_r2t_ignore", 1));
+	for (i = 0; i < 18; i++)
+		c[i] = (struct mb_cmd){ .tag = i, .op = MBATCH_OP_WRITE,
+			.offset = (uint64_t)i * 4096, .len = 4096,
+			.data = buf, .data_len = 4096 };
+	c[8] = (struct mb_cmd){ .tag = 8, .op = MBATCH_OP_CHECKPOINT };
+	c[17] = (struct mb_cmd){ .tag = 17, .op = MBATCH_OP_CHECKPOINT };
+	ASSERT_EQ(0, mb_submit(&self->e.s, self->sid, 0, c, 18, NULL))
+		TH_LOG("SUBMIT: %s", mb_strerr(&self->e.s));
+	/* The participant has all 18, waiting for data. */
+	for (k = 0; k < 500; k++) {
+		ASSERT_EQ(0, mb_session_get(&self->e.s, psid, &si));
+		if (si.stats.v[MBATCH_STATS_A_QUEUED] == 18)
+			break;
+		usleep(10000);
+	}
+	ASSERT_EQ(18, si.stats.v[MBATCH_STATS_A_QUEUED]);
+
+	/*
+	 * No link: the initiator's goes to a socket nobody answers (the
+	 * keepalive drops it), the participant's with the one it replaced;
+	 * after its link timeout the initiator fails the session.
+	 */
+	ASSERT_EQ(0, mb_tcp_pair(fds));
+	ASSERT_EQ(0, mb_peer_attach(&self->e.s, PEER_OUT, fds[0],
+				    variant->digest));
+	close(fds[0]);
+	ASSERT_EQ(0, wait_state(&self->e.s, self->sid, MBATCH_SESSION_HALTED,
+				LINK_TIMEOUT + LINK_TIMEOUT_SLACK + 5000, &si));
+	close(fds[1]);
+	EXPECT_EQ(-ENOTCONN, si.error);
+	ASSERT_EQ(0, mb_collect_all(&self->e.s, self->sid, 18, 10000, &r, &nr));
+	ASSERT_EQ(18, nr);
+	for (i = 0; i < nr; i++)
+		EXPECT_EQ(MBATCH_OUTCOME_UNKNOWN, r[i].outcome)
+			TH_LOG("tag %llu", (unsigned long long)r[i].tag);
+	mb_results_free(r, nr);
+
+	/* Back, and resumed: the participant still has it. */
+	ASSERT_EQ(0, mb_knob_set("fault_r2t_ignore", 0));
+	ASSERT_EQ(0, relink(&self->e.s, variant->digest));
+	ASSERT_EQ(0, wait_peer(&self->e.s, PEER_OUT, MBATCH_PEER_UP, 5000,
+			       &pi));
+	drops = pi.stats[MBATCH_PEER_STATS_A_DROPS];
+	ASSERT_EQ(0, mb_session_get(&self->e.s, psid, &si))
+		TH_LOG("the participant dropped the session");
+	ASSERT_EQ(0, mb_resume(&self->e.s, self->sid))
+		TH_LOG("RESUME: %s", mb_strerr(&self->e.s));
+	for (k = 0; k < 500 && held; k++) {
+		usleep(10000);
+		ASSERT_EQ(0, mb_session_get(&self->e.s, psid, &si));
+		held = si.stats.v[MBATCH_STATS_A_QUEUED] +
+		       si.stats.v[MBATCH_STATS_A_INFLIGHT];
+	}
+	EXPECT_EQ(0, held) TH_LOG("the participant still holds %llu commands",
+				  (unsigned long long)held);
+	/* Failed in its epoch: the checkpoint halted it. */
+	EXPECT_EQ(MBATCH_SESSION_HALTED, si.state);
+	EXPECT_EQ(-ENODATA, si.error);
+	ASSERT_EQ(0, mb_peer_get(&self->e.s, PEER_OUT, &pi));
+	EXPECT_EQ(MBATCH_PEER_UP, pi.state);
+	EXPECT_EQ(drops, pi.stats[MBATCH_PEER_STATS_A_DROPS])
+		TH_LOG("the link dropped again: %s", pi.reason);
+	EXPECT_EQ(0, mb_sectors_written(self->e.nullb) - w0)
+		TH_LOG("a write without its data ran");
+	mb_knob_set("fault_r2t_ignore", 0);
+	free(buf);
+}
+
+/*
+ * What a participant holds of pulled data stays within its queue's
+ * max-bytes plus one write's, whatever the initiator submits: 252 pulled
+ * 64 KiB writes in four epochs, at most 256 KiB held.
+ */
+#define PB_MAX		(256U << 10)
+#define PB_IO		(64U << 10)
+
+TEST_F_TIMEOUT(remote, pull_bounded, 180)
+{
+	struct mb_queue_cfg qc = { .name = self->e.queue, .dev = self->e.dev,
+				   .depth = 4, .max_bytes = PB_MAX };
+	size_t rlen = 63 * PB_IO;
+	unsigned char *p = mmap(NULL, rlen, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct mb_session_info all[4], si;
+	struct mb_region_info ri;
+	struct mb_peer_info pin;
+	struct mb_result *r = NULL;
+	uint32_t psid = 0, nr = 0, i, n = 0, writes = 0;
+	uint64_t max_held = 0;
+	struct mb_cmd c[64];
+	int k;
+
+	ASSERT_NE(MAP_FAILED, p);
+	mb_pattern(p, rlen, self->rng, 0);
+	ASSERT_EQ(0, mb_knob_set("inline_max", 0));
+	ASSERT_EQ(0, mb_queue_del(&self->e.s, self->e.queue));
+	ASSERT_TRUE(mb_wait_dev_free(self->e.dev, 5000));
+	ASSERT_EQ(0, mb_queue_new(&self->e.s, &qc))
+		TH_LOG("QUEUE_NEW: %s", mb_strerr(&self->e.s));
+	open_active(_metadata, self, &self->sid);
+	ASSERT_EQ(2, mb_session_dump(&self->e.s, all, 4));
+	for (i = 0; i < 2; i++)
+		if (all[i].flags & MBATCH_SESSION_F_PEER)
+			psid = all[i].id;
+	ASSERT_NE(0, psid);
+	ASSERT_EQ(0, mb_region_new(&self->e.s, (uintptr_t)p, rlen, 0, &ri))
+		TH_LOG("REGION_NEW: %s", mb_strerr(&self->e.s));
+
+	for (k = 0; k < 4; k++) {
+		for (i = 0; i < 63; i++)
+			c[i] = (struct mb_cmd){ .tag = n + i,
+				.op = MBATCH_OP_WRITE,
+				.offset = (uint64_t)i * PB_IO, .len = PB_IO,
+				.proxy = MB_PROXY, .region = ri.id,
+				.region_offset = (uint64_t)i * PB_IO };
+		c[63] = (struct mb_cmd){ .tag = n + 63,
+					 .op = MBATCH_OP_CHECKPOINT };
+		ASSERT_EQ(0, mb_submit(&self->e.s, self->sid, 0, c, 64, NULL))
+			TH_LOG("SUBMIT: %s", mb_strerr(&self->e.s));
+		n += 64;
+		writes += 63;
+		for (i = 0; i < 50; i++) {
+			ASSERT_EQ(0, mb_session_get(&self->e.s, psid, &si));
+			if (si.stats.v[MBATCH_STATS_A_QUEUED_BYTES] > max_held)
+				max_held = si.stats.v[MBATCH_STATS_A_QUEUED_BYTES];
+			usleep(1000);
+		}
+	}
+	ASSERT_EQ(0, mb_collect_all(&self->e.s, self->sid, n, 60000, &r, &nr))
+		TH_LOG("collect: %s (%u of %u)", mb_strerr(&self->e.s), nr, n);
+	ASSERT_EQ(n, nr);
+	for (i = 0; i < nr; i++)
+		EXPECT_EQ(0, r[i].status);
+	EXPECT_LE(max_held, PB_MAX)
+		TH_LOG("the participant held %llu bytes, its max-bytes is %u",
+		       (unsigned long long)max_held, PB_MAX);
+	EXPECT_GT(max_held, 0);
+	ASSERT_EQ(0, mb_peer_get(&self->e.s, PEER_IN, &pin));
+	EXPECT_EQ(writes, pin.stats[MBATCH_PEER_STATS_A_PULLED]);
+	TH_LOG("%u pulled writes, the participant held at most %llu bytes",
+	       writes, (unsigned long long)max_held);
+	mb_results_free(r, nr);
+	EXPECT_EQ(0, mb_region_del(&self->e.s, ri.id));
+	munmap(p, rlen);
 }
 
 /* Errors: errno and extack text. */

@@ -1862,8 +1862,9 @@ TEST_F(region, munmap_mid_io)
 }
 
 /*
- * A remote session copies proxied payloads between the region's pages and
- * the link, up to its MAX_IO, from any region offset (alignment 1): the
+ * A remote session's proxied payloads go up to 1 MiB from any region
+ * offset (alignment 1), inline ones up to MAX_IO: a WRITE's data is pulled
+ * and sent from the region's pages, a READ's is copied into them. The
  * participant's device holds what the region held, and a proxied READ
  * puts the data in the region and nowhere around it. In a namespace of
  * its own, over a loopback link from this node to itself (nodeb: where
@@ -1884,7 +1885,7 @@ TEST_F(region, remote_session_copies)
 		struct mb_session_info si;
 		struct mb_region_info ri;
 		struct mb_result *r = NULL;
-		uint32_t sid = 0, nr = 0, io = 0, k;
+		uint32_t sid = 0, nr = 0, io = 0, pio = 96 * KIB, k;
 		struct mb_cmd c[4];
 		const char *why;
 		struct mb_sock s;
@@ -1912,29 +1913,30 @@ TEST_F(region, remote_session_copies)
 		CHK(si.state == MBATCH_SESSION_ACTIVE, "session state %u",
 		    si.state);
 		io = si.max_io;
-		CHK(io > 0 && si.max_proxy_io == io,
-		    "max-io %u, max-proxy-io %u: want the same", io,
+		CHK(io == MBATCH_MAX_IO_LEN &&
+		    si.max_proxy_io == MBATCH_MAX_PROXY_IO_LEN,
+		    "max-io %u, max-proxy-io %u: want 32 KiB and 1 MiB", io,
 		    si.max_proxy_io);
 		CHK(si.proxy_align == 1, "proxy alignment %u, want 1",
 		    si.proxy_align);
-		if (!io || io > rr - rw || fails)
+		if (!io || io > pio || pio > rr - rw || fails)
 			_exit(fails ? fails : 105);
 		memset(p, 0x5a, rlen);
-		mb_pattern(p + rw, io, 70, 0);
+		mb_pattern(p + rw, pio, 70, 0);
 		ret = mb_region_new(&s, addr_of(p), rlen, 0, &ri);
 		CHK(ret == 0, "region-new: %s", mb_strerr(&s));
-		c[0] = prw(1, MBATCH_OP_WRITE, 0, io, ri.id, rw);
+		c[0] = prw(1, MBATCH_OP_WRITE, 0, pio, ri.id, rw);
 		c[1] = cp(2);
-		c[2] = prw(3, MBATCH_OP_READ, 0, io, ri.id, rr);
+		c[2] = prw(3, MBATCH_OP_READ, 0, pio, ri.id, rr);
 		c[3] = irw(4, MBATCH_OP_READ, 0, io, NULL);
 		ret = ret ? ret : run(&s, sid, c, 4, &r, &nr);
 		CHK(ret == 0, "proxied I/O: %s", mb_strerr(&s));
 		why = ret ? NULL : check_done(c, 4, r, nr);
 		CHK(!why, "%s", why);
-		CHK(diff_at(p + rr, p + rw, io) == -1,
+		CHK(diff_at(p + rr, p + rw, pio) == -1,
 		    "the proxied read differs");
 		CHK(not_byte_at(p + rr - pg(), 0x5a, pg()) == -1 &&
-		    not_byte_at(p + rr + io, 0x5a, pg()) == -1,
+		    not_byte_at(p + rr + pio, 0x5a, pg()) == -1,
 		    "the proxied read wrote around its payload");
 		for (k = 0; k < nr; k++)
 			if (r[k].tag == 4)
@@ -1942,13 +1944,14 @@ TEST_F(region, remote_session_copies)
 				    diff_at(r[k].data, p + rw, io) == -1,
 				    "the inline read differs");
 		mb_results_free(r, nr);
-		dev = malloc(io);
-		CHK(dev && !mb_pread_direct(g.dev3, 0, dev, io) &&
-		    diff_at(dev, p + rw, io) == -1,
+		dev = malloc(pio);
+		CHK(dev && !mb_pread_direct(g.dev3, 0, dev, pio) &&
+		    diff_at(dev, p + rw, pio) == -1,
 		    "the participant's device differs");
 		free(dev);
 		/* its maximum: the session's */
-		c[0] = prw(5, MBATCH_OP_WRITE, 0, io + 512, ri.id, 0);
+		c[0] = prw(5, MBATCH_OP_WRITE, 0, MBATCH_MAX_PROXY_IO_LEN + 512,
+			   ri.id, 0);
 		ret = mb_submit(&s, sid, 0, c, 1, NULL);
 		CHK(ret == -EINVAL && mb_contains(s.err.msg, X_LEN_MAX_PROXY),
 		    "proxied write past max-io: %s", mb_strerr(&s));

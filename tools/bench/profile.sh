@@ -96,6 +96,8 @@ profile() {
 	perf record -q -a -g -e cpu-clock -F 2000 -o "$TMP/$name.data" -- \
 		"$@" -n "$WRITES" "/dev/$DEV" >"$TMP/$name.out" 2>&1 ||
 		{ cat "$TMP/$name.out" >&2; die "$name failed"; }
+	# The module is not under /lib/modules: its symbols come from here.
+	cp /proc/kallsyms "$TMP/kallsyms"
 	echo
 	echo "== $name: $(grep '^RESULT ' "$TMP/$name.out" | tail -n 1)"
 	awk '/^RESULT /{ for (i = 2; i <= NF; i++) { split($i, kv, "=");
@@ -103,12 +105,21 @@ profile() {
 		END { if (v["ns"] > 0) printf "   %.0f writes/s\n", v["writes"] / (v["ns"] / 1e9) }' \
 		"$TMP/$name.out"
 	echo "-- by module (share of all samples, both CPUs)"
-	perf report -q -i "$TMP/$name.data" --no-children --sort dso \
+	perf report -q -i "$TMP/$name.data" --kallsyms "$TMP/kallsyms" \
+		--no-children --sort dso \
 		-g none --percent-limit 1 --stdio 2>/dev/null | awk 'NF && n++ < 15'
 	echo "-- by symbol"
-	perf report -q -i "$TMP/$name.data" --no-children --sort dso,sym \
+	perf report -q -i "$TMP/$name.data" --kallsyms "$TMP/kallsyms" \
+		--no-children --sort dso,sym \
 		-g none --percent-limit 0.3 --stdio 2>/dev/null | sed '/^$/d' |
 		awk -v top="$TOP" 'n++ < top'
+	# Under TCG the time with interrupts off is charged to the unlock
+	# that enables them: who called the top symbols.
+	echo "-- callers of the symbols above 5 %"
+	perf report -q -i "$TMP/$name.data" --kallsyms "$TMP/kallsyms" \
+		--no-children --sort sym --percent-limit 5 \
+		-g graph,2,callee,function,percent --stdio 2>/dev/null |
+		sed '/^$/d' | awk -v top="$((TOP * 3))" 'n++ < top'
 }
 
 say "kernel $(uname -r), model $MODEL, $WRITES 4 KiB random writes," \

@@ -91,6 +91,10 @@ struct mbatch_wire_open {
 					 * send inline, larger is pulled
 					 */
 	__le32 zero;
+	__le64 nodata_upto;		/* it has no WRITE data of messages
+					 * up to this sequence (it lost the
+					 * session and ended them), 0: none
+					 */
 };
 
 /* OPEN_REPLY (participant): arg is the cookie of the OPEN. */
