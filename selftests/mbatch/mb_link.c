@@ -648,6 +648,7 @@ static int fake_link(struct __test_metadata *_metadata,
 {
 	uint32_t bs = self->e.bs, n = 0;
 	struct mb_session_info si;
+	struct mb_peer_info pi;
 	unsigned int k;
 	int fds[2];
 
@@ -656,6 +657,13 @@ static int fake_link(struct __test_metadata *_metadata,
 	if (mb_peer_attach(&self->e.s, PEER_OUT, fds[0], 0))
 		return -1;
 	close(fds[0]);
+	/*
+	 * The real participant's end is down first: an OPEN sent before on
+	 * the link being replaced would open the session there too, and a
+	 * later re-attach would find it.
+	 */
+	if (wait_peer(&self->e.s, PEER_IN, MBATCH_PEER_DOWN, 5000, &pi))
+		return -1;
 	if (mb_session_open_remote(&self->e.s, self->e.queue, PEER_OUT, 0,
 				   &self->sid) ||
 	    fake_participant(fds[1], credit, self->e.capacity, bs) ||
