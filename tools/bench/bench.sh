@@ -38,7 +38,8 @@
 #   BENCH_BIN       directory with the three clients (default
 #                   $MBATCH_BUILD/bench; built into /tmp when missing)
 #   BENCH_REMOTE    0: skip the remote-session tables (tools/bench/remote.sh,
-#                   which reads BENCH_REMOTE_DELAYS and BENCH_REMOTE_SECONDS)
+#                   which reads BENCH_REMOTE_DELAYS and BENCH_REMOTE_SECONDS;
+#                   mbatch remote sessions and nvme-tcp)
 set -euo pipefail
 
 SRC=${MBATCH_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -87,6 +88,7 @@ cleanup() {
 	[ "$made_dev" = 1 ] && { nullb_remove || say "warning: cannot remove null_blk $DEV"; }
 	[ "$loaded_mbatch" = 1 ] && { rmmod mbatch || say "warning: rmmod mbatch failed"; }
 	[ "$loaded_nullb" = 1 ] && { rmmod null_blk || say "warning: rmmod null_blk failed"; }
+	[ -z "${REMOTE_SUMMARY:-}" ] || rm -f "$REMOTE_SUMMARY"
 }
 trap cleanup EXIT
 
@@ -420,9 +422,13 @@ for mode in $MODES; do
 	made_dev=0
 done
 
-# Remote sessions: the same writes from another node (tools/bench/remote.sh).
+# Remote sessions: the same writes from another node, and over nvme-tcp
+# (tools/bench/remote.sh); its summary lines end ours.
+REMOTE_SUMMARY=
 if [ "${BENCH_REMOTE:-1}" != 0 ]; then
-	BENCH_BIN=$BIN MBATCH_KO=$KO MBATCHCTL=$MBATCHCTL "$SRC/tools/bench/remote.sh" ||
+	REMOTE_SUMMARY=$(mktemp /tmp/mb_remote_summary.XXXXXX)
+	BENCH_BIN=$BIN MBATCH_KO=$KO MBATCHCTL=$MBATCHCTL \
+		BENCH_REMOTE_SUMMARY=$REMOTE_SUMMARY "$SRC/tools/bench/remote.sh" ||
 		{ say "ERROR: the remote benchmark failed"; REMOTE_FAILED=1; }
 fi
 
@@ -430,6 +436,10 @@ echo
 for s in "${SUMMARY[@]}"; do
 	echo "bench: $s"
 done
+if [ -n "$REMOTE_SUMMARY" ]; then
+	cat "$REMOTE_SUMMARY"
+	rm -f "$REMOTE_SUMMARY"
+fi
 if [ "$FAILED" != 0 ]; then
 	die "a workload did not write what it should have (see ERROR above)"
 fi
