@@ -14,14 +14,15 @@
 # and removes what it created (unloading only what it loaded). It fails only
 # when a workload fails or the device did not write what was asked.
 #
-# Environment (all optional; under "make bench" pass them on the guest's
-# kernel command line, e.g. VM_APPEND="BENCH_SECONDS=10 BENCH_MODES=flash"):
+# Environment (all optional; "make bench" passes them on the guest's kernel
+# command line: make bench BENCH_ENV="BENCH_SECONDS=10 BENCH_MODES=flash"):
 #   BENCH_SECONDS   target seconds per workload (default 6), split over the
 #                   rounds; the write counts are calibrated by probe runs
 #   BENCH_ROUNDS    interleaved rounds of all workloads (default 3)
 #   BENCH_COUNT     fixed writes per round, fast workloads (no calibration)
 #   BENCH_SYNC_COUNT  fixed writes per round, synchronous workload
-#   BENCH_MODES     device models to run, from "flash zero" (default both):
+#   BENCH_MODES     device models to run, from "flash zero" (default both;
+#                   blanks or commas between them):
 #                   flash = irqmode=2 completion_nsec=50000 (50 us, timer)
 #                   zero  = irqmode=0 (completes in the submitting context)
 #   BENCH_EPOCH     writes per checkpoint (default 64)
@@ -50,6 +51,7 @@ MBATCHCTL=${MBATCHCTL:-$SRC/tools/mbatchctl/mbatchctl}
 SECONDS_PER=${BENCH_SECONDS:-6}
 ROUNDS=${BENCH_ROUNDS:-3}
 MODES=${BENCH_MODES:-flash zero}
+MODES=${MODES//,/ }	# commas: from a kernel command line
 EPOCH=${BENCH_EPOCH:-64}
 DEPTH=${BENCH_DEPTH:-64}
 BATCHES=${BENCH_BATCHES:-8}
