@@ -41,6 +41,10 @@
 #   BENCH_REMOTE    0: skip the remote-session tables (tools/bench/remote.sh,
 #                   which reads BENCH_REMOTE_DELAYS and BENCH_REMOTE_SECONDS;
 #                   mbatch remote sessions and nvme-tcp)
+#   BENCH_OUT       directory for each table as text, its latency histograms
+#                   (lat-KVER-MODE.txt) and their picture (lat-KVER-MODE.svg);
+#                   default $MBATCH_BUILD/bench-out (the VM harness sets it to
+#                   its results share, build/vm/KVER/exec/share/bench/)
 set -euo pipefail
 
 SRC=${MBATCH_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -58,6 +62,7 @@ BATCHES=${BENCH_BATCHES:-8}
 SIZE_MB=${BENCH_SIZE_MB:-1024}
 BIN=${BENCH_BIN:-$BUILD/bench}
 NULLB_CFG=/sys/kernel/config/nullb
+OUT_DIR=${BENCH_OUT:-$BUILD/bench-out}
 DEV=mbbench$$
 QUEUE=bench$$
 
@@ -126,6 +131,10 @@ fi
 
 # Latency histograms of the timed runs, per mode and row (merged at the end).
 LAT_TMP=$(mktemp -d /tmp/mbatch-bench-lat.XXXXXX)
+if ! mkdir -p "$OUT_DIR" 2>/dev/null || [ ! -w "$OUT_DIR" ]; then
+	say "warning: cannot write to $OUT_DIR: no files of the tables and histograms"
+	OUT_DIR=
+fi
 
 # --- device --------------------------------------------------------------------
 # nullb_create KEY=VALUE...: memory-backed null_blk named $DEV
@@ -317,6 +326,11 @@ table() {
 			read -r _ _ _ a b _ skew <<<"$line"
 			p50[$w]=$a p99[$w]=$b
 			[ "$skew" = 0 ] || NOTE[$w]="${NOTE[$w]:-}  ($skew skewed time stamps)"
+			echo "${line% *}" >>"$LAT_TMP/$MODE_NAME.txt"
+		fi
+		if [[ $w = mbatch* ]]; then
+			line=$(lat_merge "$w" device)
+			[ -z "$line" ] || echo "${line% *}" >>"$LAT_TMP/$MODE_NAME.txt"
 		fi
 		# the median of the per-round rates: one disturbed round
 		# (the host busy elsewhere) does not move it
@@ -408,6 +422,26 @@ EOF
 			printf "   %s latency: device part (START to DONE) p50 %.0f us, p99 %.0f us; until the client has the result (SUBMIT to COLLECT) p50 %.0f us, p99 %.0f us\n",
 				n, dd[4] / 1e3, dd[5] / 1e3, ss[4] / 1e3, ss[5] / 1e3 }' | fmt -w 77 | sed '2,$s/^/     /'
 	done
+}
+
+# lat_files MODE DESC: the table and the histograms into $OUT_DIR
+lat_files() {
+	local base
+	[ -n "$OUT_DIR" ] || return 0
+	base=$OUT_DIR/lat-$(uname -r)-$1
+	cp "$LAT_TMP/$1.table" "$OUT_DIR/table-$(uname -r)-$1.txt"
+	[ -s "$LAT_TMP/$1.txt" ] || return 0
+	cp "$LAT_TMP/$1.txt" "$base.txt"
+	if ! command -v python3 >/dev/null; then
+		say "$1: no python3: no picture of the histograms ($base.txt)"
+		return 0
+	fi
+	if python3 "$SRC/tools/bench/latsvg.py" "$(uname -r) $1: $2" \
+		"$base.txt" "$base.svg"; then
+		say "$1: latency histograms: $base.svg"
+	else
+		say "warning: $1: cannot draw $base.svg"
+	fi
 }
 
 say "kernel $(uname -r), $(nproc) CPU(s), clients in $BIN"
@@ -509,7 +543,9 @@ for mode in $MODES; do
 		[ "$merged" -gt 0 ] && NOTE[$w]="  ($merged merged)"
 		[ "$w" = io_uring-nodrain ] && NOTE[$w]="${NOTE[$w]:-}  (no ordering: reference)"
 	done
-	table "$desc"
+	table "$desc" >"$LAT_TMP/$mode.table"
+	cat "$LAT_TMP/$mode.table"
+	lat_files "$mode" "$desc"
 	nullb_remove || die "cannot remove null_blk $DEV"
 	made_dev=0
 done
