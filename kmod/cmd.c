@@ -123,7 +123,7 @@ bool mbatch_msg_check(const struct mbatch_msg *m, const struct mbatch_geom *g,
 			return mbatch_msg_fail(f,
 					       "region offset is not aligned for the device",
 					       -EINVAL, MBATCH_MF_REGION_OFFSET);
-	} else if (m->op == MBATCH_OP_WRITE) {
+	} else if (m->op == MBATCH_OP_WRITE && !m->pull) {
 		if (!(m->present & MBATCH_MSG_HAS_DATA))
 			return mbatch_msg_missing(f, "a write needs data",
 						  MBATCH_MF_DATA);
@@ -154,7 +154,8 @@ bool mbatch_msg_check(const struct mbatch_msg *m, const struct mbatch_geom *g,
 /* Bytes of memory a message's payload holds here: whole pages, or none. */
 u64 mbatch_msg_charge(const struct mbatch_msg *m)
 {
-	if (!mbatch_op_has_payload(m->op) || m->refused || m->region)
+	if (!mbatch_op_has_payload(m->op) || m->refused || m->region ||
+	    m->pull)
 		return 0;
 	return round_up((u64)m->len, PAGE_SIZE);
 }
@@ -168,7 +169,11 @@ void mbatch_cmd_free_pages(struct mbatch_command *cmd)
 {
 	unsigned int i;
 
-	for (i = 0; i < cmd->nr_pages; i++)
+	if (cmd->iflags & MBATCH_CMD_F_PVEC) {
+		mbatch_pages_free(cmd->pv, (u32)cmd->nr_pages << PAGE_SHIFT);
+		cmd->iflags &= ~MBATCH_CMD_F_PVEC;
+	}
+	for (i = 0; i < cmd->nr_pages && cmd->pv == cmd->pages; i++)
 		__free_page(cmd->pages[i]);
 	cmd->nr_pages = 0;
 	if (cmd->region) {
@@ -231,6 +236,51 @@ void mbatch_cmd_copy_out(void *buf, const struct mbatch_command *cmd)
 	}
 }
 
+/*
+ * A vector of fresh pages for @len bytes of payload, holding @data if it is
+ * not NULL; NULL when out of memory. Freed by mbatch_pages_free().
+ */
+struct page **mbatch_pages_alloc(u32 len, const void *data)
+{
+	unsigned int i, n = DIV_ROUND_UP(len, PAGE_SIZE);
+	struct page **pv;
+
+	pv = kvcalloc(n, sizeof(*pv), GFP_KERNEL);
+	if (!pv)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		pv[i] = alloc_page(GFP_KERNEL);
+		if (!pv[i]) {
+			mbatch_pages_free(pv, len);
+			return NULL;
+		}
+		if (data)
+			memcpy_to_page(pv[i], 0, data + i * PAGE_SIZE,
+				       min_t(u32, PAGE_SIZE,
+					     len - i * PAGE_SIZE));
+	}
+	return pv;
+}
+
+void mbatch_pages_free(struct page **pv, u32 len)
+{
+	unsigned int i, n = DIV_ROUND_UP(len, PAGE_SIZE);
+
+	for (i = 0; i < n && pv[i]; i++)
+		__free_page(pv[i]);
+	kvfree(pv);
+}
+
+/* A command without pages takes over a vector of cmd->len bytes. */
+void mbatch_cmd_attach_pages(struct mbatch_command *cmd, struct page **pv)
+{
+	cmd->pv = pv;
+	cmd->pv_off = 0;
+	cmd->nr_pages = DIV_ROUND_UP(cmd->len, PAGE_SIZE);
+	cmd->nr_vecs = cmd->nr_pages;
+	cmd->iflags |= MBATCH_CMD_F_PVEC;
+}
+
 /* A command for a checked message; READ and WRITE get their pages. */
 struct mbatch_command *mbatch_cmd_alloc(const struct mbatch_msg *m)
 {
@@ -268,8 +318,26 @@ struct mbatch_command *mbatch_cmd_alloc(const struct mbatch_msg *m)
 		cmd->rflags = MBATCH_RESULT_F_PROXIED;
 		return cmd;
 	}
-	cmd->pv = cmd->pages;
+	if (m->pull) {
+		/* A peer's WRITE: its pages come with its data (DATA). */
+		cmd->iflags = MBATCH_CMD_F_PULL;
+		return cmd;
+	}
 	n = DIV_ROUND_UP(m->len, PAGE_SIZE);
+	if (n > MBATCH_CMD_PAGES) {
+		/* A peer's large READ (or WRITE, its data inline). */
+		struct page **pv = mbatch_pages_alloc(m->len,
+						      m->op == MBATCH_OP_WRITE ?
+						      m->data : NULL);
+
+		if (!pv) {
+			mbatch_cmd_free(cmd);
+			return NULL;
+		}
+		mbatch_cmd_attach_pages(cmd, pv);
+		return cmd;
+	}
+	cmd->pv = cmd->pages;
 	for (i = 0; i < n; i++) {
 		cmd->pages[i] = alloc_page(GFP_KERNEL);
 		if (!cmd->pages[i]) {

@@ -52,6 +52,7 @@ struct mbatch_msg {
 	u64 batch;			/* a peer's batch id */
 	u64 seq;			/* a peer's sequence; 0: the next one */
 	int refused;			/* completes with this, without running */
+	bool pull;			/* a peer's WRITE: data comes later */
 };
 
 /* Which field a refusal is about, for the extack's bad attribute. */
@@ -93,6 +94,9 @@ struct mbatch_io {
 #define MBATCH_CMD_F_CANCEL	BIT(0)	/* a remote cancel covers it */
 #define MBATCH_CMD_F_HALTED	BIT(1)	/* sent, then its session halted */
 #define MBATCH_CMD_F_PLANT	BIT(2)	/* test build: a planted violation */
+#define MBATCH_CMD_F_PULL	BIT(3)	/* a WRITE whose data is still to come */
+#define MBATCH_CMD_F_R2T	BIT(4)	/* ... asked for (its data, or by R2T) */
+#define MBATCH_CMD_F_PVEC	BIT(5)	/* pv is its own vector of own pages */
 
 struct mbatch_command {
 	struct list_head node;		/* where it is queued, or results */
@@ -116,7 +120,7 @@ struct mbatch_command {
 	u8 outcome;			/* enum mbatch_outcome, 0 until done */
 	u8 iflags;			/* MBATCH_CMD_F_* */
 	u16 nr_vecs;			/* pages the payload spans */
-	u16 nr_pages;			/* of pages[], its own */
+	u16 nr_pages;			/* of pages[] (or pv, PVEC), its own */
 	u32 pv_off;			/* the payload: from this offset ... */
 	struct page **pv;		/* ... in these pages, pages or a region's */
 	struct mbatch_region *region;	/* a proxy's, until it completes */
@@ -141,6 +145,9 @@ void mbatch_cmd_free_list(struct list_head *list);
 void mbatch_cmd_free_pages(struct mbatch_command *cmd);
 u64 mbatch_cmd_charge(const struct mbatch_command *cmd);
 void mbatch_cmd_copy_in(struct mbatch_command *cmd, const void *buf);
+struct page **mbatch_pages_alloc(u32 len, const void *data);
+void mbatch_pages_free(struct page **pv, u32 len);
+void mbatch_cmd_attach_pages(struct mbatch_command *cmd, struct page **pv);
 void mbatch_cmd_copy_out(void *buf, const struct mbatch_command *cmd);
 void mbatch_msgs_release(struct mbatch_msg *msgs, unsigned int n);
 int mbatch_cmd_init(void);

@@ -10,6 +10,9 @@
 #include <linux/blkdev.h>
 #include <linux/mm.h>
 #include <linux/netlink.h>
+#include <linux/net.h>
+#include <linux/bvec.h>
+#include <linux/uio.h>
 #include <net/genetlink.h>
 
 #define MBATCH_KERNEL_AT_LEAST(a, b) \
@@ -148,5 +151,58 @@ static inline struct nlattr **mbatch_dump_attrs(struct netlink_callback *cb)
 		__ack->_msg = (text);					\
 } while (0)
 #endif
+
+/*
+ * Send @len bytes of @pages, from @off in the first, without copying them:
+ * the socket takes its own references to the pages. 6.1's headers define
+ * MSG_SPLICE_PAGES, but its TCP ignores the flag (it copies): there the
+ * pages go by kernel_sendpage(), which 6.5 removed. 0 or -errno.
+ */
+static inline int mbatch_sock_send_pages(struct socket *sock,
+					 struct page **pages, u32 off,
+					 u32 len, bool more)
+{
+	while (len) {
+#if MBATCH_KERNEL_AT_LEAST(6, 5)
+		struct msghdr msg = {
+			.msg_flags = MSG_SPLICE_PAGES | MSG_NOSIGNAL | MSG_MORE,
+		};
+		struct bio_vec bv[16];
+		u32 n = 0, bytes = 0, at = off;
+#else
+		int flags = MSG_NOSIGNAL | MSG_MORE;
+		u32 bytes;
+#endif
+		int ret;
+
+#if MBATCH_KERNEL_AT_LEAST(6, 5)
+		while (n < ARRAY_SIZE(bv) && bytes < len) {
+			u32 poff = offset_in_page(at);
+			u32 piece = min_t(u32, len - bytes, PAGE_SIZE - poff);
+
+			bvec_set_page(&bv[n++], pages[at >> PAGE_SHIFT], piece,
+				      poff);
+			bytes += piece;
+			at += piece;
+		}
+		if (bytes == len && !more)
+			msg.msg_flags &= ~MSG_MORE;
+		iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, bv, n, bytes);
+		ret = sock_sendmsg(sock, &msg);
+#else
+		bytes = min_t(u32, len, PAGE_SIZE - offset_in_page(off));
+		if (bytes == len && !more)
+			flags &= ~MSG_MORE;
+		ret = kernel_sendpage(sock, pages[off >> PAGE_SHIFT],
+				      offset_in_page(off), bytes, flags);
+#endif
+		if (ret <= 0)
+			return ret ?: -EPIPE;
+		/* A short send resumes where it stopped. */
+		off += ret;
+		len -= ret;
+	}
+	return 0;
+}
 
 #endif /* _MBATCH_COMPAT_H */

@@ -42,6 +42,7 @@ void mbatch_exec_init(struct mbatch_exec *ex, struct mbatch_session *s)
 	INIT_LIST_HEAD(&ex->runq_node);
 	INIT_LIST_HEAD(&ex->ready_order);
 	INIT_LIST_HEAD(&ex->fifo);
+	INIT_LIST_HEAD(&ex->pull);
 	ex->ready = RB_ROOT;
 }
 
@@ -115,6 +116,13 @@ static void mbatch_ready_add(struct mbatch_exec *ex, struct mbatch_command *cmd)
 					  cmd->refused);
 		return;
 	}
+	if (cmd->iflags & MBATCH_CMD_F_PULL) {
+		/* Its data is asked for first (participant.c). */
+		list_add_tail(&cmd->node, &ex->pull);
+		ex->nr_pull++;
+		ex->pull_new = true;
+		return;
+	}
 	while (*p) {
 		parent = *p;
 		if (mbatch_cmd_cmp(cmd, rb_entry(parent, struct mbatch_command,
@@ -135,6 +143,41 @@ static void mbatch_ready_del(struct mbatch_exec *ex, struct mbatch_command *cmd)
 	RB_CLEAR_NODE(&cmd->rb);
 	list_del_init(&cmd->node);
 	ex->nr_ready--;
+}
+
+/*
+ * Pulled WRITEs of the head epoch (participant.c): the next one to ask its
+ * data for, taken off the list (it still holds its epoch open); those asked
+ * for on a link that went, back in front in their order; one whose data
+ * has come, ready to run.
+ */
+struct mbatch_command *mbatch_exec_pull_peek_locked(struct mbatch_exec *ex)
+{
+	return list_first_entry_or_null(&ex->pull, struct mbatch_command,
+					node);
+}
+
+void mbatch_exec_pull_take_locked(struct mbatch_exec *ex,
+				  struct mbatch_command *cmd)
+{
+	list_del_init(&cmd->node);
+}
+
+void mbatch_exec_pull_back_locked(struct mbatch_exec *ex,
+				  struct list_head *cmds)
+{
+	if (list_empty(cmds))
+		return;
+	list_splice_init(cmds, &ex->pull);
+	ex->pull_new = true;
+}
+
+void mbatch_exec_pulled_locked(struct mbatch_exec *ex,
+			       struct mbatch_command *cmd)
+{
+	cmd->iflags &= ~(MBATCH_CMD_F_PULL | MBATCH_CMD_F_R2T);
+	ex->nr_pull--;
+	mbatch_ready_add(ex, cmd);
 }
 
 /* Queue a freshly submitted command (the session's lock is held). */
@@ -159,6 +202,11 @@ static void mbatch_exec_cancel_all_locked(struct mbatch_exec *ex,
 	list_for_each_entry_safe(cmd, tmp, &ex->ready_order, node) {
 		mbatch_ready_del(ex, cmd);
 		list_add_tail(&cmd->node, &all);
+	}
+	/* Those whose data was asked for are the participant's to end. */
+	list_for_each_entry_safe(cmd, tmp, &ex->pull, node) {
+		list_move_tail(&cmd->node, &all);
+		ex->nr_pull--;
 	}
 	list_splice_tail_init(&ex->fifo, &all);
 	if (ex->cp_flushing) {
@@ -198,6 +246,17 @@ unsigned int mbatch_exec_cancel_locked(struct mbatch_exec *ex, u64 batch,
 			continue;
 		}
 		mbatch_ready_del(ex, cmd);
+		mbatch_session_end_locked(ex->s, cmd, MBATCH_OUTCOME_CANCELLED,
+					  -ECANCELED);
+		n++;
+	}
+	/* Not those whose data was asked for: they count as started. */
+	list_for_each_entry_safe(cmd, tmp, &ex->pull, node) {
+		if (cmd->batch_id != batch || cmd->seq > upto ||
+		    mbatch_planted(MBATCH_PLANT_RUN_CANCELLED))
+			continue;
+		list_del_init(&cmd->node);
+		ex->nr_pull--;
 		mbatch_session_end_locked(ex->s, cmd, MBATCH_OUTCOME_CANCELLED,
 					  -ECANCELED);
 		n++;
@@ -340,7 +399,7 @@ static enum mbatch_action mbatch_next_locked(struct mbatch_exec *ex,
 	if (s->state == MBATCH_SESSION_CLOSING)
 		return MBATCH_ACT_IDLE;
 
-	while (RB_EMPTY_ROOT(&ex->ready) &&
+	while (RB_EMPTY_ROOT(&ex->ready) && !ex->nr_pull &&
 	       (!ex->head_inflight || mbatch_planted(MBATCH_PLANT_CP_EARLY)) &&
 	       !ex->cp_flushing) {
 		cmd = list_first_entry_or_null(&ex->fifo, struct mbatch_command,
@@ -572,11 +631,17 @@ static bool mbatch_exec_run(struct mbatch_exec *ex)
 	struct mbatch_cp_note note;
 	enum mbatch_action act;
 	struct mbatch_io *io = NULL;
+	bool pull;
 
 	for (;;) {
 		spin_lock_irq(&s->lock);
 		act = mbatch_next_locked(ex, &io, &note);
+		pull = ex->pull_new;
+		ex->pull_new = false;
 		spin_unlock_irq(&s->lock);
+		/* Data to ask for: the participant sends R2T. */
+		if (pull)
+			mbatch_session_kick(s);
 
 		switch (act) {
 		case MBATCH_ACT_SUBMIT:

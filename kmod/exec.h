@@ -35,6 +35,11 @@ struct mbatch_exec {
 	struct list_head ready_order;	/* the same, in submission order */
 	unsigned int nr_ready;
 	u64 scan_pos;			/* dispatch sweep position */
+	struct list_head pull;		/* head epoch WRITEs whose data is to
+					 * be asked for (participant), in order
+					 */
+	unsigned int nr_pull;		/* ... and those asked for */
+	bool pull_new;			/* pull has new ones: kick the session */
 	struct list_head fifo;		/* later epochs, in submission order */
 	unsigned int head_inflight;	/* head epoch commands at the device */
 	bool cp_flushing;		/* head checkpoint's flush in flight */
@@ -48,6 +53,13 @@ void mbatch_exec_detach(struct mbatch_exec *ex);
 void mbatch_exec_queue_locked(struct mbatch_exec *ex, struct mbatch_command *cmd);
 unsigned int mbatch_exec_cancel_locked(struct mbatch_exec *ex, u64 batch,
 				       u64 upto);
+struct mbatch_command *mbatch_exec_pull_peek_locked(struct mbatch_exec *ex);
+void mbatch_exec_pull_take_locked(struct mbatch_exec *ex,
+				  struct mbatch_command *cmd);
+void mbatch_exec_pull_back_locked(struct mbatch_exec *ex,
+				  struct list_head *cmds);
+void mbatch_exec_pulled_locked(struct mbatch_exec *ex,
+			       struct mbatch_command *cmd);
 void mbatch_exec_kick(struct mbatch_exec *ex);
 void mbatch_exec_kill(struct mbatch_exec *ex);
 void mbatch_exec_dispatch_work(struct work_struct *work);

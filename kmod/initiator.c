@@ -67,6 +67,8 @@ struct mbatch_initiator {
 	struct list_head unsent;	/* not yet sent, in sequence order */
 	struct list_head sending;	/* being copied into a frame */
 	struct rb_root sent;		/* sent, no result yet, by sequence */
+	struct list_head pull;		/* sent, its data asked for (R2T) */
+	u32 inline_max;			/* WRITE data above it is pulled */
 	unsigned int nr_sent;
 	u64 max_sent_seq;
 	u64 tx_msgs;			/* credit used (absolute) */
@@ -131,8 +133,26 @@ static struct mbatch_command *mbatch_sent_find(struct mbatch_initiator *i, u64 s
 	return NULL;
 }
 
+/* Data asked for and not yet sent: off the list (the link went). */
+static void mbatch_pull_del(struct mbatch_command *cmd)
+{
+	if (!(cmd->iflags & MBATCH_CMD_F_R2T))
+		return;
+	cmd->iflags &= ~MBATCH_CMD_F_R2T;
+	list_del_init(&cmd->node);
+}
+
+static void mbatch_pull_forget(struct mbatch_initiator *i)
+{
+	struct mbatch_command *cmd, *tmp;
+
+	list_for_each_entry_safe(cmd, tmp, &i->pull, node)
+		mbatch_pull_del(cmd);
+}
+
 static void mbatch_sent_del(struct mbatch_initiator *i, struct mbatch_command *cmd)
 {
+	mbatch_pull_del(cmd);
 	rb_erase(&cmd->rb, &i->sent);
 	RB_CLEAR_NODE(&cmd->rb);
 	i->nr_sent--;
@@ -496,8 +516,11 @@ static int mbatch_rx_open_reply(struct mbatch_initiator *i, u64 cookie,
 	lbs = le32_to_cpu(rep->lbs);
 	last = le64_to_cpu(rep->last_seq);
 	gen = le32_to_cpu(rep->halt_gen);
-	if (flags & ~(MBATCH_REPLY_F_DISCARD | MBATCH_REPLY_F_HALTED) ||
-	    rep->zero || lbs < SECTOR_SIZE || lbs > SZ_64K ||
+	if (flags & ~(MBATCH_REPLY_F_DISCARD | MBATCH_REPLY_F_HALTED |
+		      MBATCH_REPLY_F_PULL) ||
+	    rep->zero || rep->zero2 ||
+	    le32_to_cpu(rep->inline_max) > MBATCH_MAX_IO_LEN ||
+	    lbs < SECTOR_SIZE || lbs > SZ_64K ||
 	    !is_power_of_2(lbs) || !le32_to_cpu(rep->max_io) ||
 	    last > i->max_sent_seq || gen < i->part_halts ||
 	    (gen > i->part_halts && !(flags & MBATCH_REPLY_F_HALTED)))
@@ -505,9 +528,20 @@ static int mbatch_rx_open_reply(struct mbatch_initiator *i, u64 cookie,
 
 	i->geom.capacity = le64_to_cpu(rep->capacity);
 	i->geom.lbs = lbs;
+	/*
+	 * Inline data (netlink) up to MBATCH_MAX_IO_LEN, a region's up to the
+	 * participant's max_io: WRITE data above its inline_max is pulled and
+	 * sent from the command's pages, READ data is copied into them. A
+	 * participant that does not pull takes all of it inline.
+	 */
 	i->geom.max_io = min_t(u32, MBATCH_MAX_IO_LEN, le32_to_cpu(rep->max_io));
-	/* A proxy's payload is copied in and out of the frames here. */
-	i->geom.max_proxy_io = i->geom.max_io;
+	i->geom.max_proxy_io = min_t(u32, MBATCH_MAX_PROXY_IO_LEN,
+				     le32_to_cpu(rep->max_io));
+	i->inline_max = le32_to_cpu(rep->inline_max);
+	if (!(flags & MBATCH_REPLY_F_PULL)) {
+		i->geom.max_proxy_io = i->geom.max_io;
+		i->inline_max = i->geom.max_io;
+	}
 	i->geom.proxy_align = 1;
 	i->geom.discard = flags & MBATCH_REPLY_F_DISCARD;
 	i->credit_msgs = le64_to_cpu(rep->credit_msgs);
@@ -681,7 +715,7 @@ static int mbatch_rx_results(struct mbatch_initiator *i, u64 count,
 		if (len - off < sizeof(*w))
 			return -EPROTO;
 		dlen = le32_to_cpu(w->data_len);
-		if (dlen > MBATCH_MAX_IO_LEN ||
+		if (dlen > MBATCH_MAX_PROXY_IO_LEN ||
 		    len - off - sizeof(*w) < mbatch_wire_pad(dlen))
 			return -EPROTO;
 		off += sizeof(*w) + mbatch_wire_pad(dlen);
@@ -699,6 +733,35 @@ static int mbatch_rx_results(struct mbatch_initiator *i, u64 count,
 	if (ret)
 		return min(ret, 0);
 	return off == len ? 0 : -EPROTO;
+}
+
+/*
+ * R2T: the participant can run these pulled WRITEs now; their data goes in
+ * DATA frames, in this order. One it has a result for here already (lost,
+ * then resumed) is skipped. s.lock held.
+ */
+static int mbatch_rx_r2t(struct mbatch_initiator *i, u64 count,
+			 const __le64 *seqs, u32 len)
+{
+	struct mbatch_command *cmd;
+	u64 n;
+
+	if (!count || count > MBATCH_WIRE_R2T_MAX ||
+	    len != count * sizeof(*seqs))
+		return -EPROTO;
+	if (i->state != MBATCH_I_OPEN)
+		return 0;	/* before the reply to a re-attach: stale */
+	for (n = 0; n < count; n++) {
+		cmd = mbatch_sent_find(i, le64_to_cpu(seqs[n]));
+		if (!cmd)
+			continue;
+		if (!(cmd->iflags & MBATCH_CMD_F_PULL) ||
+		    (cmd->iflags & MBATCH_CMD_F_R2T))
+			return -EPROTO;
+		cmd->iflags |= MBATCH_CMD_F_R2T;
+		list_add_tail(&cmd->node, &i->pull);
+	}
+	return 0;
 }
 
 static int mbatch_ini_rx(struct mbatch_ep *ep, struct mbatch_link *l,
@@ -727,6 +790,8 @@ static int mbatch_ini_rx(struct mbatch_ep *ep, struct mbatch_link *l,
 		/* nothing */
 	} else if (f->type == MBATCH_FRAME_OPEN_REPLY) {
 		err = mbatch_rx_open_reply(i, f->arg, f->data, f->len, &halt);
+	} else if (f->type == MBATCH_FRAME_R2T) {
+		err = mbatch_rx_r2t(i, f->arg, f->data, f->len);
 	} else if (f->type == MBATCH_FRAME_CREDIT) {
 		if (f->len != sizeof(*cr) || f->arg) {
 			err = -EPROTO;
@@ -785,21 +850,29 @@ static u32 mbatch_ini_build_msgs(struct mbatch_initiator *i, void *buf,
 	while ((cmd = list_first_entry_or_null(&i->unsent, struct mbatch_command,
 					       node))) {
 		struct mbatch_wire_msg *w = buf + off;
-		u32 dlen = cmd->op == MBATCH_OP_WRITE ? cmd->len : 0;
+		bool pull = cmd->op == MBATCH_OP_WRITE &&
+			    cmd->len > i->inline_max;
+		u32 dlen = cmd->op == MBATCH_OP_WRITE && !pull ? cmd->len : 0;
 		u32 need = sizeof(*w) + mbatch_wire_pad(dlen);
-		u64 charge = mbatch_wire_units(cmd->op, cmd->len);
+		u64 charge = mbatch_wire_units(cmd->op, cmd->len, pull);
 
 		if (i->tx_msgs + *msgs + 1 > i->credit_msgs ||
 		    i->tx_units + *units + charge > i->credit_units)
 			break;
-		if (off + need > MBATCH_LINK_TXBUF - (64U << 10))
+		if (off + need > MBATCH_LINK_BATCH)
 			break;
+		/* Its data waits here for an R2T. */
+		if (pull)
+			cmd->iflags |= MBATCH_CMD_F_PULL;
+		else
+			cmd->iflags &= ~MBATCH_CMD_F_PULL;
 		w->seq = cpu_to_le64(cmd->seq);
 		w->batch = cpu_to_le64(cmd->batch_id);
 		w->tag = cpu_to_le64(cmd->tag);
 		w->offset = cpu_to_le64(cmd->offset);
 		w->op = cpu_to_le32(cmd->op);
-		w->flags = cpu_to_le32(cmd->flags);
+		w->flags = cpu_to_le32(cmd->flags |
+				       (pull ? MBATCH_WIRE_MSG_F_PULL : 0));
 		w->len = cpu_to_le32(cmd->len);
 		w->data_len = cpu_to_le32(dlen);
 		list_move_tail(&cmd->node, &i->sending);
@@ -818,7 +891,8 @@ static void mbatch_ini_fill_data(struct mbatch_initiator *i, void *buf)
 	u32 off = 0, dlen;
 
 	list_for_each_entry(cmd, &i->sending, node) {
-		dlen = cmd->op == MBATCH_OP_WRITE ? cmd->len : 0;
+		dlen = cmd->op == MBATCH_OP_WRITE &&
+		       !(cmd->iflags & MBATCH_CMD_F_PULL) ? cmd->len : 0;
 		off += sizeof(struct mbatch_wire_msg);
 		if (dlen) {
 			mbatch_cmd_copy_out(buf + off, cmd);
@@ -873,6 +947,52 @@ static bool mbatch_ini_commit_msgs(struct mbatch_initiator *i, u64 msgs,
 	return true;
 }
 
+/*
+ * DATA for the oldest R2T, straight from the command's pages (its own or a
+ * region's). The pages are held here while they are sent: the command may
+ * complete meanwhile (a participant that answers before it has the data is
+ * wrong, but must not make this send from freed pages).
+ */
+static int mbatch_ini_tx_data(struct mbatch_initiator *i, struct mbatch_link *l)
+{
+	struct mbatch_session *s = &i->s;
+	struct page **pv = l->txbuf;
+	struct mbatch_command *cmd;
+	u32 n, k, off, len;
+	u64 seq;
+	int err;
+
+	BUILD_BUG_ON(MBATCH_LINK_TXBUF <
+		     (MBATCH_MAX_PROXY_IO_LEN / PAGE_SIZE + 1) * sizeof(*pv));
+	spin_lock_irq(&s->lock);
+	cmd = list_first_entry_or_null(&i->pull, struct mbatch_command, node);
+	if (!cmd || s->state == MBATCH_SESSION_CLOSING ||
+	    i->state != MBATCH_I_OPEN) {
+		spin_unlock_irq(&s->lock);
+		return 0;
+	}
+	mbatch_pull_del(cmd);
+	n = cmd->nr_vecs;
+	for (k = 0; k < n; k++) {
+		pv[k] = cmd->pv[k];
+		get_page(pv[k]);
+	}
+	off = cmd->pv_off;
+	len = cmd->len;
+	seq = cmd->seq;
+	spin_unlock_irq(&s->lock);
+
+	err = mbatch_link_send_pages(l, MBATCH_FRAME_DATA, i->ep.isid, seq, pv,
+				     off, len);
+	for (k = 0; k < n; k++)
+		put_page(pv[k]);
+	if (err)
+		return err;
+	mbatch_peer_count(i->ep.peer, MBATCH_PEER_STATS_A_PULLED, 1);
+	mbatch_peer_count(i->ep.peer, MBATCH_PEER_STATS_A_PULLED_BYTES, len);
+	return 1;
+}
+
 /* One frame of an initiator session: 1 sent, 0 nothing to send, <0. */
 static int mbatch_ini_tx(struct mbatch_ep *ep, struct mbatch_link *l)
 {
@@ -892,8 +1012,10 @@ static int mbatch_ini_tx(struct mbatch_ep *ep, struct mbatch_link *l)
 		/* nothing */
 	} else if (i->state == MBATCH_I_OPEN_PENDING) {
 		memset(&open, 0, sizeof(open));
-		open.flags = cpu_to_le32(i->opened ? MBATCH_OPEN_F_REATTACH : 0);
-		open.max_io = cpu_to_le32(MBATCH_MAX_IO_LEN);
+		open.flags = cpu_to_le32((i->opened ? MBATCH_OPEN_F_REATTACH : 0) |
+					 MBATCH_OPEN_F_PULL);
+		open.max_io = cpu_to_le32(MBATCH_MAX_PROXY_IO_LEN);
+		open.inline_max = cpu_to_le32(mbatch_inline_max());
 		strscpy(open.queue, i->qname, sizeof(open.queue));
 		i->state = MBATCH_I_OPEN_SENT;
 		i->open_sent = true;
@@ -922,6 +1044,10 @@ static int mbatch_ini_tx(struct mbatch_ep *ep, struct mbatch_link *l)
 			payload = &cancel;
 			len = sizeof(cancel);
 			break;
+		}
+		if (!type && !list_empty(&i->pull)) {
+			spin_unlock_irq(&s->lock);
+			return mbatch_ini_tx_data(i, l);
 		}
 		if (!type) {
 			len = mbatch_ini_build_msgs(i, l->txbuf, &count, &msgs,
@@ -959,6 +1085,7 @@ static void mbatch_ini_link_up(struct mbatch_ep *ep)
 		i->state = MBATCH_I_OPEN_PENDING;
 		i->lost_at = jiffies;
 	}
+	mbatch_pull_forget(i);
 	spin_unlock_irq(&i->s.lock);
 }
 
@@ -974,6 +1101,7 @@ static void mbatch_ini_link_down(struct mbatch_ep *ep)
 		if (s->state == MBATCH_SESSION_ACTIVE)
 			s->state = MBATCH_SESSION_CONNECTING;
 	}
+	mbatch_pull_forget(i);
 	spin_unlock_irq(&s->lock);
 }
 
@@ -1050,6 +1178,7 @@ struct mbatch_session *mbatch_initiator_open(struct mbatch_net *mn,
 	INIT_LIST_HEAD(&i->ep.pnode);
 	INIT_LIST_HEAD(&i->unsent);
 	INIT_LIST_HEAD(&i->sending);
+	INIT_LIST_HEAD(&i->pull);
 	i->sent = RB_ROOT;
 	strscpy(i->qname, qname, sizeof(i->qname));
 	get_random_bytes(&i->ep.cookie, sizeof(i->ep.cookie));

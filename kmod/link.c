@@ -14,6 +14,7 @@
  */
 #include <linux/crc32c.h>
 #include <linux/file.h>
+#include <linux/highmem.h>
 #include <linux/kthread.h>
 #include <linux/net.h>
 #include <linux/sched/task.h>
@@ -21,6 +22,7 @@
 #include <linux/timekeeping.h>
 #include <net/sock.h>
 
+#include "compat.h"
 #include "fault.h"
 #include "link.h"
 #include "timer.h"
@@ -158,6 +160,77 @@ int mbatch_link_send(struct mbatch_link *l, u16 type, u32 session, u64 arg,
 	}
 	atomic64_inc(&l->stats.tx_frames);
 	atomic64_add(total, &l->stats.tx_bytes);
+	return 0;
+}
+
+/* CRC-32C of @len bytes of @pages from @off in the first. */
+static u32 mbatch_crc_pages(struct page **pages, u32 off, u32 len)
+{
+	u32 crc = ~0U;
+
+	while (len) {
+		u32 poff = offset_in_page(off);
+		u32 n = min_t(u32, len, PAGE_SIZE - poff);
+		void *p = kmap_local_page(pages[off >> PAGE_SHIFT]);
+
+		crc = crc32c(crc, p + poff, n);
+		kunmap_local(p);
+		off += n;
+		len -= n;
+	}
+	return ~crc;
+}
+
+/*
+ * A frame whose payload is @len bytes of @pages (from @off in the first),
+ * sent without copying them where the kernel can (compat.h). The caller
+ * holds a reference to every page until this returns; the socket takes its
+ * own for what it still has to send. 0 or -errno; an error drops the link.
+ */
+int mbatch_link_send_pages(struct mbatch_link *l, u16 type, u32 session,
+			   u64 arg, struct page **pages, u32 off, u32 len)
+{
+	struct mbatch_wire_hdr h = {
+		.version = MBATCH_WIRE_VERSION,
+		.type = cpu_to_le16(type),
+		.len = cpu_to_le32(len),
+		.session = cpu_to_le32(session),
+		.seq = cpu_to_le64(++l->tx_seq),
+		.arg = cpu_to_le64(arg),
+	};
+	struct msghdr msg = { .msg_flags = MSG_NOSIGNAL | MSG_MORE };
+	bool ddigest = l->digest & MBATCH_DIGEST_DATA;
+	struct kvec iov = { .iov_base = &h, .iov_len = sizeof(h) };
+	__le32 crc = 0;
+	int ret;
+
+	if (atomic_read(&l->down))
+		return -ENOTCONN;
+	if (l->digest & MBATCH_DIGEST_HEADER)
+		h.hdigest = cpu_to_le32(mbatch_crc(&h, sizeof(h)));
+	if (ddigest)
+		crc = cpu_to_le32(mbatch_crc_pages(pages, off, len));
+	WRITE_ONCE(l->tx_since, jiffies | 1);
+	ret = kernel_sendmsg(l->sock, &msg, &iov, 1, sizeof(h));
+	if (ret == sizeof(h))
+		ret = mbatch_sock_send_pages(l->sock, pages, off, len,
+					     ddigest);
+	else
+		ret = ret < 0 ? ret : -EPIPE;
+	if (!ret && ddigest) {
+		iov = (struct kvec){ .iov_base = &crc, .iov_len = sizeof(crc) };
+		msg.msg_flags = MSG_NOSIGNAL;
+		ret = kernel_sendmsg(l->sock, &msg, &iov, 1, sizeof(crc));
+		ret = ret == sizeof(crc) ? 0 : ret < 0 ? ret : -EPIPE;
+	}
+	WRITE_ONCE(l->tx_since, 0);
+	if (ret) {
+		mbatch_link_down(l, ret, "send failed");
+		return ret;
+	}
+	atomic64_inc(&l->stats.tx_frames);
+	atomic64_add(sizeof(h) + len + (ddigest ? sizeof(crc) : 0),
+		     &l->stats.tx_bytes);
 	return 0;
 }
 

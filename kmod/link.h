@@ -18,7 +18,9 @@
 #include <linux/mbatch_wire.h>
 
 #define MBATCH_REASON_MAX	64
-#define MBATCH_LINK_TXBUF	((256U << 10) + (64U << 10))
+/* A frame built in txbuf: MSGS frames stop at MBATCH_LINK_BATCH bytes. */
+#define MBATCH_LINK_TXBUF	MBATCH_WIRE_MAX_PAYLOAD
+#define MBATCH_LINK_BATCH	(256U << 10)
 
 struct mbatch_link;
 struct socket;
@@ -99,6 +101,8 @@ void mbatch_link_kick(struct mbatch_link *l);
 void mbatch_link_ping(struct mbatch_link *l);
 int mbatch_link_send(struct mbatch_link *l, u16 type, u32 session, u64 arg,
 		     const void *payload, u32 len);
+int mbatch_link_send_pages(struct mbatch_link *l, u16 type, u32 session,
+			   u64 arg, struct page **pages, u32 off, u32 len);
 void mbatch_link_reason(struct mbatch_link *l, char *reason, size_t len,
 			int *err);
 int mbatch_link_init(void);

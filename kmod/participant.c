@@ -27,14 +27,21 @@
 /* A session is granted at most this share of its peer's budget ahead. */
 #define MBATCH_CREDIT_SHARE	8
 
+
 struct mbatch_participant {
 	struct mbatch_session s;
 	struct mbatch_exec ex;
 	struct mbatch_ep ep;
 	struct mutex rx_lock;		/* one MSGS frame at a time */
 
-	/* Under s.lock. */
 	u32 max_io;			/* agreed with the initiator */
+	u32 inline_max;			/* ... WRITE data above it is pulled */
+	bool pull;			/* ... if the initiator answers R2T */
+
+	/* Under s.lock. */
+	struct list_head r2t;		/* pulled WRITEs asked for, in order */
+	unsigned int nr_r2t;
+	u64 r2t_gen;			/* ... on this link */
 	u64 last_seq;			/* highest message sequence received */
 	u64 rx_msgs;			/* credit used (absolute) */
 	u64 rx_units;
@@ -60,11 +67,37 @@ static struct mbatch_participant *mbatch_ep_part(struct mbatch_ep *ep)
 	return container_of(ep, struct mbatch_participant, ep);
 }
 
+/* What a peer's messages are checked against: up to max_io, no region. */
 static void mbatch_part_geom(struct mbatch_participant *pt,
 			     struct mbatch_geom *g)
 {
 	mbatch_queue_geom(pt->ex.q, g);
-	g->max_io = min(g->max_io, pt->max_io);
+	g->max_io = min(g->max_proxy_io, pt->max_io);
+}
+
+/* Bytes the data of a pulled WRITE holds here. */
+static u64 mbatch_pull_bytes(const struct mbatch_command *cmd)
+{
+	return round_up((u64)cmd->len, PAGE_SIZE);
+}
+
+/*
+ * The R2Ts of a link that went are forgotten: what they asked for is asked
+ * for again, first, on the next. s.lock held; a closing session's commands
+ * are its kill's to free.
+ */
+static void mbatch_part_r2t_reset_locked(struct mbatch_participant *pt)
+{
+	struct mbatch_command *cmd;
+
+	if (pt->s.state == MBATCH_SESSION_CLOSING || !pt->nr_r2t)
+		return;
+	list_for_each_entry(cmd, &pt->r2t, node) {
+		cmd->iflags &= ~MBATCH_CMD_F_R2T;
+		pt->s.held_bytes -= mbatch_pull_bytes(cmd);
+	}
+	mbatch_exec_pull_back_locked(&pt->ex, &pt->r2t);
+	pt->nr_r2t = 0;
 }
 
 /*
@@ -205,14 +238,20 @@ static void mbatch_part_kill(struct mbatch_session *s)
 	struct mbatch_participant *pt = mbatch_part(s);
 	struct mbatch_peer *p = pt->ep.peer;
 
+	LIST_HEAD(list);
+
 	mbatch_ep_del(&pt->ep);
 	mbatch_exec_kill(&pt->ex);
 	spin_lock_irq(&s->lock);
+	/* Data asked for and never come: nobody waits for it now. */
+	list_splice_init(&pt->r2t, &list);
+	pt->nr_r2t = 0;
 	atomic64_sub(pt->resv_msgs, &p->in_cmds_used);
 	atomic64_sub(pt->resv_units, &p->in_units_used);
 	pt->resv_msgs = 0;
 	pt->resv_units = 0;
 	spin_unlock_irq(&s->lock);
+	mbatch_cmd_free_list(&list);
 	mbatch_peer_note(p, NULL, MBATCH_FRAME_GONE, pt->ep.isid, 0,
 			 pt->ep.cookie);
 }
@@ -292,6 +331,10 @@ static int mbatch_rx_msgs(struct mbatch_participant *pt, struct mbatch_link *l,
 			break;
 		}
 		prev = m->seq;
+		if (m->data_len > pt->inline_max) {
+			why = "write data inline above the agreed maximum";
+			break;
+		}
 		if (!mbatch_msg_check(m, &g, &fault)) {
 			if (!fault.geometry) {
 				why = fault.text;
@@ -308,7 +351,7 @@ static int mbatch_rx_msgs(struct mbatch_participant *pt, struct mbatch_link *l,
 			continue;
 		}
 		nmsgs++;
-		nunits += mbatch_wire_units(m->op, m->len);
+		nunits += mbatch_wire_units(m->op, m->len, m->pull);
 		n++;
 	}
 	if (!why && off != len)
@@ -330,7 +373,8 @@ static int mbatch_rx_msgs(struct mbatch_participant *pt, struct mbatch_link *l,
 		u64 batch = msgs[i].batch, first, units = 0;
 
 		for (j = i; j < n && msgs[j].batch == batch; j++)
-			units += mbatch_wire_units(msgs[j].op, msgs[j].len);
+			units += mbatch_wire_units(msgs[j].op, msgs[j].len,
+						   msgs[j].pull);
 		err = mbatch_session_submit(s, &msgs[i], j - i,
 					    MBATCH_SUBMIT_F_CREDITED, &batch,
 					    &first, NULL);
@@ -354,6 +398,56 @@ static int mbatch_rx_msgs(struct mbatch_participant *pt, struct mbatch_link *l,
 	return 0;
 }
 
+/*
+ * DATA: the data of the oldest pulled WRITE asked for on this link, and
+ * nothing else (so what it holds here never exceeds what it asked for).
+ * The write can run now.
+ */
+static int mbatch_rx_data(struct mbatch_participant *pt, struct mbatch_link *l,
+			  u64 seq, const void *data, u32 len)
+{
+	struct mbatch_session *s = &pt->s;
+	struct mbatch_command *cmd;
+	struct page **pv;
+	bool asked;
+
+	spin_lock_irq(&s->lock);
+	if (s->state == MBATCH_SESSION_CLOSING) {
+		spin_unlock_irq(&s->lock);
+		return 0;
+	}
+	cmd = list_first_entry_or_null(&pt->r2t, struct mbatch_command, node);
+	asked = cmd && pt->r2t_gen == l->gen && cmd->seq == seq &&
+		cmd->len == len;
+	spin_unlock_irq(&s->lock);
+	if (!asked)
+		return mbatch_link_proto(l, "data that was not asked for");
+
+	/* Only this thread takes it off the list, or a closing session. */
+	pv = mbatch_pages_alloc(len, data);
+	if (!pv) {
+		mbatch_link_down(l, -ENOMEM, "out of memory for data");
+		return -ENOMEM;
+	}
+	spin_lock_irq(&s->lock);
+	if (s->state == MBATCH_SESSION_CLOSING || pt->r2t_gen != l->gen ||
+	    list_first_entry_or_null(&pt->r2t, struct mbatch_command,
+				     node) != cmd) {
+		spin_unlock_irq(&s->lock);
+		mbatch_pages_free(pv, len);
+		return 0;
+	}
+	list_del_init(&cmd->node);
+	pt->nr_r2t--;
+	mbatch_cmd_attach_pages(cmd, pv);
+	mbatch_exec_pulled_locked(&pt->ex, cmd);
+	spin_unlock_irq(&s->lock);
+	mbatch_exec_kick(&pt->ex);
+	mbatch_peer_count(pt->ep.peer, MBATCH_PEER_STATS_A_PULLED, 1);
+	mbatch_peer_count(pt->ep.peer, MBATCH_PEER_STATS_A_PULLED_BYTES, len);
+	return 0;
+}
+
 static int mbatch_part_rx(struct mbatch_ep *ep, struct mbatch_link *l,
 			  const struct mbatch_frame *f)
 {
@@ -364,7 +458,8 @@ static int mbatch_part_rx(struct mbatch_ep *ep, struct mbatch_link *l,
 	int err = 0;
 
 	if (f->type != MBATCH_FRAME_MSGS && f->type != MBATCH_FRAME_OPEN &&
-	    f->type != MBATCH_FRAME_CANCEL && f->len)
+	    f->type != MBATCH_FRAME_CANCEL && f->type != MBATCH_FRAME_DATA &&
+	    f->len)
 		return mbatch_link_proto(l, "unexpected payload");
 	switch (f->type) {
 	case MBATCH_FRAME_OPEN:
@@ -387,6 +482,9 @@ static int mbatch_part_rx(struct mbatch_ep *ep, struct mbatch_link *l,
 		break;
 	case MBATCH_FRAME_MSGS:
 		err = mbatch_rx_msgs(pt, l, f->arg, f->data, f->len);
+		break;
+	case MBATCH_FRAME_DATA:
+		err = mbatch_rx_data(pt, l, f->arg, f->data, f->len);
 		break;
 	case MBATCH_FRAME_ACK:
 		if (mbatch_results_ack(s, f->arg, false))
@@ -431,7 +529,8 @@ static int mbatch_part_put_result(void *arg, const struct mbatch_command *cmd)
 	u32 dlen = cmd->op == MBATCH_OP_READ && cmd->bytes ? cmd->len : 0;
 	u32 need = sizeof(*w) + mbatch_wire_pad(dlen);
 
-	if (fr->off + need > fr->cap)
+	/* A large READ's result goes alone. */
+	if (fr->off + need > fr->cap && (fr->off || need > MBATCH_LINK_TXBUF))
 		return -EMSGSIZE;
 	memset(w, 0, sizeof(*w));
 	w->msg_seq = cpu_to_le64(cmd->seq);
@@ -464,9 +563,11 @@ static void mbatch_part_reply_locked(struct mbatch_participant *pt,
 	mbatch_part_geom(pt, &g);
 	mbatch_part_credit_locked(pt, &msgs, &units);
 	mbatch_part_grant_locked(pt, msgs, units);
+	BUILD_BUG_ON(sizeof(*rep) % 8);
 	memset(rep, 0, sizeof(*rep));
 	rep->status = cpu_to_le16(MBATCH_WS_OK);
 	rep->flags = cpu_to_le16((g.discard ? MBATCH_REPLY_F_DISCARD : 0) |
+				 (pt->pull ? MBATCH_REPLY_F_PULL : 0) |
 				 (s->state == MBATCH_SESSION_HALTED ?
 				  MBATCH_REPLY_F_HALTED : 0));
 	rep->max_cmds = cpu_to_le32(s->max_cmds);
@@ -481,6 +582,51 @@ static void mbatch_part_reply_locked(struct mbatch_participant *pt,
 	rep->max_io = cpu_to_le32(g.max_io);
 	rep->halt_gen = cpu_to_le32(s->halts);
 	rep->halt_status = cpu_to_le16(mbatch_wire_status(s->halt_err));
+	rep->inline_max = cpu_to_le32(pt->inline_max);
+}
+
+/*
+ * R2T: ask for the data of the pulled WRITEs that can run, in order, while
+ * the session has room for it and the peer's budget has it (a session with
+ * nothing asked for may ask for one beyond: a WRITE never waits forever).
+ * Writes the sequences into @buf; how many. s.lock held.
+ */
+static unsigned int mbatch_part_r2t_locked(struct mbatch_participant *pt,
+					   struct mbatch_link *l, __le64 *buf)
+{
+	struct mbatch_session *s = &pt->s;
+	struct mbatch_peer *p = pt->ep.peer;
+	u64 budget = div_u64(p->in_bytes, MBATCH_WIRE_UNIT), used, units;
+	struct mbatch_command *cmd;
+	unsigned int n = 0;
+
+	if (pt->nr_r2t && pt->r2t_gen != l->gen)
+		mbatch_part_r2t_reset_locked(pt);
+	pt->r2t_gen = l->gen;
+	while (pt->nr_r2t < MBATCH_WIRE_R2T_MAX) {
+		u64 bytes;
+
+		cmd = mbatch_exec_pull_peek_locked(&pt->ex);
+		if (!cmd)
+			break;
+		bytes = mbatch_pull_bytes(cmd);
+		units = DIV_ROUND_UP(bytes, MBATCH_WIRE_UNIT);
+		used = atomic64_read(&p->in_units_used);
+		if (pt->nr_r2t &&
+		    (s->held_bytes + bytes > s->max_bytes ||
+		     used + units > budget))
+			break;
+		mbatch_exec_pull_take_locked(&pt->ex, cmd);
+		cmd->iflags |= MBATCH_CMD_F_R2T;
+		list_add_tail(&cmd->node, &pt->r2t);
+		pt->nr_r2t++;
+		/* What the session holds is charged to the peer's budget. */
+		s->held_bytes += bytes;
+		atomic64_add(units, &p->in_units_used);
+		pt->resv_units += units;
+		buf[n++] = cpu_to_le64(cmd->seq);
+	}
+	return n;
 }
 
 /* One frame: the reply to an OPEN, then results, then credit. */
@@ -523,9 +669,16 @@ static int mbatch_part_tx(struct mbatch_ep *ep, struct mbatch_link *l)
 		return mbatch_link_send(l, MBATCH_FRAME_CREDIT, ep->isid, 0, &cr,
 					sizeof(cr)) ?: 1;
 
+	spin_lock_irq(&s->lock);
+	n = mbatch_part_r2t_locked(pt, l, l->txbuf);
+	spin_unlock_irq(&s->lock);
+	if (n)
+		return mbatch_link_send(l, MBATCH_FRAME_R2T, ep->isid, n,
+					l->txbuf, n * sizeof(__le64)) ?: 1;
+
 	fr = (struct mbatch_part_frame){
 		.buf = l->txbuf,
-		.cap = MBATCH_LINK_TXBUF - (64U << 10),
+		.cap = MBATCH_LINK_BATCH,
 	};
 	n = mbatch_results_send(s, mbatch_part_put_result, &fr);
 	if (n) {
@@ -561,6 +714,7 @@ static void mbatch_part_link_up(struct mbatch_ep *ep)
 
 	spin_lock_irq(&pt->s.lock);
 	pt->orphan_since = jiffies | 1;
+	mbatch_part_r2t_reset_locked(pt);
 	spin_unlock_irq(&pt->s.lock);
 	mbatch_timer_peer_arm_timeout(ep->peer);
 }
@@ -572,6 +726,7 @@ static void mbatch_part_link_down(struct mbatch_ep *ep)
 	spin_lock_irq(&pt->s.lock);
 	if (!pt->orphan_since)
 		pt->orphan_since = jiffies | 1;
+	mbatch_part_r2t_reset_locked(pt);
 	spin_unlock_irq(&pt->s.lock);
 }
 
@@ -623,9 +778,10 @@ static int mbatch_participant_accept(struct mbatch_peer *p,
 	if (f->len != sizeof(*o))
 		return mbatch_link_proto(l, "malformed open");
 	oflags = le32_to_cpu(o->flags);
-	if (oflags & ~MBATCH_OPEN_F_REATTACH)
+	if (oflags & ~(MBATCH_OPEN_F_REATTACH | MBATCH_OPEN_F_PULL))
 		return mbatch_link_proto(l, "unknown open flags");
-	if (!le32_to_cpu(o->max_io))
+	if (!le32_to_cpu(o->max_io) || o->zero ||
+	    (o->inline_max && !(oflags & MBATCH_OPEN_F_PULL)))
 		return mbatch_link_proto(l, "malformed open");
 	if (strnlen(o->queue, sizeof(o->queue)) == sizeof(o->queue) ||
 	    !o->queue[0])
@@ -649,9 +805,23 @@ static int mbatch_participant_accept(struct mbatch_peer *p,
 			    MBATCH_SESSION_F_PEER, 0);
 	mbatch_exec_init(&pt->ex, &pt->s);
 	INIT_LIST_HEAD(&pt->ep.pnode);
+	INIT_LIST_HEAD(&pt->r2t);
 	mutex_init(&pt->rx_lock);
 	pt->s.res.push = true;
-	pt->max_io = min_t(u32, MBATCH_MAX_IO_LEN, le32_to_cpu(o->max_io));
+	/* READ and WRITE up to 1 MiB; inline WRITE data up to inline_max. */
+	pt->max_io = min_t(u32, MBATCH_MAX_PROXY_IO_LEN, le32_to_cpu(o->max_io));
+	/* A READ fits the credit window a session starts with. */
+	pt->max_io = min_t(u64, pt->max_io,
+			   max_t(u64, MBATCH_MAX_IO_LEN,
+				 round_down(div_u64(p->in_bytes,
+						    MBATCH_PEER_SESSIONS_MAX),
+					    PAGE_SIZE)));
+	pt->inline_max = min_t(u32, pt->max_io, MBATCH_MAX_IO_LEN);
+	pt->pull = oflags & MBATCH_OPEN_F_PULL;
+	if (pt->pull)
+		pt->inline_max = min3(pt->inline_max,
+				      le32_to_cpu(o->inline_max),
+				      mbatch_inline_max());
 	pt->reply_pending = true;
 	pt->ep.isid = f->session;
 	pt->ep.cookie = f->arg;

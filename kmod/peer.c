@@ -336,6 +336,7 @@ static bool mbatch_frame_to_participant(u16 type)
 	case MBATCH_FRAME_RESUME:
 	case MBATCH_FRAME_CANCEL:
 	case MBATCH_FRAME_CLOSE:
+	case MBATCH_FRAME_DATA:
 		return true;
 	default:
 		return false;

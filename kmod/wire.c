@@ -4,11 +4,27 @@
  * link protocol, and decoding a message of a MSGS frame into the form the
  * one validator (cmd.c) checks.
  */
+#include <linux/blkdev.h>
 #include <linux/errno.h>
 #include <linux/kernel.h>
+#include <linux/moduleparam.h>
 
 #include "cmd.h"
 #include "wire.h"
+
+/*
+ * WRITE data above this travels as a proxy and is pulled (R2T): both ends
+ * propose theirs at attach and the smaller counts.
+ */
+static unsigned int inline_max = 16384;
+module_param(inline_max, uint, 0644);
+MODULE_PARM_DESC(inline_max,
+		 "largest WRITE data sent inline to a peer; larger is pulled (bytes, 0-32768, default 16384)");
+
+u32 mbatch_inline_max(void)
+{
+	return min_t(u32, READ_ONCE(inline_max), MBATCH_MAX_IO_LEN);
+}
 
 static const int mbatch_wire_errnos[__MBATCH_WS_MAX] = {
 	[MBATCH_WS_OK] = 0,
@@ -53,10 +69,13 @@ int mbatch_wire_errno(u16 status)
 	return mbatch_wire_errnos[status];
 }
 
-/* Credit a message takes: READ and WRITE payload in whole units. */
-u64 mbatch_wire_units(u32 op, u32 len)
+/*
+ * Credit a message takes: READ and WRITE payload in whole units. A pulled
+ * WRITE takes none: its data comes when the participant asks for it.
+ */
+u64 mbatch_wire_units(u32 op, u32 len, bool pull)
 {
-	if (op != MBATCH_OP_READ && op != MBATCH_OP_WRITE)
+	if ((op != MBATCH_OP_READ && op != MBATCH_OP_WRITE) || pull)
 		return 0;
 	return DIV_ROUND_UP(len, MBATCH_WIRE_UNIT);
 }
@@ -86,6 +105,12 @@ const char *mbatch_wire_msg_decode(const void *payload, u32 len, u32 *off,
 	m->op = le32_to_cpu(w->op);
 	m->flags = le32_to_cpu(w->flags);
 	m->len = le32_to_cpu(w->len);
+	if (m->flags & MBATCH_WIRE_MSG_F_PULL) {
+		m->flags &= ~MBATCH_WIRE_MSG_F_PULL;
+		if (m->op != MBATCH_OP_WRITE || dlen)
+			return "pulled message is not a write without data";
+		m->pull = true;
+	}
 	m->data_len = dlen;
 	m->data = dlen ? (const void *)(w + 1) : NULL;
 	if (!m->seq || !m->batch || m->batch > S64_MAX)
@@ -96,7 +121,7 @@ const char *mbatch_wire_msg_decode(const void *payload, u32 len, u32 *off,
 	else
 		m->present = (m->offset ? MBATCH_MSG_HAS_OFFSET : 0) |
 			     (m->len ? MBATCH_MSG_HAS_LEN : 0);
-	if (dlen || m->op == MBATCH_OP_WRITE)
+	if (dlen || (m->op == MBATCH_OP_WRITE && !m->pull))
 		m->present |= MBATCH_MSG_HAS_DATA;
 	*off += sizeof(*w) + mbatch_wire_pad(dlen);
 	return NULL;

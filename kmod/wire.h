@@ -11,9 +11,10 @@
 
 struct mbatch_msg;
 
+u32 mbatch_inline_max(void);
 u16 mbatch_wire_status(int err);
 int mbatch_wire_errno(u16 status);
-u64 mbatch_wire_units(u32 op, u32 len);
+u64 mbatch_wire_units(u32 op, u32 len, bool pull);
 const char *mbatch_wire_msg_decode(const void *payload, u32 len, u32 *off,
 				   struct mbatch_msg *m);
 

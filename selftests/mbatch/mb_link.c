@@ -25,6 +25,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sched.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include <linux/mbatch_wire.h>
@@ -161,6 +162,7 @@ FIXTURE(remote) {
 
 FIXTURE_VARIANT(remote) {
 	uint32_t digest;
+	int pull_all;		/* inline_max 0: every WRITE's data pulled */
 };
 
 FIXTURE_VARIANT_ADD(remote, plain) {
@@ -171,12 +173,22 @@ FIXTURE_VARIANT_ADD(remote, crc32c) {
 	.digest = MBATCH_DIGEST_HEADER | MBATCH_DIGEST_DATA,
 };
 
+FIXTURE_VARIANT_ADD(remote, pull) {
+	.digest = MBATCH_DIGEST_HEADER | MBATCH_DIGEST_DATA,
+	.pull_all = 1,
+};
+
+#define INLINE_MAX_DEFAULT	16384
+
 FIXTURE_SETUP(remote)
 {
 	const char *err;
 
 	ASSERT_EQ(0, unshare(CLONE_NEWNET)) TH_LOG("unshare: %m");
 	ASSERT_EQ(0, system("ip link set lo up"));
+	/* Taken at attach, by both ends: every WRITE's data goes by R2T. */
+	ASSERT_EQ(0, mb_knob_set("inline_max", variant->pull_all ? 0 :
+				 INLINE_MAX_DEFAULT));
 	err = mb_env_setup(&self->e,
 			   "size=64 memory_backed=1 irqmode=2 completion_nsec=100000 cache_size=16 discard=1",
 			   32, 0, 0);
@@ -199,6 +211,7 @@ FIXTURE_TEARDOWN(remote)
 	const char *err;
 
 	mb_knob_set("fault_rx_delay_ms", 0);
+	mb_knob_set("inline_max", INLINE_MAX_DEFAULT);
 	if (self->sid && self->e.s.fd >= 0)
 		EXPECT_EQ(0, mb_session_close(&self->e.s, self->sid))
 			TH_LOG("SESSION_CLOSE: %s", mb_strerr(&self->e.s));
@@ -240,7 +253,7 @@ TEST_F_TIMEOUT(remote, barrier_random, 180)
 	struct mb_peer_info pi;
 	struct mb_result *r;
 	uint32_t nr, i, ncp = 0, peer_sessions = 0;
-	uint64_t first = 0;
+	uint64_t first = 0, pulled;
 	const char *err;
 	struct mb_wl w;
 
@@ -273,6 +286,14 @@ TEST_F_TIMEOUT(remote, barrier_random, 180)
 	EXPECT_EQ(variant->digest, pi.digest);
 	EXPECT_LT(pi.stats[MBATCH_PEER_STATS_A_TX_FRAMES], w.n);
 	EXPECT_EQ(1, pi.stats[MBATCH_PEER_STATS_A_SESSIONS_OUT]);
+	/* WRITE data above the inline maximum went by R2T, each once. */
+	for (i = 0, pulled = 0; i < w.n; i++)
+		pulled += w.cmds[i].op == MBATCH_OP_WRITE &&
+			  w.cmds[i].len > (variant->pull_all ? 0 :
+					   INLINE_MAX_DEFAULT);
+	EXPECT_EQ(pulled, pi.stats[MBATCH_PEER_STATS_A_PULLED]);
+	if (variant->pull_all)
+		EXPECT_NE(0, pulled);
 	TH_LOG("%u messages in %llu frames out, %llu in; rtt %u us", w.n,
 	       (unsigned long long)pi.stats[MBATCH_PEER_STATS_A_TX_FRAMES],
 	       (unsigned long long)pi.stats[MBATCH_PEER_STATS_A_RX_FRAMES],
@@ -1266,6 +1287,135 @@ TEST_F_TIMEOUT(remote, fuzz_frames, 300)
 	ASSERT_EQ(0, relink(&self->e.s, variant->digest));
 	open_active(_metadata, self, &self->sid);
 	TH_LOG("%u hostile links, %u seen down right after", iters, drops);
+}
+
+/*
+ * Out-of-line payloads between nodes: WRITEs above the agreed inline
+ * maximum travel as proxies and their data is pulled (R2T, then DATA sent
+ * from the region's pages); READ data up to 1 MiB comes back into the
+ * region. One batch mixes 1 MiB, 64 KiB and 20 KiB pulled WRITEs with an
+ * inline one, a checkpoint, a pulled overwrite of part of the first epoch,
+ * and reads of both kinds. What every command saw, the region and the
+ * participant's device hold the same image: epoch 2 over epoch 1. The
+ * overwrite started after epoch 1 completed (the participant's clock); each
+ * pulled WRITE's data went exactly once, counted on both peers.
+ */
+#define PL_MIB		(1U << 20)
+#define PL_END		(PL_MIB + 88 * 1024)	/* bytes the writes cover */
+
+TEST_F_TIMEOUT(remote, pull_large, 120)
+{
+	size_t slen = 4 * PL_MIB, dlen = 2 * PL_MIB;
+	unsigned char *src = mmap(NULL, slen, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned char *dst = mmap(NULL, dlen, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned char *want = malloc(PL_END), *dev = malloc(PL_END);
+	uint32_t inl = variant->pull_all ? 0 : INLINE_MAX_DEFAULT;
+	struct mb_region_info rs, rd;
+	struct mb_peer_info po, pin;
+	struct mb_session_info si;
+	struct mb_result *r = NULL;
+	const struct mb_result *x, *y;
+	uint64_t pulled = 0, pulled_bytes = 0;
+	uint32_t nr = 0, i;
+	struct mb_cmd c[11];
+
+	ASSERT_TRUE(src != MAP_FAILED && dst != MAP_FAILED && want && dev);
+	mb_pattern(src, slen, self->rng, 0);
+	memset(dst, 0x5a, dlen);
+	open_active(_metadata, self, &self->sid);
+	ASSERT_EQ(0, mb_session_get(&self->e.s, self->sid, &si));
+	EXPECT_EQ(MBATCH_MAX_PROXY_IO_LEN, si.max_proxy_io)
+		TH_LOG("a remote session proxies up to 1 MiB");
+	EXPECT_EQ(MBATCH_MAX_IO_LEN, si.max_io);
+	ASSERT_EQ(0, mb_region_new(&self->e.s, (uintptr_t)src, slen, 0, &rs))
+		TH_LOG("REGION_NEW: %s", mb_strerr(&self->e.s));
+	ASSERT_EQ(0, mb_region_new(&self->e.s, (uintptr_t)dst, dlen, 0, &rd))
+		TH_LOG("REGION_NEW: %s", mb_strerr(&self->e.s));
+
+#define PRW(t, o, off, l, rid, ro) (struct mb_cmd){ .tag = (t), .op = (o), \
+	.offset = (off), .len = (l), .proxy = MB_PROXY, .region = (rid), \
+	.region_offset = (ro) }
+	/* epoch 1 */
+	c[0] = PRW(0, MBATCH_OP_WRITE, 0, PL_MIB, rs.id, 0);
+	c[1] = PRW(1, MBATCH_OP_WRITE, PL_MIB, 65536, rs.id, PL_MIB);
+	c[2] = (struct mb_cmd){ .tag = 2, .op = MBATCH_OP_WRITE,
+		.offset = PL_MIB + 65536, .len = 4096,
+		.data = src + PL_MIB + 65536, .data_len = 4096 };
+	c[3] = (struct mb_cmd){ .tag = 3, .op = MBATCH_OP_WRITE,
+		.offset = PL_MIB + 69632, .len = 20480,
+		.data = src + PL_MIB + 69632, .data_len = 20480 };
+	c[4] = (struct mb_cmd){ .tag = 4, .op = MBATCH_OP_CHECKPOINT };
+	/* epoch 2: 128 KiB of other data over the middle of the first */
+	c[5] = PRW(5, MBATCH_OP_WRITE, 512 * 1024, 131072, rs.id, 2 * PL_MIB);
+	c[6] = (struct mb_cmd){ .tag = 6, .op = MBATCH_OP_CHECKPOINT };
+	/* epoch 3: read it all back, into the region and inline */
+	c[7] = PRW(7, MBATCH_OP_READ, 0, PL_MIB, rd.id, 0);
+	c[8] = PRW(8, MBATCH_OP_READ, PL_MIB, 65536, rd.id, PL_MIB);
+	c[9] = (struct mb_cmd){ .tag = 9, .op = MBATCH_OP_READ,
+		.offset = PL_MIB + 49152, .len = 32768 };
+	c[10] = (struct mb_cmd){ .tag = 10, .op = MBATCH_OP_CHECKPOINT };
+#undef PRW
+	ASSERT_EQ(0, mb_submit(&self->e.s, self->sid, 0, c, 11, NULL))
+		TH_LOG("SUBMIT: %s", mb_strerr(&self->e.s));
+	ASSERT_EQ(0, mb_collect_all(&self->e.s, self->sid, 11, 60000, &r, &nr))
+		TH_LOG("collect: %s (%u of 11)", mb_strerr(&self->e.s), nr);
+	ASSERT_EQ(11, nr);
+	for (i = 0; i < nr; i++) {
+		EXPECT_EQ(MBATCH_OUTCOME_DONE, r[i].outcome)
+			TH_LOG("tag %llu", (unsigned long long)r[i].tag);
+		EXPECT_EQ(0, r[i].status)
+			TH_LOG("tag %llu", (unsigned long long)r[i].tag);
+		if (r[i].op != MBATCH_OP_CHECKPOINT)
+			EXPECT_EQ(c[r[i].tag].len, r[i].bytes);
+	}
+
+	memcpy(want, src, PL_END);
+	memcpy(want + 512 * 1024, src + 2 * PL_MIB, 131072);
+	EXPECT_EQ(0, memcmp(dst, want, PL_MIB))
+		TH_LOG("1 MiB READ into the region differs");
+	EXPECT_EQ(0, memcmp(dst + PL_MIB, want + PL_MIB, 65536))
+		TH_LOG("64 KiB READ into the region differs");
+	x = mb_find_tag(r, nr, 9);
+	ASSERT_NE(NULL, x);
+	ASSERT_EQ(32768, x->data_len);
+	EXPECT_EQ(0, memcmp(x->data, want + PL_MIB + 49152, 32768))
+		TH_LOG("inline READ differs");
+	ASSERT_EQ(0, mb_pread_direct(self->e.dev, 0, dev, PL_END));
+	EXPECT_EQ(0, memcmp(dev, want, PL_END))
+		TH_LOG("the participant's device differs");
+	/* The overwrite ran after everything of epoch 1 had completed. */
+	y = mb_find_tag(r, nr, 5);
+	ASSERT_NE(NULL, y);
+	for (i = 0; i < 4; i++) {
+		x = mb_find_tag(r, nr, i);
+		ASSERT_NE(NULL, x);
+		EXPECT_LE(x->done_ns, y->start_ns) TH_LOG("tag %u", i);
+	}
+
+	for (i = 0; i < 6; i++)
+		if (c[i].op == MBATCH_OP_WRITE && c[i].len > inl) {
+			pulled++;
+			pulled_bytes += c[i].len;
+		}
+	ASSERT_EQ(0, mb_peer_get(&self->e.s, PEER_OUT, &po));
+	ASSERT_EQ(0, mb_peer_get(&self->e.s, PEER_IN, &pin));
+	EXPECT_EQ(pulled, po.stats[MBATCH_PEER_STATS_A_PULLED]);
+	EXPECT_EQ(pulled_bytes, po.stats[MBATCH_PEER_STATS_A_PULLED_BYTES]);
+	EXPECT_EQ(pulled, pin.stats[MBATCH_PEER_STATS_A_PULLED]);
+	EXPECT_EQ(pulled_bytes, pin.stats[MBATCH_PEER_STATS_A_PULLED_BYTES]);
+	TH_LOG("%llu WRITEs pulled, %llu bytes; frames out %llu in %llu",
+	       (unsigned long long)pulled, (unsigned long long)pulled_bytes,
+	       (unsigned long long)po.stats[MBATCH_PEER_STATS_A_TX_FRAMES],
+	       (unsigned long long)po.stats[MBATCH_PEER_STATS_A_RX_FRAMES]);
+	mb_results_free(r, nr);
+	EXPECT_EQ(0, mb_region_del(&self->e.s, rs.id));
+	EXPECT_EQ(0, mb_region_del(&self->e.s, rd.id));
+	munmap(src, slen);
+	munmap(dst, dlen);
+	free(want);
+	free(dev);
 }
 
 /* Errors: errno and extack text. */

@@ -9,7 +9,7 @@ bad, and watches the link.
   mb_peer.py ADDR:PORT --name OURS --peer THEIRS --psk FILE [options]
 
 Handshake options (each breaks one rule on purpose):
-  --version N        announce wire version N (default MBATCH_WIRE_VERSION, 2)
+  --version N        announce wire version N (default MBATCH_WIRE_VERSION, 3)
   --flags N          digest bits asked for (default 3: header and data)
   --no-dial-bit      do not set the "dialled" role bit (same role as the
                      accepting daemon)
@@ -67,9 +67,9 @@ F_DIALLED = 4
 AUTH_LABEL = b"mbatch-auth-v1"
 
 # struct mbatch_wire_hdr of <linux/mbatch_wire.h>, MBATCH_WIRE_VERSION
-WIRE_VERSION = 2
+WIRE_VERSION = 3
 FRAME_HDR = struct.Struct("<BBHIIIQQ")  # ver flags type len session digest seq arg
-MAX_PAYLOAD = 1 << 20
+MAX_PAYLOAD = (1 << 20) + (64 << 10)
 T_PING, T_PONG, T_OPEN, T_OPEN_REPLY, T_MSGS = 1, 2, 3, 4, 5
 
 ERR_CODES = {1: "bad magic or flags", 2: "version mismatch",

@@ -188,6 +188,14 @@ daemons_stop() {
 }
 on_exit daemons_stop
 
+# pull_all 1|0: every WRITE's data goes by R2T (inline_max 0), or the
+# default 16 KiB inline; both "nodes" share the module, taken at attach
+pull_all() {
+	echo $(($1 ? 0 : 16384)) >/sys/module/mbatch/parameters/inline_max
+}
+pulled() {	# pulled NODE PEER: WRITEs whose data went by R2T
+	peer_val "$1" "$2" "['stats'].get('pulled', 0)"
+}
 peer_val() {	# peer_val NODE PEER EXPR (p: the peer's object)
 	jctl "$1" peer show "$2" 2>/dev/null |
 		pj "[p for p in peers(d) if p['name'] == '$2'][0]$3" 2>/dev/null
@@ -421,9 +429,12 @@ case_netem() {
 	daemon_start a
 	daemon_start b
 	peers_up 30 a:nodeb b:nodea || return
-	open_remote a q0@nodeb || return
+	# every write's data pulled, over the lossy link
+	pull_all 1
+	open_remote a q0@nodeb || { pull_all 0; return; }
 	sid=$SID
 	wait_for 10 state_is a "$sid" active || fail "$what: session $sid not active"
+	pull_all 0	# taken at attach: the session keeps it
 	gen "$TMP/w" 24 0 8
 	total=$(gen_count 24 0 8)
 	w0=$(blk_stat "${NB[b]}" 7)
@@ -434,6 +445,8 @@ case_netem() {
 		--barrier --epochs --blocks 8 --reached 24 \
 		--written-sectors $(($(blk_stat "${NB[b]}" 7) - w0))
 	dev_is b 0 8 "$(python3 "$RESULTS" last-pattern --epochs 24)"
+	n=$(pulled b nodea)
+	[ "${n:-0}" -gt 0 ] || fail "netem: no write's data was pulled"
 	log "netem ($netem): rtt $(peer_val a nodeb "['rtt_us']") us, a: $(peer_val a nodeb "['stats']")"
 	ctl a session close "$sid" || fail "session close $sid"
 }
@@ -444,10 +457,13 @@ case_netem() {
 # after the first half was submitted, the second half is submitted while
 # the link is down
 cut_run() {
-	local what=$1 action=$2 sid first total st w0
-	open_remote a q0@nodeb || return
+	local what=$1 action=$2 sid first total st w0 n
+	# every write's data pulled: cuts land in the middle of R2T and DATA
+	pull_all 1
+	open_remote a q0@nodeb || { pull_all 0; return; }
 	sid=$SID
 	wait_for 10 state_is a "$sid" active || fail "$what: session $sid not active"
+	pull_all 0	# taken at attach: the session keeps it
 	gen "$TMP/w1" 20 0 4
 	gen "$TMP/w2" 40 20 4
 	total=$(gen_count 40 0 4)
@@ -464,6 +480,8 @@ cut_run() {
 		--barrier --epochs --blocks 4 --reached 40 \
 		--written-sectors $(($(blk_stat "${NB[b]}" 7) - w0))
 	dev_is b 0 4 "$(python3 "$RESULTS" last-pattern --epochs 40)"
+	n=$(pulled b nodea)
+	[ "${n:-0}" -gt 0 ] || fail "cut/$what: no write's data was pulled"
 	log "$what: a: $(peer_val a nodeb "['stats']"); b: $(peer_val b nodea "['stats']")"
 	ctl a session close "$sid" || fail "$what: session close $sid"
 	wait_for 10 no_sessions b || fail "$what: b kept the peer's session"

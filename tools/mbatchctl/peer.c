@@ -35,6 +35,8 @@ static const char *const peer_stat_names[] = {
 	[MBATCH_PEER_STATS_A_RX_CREDITS] = "rx_credits",
 	[MBATCH_PEER_STATS_A_IN_CMDS] = "in_cmds_used",
 	[MBATCH_PEER_STATS_A_IN_BYTES] = "in_bytes_used",
+	[MBATCH_PEER_STATS_A_PULLED] = "pulled",
+	[MBATCH_PEER_STATS_A_PULLED_BYTES] = "pulled_bytes",
 };
 
 static const char *peer_state_name(uint32_t state)
@@ -360,6 +362,8 @@ static void print_peer(struct json_object *p)
 		printf("  sessions out %llu in %llu, credits tx %llu rx %llu\n",
 		       S("sessions_out"), S("sessions_in"), S("tx_credits"),
 		       S("rx_credits"));
+		printf("  writes pulled %llu, %llu bytes\n", S("pulled"),
+		       S("pulled_bytes"));
 	}
 #undef S
 	if (json_object_object_get_ex(p, "last_down", &down)) {

@@ -13,7 +13,8 @@
 #include <linux/types.h>
 #include <linux/mbatch.h>
 
-#define MBATCH_WIRE_MAX_PAYLOAD		(1U << 20)	/* bytes per frame */
+/* Bytes per frame: a RESULTS frame carries one result with 1 MiB of data. */
+#define MBATCH_WIRE_MAX_PAYLOAD		((1U << 20) + (64U << 10))
 #define MBATCH_WIRE_UNIT		4096	/* credit unit of payload */
 #define MBATCH_WIRE_ALIGN		8	/* data is padded to this */
 
@@ -30,6 +31,8 @@ enum mbatch_frame_type {
 	MBATCH_FRAME_CANCEL,
 	MBATCH_FRAME_CLOSE,
 	MBATCH_FRAME_GONE,
+	MBATCH_FRAME_R2T,
+	MBATCH_FRAME_DATA,
 
 	__MBATCH_FRAME_MAX,
 };
@@ -78,16 +81,22 @@ struct mbatch_wire_hdr {
 
 /* OPEN (initiator): arg is the session cookie. */
 #define MBATCH_OPEN_F_REATTACH		(1U << 0)
+#define MBATCH_OPEN_F_PULL		(1U << 1)	/* it answers R2T */
 
 struct mbatch_wire_open {
 	__le32 flags;			/* MBATCH_OPEN_F_* */
 	__le32 max_io;			/* largest READ/WRITE it will send */
 	char queue[MBATCH_QUEUE_NAME_MAX];	/* NUL padded */
+	__le32 inline_max;		/* PULL: largest WRITE data it would
+					 * send inline, larger is pulled
+					 */
+	__le32 zero;
 };
 
 /* OPEN_REPLY (participant): arg is the cookie of the OPEN. */
 #define MBATCH_REPLY_F_DISCARD		(1U << 0)	/* the queue discards */
 #define MBATCH_REPLY_F_HALTED		(1U << 1)	/* halted, see halt_gen */
+#define MBATCH_REPLY_F_PULL		(1U << 2)	/* it pulls, see inline_max */
 
 struct mbatch_wire_open_reply {
 	__le16 status;			/* enum mbatch_wire_status; only it
@@ -107,9 +116,20 @@ struct mbatch_wire_open_reply {
 	__le32 halt_gen;		/* times the session halted */
 	__le16 halt_status;		/* the last halt's status */
 	__le16 zero;
+	__le32 inline_max;		/* PULL: WRITE data above it is pulled
+					 * (R2T), at most MBATCH_MAX_IO_LEN
+					 */
+	__le32 zero2;
 };
 
-/* MSGS (initiator): arg is the number of messages. */
+/*
+ * MSGS (initiator): arg is the number of messages. A WRITE above the
+ * reply's inline_max travels without its data (data_len 0) and with
+ * MBATCH_WIRE_MSG_F_PULL: the participant asks for the data with R2T when
+ * the command can run, and it comes in a DATA frame.
+ */
+#define MBATCH_WIRE_MSG_F_PULL		(1U << 31)
+
 struct mbatch_wire_msg {
 	__le64 seq;			/* the initiator's message sequence */
 	__le64 batch;
@@ -152,5 +172,18 @@ struct mbatch_wire_cancel {
 };
 
 /* CLOSE (initiator), GONE (participant): arg is the cookie (GONE: 0, any). */
+
+/*
+ * R2T (participant): arg is the number of __le64 message sequences that
+ * follow, each a pulled WRITE it has room for now. At most
+ * MBATCH_WIRE_R2T_MAX are asked for and not yet answered per session.
+ */
+#define MBATCH_WIRE_R2T_MAX		256
+
+/*
+ * DATA (initiator): arg is a message sequence; the payload is its whole
+ * WRITE data (len bytes). DATA frames answer the R2Ts of the same link in
+ * the order they were asked for; a link lost forgets the R2Ts it carried.
+ */
 
 #endif /* _UAPI_LINUX_MBATCH_WIRE_H */
