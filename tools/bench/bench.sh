@@ -45,6 +45,8 @@
 #                   (lat-KVER-MODE.txt) and their picture (lat-KVER-MODE.svg);
 #                   default $MBATCH_BUILD/bench-out (the VM harness sets it to
 #                   its results share, build/vm/KVER/exec/share/bench/)
+#   BENCH_SCALE     0: skip the scaling tables (tools/bench/scale.sh: sessions
+#                   and queues, pending results; it reads BENCH_SCALE_*)
 set -euo pipefail
 
 SRC=${MBATCH_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -560,6 +562,12 @@ if [ "${BENCH_REMOTE:-1}" != 0 ]; then
 		{ say "ERROR: the remote benchmark failed"; REMOTE_FAILED=1; }
 fi
 
+# Scaling: sessions, queues and pending results (tools/bench/scale.sh).
+if [ "${BENCH_SCALE:-1}" != 0 ]; then
+	BENCH_BIN=$BIN MBATCH_KO=$KO "$SRC/tools/bench/scale.sh" ||
+		{ say "ERROR: the scaling benchmark failed"; SCALE_FAILED=1; }
+fi
+
 echo
 for s in "${SUMMARY[@]}"; do
 	echo "bench: $s"
@@ -572,3 +580,4 @@ if [ "$FAILED" != 0 ]; then
 	die "a workload did not write what it should have (see ERROR above)"
 fi
 [ "${REMOTE_FAILED:-0}" = 0 ] || die "the remote benchmark failed (see above)"
+[ "${SCALE_FAILED:-0}" = 0 ] || die "the scaling benchmark failed (see above)"
