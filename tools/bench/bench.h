@@ -2,7 +2,7 @@
 /*
  * Shared by the three benchmark clients (mbatch_bench, uring_bench,
  * sync_bench): the command line, the offset sequence, the write payload,
- * the clock and the one-line result every client prints.
+ * the clock, the latency histogram and the lines every client prints.
  *
  * All three write the same sequence of blocks (4 KiB, or -S SIZE) at the
  * same offsets (a fixed-seed xorshift64* over the device's blocks of that
@@ -237,6 +237,122 @@ static inline void bench_size(struct bench_opts *o, int fd)
 	o->blocks = bytes / o->bs;
 	if (!o->blocks)
 		bench_die(o, "%s is smaller than one block", o->dev);
+}
+
+/*
+ * Latency histogram, fixed size, shared by the three clients: 1 us buckets
+ * below 1024 us, then 32 buckets per power of two (1.6 to 3.1 % wide) up
+ * to 2^37 us; anything longer lands in the last bucket. Adding a sample is a
+ * division and a few shifts, and nothing is allocated per command. The
+ * percentiles are read from the buckets (the upper edge of the bucket that
+ * holds the p-th sample, at most the maximum), the maximum and the mean are
+ * exact.
+ */
+#define BENCH_LAT_LIN		1024U	/* 1 us buckets below 1024 us */
+#define BENCH_LAT_SUB		5	/* 2^5 buckets per octave above */
+#define BENCH_LAT_OCT		27	/* octaves 2^10 .. 2^36 us */
+#define BENCH_LAT_NB		(BENCH_LAT_LIN + (BENCH_LAT_OCT << BENCH_LAT_SUB))
+
+struct bench_lat {
+	uint64_t n, sum_ns, max_ns;
+	uint64_t skew;		/* samples whose time stamps were out of order */
+	uint64_t b[BENCH_LAT_NB];
+};
+
+static inline unsigned int bench_lat_idx(uint64_t ns)
+{
+	uint64_t us = ns / 1000;
+	unsigned int e, i;
+
+	if (us < BENCH_LAT_LIN)
+		return (unsigned int)us;
+	e = 63 - (unsigned int)__builtin_clzll(us);	/* >= 10 */
+	i = BENCH_LAT_LIN + ((e - 10) << BENCH_LAT_SUB) +
+	    (unsigned int)((us >> (e - BENCH_LAT_SUB)) &
+			   ((1U << BENCH_LAT_SUB) - 1));
+	return i < BENCH_LAT_NB ? i : BENCH_LAT_NB - 1;
+}
+
+/* Lower edge of bucket i in ns; bench_lat_lo(i + 1) is its upper edge. */
+static inline uint64_t bench_lat_lo(unsigned int i)
+{
+	unsigned int e, sub;
+
+	if (i < BENCH_LAT_LIN)
+		return (uint64_t)i * 1000;
+	e = 10 + ((i - BENCH_LAT_LIN) >> BENCH_LAT_SUB);
+	sub = (i - BENCH_LAT_LIN) & ((1U << BENCH_LAT_SUB) - 1);
+	return ((uint64_t)((1U << BENCH_LAT_SUB) + sub) <<
+		(e - BENCH_LAT_SUB)) * 1000;
+}
+
+/* One sample from two time stamps; an inverted pair counts as skew. */
+static inline void bench_lat_add(struct bench_lat *l, uint64_t from,
+				 uint64_t to)
+{
+	uint64_t ns;
+
+	if (to < from) {
+		l->skew++;
+		ns = 0;
+	} else {
+		ns = to - from;
+	}
+	l->n++;
+	l->sum_ns += ns;
+	if (ns > l->max_ns)
+		l->max_ns = ns;
+	l->b[bench_lat_idx(ns)]++;
+}
+
+/* The p-th percentile (0 < p <= 100), in ns. */
+static inline uint64_t bench_lat_pct(const struct bench_lat *l, double p)
+{
+	uint64_t rank, seen = 0, hi;
+	unsigned int i;
+
+	if (!l->n)
+		return 0;
+	rank = (uint64_t)(p / 100 * (double)l->n + 0.999999);
+	if (!rank)
+		rank = 1;
+	for (i = 0; i < BENCH_LAT_NB; i++) {
+		seen += l->b[i];
+		if (seen >= rank)
+			break;
+	}
+	hi = i + 1 < BENCH_LAT_NB ? bench_lat_lo(i + 1) : l->max_ns;
+	return hi < l->max_ns ? hi : l->max_ns;
+}
+
+/*
+ * The latency line bench.sh reads beside RESULT: what was timed (kind),
+ * the samples, mean, p50, p99 and maximum, the skewed samples, and the
+ * non-empty buckets as LOWER_EDGE_NS:COUNT.
+ */
+static inline void bench_lat_print(const struct bench_opts *o,
+				   const struct bench_lat *l, const char *kind)
+{
+	const char *sep = "";
+	unsigned int i;
+
+	if (!o->quiet)
+		fprintf(stderr, "%s: latency %s: %" PRIu64 " samples, p50 %.1f us,"
+			" p99 %.1f us, max %.1f us%s\n", o->prog, kind, l->n,
+			bench_lat_pct(l, 50) / 1e3, bench_lat_pct(l, 99) / 1e3,
+			l->max_ns / 1e3, l->skew ? " (SKEWED time stamps)" : "");
+	printf("LAT kind=%s n=%" PRIu64 " mean_ns=%" PRIu64 " p50_ns=%" PRIu64
+	       " p99_ns=%" PRIu64 " max_ns=%" PRIu64 " skew=%" PRIu64 " hist=",
+	       kind, l->n, l->n ? l->sum_ns / l->n : 0, bench_lat_pct(l, 50),
+	       bench_lat_pct(l, 99), l->max_ns, l->skew);
+	for (i = 0; i < BENCH_LAT_NB; i++) {
+		if (!l->b[i])
+			continue;
+		printf("%s%" PRIu64 ":%" PRIu64, sep, bench_lat_lo(i), l->b[i]);
+		sep = ",";
+	}
+	printf("%s\n", *sep ? "" : "-");
+	fflush(stdout);
 }
 
 /*

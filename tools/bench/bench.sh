@@ -14,14 +14,15 @@
 # and removes what it created (unloading only what it loaded). It fails only
 # when a workload fails or the device did not write what was asked.
 #
-# Environment (all optional; under "make bench" pass them on the guest's
-# kernel command line, e.g. VM_APPEND="BENCH_SECONDS=10 BENCH_MODES=flash"):
+# Environment (all optional; "make bench" passes them on the guest's kernel
+# command line: make bench BENCH_ENV="BENCH_SECONDS=10 BENCH_MODES=flash"):
 #   BENCH_SECONDS   target seconds per workload (default 6), split over the
 #                   rounds; the write counts are calibrated by probe runs
 #   BENCH_ROUNDS    interleaved rounds of all workloads (default 3)
 #   BENCH_COUNT     fixed writes per round, fast workloads (no calibration)
 #   BENCH_SYNC_COUNT  fixed writes per round, synchronous workload
-#   BENCH_MODES     device models to run, from "flash zero" (default both):
+#   BENCH_MODES     device models to run, from "flash zero" (default both;
+#                   blanks or commas between them):
 #                   flash = irqmode=2 completion_nsec=50000 (50 us, timer)
 #                   zero  = irqmode=0 (completes in the submitting context)
 #   BENCH_EPOCH     writes per checkpoint (default 64)
@@ -38,7 +39,14 @@
 #   BENCH_BIN       directory with the three clients (default
 #                   $MBATCH_BUILD/bench; built into /tmp when missing)
 #   BENCH_REMOTE    0: skip the remote-session tables (tools/bench/remote.sh,
-#                   which reads BENCH_REMOTE_DELAYS and BENCH_REMOTE_SECONDS)
+#                   which reads BENCH_REMOTE_DELAYS and BENCH_REMOTE_SECONDS;
+#                   mbatch remote sessions and nvme-tcp)
+#   BENCH_OUT       directory for each table as text, its latency histograms
+#                   (lat-KVER-MODE.txt) and their picture (lat-KVER-MODE.svg);
+#                   default $MBATCH_BUILD/bench-out (the VM harness sets it to
+#                   its results share, build/vm/KVER/exec/share/bench/)
+#   BENCH_SCALE     0: skip the scaling tables (tools/bench/scale.sh: sessions
+#                   and queues, pending results; it reads BENCH_SCALE_*)
 set -euo pipefail
 
 SRC=${MBATCH_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -49,12 +57,14 @@ MBATCHCTL=${MBATCHCTL:-$SRC/tools/mbatchctl/mbatchctl}
 SECONDS_PER=${BENCH_SECONDS:-6}
 ROUNDS=${BENCH_ROUNDS:-3}
 MODES=${BENCH_MODES:-flash zero}
+MODES=${MODES//,/ }	# commas: from a kernel command line
 EPOCH=${BENCH_EPOCH:-64}
 DEPTH=${BENCH_DEPTH:-64}
 BATCHES=${BENCH_BATCHES:-8}
 SIZE_MB=${BENCH_SIZE_MB:-1024}
 BIN=${BENCH_BIN:-$BUILD/bench}
 NULLB_CFG=/sys/kernel/config/nullb
+OUT_DIR=${BENCH_OUT:-$BUILD/bench-out}
 DEV=mbbench$$
 QUEUE=bench$$
 
@@ -80,6 +90,7 @@ nullb_remove() {
 
 cleanup() {
 	set +e
+	[ -n "${LAT_TMP:-}" ] && rm -rf "$LAT_TMP"
 	# A client killed mid-run leaves its queue behind, holding the device.
 	if [ -d /sys/module/mbatch ] && [ -x "$MBATCHCTL" ]; then
 		"$MBATCHCTL" queue del "$QUEUE" >/dev/null 2>&1
@@ -87,6 +98,7 @@ cleanup() {
 	[ "$made_dev" = 1 ] && { nullb_remove || say "warning: cannot remove null_blk $DEV"; }
 	[ "$loaded_mbatch" = 1 ] && { rmmod mbatch || say "warning: rmmod mbatch failed"; }
 	[ "$loaded_nullb" = 1 ] && { rmmod null_blk || say "warning: rmmod null_blk failed"; }
+	[ -z "${REMOTE_SUMMARY:-}" ] || rm -f "$REMOTE_SUMMARY"
 }
 trap cleanup EXIT
 
@@ -117,6 +129,13 @@ if [ ! -d /sys/module/mbatch ]; then
 	modprobe libcrc32c 2>/dev/null || true	# insmod loads no dependencies
 	insmod "$KO" || die "insmod $KO failed"
 	loaded_mbatch=1
+fi
+
+# Latency histograms of the timed runs, per mode and row (merged at the end).
+LAT_TMP=$(mktemp -d /tmp/mbatch-bench-lat.XXXXXX)
+if ! mkdir -p "$OUT_DIR" 2>/dev/null || [ ! -w "$OUT_DIR" ]; then
+	say "warning: cannot write to $OUT_DIR: no files of the tables and histograms"
+	OUT_DIR=
 fi
 
 # --- device --------------------------------------------------------------------
@@ -163,7 +182,8 @@ wsect() { awk '{ print $7 }' "/sys/block/$DEV/stat"; }
 wios() { awk '{ print $5 }' "/sys/block/$DEV/stat"; }
 
 # run NAME COUNT: run workload NAME for COUNT writes, sets R_NS R_WRITES
-# R_CPS, checks the device saw exactly COUNT writes of the workload's size.
+# R_CPS and R_LAT (the client's LAT lines), checks the device saw exactly
+# COUNT writes of the workload's size.
 run() {
 	local name=$1 count=$2 out s0 s1 line
 	local -a cmd
@@ -187,7 +207,8 @@ run() {
 	s1=$(wsect)
 	line=$(grep '^RESULT ' <<<"$out" | tail -n 1)
 	[ -n "$line" ] || die "$name printed no result: $out"
-	grep -v '^RESULT ' <<<"$out" | sed 's/^/bench:   /' >&2 || true
+	grep -Ev '^(RESULT|LAT) ' <<<"$out" | sed 's/^/bench:   /' >&2 || true
+	R_LAT=$(grep '^LAT ' <<<"$out" || true)
 	R_NS=$(sed -n 's/.* ns=\([0-9]*\).*/\1/p' <<<"$line")
 	R_WRITES=$(sed -n 's/.* writes=\([0-9]*\).*/\1/p' <<<"$line")
 	R_CPS=$(sed -n 's/.* checkpoints=\([0-9]*\).*/\1/p' <<<"$line")
@@ -240,11 +261,79 @@ slab_size() {
 	fi
 }
 
+# lat_merge ROW KIND: the LAT lines of KIND from ROW's timed runs, merged
+# into "ROW KIND N P50_NS P99_NS HIST SKEW" (percentiles as the clients
+# compute them, tools/bench/bench.h: the upper edge of the bucket holding
+# the p-th sample, at most the maximum); nothing without samples.
+lat_merge() {
+	local f=$LAT_TMP/$MODE_NAME/$1
+	[ -s "$f" ] || return 0
+	awk -v kind="$2" '
+	$1 == "LAT" && $2 == "kind=" kind {
+		for (i = 3; i <= NF; i++) {
+			k = substr($i, 1, index($i, "=") - 1)
+			v = substr($i, index($i, "=") + 1)
+			if (k == "skew") print "S", v
+			else if (k == "max_ns") print "M", v
+			else if (k == "hist" && v != "-") {
+				m = split(v, hh, ",")
+				for (j = 1; j <= m; j++) {
+					split(hh[j], lc, ":")
+					print "H", lc[1], lc[2]
+				}
+			}
+		}
+	}' "$f" | sort -k1,1 -k2,2n | awk -v row="$1" -v kind="$2" '
+	function hi(lo,  us, e) {
+		us = int(lo / 1000)
+		if (us < 1024) return lo + 1000
+		for (e = 10; 2 ^ (e + 1) <= us; e++) ;
+		return lo + 2 ^ (e - 5) * 1000
+	}
+	function pct(p,  rank, seen, j, h) {
+		rank = int(p / 100 * n); if (rank < p / 100 * n) rank++
+		if (rank < 1) rank = 1
+		for (j = 1; j <= nb; j++) {
+			seen += cnt[j]
+			if (seen >= rank) break
+		}
+		h = hi(lo[j])
+		return h < max ? h : max
+	}
+	$1 == "S" { skew += $2 }
+	$1 == "M" && $2 + 0 > max { max = $2 + 0 }
+	$1 == "H" {
+		if (nb && lo[nb] == $2 + 0) cnt[nb] += $3
+		else { nb++; lo[nb] = $2 + 0; cnt[nb] = $3 + 0 }
+		n += $3
+	}
+	END {
+		if (!n) exit
+		hist = ""
+		for (j = 1; j <= nb; j++)
+			hist = hist (j > 1 ? "," : "") sprintf("%.0f:%.0f", lo[j], cnt[j])
+		printf "%s %s %.0f %.0f %.0f %s %.0f\n", row, kind, n, pct(50),
+			pct(99), hist, skew
+	}'
+}
+
 # table MODE_DESC: print the results of the workloads just run
 table() {
-	local desc=$1 w ref ref_name sync_rate line wref wsync sz
-	declare -A rate
+	local desc=$1 w ref ref_name sync_rate line wref wsync sz skew dev seen a b
+	declare -A rate p50 p99
 	for w in "${WORKLOADS[@]}"; do
+		p50[$w]=- p99[$w]=-
+		line=$(lat_merge "$w" write)
+		if [ -n "$line" ]; then
+			read -r _ _ _ a b _ skew <<<"$line"
+			p50[$w]=$a p99[$w]=$b
+			[ "$skew" = 0 ] || NOTE[$w]="${NOTE[$w]:-}  ($skew skewed time stamps)"
+			echo "${line% *}" >>"$LAT_TMP/$MODE_NAME.txt"
+		fi
+		if [[ $w = mbatch* ]]; then
+			line=$(lat_merge "$w" device)
+			[ -z "$line" ] || echo "${line% *}" >>"$LAT_TMP/$MODE_NAME.txt"
+		fi
 		# the median of the per-round rates: one disturbed round
 		# (the host busy elsewhere) does not move it
 		rate[$w]=$(tr ' ' '\n' <<<"${RATES[$w]}" | sort -g | awk '
@@ -272,10 +361,13 @@ interleaved rounds; mbatch's payloads are proxied (in a registered region)
 unless inline; writes/s is the median of the rounds' rates, spread = (max -
 min) / median; x io_uring is over $ref_name (the faster of the two drain
 variants) for 4 KiB writes, over io_uring-drain of the same size for the
-others; x sync is over sync of the same size
+others; x sync is over sync of the same size; p50 and p99 are the
+latencies of the writes in us, over the rounds: from the SUBMIT, the
+io_uring_enter() or the pwrite() that sent it to its completion
+(Documentation/bench.rst)
 EOF
-	printf '%-20s %8s %6s %8s %9s %8s %7s %10s %7s\n' workload writes ckpts \
-		seconds writes/s MiB/s spread "x io_uring" "x sync"
+	printf '%-20s %8s %6s %8s %9s %8s %7s %10s %7s %7s %7s\n' workload writes ckpts \
+		seconds writes/s MiB/s spread "x io_uring" "x sync" "p50 us" "p99 us"
 	for w in "${WORKLOADS[@]}"; do
 		wl_split "$w"
 		wref=$ref
@@ -287,16 +379,19 @@ EOF
 		awk -v n="$w" -v w="${WRITES[$w]}" -v c="${CPS[$w]}" -v ns="${NS[$w]}" \
 			-v r="${rate[$w]}" -v ref="$wref" -v sr="$wsync" \
 			-v rates="${RATES[$w]}" -v bs="$WL_BS" \
-			-v note="${NOTE[$w]:-}" 'BEGIN {
+			-v note="${NOTE[$w]:-}" -v p50="${p50[$w]}" -v p99="${p99[$w]}" 'BEGIN {
 			n_r = split(rates, rr, " ")
 			lo = hi = rr[1] + 0
 			for (i = 2; i <= n_r; i++) {
 				if (rr[i] + 0 < lo) lo = rr[i] + 0
 				if (rr[i] + 0 > hi) hi = rr[i] + 0
 			}
-			printf "%-20s %8d %6d %8.3f %9.0f %8.1f %6.0f%% %9.2fx %6.2fx%s\n",
+			lat = ""
+			if (p50 == "-") lat = sprintf(" %7s %7s", "-", "-")
+			else lat = sprintf(" %7.0f %7.0f", p50 / 1e3, p99 / 1e3)
+			printf "%-20s %8d %6d %8.3f %9.0f %8.1f %6.0f%% %9.2fx %6.2fx%s%s\n",
 				n, w, c, ns / 1e9, r, r * bs / 1048576,
-				100 * (hi - lo) / r, r / ref, r / sr, note }'
+				100 * (hi - lo) / r, r / ref, r / sr, lat, note }'
 	done
 	for w in "${WORKLOADS[@]}"; do
 		[[ $w = mbatch* ]] || continue
@@ -316,6 +411,39 @@ EOF
 		echo "   $line"
 		SUMMARY+=("$(uname -r) $MODE_NAME: $line")
 	done
+	# mbatch's results carry the module's time stamps: the device part.
+	for w in "${WORKLOADS[@]}"; do
+		[[ $w = mbatch* ]] || continue
+		dev=$(lat_merge "$w" device)
+		seen=$(lat_merge "$w" seen)
+		if [ -z "$dev" ] || [ -z "$seen" ]; then
+			continue
+		fi
+		awk -v n="$w" -v d="$dev" -v s="$seen" 'BEGIN {
+			split(d, dd, " "); split(s, ss, " ")
+			printf "   %s latency: device part (START to DONE) p50 %.0f us, p99 %.0f us; until the client has the result (SUBMIT to COLLECT) p50 %.0f us, p99 %.0f us\n",
+				n, dd[4] / 1e3, dd[5] / 1e3, ss[4] / 1e3, ss[5] / 1e3 }' | fmt -w 77 | sed '2,$s/^/     /'
+	done
+}
+
+# lat_files MODE DESC: the table and the histograms into $OUT_DIR
+lat_files() {
+	local base
+	[ -n "$OUT_DIR" ] || return 0
+	base=$OUT_DIR/lat-$(uname -r)-$1
+	cp "$LAT_TMP/$1.table" "$OUT_DIR/table-$(uname -r)-$1.txt"
+	[ -s "$LAT_TMP/$1.txt" ] || return 0
+	cp "$LAT_TMP/$1.txt" "$base.txt"
+	if ! command -v python3 >/dev/null; then
+		say "$1: no python3: no picture of the histograms ($base.txt)"
+		return 0
+	fi
+	if python3 "$SRC/tools/bench/latsvg.py" "$(uname -r) $1: $2" \
+		"$base.txt" "$base.svg"; then
+		say "$1: latency histograms: $base.svg"
+	else
+		say "warning: $1: cannot draw $base.svg"
+	fi
 }
 
 say "kernel $(uname -r), $(nproc) CPU(s), clients in $BIN"
@@ -353,6 +481,7 @@ for mode in $MODES; do
 		"hw_queue_depth $DEPTH, ${params[*]}"
 
 	declare -A COUNT=() WRITES=() CPS=() NS=() NOTE=() RATES=() DEVIOS=()
+	mkdir -p "$LAT_TMP/$mode"
 	# A first, untimed run: the first writes to a fresh device (and the
 	# first run of each program under TCG) are much slower than the rest.
 	run io_uring-nodrain 6400
@@ -407,6 +536,7 @@ for mode in $MODES; do
 			CPS[$w]=$((CPS[$w] + R_CPS))
 			NS[$w]=$((NS[$w] + R_NS))
 			r=$(awk -v w="$R_WRITES" -v ns="$R_NS" 'BEGIN { printf "%.1f", w / (ns / 1e9) }')
+			[ -z "$R_LAT" ] || echo "$R_LAT" >>"$LAT_TMP/$mode/$w"
 			RATES[$w]="${RATES[$w]:-}${RATES[$w]:+ }$r"
 		done
 	done
@@ -415,22 +545,39 @@ for mode in $MODES; do
 		[ "$merged" -gt 0 ] && NOTE[$w]="  ($merged merged)"
 		[ "$w" = io_uring-nodrain ] && NOTE[$w]="${NOTE[$w]:-}  (no ordering: reference)"
 	done
-	table "$desc"
+	table "$desc" >"$LAT_TMP/$mode.table"
+	cat "$LAT_TMP/$mode.table"
+	lat_files "$mode" "$desc"
 	nullb_remove || die "cannot remove null_blk $DEV"
 	made_dev=0
 done
 
-# Remote sessions: the same writes from another node (tools/bench/remote.sh).
+# Remote sessions: the same writes from another node, and over nvme-tcp
+# (tools/bench/remote.sh); its summary lines end ours.
+REMOTE_SUMMARY=
 if [ "${BENCH_REMOTE:-1}" != 0 ]; then
-	BENCH_BIN=$BIN MBATCH_KO=$KO MBATCHCTL=$MBATCHCTL "$SRC/tools/bench/remote.sh" ||
+	REMOTE_SUMMARY=$(mktemp /tmp/mb_remote_summary.XXXXXX)
+	BENCH_BIN=$BIN MBATCH_KO=$KO MBATCHCTL=$MBATCHCTL \
+		BENCH_REMOTE_SUMMARY=$REMOTE_SUMMARY "$SRC/tools/bench/remote.sh" ||
 		{ say "ERROR: the remote benchmark failed"; REMOTE_FAILED=1; }
+fi
+
+# Scaling: sessions, queues and pending results (tools/bench/scale.sh).
+if [ "${BENCH_SCALE:-1}" != 0 ]; then
+	BENCH_BIN=$BIN MBATCH_KO=$KO "$SRC/tools/bench/scale.sh" ||
+		{ say "ERROR: the scaling benchmark failed"; SCALE_FAILED=1; }
 fi
 
 echo
 for s in "${SUMMARY[@]}"; do
 	echo "bench: $s"
 done
+if [ -n "$REMOTE_SUMMARY" ]; then
+	cat "$REMOTE_SUMMARY"
+	rm -f "$REMOTE_SUMMARY"
+fi
 if [ "$FAILED" != 0 ]; then
 	die "a workload did not write what it should have (see ERROR above)"
 fi
 [ "${REMOTE_FAILED:-0}" = 0 ] || die "the remote benchmark failed (see above)"
+[ "${SCALE_FAILED:-0}" = 0 ] || die "the scaling benchmark failed (see above)"

@@ -40,6 +40,15 @@
  * the zero page, with no payload at all. Not a peer: it shows what the same
  * client would reach if no data moved at all.
  *
+ * Latency, of every write: "write" from the SUBMIT that carried it
+ * (CLOCK_MONOTONIC just before the request is sent) to the result's DONE_NS
+ * (ktime_get_ns() when its bio completed, the same clock); "device" from
+ * START_NS (when the module built its bio, just before submit_bio()) to
+ * DONE_NS; "seen" from the SUBMIT to the return of the COLLECT that brought
+ * the result. A result stamped before its SUBMIT was sent or after its
+ * COLLECT returned counts as skew (clocks that do not match). With -P the
+ * stamps of the results are the participant's.
+ *
  * Uses the raw netlink client of the selftests (selftests/mbatch/mbatch_nl.c).
  */
 #include <pthread.h>
@@ -108,6 +117,10 @@ static int collector_thread;
 static uint32_t write_op = MBATCH_OP_WRITE;
 static const char *peer_name;
 static int round_trip;
+/* When each outstanding SUBMIT was sent, by batch id modulo nsub. */
+static uint64_t *sub_ns;
+static uint32_t nsub = 1;
+static struct bench_lat lat_write, lat_dev, lat_seen;
 
 static int submit(uint32_t session, uint64_t batch_id,
 		  const struct bcmd *cmds, uint32_t n)
@@ -143,6 +156,8 @@ static int submit(uint32_t session, uint64_t batch_id,
 		}
 		mb_nest_end(&r, nest);
 	}
+	__atomic_store_n(&sub_ns[batch_id % nsub], bench_now_ns(),
+			 __ATOMIC_RELAXED);
 	ret = mb_transact(&sock, &r, NULL, NULL);
 	/* mb_put() may have grown it: keep whatever it is now. */
 	req_buf = r.buf;
@@ -189,8 +204,21 @@ struct state {
 	uint64_t cps;		/* checkpoint results seen */
 };
 
+/* Latency of a write result; @now: its COLLECT returned. */
+static void result_lat(const struct mb_result *r, uint64_t now)
+{
+	uint64_t sent = __atomic_load_n(&sub_ns[r->batch_id % nsub],
+					__ATOMIC_RELAXED);
+
+	bench_lat_add(&lat_write, sent, r->done_ns);
+	bench_lat_add(&lat_dev, r->start_ns, r->done_ns);
+	bench_lat_add(&lat_seen, sent, now);
+	if (r->done_ns > now)
+		lat_write.skew++;
+}
+
 static void check_result(const struct bench_opts *o, struct state *st,
-			 const struct mb_result *r)
+			 const struct mb_result *r, uint64_t now)
 {
 	if (r->seq != st->last_seq + 1)
 		bench_die(o, "result sequence %" PRIu64 " after %" PRIu64
@@ -210,6 +238,7 @@ static void check_result(const struct bench_opts *o, struct state *st,
 			bench_die(o, "write %" PRIu64 " of epoch %" PRIu64
 				  " completed in epoch %" PRIu64, r->tag,
 				  r->tag / o->epoch, st->cps);
+		result_lat(r, now);
 		st->writes++;
 	} else if (r->op == MBATCH_OP_CHECKPOINT) {
 		uint64_t want = (st->cps + 1) * o->epoch;
@@ -244,7 +273,7 @@ static void collect_once(struct run *r)
 {
 	const struct bench_opts *o = r->o;
 	struct mb_collect_opts co = { .session = sid };
-	uint64_t left = r->total_msgs - r->st.results, ts;
+	uint64_t left = r->total_msgs - r->st.results, ts, te;
 	struct mb_collect c;
 	uint32_t i;
 	int ret;
@@ -259,7 +288,8 @@ static void collect_once(struct run *r)
 	co.timeout_ms = 5000;
 	ts = bench_now_ns();
 	ret = mb_collect(r->sock, &co, &c);
-	r->collect_ns += bench_now_ns() - ts;
+	te = bench_now_ns();
+	r->collect_ns += te - ts;
 	r->ncollect++;
 	if (ret)
 		bench_die(o, "collect: %s", mb_strerr(r->sock));
@@ -270,7 +300,7 @@ static void collect_once(struct run *r)
 		bench_die(o, "no result for 5 s (%" PRIu64 " seen)",
 			  r->st.results);
 	for (i = 0; i < c.nres; i++)
-		check_result(o, &r->st, &c.res[i]);
+		check_result(o, &r->st, &c.res[i], te);
 	mb_collect_free(&c);
 }
 
@@ -522,11 +552,13 @@ int main(int argc, char **argv)
 			proxied ? "proxied, in a registered region" : "inline");
 
 	cmds = calloc(per_batch, sizeof(*cmds));
+	nsub = o.batches + 1;
+	sub_ns = calloc(nsub, sizeof(*sub_ns));
 	req_cap = 4096 + (size_t)per_batch * ((proxied ? 0 : o.bs) + 256);
 	req_buf = calloc(1, req_cap);
 	if ((!proxied && posix_memalign((void **)&bufs, BENCH_BS,
 					(size_t)o.epoch * o.bs)) ||
-	    !cmds || !req_buf)
+	    !cmds || !req_buf || !sub_ns)
 		bench_die(&o, "out of memory");
 	bench_rng_init(&rng, o.seed);
 	run.o = &o;
@@ -670,9 +702,13 @@ int main(int argc, char **argv)
 				  "mbatch-remote") :
 		     round_trip ? "mbatch-rt" : "mbatch",
 		     run.st.writes, run.st.cps, t1 - t0);
+	bench_lat_print(&o, &lat_write, "write");
+	bench_lat_print(&o, &lat_dev, "device");
+	bench_lat_print(&o, &lat_seen, "seen");
 	if (collector_thread)
 		mb_close(&csock);
 	free(cmds);
+	free(sub_ns);
 	free(bufs);
 	free(req_buf);
 	cleanup();

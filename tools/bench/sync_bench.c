@@ -4,7 +4,8 @@
  * synchronous O_DIRECT pwrite() at a time. Every write has completed before the next one
  * starts, so each write is its own checkpoint: the ordering the other
  * clients buy with a checkpoint every -e writes comes for free here, at the
- * price of one device round trip per write.
+ * price of one device round trip per write. The latency of each write is
+ * the time its pwrite() took (CLOCK_MONOTONIC before and after the call).
  */
 #include "bench.h"
 
@@ -21,8 +22,9 @@ int main(int argc, char **argv)
 		.prog = "sync_bench", .count = 10000, .epoch = 64, .depth = 1,
 		.seed = BENCH_SEED,
 	};
+	static struct bench_lat lat;
 	struct bench_rng rng;
-	uint64_t i, t0, t1;
+	uint64_t i, t0, t1, ts, te;
 	void *buf;
 	int fd;
 
@@ -41,14 +43,18 @@ int main(int argc, char **argv)
 		ssize_t n;
 
 		bench_fill(&o, buf, i);
+		ts = bench_now_ns();
 		n = pwrite(fd, buf, o.bs, (off_t)off);
+		te = bench_now_ns();
 		if (n != (ssize_t)o.bs)
 			bench_die(&o, "write %" PRIu64 " at %" PRIu64 ": %s", i,
 				  off, n < 0 ? strerror(errno) : "short write");
+		bench_lat_add(&lat, ts, te);
 	}
 	t1 = bench_now_ns();
 
 	bench_result(&o, "sync", o.count, o.count / o.epoch, t1 - t0);
+	bench_lat_print(&o, &lat, "write");
 	free(buf);
 	close(fd);
 	return 0;

@@ -12,6 +12,11 @@
  * the first write of each epoch instead (every -e'th SQE), -N drops the
  * drain altogether (no ordering: a reference, not a peer). File and buffers
  * are registered, so no write pins pages or looks up the file.
+ *
+ * The latency of a write runs from the io_uring_enter() that submits its
+ * SQE (CLOCK_MONOTONIC just before the call) to the return of the call
+ * after which its CQE is reaped (CLOCK_MONOTONIC just after it): one time
+ * stamp per call, shared by the SQEs and CQEs of that call.
  */
 #include <liburing.h>
 
@@ -41,12 +46,15 @@ int main(int argc, char **argv)
 		.depth = 64, .seed = BENCH_SEED,
 	};
 	uint64_t wi = 0, writes_done = 0, nops_done = 0, nops_total;
-	uint64_t t0, t1, cp_issued = 0;
+	uint64_t t0, t1, cp_issued = 0, ts;
+	static struct bench_lat lat;
 	struct io_uring_params p = { 0 };
 	struct io_uring ring;
 	struct bench_rng rng;
 	struct iovec *iov;
-	uint32_t *free_slots, nfree, inflight = 0, i;
+	uint32_t *free_slots, nfree, inflight = 0, i, nnew = 0;
+	uint32_t *new_slots;
+	uint64_t *sub_ns;
 	const char *name;
 	char *bufs;
 	int fd, ret;
@@ -77,7 +85,9 @@ int main(int argc, char **argv)
 		bench_die(&o, "out of memory");
 	iov = calloc(o.depth, sizeof(*iov));
 	free_slots = calloc(o.depth, sizeof(*free_slots));
-	if (!iov || !free_slots)
+	new_slots = calloc(o.depth, sizeof(*new_slots));
+	sub_ns = calloc(o.depth, sizeof(*sub_ns));
+	if (!iov || !free_slots || !new_slots || !sub_ns)
 		bench_die(&o, "out of memory");
 	for (i = 0; i < o.depth; i++) {
 		iov[i].iov_base = bufs + (size_t)i * o.bs;
@@ -126,15 +136,20 @@ int main(int argc, char **argv)
 					fl |= IOSQE_IO_DRAIN;
 				io_uring_sqe_set_flags(sqe, fl);
 				io_uring_sqe_set_data64(sqe, slot);
+				new_slots[nnew++] = slot;
 				wi++;
 			}
 			inflight++;
 		}
 
+		ts = bench_now_ns();
+		while (nnew)
+			sub_ns[new_slots[--nnew]] = ts;
 		ret = io_uring_submit_and_wait(&ring, 1);
 		if (ret < 0 && ret != -EINTR)
 			bench_die(&o, "io_uring_submit_and_wait: %s",
 				  strerror(-ret));
+		ts = bench_now_ns();
 
 		io_uring_for_each_cqe(&ring, head, cqe) {
 			uint64_t d = io_uring_cqe_get_data64(cqe);
@@ -150,6 +165,7 @@ int main(int argc, char **argv)
 						  cqe->res < 0 ?
 						  strerror(-cqe->res) :
 						  "short write");
+				bench_lat_add(&lat, sub_ns[d], ts);
 				free_slots[nfree++] = (uint32_t)d;
 				writes_done++;
 			}
@@ -164,7 +180,10 @@ int main(int argc, char **argv)
 	bench_result(&o, name, writes_done,
 		     o.drain_write ? (o.count - 1) / o.epoch : nops_done,
 		     t1 - t0);
+	bench_lat_print(&o, &lat, "write");
 	io_uring_queue_exit(&ring);
+	free(sub_ns);
+	free(new_slots);
 	free(free_slots);
 	free(iov);
 	free(bufs);

@@ -495,6 +495,9 @@ run_exec() {
 		tap fail "${EXEC:-exec}" "not yet"
 		return
 	fi
+	# Files of the script (bench.sh: tables, latency histograms) reach
+	# the host in share/bench/.
+	export BENCH_OUT=$RES/bench
 	RUN_LOG=$RES/exec.log run_test "$EXEC" "$MBATCH_SRC" \
 		bash "$MBATCH_SRC/$EXEC"
 }
