@@ -378,7 +378,7 @@ wsect() { awk '{ print $7 }' "/sys/block/$1/stat"; }
 
 # run NAME COUNT: sets R_NS and R_WRITES, checks the device wrote COUNT blocks
 run() {
-	local name=$1 count=$2 out s0 line dev=$DEV path=/dev/$DEV
+	local name=$1 count=$2 out s0 line dev=$DEV path=/dev/$DEV kind=seen
 	local -a cmd=(nsx "$NSA" "$BIN/mbatch_bench" -P nodeb -Q q0 -e "$EPOCH"
 		      -d "$DEPTH" -b "$BATCHES")
 	case $name in
@@ -386,6 +386,7 @@ run() {
 	nvme-tcp)
 		cmd=("$BIN/uring_bench" -e "$EPOCH" -d "$DEPTH")
 		dev=$NVDEV path=/dev/$NV_BDEV	# written through the host's disk
+		kind="write"
 		;;
 	esac
 	cmd+=(-n "$count" "$path")
@@ -398,6 +399,11 @@ run() {
 	[ -n "$line" ] || die "$name printed no result: $out"
 	R_NS=$(sed -n 's/.* ns=\([0-9]*\).*/\1/p' <<<"$line")
 	R_WRITES=$(sed -n 's/.* writes=\([0-9]*\).*/\1/p' <<<"$line")
+	# Latency until the client has the result: mbatch's "seen" (SUBMIT
+	# to the COLLECT that brought it), io_uring's "write" (submit to reap)
+	line=$(grep "^LAT kind=$kind " <<<"$out" | tail -n 1)
+	R_P50=$(sed -n 's/.* p50_ns=\([0-9]*\).*/\1/p' <<<"$line")
+	R_P99=$(sed -n 's/.* p99_ns=\([0-9]*\).*/\1/p' <<<"$line")
 	if [ "$R_WRITES" != "$count" ] || [ $(($(wsect "$dev") - s0)) != $((count * 8)) ]; then
 		say "ERROR: $name: $R_WRITES writes reported, $(($(wsect "$dev") - s0)) sectors" \
 			"written on $dev, $count writes asked"
@@ -441,7 +447,13 @@ target() {
 	esac
 }
 
+# us NS: microseconds, or - without a value
+us() {
+	awk -v ns="${1:-}" 'BEGIN { if (ns == "") print "-"; else printf "%.0f", ns / 1e3 }'
+}
+
 rows=()
+lrows=()
 summary=()
 for d in $DELAYS; do
 	for ifn in "$NSA tob" "$NSB toa"; do
@@ -454,8 +466,10 @@ for d in $DELAYS; do
 	say "delay ${d} ms each way (peer rtt ${rtt} us): batched"
 	measure batched $((EPOCH * 16))
 	b_rate=$RATE b_n=$N
+	lrow=$(printf '%8s %10s %10s' "$d" "$(us "$R_P50")" "$(us "$R_P99")")
 	say "delay ${d} ms each way: round-trip"
 	measure round-trip $((EPOCH * 2))
+	lrow+=$(printf ' %10s %10s' "$(us "$R_P50")" "$(us "$R_P99")")
 	row=$(awk -v d="$d" -v rtt="$rtt" -v bn="$b_n" -v br="$b_rate" \
 		-v rn="$N" -v rr="$RATE" 'BEGIN {
 		printf "%8s %8s %10d %10.0f %10d %10.0f %8.1fx", d, rtt, bn, br,
@@ -469,6 +483,7 @@ for d in $DELAYS; do
 		lrtt=$(lo_rtt)
 		say "delay ${d} ms on lo (ping rtt ${lrtt} us): nvme-tcp"
 		measure nvme-tcp $((EPOCH * 16))
+		lrow+=$(printf ' %10s %10s' "$(us "$R_P50")" "$(us "$R_P99")")
 		tc qdisc del dev lo root || die "tc qdisc del dev lo root"
 		LO_NETEM=0
 		row+=$(awk -v rtt="$lrtt" -v n="$N" -v r="$RATE" -v br="$b_rate" 'BEGIN {
@@ -477,9 +492,11 @@ for d in $DELAYS; do
 			'BEGIN { printf "%.2f", b / r }')x nvme-tcp$(target "$d" nvme)"
 	else
 		row+="  nvme-tcp $NV_SKIP"
+		lrow+="  nvme-tcp skipped"
 		line+=", nvme-tcp $NV_SKIP"
 	fi
 	rows+=("$row")
+	lrows+=("$lrow")
 	summary+=("$line")
 done
 nvme_cleanup
@@ -500,6 +517,15 @@ printf '%8s %8s %21s %21s %9s %30s\n' "" "" "------ batched ------" \
 printf '%8s %8s %10s %10s %10s %10s %9s %8s %10s %10s %9s\n' delay_ms rtt_us \
 	writes writes/s writes writes/s ratio rtt_us writes writes/s "x nvme"
 for r in "${rows[@]}"; do
+	echo "$r"
+done
+echo
+echo "   latency of the same runs, us, until the client has the result (mbatch:"
+echo "   SUBMIT to the COLLECT that brought it; nvme-tcp: submit to reap)"
+printf '%8s %21s %21s %21s\n' "" "------ batched ------" \
+	"----- round-trip ----" "------ nvme-tcp -----"
+printf '%8s %10s %10s %10s %10s %10s %10s\n' delay_ms p50 p99 p50 p99 p50 p99
+for r in "${lrows[@]}"; do
 	echo "$r"
 done
 echo
