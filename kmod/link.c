@@ -116,10 +116,11 @@ void mbatch_link_reason(struct mbatch_link *l, char *reason, size_t len,
 	spin_unlock_irqrestore(&l->lock, flags);
 }
 
-int mbatch_link_send(struct mbatch_link *l, u16 type, u32 session, u64 arg,
-		     const void *payload, u32 len)
+/* The next frame's header, with its digest if negotiated. */
+static void mbatch_link_hdr(struct mbatch_link *l, struct mbatch_wire_hdr *h,
+			    u16 type, u32 session, u64 arg, u32 len)
 {
-	struct mbatch_wire_hdr h = {
+	*h = (struct mbatch_wire_hdr){
 		.version = MBATCH_WIRE_VERSION,
 		.type = cpu_to_le16(type),
 		.len = cpu_to_le32(len),
@@ -127,6 +128,27 @@ int mbatch_link_send(struct mbatch_link *l, u16 type, u32 session, u64 arg,
 		.seq = cpu_to_le64(++l->tx_seq),
 		.arg = cpu_to_le64(arg),
 	};
+	if (l->digest & MBATCH_DIGEST_HEADER)
+		h->hdigest = cpu_to_le32(mbatch_crc(h, sizeof(*h)));
+}
+
+/* A frame of @total bytes went out (@err 0), or the link drops. */
+static int mbatch_link_sent(struct mbatch_link *l, int err, size_t total)
+{
+	WRITE_ONCE(l->tx_since, 0);
+	if (err) {
+		mbatch_link_down(l, err, "send failed");
+		return err;
+	}
+	atomic64_inc(&l->stats.tx_frames);
+	atomic64_add(total, &l->stats.tx_bytes);
+	return 0;
+}
+
+int mbatch_link_send(struct mbatch_link *l, u16 type, u32 session, u64 arg,
+		     const void *payload, u32 len)
+{
+	struct mbatch_wire_hdr h;
 	struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
 	struct kvec iov[3];
 	unsigned int n = 0;
@@ -136,8 +158,7 @@ int mbatch_link_send(struct mbatch_link *l, u16 type, u32 session, u64 arg,
 
 	if (atomic_read(&l->down))
 		return -ENOTCONN;
-	if (l->digest & MBATCH_DIGEST_HEADER)
-		h.hdigest = cpu_to_le32(mbatch_crc(&h, sizeof(h)));
+	mbatch_link_hdr(l, &h, type, session, arg, len);
 	iov[n++] = (struct kvec){ .iov_base = &h, .iov_len = sizeof(h) };
 	total = sizeof(h);
 	if (len) {
@@ -153,14 +174,8 @@ int mbatch_link_send(struct mbatch_link *l, u16 type, u32 session, u64 arg,
 	}
 	WRITE_ONCE(l->tx_since, jiffies | 1);
 	ret = kernel_sendmsg(l->sock, &msg, iov, n, total);
-	WRITE_ONCE(l->tx_since, 0);
-	if (ret != total) {
-		mbatch_link_down(l, ret < 0 ? ret : -EPIPE, "send failed");
-		return ret < 0 ? ret : -EPIPE;
-	}
-	atomic64_inc(&l->stats.tx_frames);
-	atomic64_add(total, &l->stats.tx_bytes);
-	return 0;
+	return mbatch_link_sent(l, ret == total ? 0 : ret < 0 ? ret : -EPIPE,
+				total);
 }
 
 /* CRC-32C of @len bytes of @pages from @off in the first. */
@@ -190,14 +205,7 @@ static u32 mbatch_crc_pages(struct page **pages, u32 off, u32 len)
 int mbatch_link_send_pages(struct mbatch_link *l, u16 type, u32 session,
 			   u64 arg, struct page **pages, u32 off, u32 len)
 {
-	struct mbatch_wire_hdr h = {
-		.version = MBATCH_WIRE_VERSION,
-		.type = cpu_to_le16(type),
-		.len = cpu_to_le32(len),
-		.session = cpu_to_le32(session),
-		.seq = cpu_to_le64(++l->tx_seq),
-		.arg = cpu_to_le64(arg),
-	};
+	struct mbatch_wire_hdr h;
 	struct msghdr msg = { .msg_flags = MSG_NOSIGNAL | MSG_MORE };
 	bool ddigest = l->digest & MBATCH_DIGEST_DATA;
 	struct kvec iov = { .iov_base = &h, .iov_len = sizeof(h) };
@@ -207,8 +215,7 @@ int mbatch_link_send_pages(struct mbatch_link *l, u16 type, u32 session,
 
 	if (atomic_read(&l->down))
 		return -ENOTCONN;
-	if (l->digest & MBATCH_DIGEST_HEADER)
-		h.hdigest = cpu_to_le32(mbatch_crc(&h, sizeof(h)));
+	mbatch_link_hdr(l, &h, type, session, arg, len);
 	if (ddigest)
 		crc = cpu_to_le32(mbatch_crc_pages(pages, off, len));
 	WRITE_ONCE(l->tx_since, jiffies | 1);
@@ -229,15 +236,8 @@ int mbatch_link_send_pages(struct mbatch_link *l, u16 type, u32 session,
 		ret = kernel_sendmsg(l->sock, &msg, &iov, 1, sizeof(crc));
 		ret = ret == sizeof(crc) ? 0 : ret < 0 ? ret : -EPIPE;
 	}
-	WRITE_ONCE(l->tx_since, 0);
-	if (ret) {
-		mbatch_link_down(l, ret, "send failed");
-		return ret;
-	}
-	atomic64_inc(&l->stats.tx_frames);
-	atomic64_add(sizeof(h) + len + (ddigest ? sizeof(crc) : 0),
-		     &l->stats.tx_bytes);
-	return 0;
+	return mbatch_link_sent(l, ret, sizeof(h) + len +
+				(ddigest ? sizeof(crc) : 0));
 }
 
 /* Read exactly @len bytes; 0 or -errno. */

@@ -146,6 +146,21 @@ static int wait_peer(struct mb_sock *s, const char *name, uint32_t state,
 	return -1;
 }
 
+/* The participant session of our one session on nodeb, 0 if none. */
+static uint32_t peer_session(struct mb_sock *s)
+{
+	struct mb_session_info all[4];
+	uint32_t psid = 0;
+	int i;
+
+	if (mb_session_dump(s, all, 4) != 2)
+		return 0;
+	for (i = 0; i < 2; i++)
+		if (all[i].flags & MBATCH_SESSION_F_PEER)
+			psid = all[i].id;
+	return psid;
+}
+
 static int add_peer(struct mb_sock *s, const char *name)
 {
 	struct mb_peer_cfg c = { .name = name, .keepalive_ms = 200,
@@ -1108,7 +1123,7 @@ TEST_F_TIMEOUT(remote, credit_window, 180)
 {
 	struct mb_queue_cfg qc = { .name = self->e.queue, .dev = self->e.dev,
 				   .depth = 8, .max_cmds = 64 };
-	struct mb_session_info all[4], si;
+	struct mb_session_info si;
 	struct mb_cmd c[256];
 	struct mb_result *r = NULL;
 	struct mb_peer_info pi;
@@ -1122,11 +1137,8 @@ TEST_F_TIMEOUT(remote, credit_window, 180)
 	ASSERT_EQ(0, mb_queue_new(&self->e.s, &qc))
 		TH_LOG("QUEUE_NEW: %s", mb_strerr(&self->e.s));
 	open_active(_metadata, self, &self->sid);
-	ASSERT_EQ(2, mb_session_dump(&self->e.s, all, 4));
-	for (i = 0; i < 2; i++)
-		if (all[i].flags & MBATCH_SESSION_F_PEER)
-			psid = all[i].id;
-	ASSERT_NE(0, psid);
+	psid = peer_session(&self->e.s);
+	ASSERT_NE(0, psid) TH_LOG("no participant session beside ours");
 
 	for (k = 0; k < 8; k++) {
 		for (i = 0; i < 256; i++)
@@ -1441,7 +1453,7 @@ TEST_F_TIMEOUT(remote, pull_lost_resumed, 90)
 	struct mb_peer_cfg pc = { .name = PEER_IN, .keepalive_ms = 200,
 				  .link_timeout_ms = 30000 };
 	unsigned char *buf = calloc(1, 4096);
-	struct mb_session_info si, all[4];
+	struct mb_session_info si;
 	struct mb_peer_info pi;
 	struct mb_result *r = NULL;
 	uint32_t nr, i, psid = 0, k;
@@ -1457,11 +1469,8 @@ TEST_F_TIMEOUT(remote, pull_lost_resumed, 90)
 		TH_LOG("PEER_NEW: %s", mb_strerr(&self->e.s));
 	ASSERT_EQ(0, relink(&self->e.s, variant->digest));
 	open_active(_metadata, self, &self->sid);
-	ASSERT_EQ(2, mb_session_dump(&self->e.s, all, 4));
-	for (i = 0; i < 2; i++)
-		if (all[i].flags & MBATCH_SESSION_F_PEER)
-			psid = all[i].id;
-	ASSERT_NE(0, psid);
+	psid = peer_session(&self->e.s);
+	ASSERT_NE(0, psid) TH_LOG("no participant session beside ours");
 	w0 = mb_sectors_written(self->e.nullb);
 	ASSERT_LE(0, w0);
 
@@ -1549,7 +1558,7 @@ TEST_F_TIMEOUT(remote, pull_bounded, 180)
 	size_t rlen = 63 * PB_IO;
 	unsigned char *p = mmap(NULL, rlen, PROT_READ | PROT_WRITE,
 				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	struct mb_session_info all[4], si;
+	struct mb_session_info si;
 	struct mb_region_info ri;
 	struct mb_peer_info pin;
 	struct mb_result *r = NULL;
@@ -1566,11 +1575,8 @@ TEST_F_TIMEOUT(remote, pull_bounded, 180)
 	ASSERT_EQ(0, mb_queue_new(&self->e.s, &qc))
 		TH_LOG("QUEUE_NEW: %s", mb_strerr(&self->e.s));
 	open_active(_metadata, self, &self->sid);
-	ASSERT_EQ(2, mb_session_dump(&self->e.s, all, 4));
-	for (i = 0; i < 2; i++)
-		if (all[i].flags & MBATCH_SESSION_F_PEER)
-			psid = all[i].id;
-	ASSERT_NE(0, psid);
+	psid = peer_session(&self->e.s);
+	ASSERT_NE(0, psid) TH_LOG("no participant session beside ours");
 	ASSERT_EQ(0, mb_region_new(&self->e.s, (uintptr_t)p, rlen, 0, &ri))
 		TH_LOG("REGION_NEW: %s", mb_strerr(&self->e.s));
 
