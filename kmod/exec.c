@@ -525,19 +525,28 @@ static void mbatch_bio_end(struct bio *bio)
 	mbatch_io_done(io, err);
 }
 
+/*
+ * Writes are flagged as O_DIRECT's are (REQ_SYNC | REQ_IDLE): someone waits
+ * for each of them. Without it writeback throttling (blk-wbt, on by default
+ * on every blk-mq disk) takes them for background writeback, caps them at
+ * a few in flight and puts the dispatch worker to sleep in wbt_wait(),
+ * which flushes its plug to kblockd.
+ */
+#define MBATCH_REQ_WRITE	(REQ_OP_WRITE | REQ_SYNC | REQ_IDLE)
+
 static blk_opf_t mbatch_io_opf(u32 op, bool native_zeroes)
 {
 	switch (op) {
 	case MBATCH_OP_READ:
 		return REQ_OP_READ;
 	case MBATCH_OP_WRITE:
-		return REQ_OP_WRITE;
+		return MBATCH_REQ_WRITE;
 	case MBATCH_OP_DISCARD:
 		return REQ_OP_DISCARD;
 	case MBATCH_OP_WRITE_ZEROES:
-		return native_zeroes ? REQ_OP_WRITE_ZEROES : REQ_OP_WRITE;
+		return native_zeroes ? REQ_OP_WRITE_ZEROES : MBATCH_REQ_WRITE;
 	default:
-		return REQ_OP_WRITE | REQ_PREFLUSH;
+		return MBATCH_REQ_WRITE | REQ_PREFLUSH;
 	}
 }
 
@@ -553,7 +562,8 @@ static struct bio *mbatch_zero_pages_bio(struct mbatch_io *io,
 		unsigned int nr = min_t(u64, BIO_MAX_VECS,
 					DIV_ROUND_UP_ULL(left, PAGE_SIZE));
 
-		bio = blk_next_bio(bio, bdev, nr, REQ_OP_WRITE, GFP_NOIO);
+		bio = blk_next_bio(bio, bdev, nr, MBATCH_REQ_WRITE,
+				   GFP_NOIO);
 		bio->bi_iter.bi_sector = sector;
 		while (left) {
 			unsigned int len = min_t(u64, left, PAGE_SIZE);

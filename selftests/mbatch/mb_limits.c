@@ -493,6 +493,83 @@ TEST_F(lim, depth_bounds_inflight)
  * MBATCH_QUEUE_SESSIONS_MAX sessions on one queue: the next open is
  * refused with -ENOBUFS and says why; a close makes room for one.
  */
+/*
+ * Writes fill the depth too. The block layer's writeback throttling (wbt,
+ * on by default on every blk-mq disk) caps writes it takes for background
+ * writeback at about half the device's depth and makes their submitter
+ * sleep; O_DIRECT's are exempt (REQ_SYNC | REQ_IDLE), and so must ours be:
+ * someone waits for every one. 64 scattered 4 KiB WRITEs in one epoch at
+ * depth 64 on a device of 20 ms per command, wbt on: all 64 at once, by
+ * their own times, and the data reads back.
+ */
+TEST_F(lim, writes_not_throttled)
+{
+	enum { N = 64, PER = 16 };
+	struct mb_queue_cfg qc = { .name = "mbt_wbt", .depth = N,
+		.max_cmds = 2 * N, .max_bytes = 4ULL << 20 };
+	struct mb_cmd c[N];
+	struct mb_result *r = NULL;
+	uint32_t nr = 0, i, bs = self->e.bs, pg = pgsz(), sid, most;
+	char nb[64], dev[128], path[256], lat[32] = "";
+	unsigned char *rd;
+	FILE *f;
+	int fd;
+
+	ASSERT_EQ(0, mb_nullb_create("size=64 memory_backed=1 irqmode=2 completion_nsec=20000000 hw_queue_depth=128",
+				     nb, sizeof(nb), dev, sizeof(dev)));
+	/* wbt on, whatever the kernel's default for this disk */
+	snprintf(path, sizeof(path), "/sys/block/%s/queue/wbt_lat_usec",
+		 strrchr(dev, '/') + 1);
+	f = fopen(path, "r+");
+	ASSERT_NE(NULL, f) TH_LOG("%s: %s", path, strerror(errno));
+	ASSERT_NE(NULL, fgets(lat, sizeof(lat), f));
+	lat[strcspn(lat, "\n")] = 0;
+	if (atol(lat) <= 0) {
+		rewind(f);
+		fputs("2000\n", f);
+	}
+	fclose(f);
+	qc.dev = dev;
+	ASSERT_EQ(0, mb_queue_new(&self->e.s, &qc)) TH_LOG("%s",
+							   mb_strerr(&self->e.s));
+	ASSERT_EQ(0, mb_session_open(&self->e.s, qc.name, 0, &sid));
+	for (i = 0; i < N; i++) {
+		c[i] = rw(1 + i, MBATCH_OP_WRITE, (uint64_t)i * 2 * pg, bs,
+			  self->buf + (i % 8) * bs);
+	}
+	for (i = 0; i < sizeof(self->buf); i++)
+		self->buf[i] = (unsigned char)(i * 7 + i / bs);
+	for (i = 0; i < N; i += PER)
+		ASSERT_EQ(0, mb_submit(&self->e.s, sid, 0, c + i, PER, NULL))
+			TH_LOG("%s", mb_strerr(&self->e.s));
+	ASSERT_EQ(0, mb_collect_all(&self->e.s, sid, N, 20000, &r, &nr));
+	ASSERT_EQ(N, nr);
+	for (i = 0; i < nr; i++)
+		EXPECT_EQ(0, r[i].status) TH_LOG("tag %llu",
+						 (unsigned long long)r[i].tag);
+	most = max_overlap(r, nr);
+	EXPECT_EQ(N, most)
+		TH_LOG("%u WRITEs queued at depth %u, %u in flight at once by their times (wbt_lat_usec %s)",
+		       N, N, most, lat);
+	mb_results_free(r, nr);
+	EXPECT_EQ(0, mb_session_close(&self->e.s, sid));
+	EXPECT_EQ(0, mb_queue_del(&self->e.s, qc.name));
+	EXPECT_TRUE(mb_wait_dev_free(dev, 5000));
+	/* what was written is on the device */
+	rd = aligned_alloc(pg, bs);
+	ASSERT_NE(NULL, rd);
+	fd = open(dev, O_RDONLY | O_DIRECT);
+	ASSERT_LE(0, fd) TH_LOG("%s: %s", dev, strerror(errno));
+	for (i = 0; i < N; i++) {
+		ASSERT_EQ((ssize_t)bs, pread(fd, rd, bs, (off_t)i * 2 * pg));
+		EXPECT_EQ(0, memcmp(rd, self->buf + (i % 8) * bs, bs))
+			TH_LOG("block of WRITE %u", i);
+	}
+	close(fd);
+	free(rd);
+	EXPECT_EQ(0, mb_nullb_remove(nb));
+}
+
 TEST_F_TIMEOUT(lim, sessions_per_queue, 120)
 {
 	static uint32_t sids[MBATCH_QUEUE_SESSIONS_MAX];
