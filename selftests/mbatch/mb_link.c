@@ -608,11 +608,12 @@ static int read_full(int fd, void *buf, size_t len)
 
 /*
  * Play a participant on the raw end @fd of our initiator's link: accept
- * its OPEN with a credit of @credit messages, then read nothing more and
+ * its OPEN with a credit of @credit messages (pulling WRITE data above
+ * @pull_inline when it is not negative), then read nothing more and
  * answer nothing. What it sends next is "sent without a result".
  */
 static int fake_participant(int fd, uint32_t credit, uint64_t capacity,
-			    uint32_t bs)
+			    uint32_t bs, int64_t pull_inline)
 {
 	unsigned char f[sizeof(struct mbatch_wire_hdr) +
 			sizeof(struct mbatch_wire_open_reply)];
@@ -646,6 +647,12 @@ static int fake_participant(int fd, uint32_t credit, uint64_t capacity,
 	rep.capacity = htole64(capacity);
 	rep.lbs = htole32(bs);
 	rep.max_io = htole32(max_io);
+	if (pull_inline >= 0) {
+		if (!(le32toh(open.flags) & MBATCH_OPEN_F_PULL))
+			return -1;
+		rep.flags = htole16(MBATCH_REPLY_F_PULL);
+		rep.inline_max = htole32((uint32_t)pull_inline);
+	}
 	put_frame(f, MBATCH_FRAME_OPEN_REPLY, le32toh(h.session), 1,
 		  le64toh(h.arg), &rep, sizeof(rep));
 	return write(fd, f, sizeof(f)) == (ssize_t)sizeof(f) ? 0 : -1;
@@ -681,7 +688,7 @@ static int fake_link(struct __test_metadata *_metadata,
 		return -1;
 	if (mb_session_open_remote(&self->e.s, self->e.queue, PEER_OUT, 0,
 				   &self->sid) ||
-	    fake_participant(fds[1], credit, self->e.capacity, bs) ||
+	    fake_participant(fds[1], credit, self->e.capacity, bs, -1) ||
 	    wait_state(&self->e.s, self->sid, MBATCH_SESSION_ACTIVE, 5000,
 		       &si))
 		return -1;
@@ -1616,6 +1623,328 @@ TEST_F_TIMEOUT(remote, pull_bounded, 180)
 	mb_results_free(r, nr);
 	EXPECT_EQ(0, mb_region_del(&self->e.s, ri.id));
 	munmap(p, rlen);
+}
+
+#define ANY_SESSION	UINT32_MAX
+
+/*
+ * Read frames from @fd for at most @ms until one of @type for @session
+ * (or any, ANY_SESSION): its header into @h, its payload (at most @cap
+ * bytes) into @pl. 1 when it came, 0 if not.
+ */
+static int next_frame(int fd, uint16_t type, uint32_t session, int ms,
+		      struct mbatch_wire_hdr *h, unsigned char *pl, size_t cap)
+{
+	struct timeval tv = { .tv_sec = 0, .tv_usec = 200000 };
+	uint64_t end = mb_now_ns() + (uint64_t)ms * 1000000;
+	uint32_t len;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (mb_now_ns() < end) {
+		if (read_full(fd, h, sizeof(*h))) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				continue;
+			return 0;
+		}
+		len = le32toh(h->len);
+		if (len > cap || (len && read_full(fd, pl, len)))
+			return 0;
+		if (le16toh(h->type) == type &&
+		    (session == ANY_SESSION || le32toh(h->session) == session))
+			return 1;
+	}
+	return 0;
+}
+
+/* The reason a link of peer @name went down with, within 5 s. */
+static void expect_down(struct __test_metadata *_metadata, struct mb_sock *s,
+			const char *name, const char *what, const char *reason)
+{
+	struct mb_peer_info pi;
+
+	ASSERT_EQ(0, wait_peer(s, name, MBATCH_PEER_DOWN, 5000, &pi))
+		TH_LOG("%s: the link stayed up", what);
+	EXPECT_STREQ(reason, pi.reason) TH_LOG("case %s", what);
+}
+
+/*
+ * Pulled data, refused by the participant. A hostile initiator sends
+ * pulled WRITEs it did not agree to pull, pulled messages that are not
+ * WRITEs without data, and DATA that was not asked for (none asked, the
+ * wrong message, the wrong length): each drops the link with its reason,
+ * and nothing reaches the device. Then the DATA that was asked for: the
+ * write runs, its result comes back and the device holds it.
+ */
+enum { PR_NOT_AGREED, PR_WITH_DATA, PR_READ, PR_UNASKED, PR_OTHER_SEQ,
+	PR_SHORT, PR_GOOD };
+
+TEST_F_TIMEOUT(remote, pull_refusals, 120)
+{
+	static const struct {
+		const char *what;
+		const char *reason;
+	} cases[] = {
+		[PR_NOT_AGREED] = { "pulled write, pull not agreed",
+				    "pulled write without R2T agreed" },
+		[PR_WITH_DATA] = { "pulled write with data",
+				   "pulled message is not a write without data" },
+		[PR_READ] = { "pulled read",
+			      "pulled message is not a write without data" },
+		[PR_UNASKED] = { "data, no R2T", "data that was not asked for" },
+		[PR_OTHER_SEQ] = { "data of another message",
+				   "data that was not asked for" },
+		[PR_SHORT] = { "data shorter than asked",
+			       "data that was not asked for" },
+		[PR_GOOD] = { "data asked for", NULL },
+	};
+	static unsigned char f[65536], pl[32768];
+	uint32_t bs = self->e.bs, len = 4 * bs, sid;
+	unsigned char *pat = malloc(len), *rd = NULL;
+	unsigned int c;
+	long long w0;
+
+	ASSERT_NE(NULL, pat);
+	for (c = 0; c < len; c++)
+		pat[c] = (unsigned char)(c * 13 + 5);
+	w0 = mb_sectors_written(self->e.nullb);
+	ASSERT_LE(0, w0);
+	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct mbatch_wire_open op = {
+			.max_io = htole32(MBATCH_MAX_IO_LEN),
+		};
+		struct mbatch_wire_msg m = {
+			.seq = htole64(1), .batch = htole64(1),
+			.tag = htole64(100 + c), .offset = htole64(8 * bs),
+			.op = htole32(MBATCH_OP_WRITE),
+			.flags = htole32(MBATCH_WIRE_MSG_F_PULL),
+			.len = htole32(len),
+		};
+		struct mbatch_wire_open_reply rep;
+		struct mbatch_wire_hdr h;
+		struct mb_peer_info pi;
+		uint64_t seq = 1, cookie = 0x5eed0000 + c;
+		uint32_t plen = sizeof(m);
+		int fds[2];
+		size_t n;
+
+		/* a session of its own: the last one waits for its initiator */
+		sid = 77 + c;
+		ASSERT_EQ(0, mb_tcp_pair(fds));
+		ASSERT_EQ(0, mb_peer_attach(&self->e.s, PEER_IN, fds[1], 0))
+			TH_LOG("attach: %s", mb_strerr(&self->e.s));
+		close(fds[1]);
+		strcpy(op.queue, self->e.queue);
+		if (c != PR_NOT_AGREED)
+			op.flags = htole32(MBATCH_OPEN_F_PULL);
+		n = put_frame(f, MBATCH_FRAME_OPEN, sid, seq++, cookie, &op,
+			      sizeof(op));
+		ASSERT_EQ((ssize_t)n, write(fds[0], f, n));
+		ASSERT_TRUE(next_frame(fds[0], MBATCH_FRAME_OPEN_REPLY, sid,
+				       3000, &h, pl, sizeof(pl)))
+			TH_LOG("%s: no OPEN_REPLY", cases[c].what);
+		memcpy(&rep, pl, sizeof(rep));
+		ASSERT_EQ(MBATCH_WS_OK, le16toh(rep.status));
+		if (c == PR_WITH_DATA) {
+			m.data_len = htole32(len);
+			plen += len;
+		} else if (c == PR_READ) {
+			m.op = htole32(MBATCH_OP_READ);
+		}
+		memcpy(pl, &m, sizeof(m));
+		if (plen > sizeof(m))
+			memcpy(pl + sizeof(m), pat, len);
+		n = put_frame(f, MBATCH_FRAME_MSGS, sid, seq++, 1, pl, plen);
+		if (c == PR_UNASKED) {
+			/* DATA in place of the message that would ask */
+			n = put_frame(f, MBATCH_FRAME_DATA, sid, seq - 1, 1,
+				      pat, len);
+		}
+		ASSERT_EQ((ssize_t)n, write(fds[0], f, n));
+		if (c <= PR_UNASKED) {
+			expect_down(_metadata, &self->e.s, PEER_IN,
+				    cases[c].what, cases[c].reason);
+			close(fds[0]);
+			continue;
+		}
+		/* asked for: R2T of message 1 */
+		ASSERT_TRUE(next_frame(fds[0], MBATCH_FRAME_R2T, sid, 3000, &h,
+				       pl, sizeof(pl)))
+			TH_LOG("%s: no R2T", cases[c].what);
+		ASSERT_EQ(1, le64toh(h.arg));
+		ASSERT_EQ(8, le32toh(h.len));
+		ASSERT_EQ(1, le64toh(*(uint64_t *)pl));
+		n = put_frame(f, MBATCH_FRAME_DATA, sid, seq++,
+			      c == PR_OTHER_SEQ ? 2 : 1, pat,
+			      c == PR_SHORT ? len - bs : len);
+		ASSERT_EQ((ssize_t)n, write(fds[0], f, n));
+		if (cases[c].reason) {
+			expect_down(_metadata, &self->e.s, PEER_IN,
+				    cases[c].what, cases[c].reason);
+			close(fds[0]);
+			continue;
+		}
+		ASSERT_TRUE(next_frame(fds[0], MBATCH_FRAME_RESULTS, sid, 5000,
+				       &h, pl, sizeof(pl)))
+			TH_LOG("%s: no RESULTS", cases[c].what);
+		ASSERT_EQ(1, le64toh(h.arg));
+		{
+			struct mbatch_wire_result res;
+
+			memcpy(&res, pl, sizeof(res));
+			EXPECT_EQ(1, le64toh(res.msg_seq));
+			EXPECT_EQ(MBATCH_WS_OK, le16toh(res.status));
+			EXPECT_EQ(len, le32toh(res.bytes));
+			EXPECT_NE(0, le64toh(res.start_ns));
+		}
+		ASSERT_EQ(0, mb_peer_get(&self->e.s, PEER_IN, &pi));
+		EXPECT_EQ(MBATCH_PEER_UP, pi.state);
+		close(fds[0]);
+	}
+	/* The refused ones wrote nothing; the good one its 4 blocks, there. */
+	EXPECT_EQ(len / 512, mb_sectors_written(self->e.nullb) - w0);
+	rd = aligned_alloc(4096, len);
+	ASSERT_NE(NULL, rd);
+	{
+		int fd = open(self->e.dev, O_RDONLY | O_DIRECT);
+
+		ASSERT_LE(0, fd);
+		EXPECT_EQ((ssize_t)len, pread(fd, rd, len, 8 * bs));
+		close(fd);
+	}
+	EXPECT_EQ(0, memcmp(rd, pat, len)) TH_LOG("the pulled data is not on the device");
+	free(rd);
+	free(pat);
+	ASSERT_EQ(0, relink(&self->e.s, variant->digest));
+}
+
+/*
+ * R2T, refused by the initiator. A hostile participant asks for nothing,
+ * for more than it may, with a count its payload does not hold, for a
+ * message that is not a pulled WRITE, or twice for one: each drops the
+ * link, "malformed reply from the participant". Then a good R2T: the DATA
+ * that answers it holds the WRITE's data, exactly.
+ */
+enum { RR_NONE, RR_TOO_MANY, RR_LEN, RR_READ, RR_TWICE, RR_GOOD };
+
+TEST_F_TIMEOUT(remote, r2t_refusals, 120)
+{
+	static const char *const what[] = {
+		[RR_NONE] = "R2T of no message",
+		[RR_TOO_MANY] = "R2T above the maximum",
+		[RR_LEN] = "R2T count not its payload",
+		[RR_READ] = "R2T of a READ",
+		[RR_TWICE] = "R2T twice for one WRITE",
+		[RR_GOOD] = "R2T of the pulled WRITE",
+	};
+	static unsigned char pl[2 * 65536];
+	static uint64_t seqs[MBATCH_WIRE_R2T_MAX + 1];
+	uint32_t bs = self->e.bs, len = 20480;	/* inline in SUBMIT */
+	unsigned char *data = malloc(len);
+	unsigned int c, k;
+
+	ASSERT_NE(NULL, data);
+	for (k = 0; k < len; k++)
+		data[k] = (unsigned char)(k * 31 + 7);
+	for (c = 0; c < sizeof(what) / sizeof(what[0]); c++) {
+		struct mb_cmd cmd[2] = {
+			{ .tag = 1, .op = MBATCH_OP_WRITE, .offset = 0,
+			  .len = len, .data = data, .data_len = len },
+			{ .tag = 2, .op = MBATCH_OP_READ, .offset = len,
+			  .len = bs },
+		};
+		struct mbatch_wire_msg m[2];
+		struct mbatch_wire_hdr h;
+		struct mb_session_info si;
+		struct mb_peer_info pi;
+		uint64_t w = 0, r = 0, cnt = 1;
+		uint32_t sid = 0, isid, plen = 8;
+		int fds[2];
+		size_t n;
+
+		ASSERT_EQ(0, mb_tcp_pair(fds));
+		ASSERT_EQ(0, mb_peer_attach(&self->e.s, PEER_OUT, fds[0], 0));
+		close(fds[0]);
+		ASSERT_EQ(0, wait_peer(&self->e.s, PEER_IN, MBATCH_PEER_DOWN,
+				       5000, &pi));
+		ASSERT_EQ(0, mb_session_open_remote(&self->e.s, self->e.queue,
+						    PEER_OUT, 0, &sid))
+			TH_LOG("%s", mb_strerr(&self->e.s));
+		/* everything above 4 KiB is pulled */
+		ASSERT_EQ(0, fake_participant(fds[1], 64, self->e.capacity, bs,
+					      4096));
+		ASSERT_EQ(0, wait_state(&self->e.s, sid, MBATCH_SESSION_ACTIVE,
+					5000, &si));
+		ASSERT_EQ(0, mb_submit(&self->e.s, sid, 0, cmd, 2, NULL))
+			TH_LOG("%s", mb_strerr(&self->e.s));
+		/* one MSGS frame of both; its session id is the wire's */
+		ASSERT_TRUE(next_frame(fds[1], MBATCH_FRAME_MSGS, ANY_SESSION,
+				       3000, &h, pl, sizeof(pl)))
+			TH_LOG("%s: no MSGS", what[c]);
+		isid = le32toh(h.session);
+		memcpy(m, pl, sizeof(m));
+		ASSERT_EQ(2, le64toh(h.arg));
+		for (k = 0; k < 2; k++) {
+			if (le32toh(m[k].op) == MBATCH_OP_WRITE)
+				w = le64toh(m[k].seq);
+			else
+				r = le64toh(m[k].seq);
+		}
+		ASSERT_NE(0, w);
+		ASSERT_NE(0, r);
+		for (k = 0; k < 2; k++) {
+			if (le64toh(m[k].seq) != w)
+				continue;
+			EXPECT_EQ(MBATCH_WIRE_MSG_F_PULL,
+				  le32toh(m[k].flags) & MBATCH_WIRE_MSG_F_PULL);
+			EXPECT_EQ(0, le32toh(m[k].data_len));
+		}
+		seqs[0] = htole64(w);
+		switch (c) {
+		case RR_NONE:
+			cnt = 0;
+			plen = 0;
+			break;
+		case RR_TOO_MANY:
+			cnt = MBATCH_WIRE_R2T_MAX + 1;
+			for (k = 0; k < cnt; k++)
+				seqs[k] = htole64(w);
+			plen = cnt * 8;
+			break;
+		case RR_LEN:
+			cnt = 2;
+			break;
+		case RR_READ:
+			seqs[0] = htole64(r);
+			break;
+		case RR_TWICE:
+			cnt = 2;
+			seqs[1] = htole64(w);
+			plen = 16;
+			break;
+		}
+		n = put_frame(pl, MBATCH_FRAME_R2T, isid, 2, cnt, seqs, plen);
+		ASSERT_EQ((ssize_t)n, write(fds[1], pl, n));
+		if (c != RR_GOOD) {
+			expect_down(_metadata, &self->e.s, PEER_OUT, what[c],
+				    "malformed reply from the participant");
+		} else {
+			ASSERT_TRUE(next_frame(fds[1], MBATCH_FRAME_DATA,
+					       ANY_SESSION, 3000, &h, pl,
+					       sizeof(pl)))
+				TH_LOG("%s: no DATA", what[c]);
+			EXPECT_EQ(isid, le32toh(h.session));
+			EXPECT_EQ(w, le64toh(h.arg));
+			ASSERT_EQ(len, le32toh(h.len));
+			EXPECT_EQ(0, memcmp(pl, data, len))
+				TH_LOG("DATA is not the WRITE's data");
+			ASSERT_EQ(0, mb_peer_get(&self->e.s, PEER_OUT, &pi));
+			EXPECT_EQ(MBATCH_PEER_UP, pi.state);
+		}
+		close(fds[1]);
+		EXPECT_EQ(0, mb_session_close(&self->e.s, sid));
+	}
+	free(data);
+	ASSERT_EQ(0, relink(&self->e.s, variant->digest));
 }
 
 /* Errors: errno and extack text. */
