@@ -520,15 +520,16 @@ TEST_F(lim, writes_not_throttled)
 	/* wbt on, whatever the kernel's default for this disk */
 	snprintf(path, sizeof(path), "/sys/block/%s/queue/wbt_lat_usec",
 		 strrchr(dev, '/') + 1);
-	f = fopen(path, "r+");
+	f = fopen(path, "w");
+	ASSERT_NE(NULL, f) TH_LOG("%s: %s", path, strerror(errno));
+	ASSERT_LT(0, fputs("2000\n", f));
+	ASSERT_EQ(0, fclose(f)) TH_LOG("%s: %s", path, strerror(errno));
+	f = fopen(path, "r");
 	ASSERT_NE(NULL, f) TH_LOG("%s: %s", path, strerror(errno));
 	ASSERT_NE(NULL, fgets(lat, sizeof(lat), f));
-	lat[strcspn(lat, "\n")] = 0;
-	if (atol(lat) <= 0) {
-		rewind(f);
-		fputs("2000\n", f);
-	}
 	fclose(f);
+	lat[strcspn(lat, "\n")] = 0;
+	ASSERT_LT(0, atol(lat)) TH_LOG("wbt is off: %s is %s", path, lat);
 	qc.dev = dev;
 	ASSERT_EQ(0, mb_queue_new(&self->e.s, &qc)) TH_LOG("%s",
 							   mb_strerr(&self->e.s));

@@ -1199,15 +1199,19 @@ static size_t put_frame(unsigned char *f, uint16_t type, uint32_t sid,
 	return sizeof(struct mbatch_wire_hdr) + len;
 }
 
-/* A MSGS payload: mostly plausible messages, sometimes not. */
+/*
+ * A MSGS payload: mostly plausible messages, sometimes not. With @pull
+ * (the OPEN asked for R2T) WRITEs are mostly proxies, without their data.
+ */
 static uint32_t fuzz_msgs(unsigned char *p, uint32_t cap, uint64_t *rng,
-			  uint64_t *seq, uint32_t bs, uint64_t *count)
+			  uint64_t *seq, uint32_t bs, uint64_t *count,
+			  int pull)
 {
 	uint32_t off = 0, n = 1 + mb_rng_next(rng) % 8, i;
 
 	*count = 0;
 	for (i = 0; i < n; i++) {
-		uint32_t op, len, dlen, r = mb_rng_next(rng) % 100;
+		uint32_t op, len, dlen, mflags, r = mb_rng_next(rng) % 100;
 		struct mbatch_wire_msg m;
 		uint64_t o;
 		size_t pad;
@@ -1219,6 +1223,11 @@ static uint32_t fuzz_msgs(unsigned char *p, uint32_t cap, uint64_t *rng,
 		if (r < 8)
 			len = (uint32_t)mb_rng_next(rng);
 		dlen = op == MBATCH_OP_WRITE ? len : 0;
+		mflags = 0;
+		if ((pull && op == MBATCH_OP_WRITE && r < 80) || r == 99) {
+			mflags = MBATCH_WIRE_MSG_F_PULL;
+			dlen = 0;
+		}
 		if (r >= 8 && r < 12)
 			dlen = mb_rng_next(rng) % 600;
 		if (dlen > 4096)
@@ -1233,8 +1242,8 @@ static uint32_t fuzz_msgs(unsigned char *p, uint32_t cap, uint64_t *rng,
 			.tag = htole64(mb_rng_next(rng)),
 			.offset = htole64(o),
 			.op = htole32(op),
-			.flags = htole32(op == MBATCH_OP_CHECKPOINT ?
-					 mb_rng_next(rng) % 4 : 0),
+			.flags = htole32(mflags | (op == MBATCH_OP_CHECKPOINT ?
+						   mb_rng_next(rng) % 4 : 0)),
 			.len = htole32(len),
 			.data_len = htole32(dlen),
 		};
@@ -1256,7 +1265,9 @@ static uint32_t fuzz_msgs(unsigned char *p, uint32_t cap, uint64_t *rng,
 
 /*
  * A peer that passed the handshake but is hostile: random, mostly valid
- * frames. Nothing may splat, leak or hang; the link may drop.
+ * frames, half its sessions pulling WRITE data (proxies, DATA of messages
+ * sent, asked for or not). Nothing may splat, leak or hang; the link may
+ * drop.
  */
 TEST_F_TIMEOUT(remote, fuzz_frames, 300)
 {
@@ -1266,7 +1277,7 @@ TEST_F_TIMEOUT(remote, fuzz_frames, 300)
 
 	for (it = 0; it < iters; it++) {
 		uint64_t seq = 1, mseq = 0, cookie = mb_rng_next(&self->rng);
-		uint32_t sid = 1 + mb_rng_next(&self->rng) % 4, nf, k;
+		uint32_t sid = 1 + mb_rng_next(&self->rng) % 4, nf, k, pull;
 		struct mbatch_wire_open op = {
 			.max_io = htole32(MBATCH_MAX_IO_LEN),
 		};
@@ -1278,6 +1289,12 @@ TEST_F_TIMEOUT(remote, fuzz_frames, 300)
 			TH_LOG("attach: %s", mb_strerr(&self->e.s));
 		close(fds[1]);
 		strcpy(op.queue, self->e.queue);
+		pull = mb_rng_next(&self->rng) % 2;
+		if (pull) {
+			op.flags = htole32(MBATCH_OPEN_F_PULL);
+			op.inline_max = htole32(mb_rng_next(&self->rng) % 3 *
+						4096);
+		}
 		n = put_frame(f, MBATCH_FRAME_OPEN, sid, seq++, cookie, &op,
 			      sizeof(op));
 		nf = 1 + mb_rng_next(&self->rng) % 6;
@@ -1289,8 +1306,15 @@ TEST_F_TIMEOUT(remote, fuzz_frames, 300)
 
 			if (type == MBATCH_FRAME_MSGS) {
 				len = fuzz_msgs(pl, sizeof(pl), &self->rng,
-						&mseq, self->e.bs, &cnt);
+						&mseq, self->e.bs, &cnt, pull);
 				arg = cnt;
+			} else if (type == MBATCH_FRAME_DATA) {
+				/* often the data of a pulled WRITE sent */
+				arg = mseq ? 1 + mb_rng_next(&self->rng) % mseq : 0;
+				len = self->e.bs * (1 + mb_rng_next(&self->rng) % 8);
+				if (mb_rng_next(&self->rng) % 5 == 0)
+					len = mb_rng_next(&self->rng) % 40000;
+				memset(pl, 0x3c, len);
 			} else if (mb_rng_next(&self->rng) % 4 == 0) {
 				len = mb_rng_next(&self->rng) % 64;
 				for (cnt = 0; cnt < len; cnt++)
@@ -1905,9 +1929,10 @@ TEST_F_TIMEOUT(remote, r2t_refusals, 120)
 			plen = 0;
 			break;
 		case RR_TOO_MANY:
+			/* messages never sent, skipped but for the count */
 			cnt = MBATCH_WIRE_R2T_MAX + 1;
 			for (k = 0; k < cnt; k++)
-				seqs[k] = htole64(w);
+				seqs[k] = htole64(w + 1000 + k);
 			plen = cnt * 8;
 			break;
 		case RR_LEN:

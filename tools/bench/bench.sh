@@ -63,30 +63,18 @@ DEPTH=${BENCH_DEPTH:-64}
 BATCHES=${BENCH_BATCHES:-8}
 SIZE_MB=${BENCH_SIZE_MB:-1024}
 BIN=${BENCH_BIN:-$BUILD/bench}
-NULLB_CFG=/sys/kernel/config/nullb
 OUT_DIR=${BENCH_OUT:-$BUILD/bench-out}
 DEV=mbbench$$
 QUEUE=bench$$
 
-loaded_nullb=0
-loaded_mbatch=0
-made_dev=0
 FAILED=0
 
 say() { echo "bench: $*"; }
 die() { echo "bench: error: $*" >&2; exit 1; }
+# shellcheck source=tools/bench/lib.sh
+. "$SRC/tools/bench/lib.sh"
 
 [ "$(id -u)" = 0 ] || die "must run as root (it loads modules and creates a null_blk device)"
-
-nullb_remove() {
-	local d=$NULLB_CFG/$DEV
-	[ -d "$d" ] || return 0
-	echo 0 >"$d/power" 2>/dev/null || true
-	rmdir "$d" || return 1
-	if [ -b "/dev/$DEV" ] && [ ! -e "/sys/block/$DEV" ]; then
-		rm -f "/dev/$DEV"
-	fi
-}
 
 cleanup() {
 	set +e
@@ -95,9 +83,8 @@ cleanup() {
 	if [ -d /sys/module/mbatch ] && [ -x "$MBATCHCTL" ]; then
 		"$MBATCHCTL" queue del "$QUEUE" >/dev/null 2>&1
 	fi
-	[ "$made_dev" = 1 ] && { nullb_remove || say "warning: cannot remove null_blk $DEV"; }
-	[ "$loaded_mbatch" = 1 ] && { rmmod mbatch || say "warning: rmmod mbatch failed"; }
-	[ "$loaded_nullb" = 1 ] && { rmmod null_blk || say "warning: rmmod null_blk failed"; }
+	nullb_remove "$DEV" || say "warning: cannot remove null_blk $DEV"
+	bench_unload
 	[ -z "${REMOTE_SUMMARY:-}" ] || rm -f "$REMOTE_SUMMARY"
 }
 trap cleanup EXIT
@@ -115,21 +102,7 @@ if ! bins_ok "$BIN"; then
 fi
 
 # --- modules -----------------------------------------------------------------
-if [ ! -d /sys/kernel/config ] || ! grep -q ' /sys/kernel/config ' /proc/mounts; then
-	modprobe configfs 2>/dev/null || true
-	mount -t configfs none /sys/kernel/config 2>/dev/null || true
-fi
-if [ ! -d /sys/module/null_blk ]; then
-	modprobe null_blk nr_devices=0 || die "cannot load null_blk"
-	loaded_nullb=1
-fi
-[ -d "$NULLB_CFG" ] || die "null_blk has no configfs interface ($NULLB_CFG)"
-if [ ! -d /sys/module/mbatch ]; then
-	[ -f "$KO" ] || die "mbatch is not loaded and $KO does not exist"
-	modprobe libcrc32c 2>/dev/null || true	# insmod loads no dependencies
-	insmod "$KO" || die "insmod $KO failed"
-	loaded_mbatch=1
-fi
+bench_load "$KO"
 
 # Latency histograms of the timed runs, per mode and row (merged at the end).
 LAT_TMP=$(mktemp -d /tmp/mbatch-bench-lat.XXXXXX)
@@ -139,29 +112,6 @@ if ! mkdir -p "$OUT_DIR" 2>/dev/null || [ ! -w "$OUT_DIR" ]; then
 fi
 
 # --- device --------------------------------------------------------------------
-# nullb_create KEY=VALUE...: memory-backed null_blk named $DEV
-nullb_create() {
-	local d=$NULLB_CFG/$DEV kv i v
-	mkdir "$d" || die "mkdir $d"
-	made_dev=1
-	# memory_backed and blocksize first: the others may depend on them
-	echo 1 >"$d/memory_backed"
-	echo 4096 >"$d/blocksize"
-	for kv in "size=$SIZE_MB" "hw_queue_depth=$DEPTH" "$@"; do
-		echo "${kv#*=}" >"$d/${kv%%=*}" || die "null_blk: cannot set $kv"
-	done
-	echo 1 >"$d/power" || die "null_blk: cannot power on $DEV"
-	for ((i = 0; i < 100; i++)); do
-		[ -b "/dev/$DEV" ] && return 0
-		if [ -r "/sys/block/$DEV/dev" ] && [ $i -gt 10 ]; then
-			v=$(cat "/sys/block/$DEV/dev")
-			mknod "/dev/$DEV" b "${v%%:*}" "${v##*:}" 2>/dev/null || true
-		fi
-		sleep 0.05
-	done
-	die "/dev/$DEV did not appear"
-}
-
 # wl_split NAME: WL_BASE, the workload, and WL_BS, its bytes per write,
 # from NAME or NAME-SIZE (SIZE: 64k, 1m, ...)
 wl_split() {
@@ -476,7 +426,7 @@ for mode in $MODES; do
 	*) die "unknown mode $mode (flash, zero)" ;;
 	esac
 	MODE_NAME=$mode
-	nullb_create "${params[@]}"
+	nullb_new "$DEV" "size=$SIZE_MB" "hw_queue_depth=$DEPTH" "${params[@]}"
 	say "$mode: /dev/$DEV ${SIZE_MB} MiB, 4096-byte blocks, memory backed," \
 		"hw_queue_depth $DEPTH, ${params[*]}"
 
@@ -548,8 +498,7 @@ for mode in $MODES; do
 	table "$desc" >"$LAT_TMP/$mode.table"
 	cat "$LAT_TMP/$mode.table"
 	lat_files "$mode" "$desc"
-	nullb_remove || die "cannot remove null_blk $DEV"
-	made_dev=0
+	nullb_remove "$DEV" || die "cannot remove null_blk $DEV"
 done
 
 # Remote sessions: the same writes from another node, and over nvme-tcp

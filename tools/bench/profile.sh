@@ -24,24 +24,19 @@ EPOCH=${BENCH_EPOCH:-64}
 DEPTH=${BENCH_DEPTH:-64}
 BATCHES=${BENCH_BATCHES:-8}
 TOP=${PROFILE_TOP:-40}
-NULLB_CFG=/sys/kernel/config/nullb
 DEV=mbprof$$
 QUEUE=prof$$
 TMP=$(mktemp -d /tmp/mb_profile.XXXXXX)
-loaded_nullb=0
-loaded_mbatch=0
 
 say() { echo "profile: $*"; }
 die() { echo "profile: error: $*" >&2; exit 1; }
+# shellcheck source=tools/bench/lib.sh
+. "$SRC/tools/bench/lib.sh"
 
 cleanup() {
 	set +e
-	if [ -d "$NULLB_CFG/$DEV" ]; then
-		echo 0 >"$NULLB_CFG/$DEV/power"
-		rmdir "$NULLB_CFG/$DEV"
-	fi
-	[ "$loaded_mbatch" = 1 ] && rmmod mbatch
-	[ "$loaded_nullb" = 1 ] && rmmod null_blk
+	nullb_remove "$DEV" || say "warning: cannot remove null_blk $DEV"
+	bench_unload
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -57,35 +52,8 @@ zero) model=(irqmode=0) ;;
 *) die "PROFILE_MODEL is flash or zero, not $MODEL" ;;
 esac
 
-if ! grep -q ' /sys/kernel/config ' /proc/mounts; then
-	modprobe configfs 2>/dev/null || true
-	mount -t configfs none /sys/kernel/config 2>/dev/null || true
-fi
-if [ ! -d /sys/module/null_blk ]; then
-	modprobe null_blk nr_devices=0 || die "cannot load null_blk"
-	loaded_nullb=1
-fi
-if [ ! -d /sys/module/mbatch ]; then
-	modprobe libcrc32c 2>/dev/null || true
-	insmod "$KO" || die "insmod $KO failed"
-	loaded_mbatch=1
-fi
-mkdir "$NULLB_CFG/$DEV"
-echo 1 >"$NULLB_CFG/$DEV/memory_backed"
-echo 4096 >"$NULLB_CFG/$DEV/blocksize"
-for kv in size=1024 "hw_queue_depth=$DEPTH" "${model[@]}"; do
-	echo "${kv#*=}" >"$NULLB_CFG/$DEV/${kv%%=*}"
-done
-echo 1 >"$NULLB_CFG/$DEV/power"
-for ((i = 0; i < 100; i++)); do
-	[ -b "/dev/$DEV" ] && break
-	if [ -r "/sys/block/$DEV/dev" ] && [ $i -gt 10 ]; then
-		v=$(cat "/sys/block/$DEV/dev")
-		mknod "/dev/$DEV" b "${v%%:*}" "${v##*:}" 2>/dev/null || true
-	fi
-	sleep 0.05
-done
-[ -b "/dev/$DEV" ] || die "/dev/$DEV did not appear"
+bench_load "$KO"
+nullb_new "$DEV" size=1024 "hw_queue_depth=$DEPTH" "${model[@]}"
 echo 0 >/proc/sys/kernel/kptr_restrict
 echo -1 >/proc/sys/kernel/perf_event_paranoid
 
@@ -96,30 +64,13 @@ profile() {
 	perf record -q -a -g -e cpu-clock -F 2000 -o "$TMP/$name.data" -- \
 		"$@" -n "$WRITES" "/dev/$DEV" >"$TMP/$name.out" 2>&1 ||
 		{ cat "$TMP/$name.out" >&2; die "$name failed"; }
-	# The module is not under /lib/modules: its symbols come from here.
-	cp /proc/kallsyms "$TMP/kallsyms"
 	echo
 	echo "== $name: $(grep '^RESULT ' "$TMP/$name.out" | tail -n 1)"
 	awk '/^RESULT /{ for (i = 2; i <= NF; i++) { split($i, kv, "=");
 		v[kv[1]] = kv[2] } }
 		END { if (v["ns"] > 0) printf "   %.0f writes/s\n", v["writes"] / (v["ns"] / 1e9) }' \
 		"$TMP/$name.out"
-	echo "-- by module (share of all samples, both CPUs)"
-	perf report -q -i "$TMP/$name.data" --kallsyms "$TMP/kallsyms" \
-		--no-children --sort dso \
-		-g none --percent-limit 1 --stdio 2>/dev/null | awk 'NF && n++ < 15'
-	echo "-- by symbol"
-	perf report -q -i "$TMP/$name.data" --kallsyms "$TMP/kallsyms" \
-		--no-children --sort dso,sym \
-		-g none --percent-limit 0.3 --stdio 2>/dev/null | sed '/^$/d' |
-		awk -v top="$TOP" 'n++ < top'
-	# Under TCG the time with interrupts off is charged to the unlock
-	# that enables them: who called the top symbols.
-	echo "-- callers of the symbols above 5 %"
-	perf report -q -i "$TMP/$name.data" --kallsyms "$TMP/kallsyms" \
-		--no-children --sort sym --percent-limit 5 \
-		-g graph,2,callee,function,percent --stdio 2>/dev/null |
-		sed '/^$/d' | awk -v top="$((TOP * 3))" 'n++ < top'
+	perf_top "$TMP/$name.data" "$TOP"
 }
 
 say "kernel $(uname -r), model $MODEL, $WRITES 4 KiB random writes," \

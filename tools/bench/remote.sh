@@ -37,6 +37,16 @@
 #   BENCH_EPOCH, BENCH_DEPTH, BENCH_BATCHES, BENCH_BIN  as in bench.sh
 #   BENCH_REMOTE_SUMMARY  a file the summary lines are appended to as well
 #                         (bench.sh prints them at the end of its summary)
+#   BENCH_REMOTE_DIGESTS  none (the default) or all: CRC32C header and data
+#                         digests on both paths alike, mbatch's link
+#                         ("serve --digests") and nvme-tcp's (hdr_digest,
+#                         data_digest). Off by default, as nvme-tcp's are:
+#                         under TCG the crc32 instruction is emulated and
+#                         costs a share of the CPU it has on no hardware
+#   BENCH_REMOTE_PROFILE  a delay of BENCH_REMOTE_DELAYS: after its batched
+#                         run, one more under a system-wide perf profile
+#                         (both nodes; needs linux-perf), printed after the
+#                         tables; PROFILE_TOP symbols (default 40)
 set -euo pipefail
 
 SRC=${MBATCH_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -51,19 +61,16 @@ TARGET=${BENCH_REMOTE_SECONDS:-4}
 EPOCH=${BENCH_EPOCH:-64}
 DEPTH=${BENCH_DEPTH:-64}
 BATCHES=${BENCH_BATCHES:-8}
-NULLB_CFG=/sys/kernel/config/nullb
 DEV=mbrbench$$
 NSA=mbrbencha$$
 NSB=mbrbenchb$$
 PORT=7701
+DIGESTS=${BENCH_REMOTE_DIGESTS:-none}
 NVMET_CFG=/sys/kernel/config/nvmet
 NVDEV=mbrnvme$$		# the nvmet namespace's null_blk
 NQN=nqn.2014-08.org.mbatch:remote-bench-$$
 TMP=$(mktemp -d /tmp/mb_remote_bench.XXXXXX)
 
-loaded_nullb=0
-loaded_mbatch=0
-made_dev=0
 FAILED=0
 NV_SKIP=		# why there is no nvme-tcp column ("skipped: ...")
 NV_MODS0=		# modules loaded before the nvme ones
@@ -81,24 +88,14 @@ declare -A DPID=()
 say() { echo "bench-remote: $*"; }
 die() { echo "bench-remote: error: $*" >&2; exit 1; }
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+# shellcheck source=tools/bench/lib.sh
+. "$SRC/tools/bench/lib.sh"
 
 [ "$(id -u)" = 0 ] || die "must run as root"
-
-# nullb_remove NAME: power a null_blk device off and remove it
-nullb_remove() {
-	local d=$NULLB_CFG/$1
-	for _ in 1 2 3 4 5 6 7 8 9 10; do
-		[ -d "$d" ] || break
-		echo 0 2>/dev/null >"$d/power"
-		rmdir "$d" 2>/dev/null && break
-		sleep 0.5
-	done
-	[ -d "$d" ] && say "warning: cannot remove null_blk $1"
-	if [ -b "/dev/$1" ] && [ ! -e "/sys/block/$1" ]; then
-		rm -f "/dev/$1"
-	fi
-	return 0
-}
+case $DIGESTS in
+none | all) ;;
+*) die "BENCH_REMOTE_DIGESTS is none or all, not $DIGESTS" ;;
+esac
 
 # nvme_cleanup: undo nvme_setup, in reverse order
 nvme_cleanup() {
@@ -118,7 +115,9 @@ nvme_cleanup() {
 	fi
 	[ "$NV_SUBSYS" = 1 ] && { rmdir "$s" || say "warning: cannot remove nvmet subsystem"; }
 	NV_LINK=0 NV_PORT="" NV_NS=0 NV_SUBSYS=0
-	[ "$NV_DEV_MADE" = 1 ] && nullb_remove "$NVDEV"
+	if [ "$NV_DEV_MADE" = 1 ]; then
+		nullb_remove "$NVDEV" || say "warning: cannot remove null_blk $NVDEV"
+	fi
 	NV_DEV_MADE=0
 	[ "$LO_UP" = 1 ] && ip link set lo down
 	LO_UP=0
@@ -157,9 +156,8 @@ cleanup() {
 	fi
 	ip netns del "$NSA" 2>/dev/null
 	ip netns del "$NSB" 2>/dev/null
-	[ "$made_dev" = 1 ] && nullb_remove "$DEV"
-	[ "$loaded_mbatch" = 1 ] && { rmmod mbatch || say "warning: rmmod mbatch failed"; }
-	[ "$loaded_nullb" = 1 ] && { rmmod null_blk || say "warning: rmmod null_blk failed"; }
+	nullb_remove "$DEV" || say "warning: cannot remove null_blk $DEV"
+	bench_unload
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -168,19 +166,7 @@ trap cleanup EXIT
 [ -x "$MBATCHCTL" ] || die "$MBATCHCTL not built"
 
 # --- modules -----------------------------------------------------------------
-if ! grep -q ' /sys/kernel/config ' /proc/mounts; then
-	modprobe configfs 2>/dev/null || true
-	mount -t configfs none /sys/kernel/config 2>/dev/null || true
-fi
-if [ ! -d /sys/module/null_blk ]; then
-	modprobe null_blk nr_devices=0 || die "cannot load null_blk"
-	loaded_nullb=1
-fi
-if [ ! -d /sys/module/mbatch ]; then
-	modprobe libcrc32c 2>/dev/null || true	# insmod loads no dependencies
-	insmod "$KO" || die "insmod $KO failed"
-	loaded_mbatch=1
-fi
+bench_load "$KO"
 modprobe veth 2>/dev/null || true
 modprobe sch_netem 2>/dev/null || true
 if ! "$MBATCHCTL" --json version | python3 -c '
@@ -191,35 +177,12 @@ sys.exit(0 if json.load(sys.stdin)["features_mask"] & 2 else 1)  # MBATCH_FEAT_R
 fi
 
 # --- device, nodes, link -----------------------------------------------------
-# dev_wait NAME: wait for /dev/NAME (block device NAME in sysfs), making the
-# node when no one else does
-dev_wait() {
-	local i v
-	for ((i = 0; i < 100; i++)); do
-		[ -b "/dev/$1" ] && return 0
-		if [ -r "/sys/block/$1/dev" ] && [ $i -gt 10 ]; then
-			v=$(cat "/sys/block/$1/dev")
-			mknod "/dev/$1" b "${v%%:*}" "${v##*:}" 2>/dev/null || true
-		fi
-		sleep 0.05
-	done
-	return 1
-}
-
 # nullb_make NAME: a memory-backed null_blk of the flash model, 256 MiB
 nullb_make() {
-	local d=$NULLB_CFG/$1 kv
-	mkdir "$d" || die "mkdir $d"
-	echo 1 >"$d/memory_backed"
-	echo 4096 >"$d/blocksize"
-	for kv in size=256 "hw_queue_depth=$DEPTH" irqmode=2 completion_nsec=50000; do
-		echo "${kv#*=}" >"$d/${kv%%=*}" || die "null_blk: cannot set $kv"
-	done
-	echo 1 >"$d/power" || die "null_blk: cannot power on $1"
-	dev_wait "$1" || die "/dev/$1 did not appear"
+	nullb_new "$1" size=256 "hw_queue_depth=$DEPTH" irqmode=2 \
+		completion_nsec=50000
 }
 
-made_dev=1
 nullb_make "$DEV"
 
 ip netns add "$NSA" || die "ip netns add $NSA"
@@ -243,7 +206,7 @@ nsx "$NSB" "$MBATCHCTL" peer add nodea --psk-file "$TMP/key" >/dev/null ||
 for n in a b; do
 	ns=$NSA
 	[ $n = b ] && ns=$NSB
-	ip netns exec "$ns" "$MBATCHCTL" serve --name "node$n" \
+	ip netns exec "$ns" "$MBATCHCTL" serve --name "node$n" --digests "$DIGESTS" \
 		--listen "0.0.0.0:$PORT" >"$TMP/serve.$n.log" 2>&1 &
 	DPID[$n]=$!
 done
@@ -334,6 +297,7 @@ nvme_setup() {
 	NV_QSIZE=$((DEPTH + 1))
 	[ "$NV_QSIZE" -ge 16 ] || NV_QSIZE=16
 	opts="transport=tcp,traddr=127.0.0.1,trsvcid=$svc,nqn=$NQN,nr_io_queues=1,queue_size=$NV_QSIZE"
+	[ "$DIGESTS" = none ] || opts+=",hdr_digest,data_digest"
 	exec {f}<>/dev/nvme-fabrics || { nvme_fail "open /dev/nvme-fabrics"; return 1; }
 	if ! printf '%s' "$opts" >&"$f"; then
 		exec {f}>&-
@@ -383,6 +347,14 @@ run() {
 		      -d "$DEPTH" -b "$BATCHES")
 	case $name in
 	round-trip) cmd+=(-1) ;;
+	profiled)
+		# Into node a's network namespace only: perf report cannot
+		# follow "ip netns exec"'s mount namespace (and then resolves
+		# no symbol at all)
+		cmd=(perf record -q -a -g -e cpu-clock -F 2000
+		     -o "$TMP/remote.perf" -- nsenter "--net=/run/netns/$NSA"
+		     "${cmd[@]:2}")
+		;;
 	nvme-tcp)
 		cmd=("$BIN/uring_bench" -e "$EPOCH" -d "$DEPTH")
 		dev=$NVDEV path=/dev/$NV_BDEV	# written through the host's disk
@@ -427,7 +399,8 @@ measure() {
 }
 
 say "kernel $(uname -r); /dev/$DEV (256 MiB, 4 KiB blocks, 50 us completions)" \
-	"bound to q0 on node b; node a writes through q0@nodeb"
+	"bound to q0 on node b; node a writes through q0@nodeb; link digests:" \
+	"$(peer_json | python3 -c 'import json,sys; print(",".join(json.load(sys.stdin)["peers"][0].get("digests") or []) or "none")')"
 if nvme_setup; then
 	say "nvme-tcp: /dev/$NVDEV (the same model) is namespace 1 of $NQN," \
 		"nvmet-tcp port 127.0.0.1:$NV_SVC; the host's $NV_CTRL" \
@@ -452,6 +425,16 @@ us() {
 	awk -v ns="${1:-}" 'BEGIN { if (ns == "") print "-"; else printf "%.0f", ns / 1e3 }'
 }
 
+PROF_DELAY=${BENCH_REMOTE_PROFILE:-}
+PROF_LINE=
+if [ -n "$PROF_DELAY" ]; then
+	command -v perf >/dev/null || die "BENCH_REMOTE_PROFILE: perf is not installed (linux-perf)"
+	[[ " $DELAYS " == *" $PROF_DELAY "* ]] ||
+		die "BENCH_REMOTE_PROFILE=$PROF_DELAY is not one of the delays ($DELAYS)"
+	echo 0 >/proc/sys/kernel/kptr_restrict
+	echo -1 >/proc/sys/kernel/perf_event_paranoid
+fi
+
 rows=()
 lrows=()
 summary=()
@@ -467,6 +450,12 @@ for d in $DELAYS; do
 	measure batched $((EPOCH * 16))
 	b_rate=$RATE b_n=$N
 	lrow=$(printf '%8s %10s %10s' "$d" "$(us "$R_P50")" "$(us "$R_P99")")
+	if [ "$d" = "$PROF_DELAY" ]; then
+		say "delay ${d} ms each way: batched, profiled"
+		run profiled "$N"
+		PROF_LINE="$(awk -v w="$R_WRITES" -v ns="$R_NS" 'BEGIN {
+			printf "%.0f", w / (ns / 1e9) }') writes/s profiled (batched: $b_rate)"
+	fi
 	say "delay ${d} ms each way: round-trip"
 	measure round-trip $((EPOCH * 2))
 	lrow+=$(printf ' %10s %10s' "$(us "$R_P50")" "$(us "$R_P99")")
@@ -509,8 +498,9 @@ checkpoint per SUBMIT, $BATCHES batches outstanding; round-trip: one command
 per SUBMIT, its result collected before the next; nvme-tcp: uring_bench (the
 checkpoint a drained NOP, depth $DEPTH) on the nvme-tcp host's disk of an
 nvmet-tcp target over 127.0.0.1 with the same netem delay on lo (rtt_us by
-ping); writes/s of one run of about $TARGET s each; ratio = batched /
-round-trip, x nvme = batched / nvme-tcp
+ping); CRC32C digests $DIGESTS on both (BENCH_REMOTE_DIGESTS); writes/s of
+one run of about $TARGET s each; ratio = batched / round-trip, x nvme =
+batched / nvme-tcp
 EOF
 printf '%8s %8s %21s %21s %9s %30s\n' "" "" "------ batched ------" \
 	"----- round-trip ----" "" "---------- nvme-tcp ----------"
@@ -529,6 +519,11 @@ for r in "${lrows[@]}"; do
 	echo "$r"
 done
 echo
+if [ -n "$PROF_DELAY" ]; then
+	echo "== where the batched run's time goes at $PROF_DELAY ms, both nodes: $PROF_LINE"
+	perf_top "$TMP/remote.perf" "${PROFILE_TOP:-40}"
+	echo
+fi
 for l in "${summary[@]}"; do
 	say "$l"
 	[ -z "${BENCH_REMOTE_SUMMARY:-}" ] || echo "bench-remote: $l" >>"$BENCH_REMOTE_SUMMARY"

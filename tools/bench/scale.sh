@@ -48,28 +48,17 @@ SIZE_MB=${BENCH_SCALE_SIZE_MB:-128}
 EPOCH=${BENCH_EPOCH:-64}
 DEPTH=${BENCH_DEPTH:-64}
 BATCHES=${BENCH_BATCHES:-8}
-NULLB_CFG=/sys/kernel/config/nullb
 PFX=mbsbench$$
 
-loaded_nullb=0
-loaded_mbatch=0
 DEVS=()
 FAILED=0
 
 say() { echo "bench-scale: $*"; }
 die() { echo "bench-scale: error: $*" >&2; exit 1; }
+# shellcheck source=tools/bench/lib.sh
+. "$SRC/tools/bench/lib.sh"
 
 [ "$(id -u)" = 0 ] || die "must run as root"
-
-nullb_remove() {
-	local d=$NULLB_CFG/$1
-	[ -d "$d" ] || return 0
-	echo 0 >"$d/power" 2>/dev/null || true
-	rmdir "$d" || return 1
-	if [ -b "/dev/$1" ] && [ ! -e "/sys/block/$1" ]; then
-		rm -f "/dev/$1"
-	fi
-}
 
 cleanup() {
 	set +e
@@ -77,8 +66,7 @@ cleanup() {
 	for d in "${DEVS[@]}"; do
 		nullb_remove "$d" || say "warning: cannot remove null_blk $d"
 	done
-	[ "$loaded_mbatch" = 1 ] && { rmmod mbatch || say "warning: rmmod mbatch failed"; }
-	[ "$loaded_nullb" = 1 ] && { rmmod null_blk || say "warning: rmmod null_blk failed"; }
+	bench_unload
 }
 trap cleanup EXIT
 
@@ -92,21 +80,7 @@ if [ ! -x "$BIN/scale_bench" ]; then
 fi
 
 # --- modules -----------------------------------------------------------------
-if ! grep -q ' /sys/kernel/config ' /proc/mounts; then
-	modprobe configfs 2>/dev/null || true
-	mount -t configfs none /sys/kernel/config 2>/dev/null || true
-fi
-if [ ! -d /sys/module/null_blk ]; then
-	modprobe null_blk nr_devices=0 || die "cannot load null_blk"
-	loaded_nullb=1
-fi
-[ -d "$NULLB_CFG" ] || die "null_blk has no configfs interface ($NULLB_CFG)"
-if [ ! -d /sys/module/mbatch ]; then
-	[ -f "$KO" ] || die "mbatch is not loaded and $KO does not exist"
-	modprobe libcrc32c 2>/dev/null || true	# insmod loads no dependencies
-	insmod "$KO" || die "insmod $KO failed"
-	loaded_mbatch=1
-fi
+bench_load "$KO"
 
 # --- devices -----------------------------------------------------------------
 # The most queues of any row: one device each (a queue holds its device)...
@@ -125,30 +99,10 @@ for p in $PENDING; do
 done
 if [ "$nlev" -gt "$nq" ]; then nq=$nlev; fi
 
-# nullb_create NAME: a memory-backed flash-model null_blk device
-nullb_create() {
-	local d=$NULLB_CFG/$1 kv i v
-	mkdir "$d" || die "mkdir $d"
-	DEVS+=("$1")
-	echo 1 >"$d/memory_backed"
-	echo 4096 >"$d/blocksize"
-	for kv in "size=$SIZE_MB" "hw_queue_depth=$DEPTH" irqmode=2 completion_nsec=50000; do
-		echo "${kv#*=}" >"$d/${kv%%=*}" || die "null_blk: cannot set $kv"
-	done
-	echo 1 >"$d/power" || die "null_blk: cannot power on $1"
-	for ((i = 0; i < 100; i++)); do
-		[ -b "/dev/$1" ] && return 0
-		if [ -r "/sys/block/$1/dev" ] && [ $i -gt 10 ]; then
-			v=$(cat "/sys/block/$1/dev")
-			mknod "/dev/$1" b "${v%%:*}" "${v##*:}" 2>/dev/null || true
-		fi
-		sleep 0.05
-	done
-	die "/dev/$1 did not appear"
-}
-
 for ((i = 0; i < nq; i++)); do
-	nullb_create "$PFX$i"
+	DEVS+=("$PFX$i")
+	nullb_new "$PFX$i" "size=$SIZE_MB" "hw_queue_depth=$DEPTH" irqmode=2 \
+		completion_nsec=50000
 	# every page allocated once: no timed run pays for first touches
 	dd if=/dev/zero of="/dev/$PFX$i" bs=1M count="$SIZE_MB" oflag=direct \
 		status=none || die "cannot write /dev/$PFX$i"
