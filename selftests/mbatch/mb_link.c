@@ -944,43 +944,47 @@ TEST_F_TIMEOUT(remote, parallel_sessions, 180)
 	}
 }
 
+#define ANY_SESSION	UINT32_MAX
+
 /*
  * Read whole frames from @fd for at most @ms until one of @type for
- * @session comes; the types of the others go into @seen (for the log).
- * 1 when it came, 0 if not (timeout, EOF or a frame too long to skip).
+ * @session (or any, ANY_SESSION): its header into @h, its payload (at most
+ * @cap bytes) into @pl; the types of the others go into @seen if not NULL
+ * (for the log). 1 when it came, 0 if not (timeout, EOF or a frame too
+ * long for @pl).
  */
-static int wait_frame(int fd, uint16_t type, uint32_t session, int ms,
+static int next_frame(int fd, uint16_t type, uint32_t session, int ms,
+		      struct mbatch_wire_hdr *h, unsigned char *pl, size_t cap,
 		      char *seen, size_t slen)
 {
 	struct timeval tv = { .tv_sec = 0, .tv_usec = 200000 };
 	uint64_t end = mb_now_ns() + (uint64_t)ms * 1000000;
-	unsigned char pl[4096];
 	size_t used = 0;
+	uint32_t len;
+	uint16_t t;
 
-	seen[0] = 0;
+	if (seen)
+		seen[0] = 0;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	while (mb_now_ns() < end) {
-		struct mbatch_wire_hdr h;
-		uint32_t len;
-		uint16_t t;
-
-		if (read_full(fd, &h, sizeof(h))) {
+		if (read_full(fd, h, sizeof(*h))) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				continue;	/* nothing yet: a header
 						 * never comes in pieces here
 						 */
 			return 0;
 		}
-		t = le16toh(h.type);
-		len = le32toh(h.len);
-		if (len > sizeof(pl) || (len && read_full(fd, pl, len)))
+		t = le16toh(h->type);
+		len = le32toh(h->len);
+		if (len > cap || (len && read_full(fd, pl, len)))
 			return 0;
-		if (t == type && le32toh(h.session) == session)
+		if (t == type &&
+		    (session == ANY_SESSION || le32toh(h->session) == session))
 			return 1;
-		if (used + 24 < slen)
+		if (seen && used + 24 < slen)
 			used += snprintf(seen + used, slen - used, "%stype %u/%u",
 					 used ? ", " : "", t,
-					 le32toh(h.session));
+					 le32toh(h->session));
 	}
 	return 0;
 }
@@ -1038,6 +1042,8 @@ TEST_F_TIMEOUT(remote, bad_frames, 120)
 		unsigned char f[256];
 		struct mb_peer_info pi;
 		struct mb_event e;
+		unsigned char gpl[4096];
+		struct mbatch_wire_hdr gh;
 		int fds[2], got = 0;
 		size_t n = 32;
 		char seen[512];
@@ -1099,8 +1105,9 @@ TEST_F_TIMEOUT(remote, bad_frames, 120)
 			 * A GONE frame for that very session comes back to
 			 * us; the keepalives around it (PINGs) do not count.
 			 */
-			EXPECT_TRUE(wait_frame(fds[0], MBATCH_FRAME_GONE, 4242,
-					       3000, seen, sizeof(seen)))
+			EXPECT_TRUE(next_frame(fds[0], MBATCH_FRAME_GONE, 4242,
+					       3000, &gh, gpl, sizeof(gpl), seen,
+					       sizeof(seen)))
 				TH_LOG("%s: no GONE for session 4242; frames: %s",
 				       b->what, seen[0] ? seen : "none");
 			close(fds[0]);
@@ -1649,37 +1656,6 @@ TEST_F_TIMEOUT(remote, pull_bounded, 180)
 	munmap(p, rlen);
 }
 
-#define ANY_SESSION	UINT32_MAX
-
-/*
- * Read frames from @fd for at most @ms until one of @type for @session
- * (or any, ANY_SESSION): its header into @h, its payload (at most @cap
- * bytes) into @pl. 1 when it came, 0 if not.
- */
-static int next_frame(int fd, uint16_t type, uint32_t session, int ms,
-		      struct mbatch_wire_hdr *h, unsigned char *pl, size_t cap)
-{
-	struct timeval tv = { .tv_sec = 0, .tv_usec = 200000 };
-	uint64_t end = mb_now_ns() + (uint64_t)ms * 1000000;
-	uint32_t len;
-
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	while (mb_now_ns() < end) {
-		if (read_full(fd, h, sizeof(*h))) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				continue;
-			return 0;
-		}
-		len = le32toh(h->len);
-		if (len > cap || (len && read_full(fd, pl, len)))
-			return 0;
-		if (le16toh(h->type) == type &&
-		    (session == ANY_SESSION || le32toh(h->session) == session))
-			return 1;
-	}
-	return 0;
-}
-
 /* The reason a link of peer @name went down with, within 5 s. */
 static void expect_down(struct __test_metadata *_metadata, struct mb_sock *s,
 			const char *name, const char *what, const char *reason)
@@ -1764,7 +1740,7 @@ TEST_F_TIMEOUT(remote, pull_refusals, 120)
 			      sizeof(op));
 		ASSERT_EQ((ssize_t)n, write(fds[0], f, n));
 		ASSERT_TRUE(next_frame(fds[0], MBATCH_FRAME_OPEN_REPLY, sid,
-				       3000, &h, pl, sizeof(pl)))
+				       3000, &h, pl, sizeof(pl), NULL, 0))
 			TH_LOG("%s: no OPEN_REPLY", cases[c].what);
 		memcpy(&rep, pl, sizeof(rep));
 		ASSERT_EQ(MBATCH_WS_OK, le16toh(rep.status));
@@ -1792,7 +1768,7 @@ TEST_F_TIMEOUT(remote, pull_refusals, 120)
 		}
 		/* asked for: R2T of message 1 */
 		ASSERT_TRUE(next_frame(fds[0], MBATCH_FRAME_R2T, sid, 3000, &h,
-				       pl, sizeof(pl)))
+				       pl, sizeof(pl), NULL, 0))
 			TH_LOG("%s: no R2T", cases[c].what);
 		ASSERT_EQ(1, le64toh(h.arg));
 		ASSERT_EQ(8, le32toh(h.len));
@@ -1808,7 +1784,7 @@ TEST_F_TIMEOUT(remote, pull_refusals, 120)
 			continue;
 		}
 		ASSERT_TRUE(next_frame(fds[0], MBATCH_FRAME_RESULTS, sid, 5000,
-				       &h, pl, sizeof(pl)))
+				       &h, pl, sizeof(pl), NULL, 0))
 			TH_LOG("%s: no RESULTS", cases[c].what);
 		ASSERT_EQ(1, le64toh(h.arg));
 		{
@@ -1902,7 +1878,7 @@ TEST_F_TIMEOUT(remote, r2t_refusals, 120)
 			TH_LOG("%s", mb_strerr(&self->e.s));
 		/* one MSGS frame of both; its session id is the wire's */
 		ASSERT_TRUE(next_frame(fds[1], MBATCH_FRAME_MSGS, ANY_SESSION,
-				       3000, &h, pl, sizeof(pl)))
+				       3000, &h, pl, sizeof(pl), NULL, 0))
 			TH_LOG("%s: no MSGS", what[c]);
 		isid = le32toh(h.session);
 		memcpy(m, pl, sizeof(m));
@@ -1955,7 +1931,7 @@ TEST_F_TIMEOUT(remote, r2t_refusals, 120)
 		} else {
 			ASSERT_TRUE(next_frame(fds[1], MBATCH_FRAME_DATA,
 					       ANY_SESSION, 3000, &h, pl,
-					       sizeof(pl)))
+					       sizeof(pl), NULL, 0))
 				TH_LOG("%s: no DATA", what[c]);
 			EXPECT_EQ(isid, le32toh(h.session));
 			EXPECT_EQ(w, le64toh(h.arg));
