@@ -490,10 +490,6 @@ TEST_F(lim, depth_bounds_inflight)
 }
 
 /*
- * MBATCH_QUEUE_SESSIONS_MAX sessions on one queue: the next open is
- * refused with -ENOBUFS and says why; a close makes room for one.
- */
-/*
  * Writes fill the depth too. The block layer's writeback throttling (wbt,
  * on by default on every blk-mq disk) caps writes it takes for background
  * writeback at about half the device's depth and makes their submitter
@@ -571,6 +567,10 @@ TEST_F(lim, writes_not_throttled)
 	EXPECT_EQ(0, mb_nullb_remove(nb));
 }
 
+/*
+ * MBATCH_QUEUE_SESSIONS_MAX sessions on one queue: the next open is
+ * refused with -ENOBUFS and says why; a close makes room for one.
+ */
 TEST_F_TIMEOUT(lim, sessions_per_queue, 120)
 {
 	static uint32_t sids[MBATCH_QUEUE_SESSIONS_MAX];
