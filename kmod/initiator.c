@@ -615,13 +615,48 @@ static void mbatch_ini_events(struct mbatch_session *s,
 }
 
 /*
+ * A READ's data, read from the frame straight into its pages (the
+ * region's, or its own for an inline READ) with s->lock dropped: detached,
+ * nobody else frees it meanwhile. If the frame breaks off, the result comes
+ * again on the next link, so it goes back unless the session was failed or
+ * closed meanwhile. 0, 1 (closing: freed) or -errno.
+ */
+static int mbatch_rx_result_data(struct mbatch_initiator *i,
+				 struct mbatch_command *cmd,
+				 struct mbatch_rx *rx, u32 dlen)
+{
+	struct mbatch_session *s = &i->s;
+	int err;
+
+	mbatch_sent_del(i, cmd);
+	spin_unlock_irq(&s->lock);
+	err = mbatch_rx_read_pages(rx, cmd->pv, cmd->pv_off, dlen);
+	spin_lock_irq(&s->lock);
+	/*
+	 * Closed meanwhile: nobody wants it. Failed meanwhile (the peer was
+	 * deleted): its result is here all the same, the only one it gets.
+	 */
+	if (s->state == MBATCH_SESSION_CLOSING) {
+		mbatch_cmd_free(cmd);
+		return 1;
+	}
+	if (!err)
+		return 0;
+	if (i->state == MBATCH_I_LOST)
+		mbatch_ini_end(i, cmd, MBATCH_OUTCOME_UNKNOWN, i->fail_err);
+	else
+		mbatch_sent_add(i, cmd);
+	return err;
+}
+
+/*
  * One result of a RESULTS frame. 0 applied or dropped as a duplicate,
- * 1 stop (the session is closing or was re-opened), -EPROTO.
- * Called and returns with s->lock held; drops it to copy READ data.
+ * 1 stop (the session is closing or was re-opened), -errno.
+ * Called and returns with s->lock held; drops it to read READ data.
  */
 static int mbatch_rx_result(struct mbatch_initiator *i,
 			    const struct mbatch_wire_result *w,
-			    const void *data, struct mbatch_ini_event *ev)
+			    struct mbatch_rx *rx, struct mbatch_ini_event *ev)
 {
 	struct mbatch_session *s = &i->s;
 	u64 rseq = le64_to_cpu(w->rseq);
@@ -653,21 +688,13 @@ static int mbatch_rx_result(struct mbatch_initiator *i,
 			     cmd->len : 0) ||
 		    le32_to_cpu(w->bytes) > cmd->len)
 			return -EPROTO;
-		mbatch_sent_del(i, cmd);
 		if (dlen) {
-			/* Detached: nobody else frees it while we copy. */
-			spin_unlock_irq(&s->lock);
-			mbatch_cmd_copy_in(cmd, data);
-			spin_lock_irq(&s->lock);
-			/*
-			 * Closed meanwhile: nobody wants it. Failed meanwhile
-			 * (the peer was deleted): its result is here all the
-			 * same, and it is the only one it gets.
-			 */
-			if (s->state == MBATCH_SESSION_CLOSING) {
-				mbatch_cmd_free(cmd);
-				return 1;
-			}
+			int ret = mbatch_rx_result_data(i, cmd, rx, dlen);
+
+			if (ret)
+				return ret;
+		} else {
+			mbatch_sent_del(i, cmd);
 		}
 		cmd->start_ns = le64_to_cpu(w->start_ns);
 		cmd->done_ns = le64_to_cpu(w->done_ns);
@@ -690,7 +717,7 @@ static int mbatch_rx_result(struct mbatch_initiator *i,
 	} else {
 		/*
 		 * Ended here already (lost, then resumed): it only counts; its
-		 * data, checked for length already, is dropped.
+		 * data, checked for length already, is skipped.
 		 */
 		i->dups++;
 	}
@@ -701,27 +728,31 @@ static int mbatch_rx_result(struct mbatch_initiator *i,
 	return 0;
 }
 
+/*
+ * RESULTS: @count results, each followed by its data, read from the frame
+ * one by one. What is left unread when it stops the link discards.
+ */
 static int mbatch_rx_results(struct mbatch_initiator *i, u64 count,
-			     const void *payload, u32 len)
+			     struct mbatch_rx *rx)
 {
 	struct mbatch_session *s = &i->s;
+	struct mbatch_wire_result w;
 	struct mbatch_ini_event ev;
-	u32 off = 0, dlen;
+	u32 dlen, end;
 	int ret = 0;
 	u64 n;
 
-	if (!count || count > len / sizeof(struct mbatch_wire_result))
+	if (!count || count > rx->len / sizeof(w))
 		return -EPROTO;
 	for (n = 0; n < count && !ret; n++) {
-		const struct mbatch_wire_result *w = payload + off;
-
-		if (len - off < sizeof(*w))
-			return -EPROTO;
-		dlen = le32_to_cpu(w->data_len);
+		ret = mbatch_rx_read(rx, &w, sizeof(w));
+		if (ret)
+			return ret;
+		dlen = le32_to_cpu(w.data_len);
 		if (dlen > MBATCH_MAX_PROXY_IO_LEN ||
-		    len - off - sizeof(*w) < mbatch_wire_pad(dlen))
+		    rx->len - rx->off < mbatch_wire_pad(dlen))
 			return -EPROTO;
-		off += sizeof(*w) + mbatch_wire_pad(dlen);
+		end = rx->off + mbatch_wire_pad(dlen);
 
 		memset(&ev, 0, sizeof(ev));
 		spin_lock_irq(&s->lock);
@@ -729,13 +760,16 @@ static int mbatch_rx_results(struct mbatch_initiator *i, u64 count,
 		    i->state != MBATCH_I_OPEN)
 			ret = 1;
 		else
-			ret = mbatch_rx_result(i, w, w + 1, &ev);
+			ret = mbatch_rx_result(i, &w, rx, &ev);
 		spin_unlock_irq(&s->lock);
 		mbatch_ini_events(s, &ev);
+		/* Its padding, or the data of one it had already. */
+		if (!ret && rx->off < end)
+			ret = mbatch_rx_skip(rx, end - rx->off);
 	}
 	if (ret)
 		return min(ret, 0);
-	return off == len ? 0 : -EPROTO;
+	return rx->off == rx->len ? 0 : -EPROTO;
 }
 
 /*
@@ -784,7 +818,7 @@ static int mbatch_ini_rx(struct mbatch_ep *ep, struct mbatch_link *l,
 		spin_unlock_irq(&s->lock);
 		/* Before the reply to a re-attach: stale. */
 		if (!err)
-			err = mbatch_rx_results(i, f->arg, f->data, f->len);
+			err = mbatch_rx_results(i, f->arg, f->rx);
 		else
 			err = 0;
 		goto out;

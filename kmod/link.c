@@ -260,6 +260,110 @@ static int mbatch_link_recv(struct mbatch_link *l, void *buf, size_t len)
 	return 0;
 }
 
+/* Read into @to (a page iterator) exactly what it holds; 0 or -errno. */
+static int mbatch_link_recv_iter(struct mbatch_link *l, struct iov_iter *to)
+{
+	while (iov_iter_count(to)) {
+		struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
+		int ret;
+
+		msg.msg_iter = *to;
+		ret = sock_recvmsg(l->sock, &msg, MSG_WAITALL | MSG_NOSIGNAL);
+		if (ret <= 0)
+			return ret ?: -ECONNRESET;
+		WRITE_ONCE(l->last_rx, jiffies);
+		iov_iter_advance(to, ret);
+	}
+	return 0;
+}
+
+/*
+ * Bulk frames: their payload is read by the owner, see struct mbatch_rx.
+ * A read past the payload is -EPROTO, for the owner to report as the
+ * malformed frame it is; a socket that fails drops the link. Either way
+ * the owner stops reading.
+ */
+static bool mbatch_frame_bulk(u16 type)
+{
+	return type == MBATCH_FRAME_RESULTS || type == MBATCH_FRAME_DATA;
+}
+
+static int mbatch_rx_check(struct mbatch_rx *rx, u32 len)
+{
+	return len > rx->len - rx->off ? -EPROTO : 0;
+}
+
+static int mbatch_rx_failed(struct mbatch_rx *rx, int err)
+{
+	mbatch_link_down(rx->l, err, "truncated frame");
+	return err;
+}
+
+int mbatch_rx_read(struct mbatch_rx *rx, void *to, u32 len)
+{
+	int err = mbatch_rx_check(rx, len);
+
+	if (err)
+		return err;
+	if (rx->buf)
+		memcpy(to, rx->buf + rx->off, len);
+	else
+		err = mbatch_link_recv(rx->l, to, len);
+	if (err)
+		return mbatch_rx_failed(rx, err);
+	rx->off += len;
+	return 0;
+}
+
+/* @len bytes into @pages from byte @off of the first. */
+int mbatch_rx_read_pages(struct mbatch_rx *rx, struct page **pages, u32 off,
+			 u32 len)
+{
+	struct bio_vec bv[16];
+	struct iov_iter it;
+	unsigned int nr;
+	u32 n, chunk;
+	int err = mbatch_rx_check(rx, len);
+
+	if (err)
+		return err;
+	while (len) {
+		chunk = 0;
+		for (nr = 0; nr < ARRAY_SIZE(bv) && len - chunk; nr++) {
+			u32 at = off + chunk, poff = offset_in_page(at);
+
+			n = min_t(u32, len - chunk, PAGE_SIZE - poff);
+			bvec_set_page(&bv[nr], pages[at >> PAGE_SHIFT], n, poff);
+			chunk += n;
+		}
+		iov_iter_bvec(&it, ITER_DEST, bv, nr, chunk);
+		if (!rx->buf)
+			err = mbatch_link_recv_iter(rx->l, &it);
+		else if (copy_to_iter(rx->buf + rx->off, chunk, &it) != chunk)
+			err = -EFAULT;
+		if (err)
+			return mbatch_rx_failed(rx, err);
+		rx->off += chunk;
+		off += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+int mbatch_rx_skip(struct mbatch_rx *rx, u32 len)
+{
+	int err = mbatch_rx_check(rx, len);
+
+	if (err)
+		return err;
+	if (!rx->buf)
+		err = mbatch_link_recv(rx->l, rx->l->rxbuf, len);
+	if (err)
+		return mbatch_rx_failed(rx, err);
+	rx->off += len;
+	return 0;
+}
+
 /* Check a header before anything of the frame is trusted. */
 static int mbatch_link_check_hdr(struct mbatch_link *l,
 				 struct mbatch_wire_hdr *h)
@@ -327,8 +431,11 @@ static int mbatch_link_rx_thread(void *arg)
 	struct mbatch_link *l = arg;
 	struct mbatch_wire_hdr h;
 	struct mbatch_frame f;
+	struct mbatch_rx rx;
 	__le32 ddigest;
 	u32 len, extra;
+	bool bulk;
+	u16 type;
 	int err;
 
 	while (!kthread_should_stop() && !atomic_read(&l->down)) {
@@ -342,8 +449,11 @@ static int mbatch_link_rx_thread(void *arg)
 		if (mbatch_link_check_hdr(l, &h))
 			break;
 		len = le32_to_cpu(h.len);
+		type = le16_to_cpu(h.type);
 		extra = 0;
-		if (len) {
+		/* Without a digest a bulk frame's payload is the owner's. */
+		bulk = mbatch_frame_bulk(type);
+		if (len && (!bulk || (l->digest & MBATCH_DIGEST_DATA))) {
 			err = mbatch_link_recv(l, l->rxbuf, len);
 			if (!err && (l->digest & MBATCH_DIGEST_DATA)) {
 				err = mbatch_link_recv(l, &ddigest,
@@ -364,13 +474,25 @@ static int mbatch_link_rx_thread(void *arg)
 		atomic64_inc(&l->stats.rx_frames);
 		atomic64_add(sizeof(h) + len + extra, &l->stats.rx_bytes);
 		f = (struct mbatch_frame){
-			.type = le16_to_cpu(h.type),
+			.type = type,
 			.session = le32_to_cpu(h.session),
 			.arg = le64_to_cpu(h.arg),
-			.data = l->rxbuf,
+			.data = bulk ? NULL : l->rxbuf,
 			.len = len,
 		};
+		if (bulk) {
+			rx = (struct mbatch_rx){
+				.l = l,
+				.buf = l->digest & MBATCH_DIGEST_DATA ?
+				       l->rxbuf : NULL,
+				.len = len,
+			};
+			f.rx = &rx;
+		}
 		if (mbatch_link_frame(l, &f))
+			break;
+		/* What the owner did not want of it. */
+		if (bulk && rx.off < len && mbatch_rx_skip(&rx, len - rx.off))
 			break;
 	}
 	/* Until kthread_stop(), which down_work calls once started. */

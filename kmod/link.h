@@ -26,13 +26,32 @@ struct mbatch_link;
 struct socket;
 struct task_struct;
 
-/* One received frame, checked: header fields and a payload of @len bytes. */
+/*
+ * The payload of a frame that carries bulk data (RESULTS, DATA), read by
+ * the owner as it parses it: headers into its own memory, data straight
+ * into the pages it goes to. With a data digest the link has read and
+ * verified the whole payload first (@buf), so nothing unverified is ever
+ * used; without one it is still in the socket and lands in the pages
+ * without a copy. What the owner leaves unread the link discards.
+ */
+struct mbatch_rx {
+	struct mbatch_link *l;
+	const void *buf;		/* the verified payload, or NULL */
+	u32 off;			/* bytes read */
+	u32 len;			/* bytes in the payload */
+};
+
+/*
+ * One received frame, checked: header fields and a payload of @len bytes,
+ * at @data, or for a bulk frame to be read through @rx (@data NULL).
+ */
 struct mbatch_frame {
 	u16 type;
 	u32 session;
 	u64 arg;
 	void *data;
 	u32 len;
+	struct mbatch_rx *rx;
 };
 
 struct mbatch_link_ops {
@@ -103,6 +122,10 @@ int mbatch_link_send(struct mbatch_link *l, u16 type, u32 session, u64 arg,
 		     const void *payload, u32 len);
 int mbatch_link_send_pages(struct mbatch_link *l, u16 type, u32 session,
 			   u64 arg, struct page **pages, u32 off, u32 len);
+int mbatch_rx_read(struct mbatch_rx *rx, void *to, u32 len);
+int mbatch_rx_read_pages(struct mbatch_rx *rx, struct page **pages, u32 off,
+			 u32 len);
+int mbatch_rx_skip(struct mbatch_rx *rx, u32 len);
 void mbatch_link_reason(struct mbatch_link *l, char *reason, size_t len,
 			int *err);
 int mbatch_link_init(void);

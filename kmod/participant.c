@@ -411,16 +411,19 @@ static int mbatch_rx_msgs(struct mbatch_participant *pt, struct mbatch_link *l,
 
 /*
  * DATA: the data of the oldest pulled WRITE asked for on this link, and
- * nothing else (so what it holds here never exceeds what it asked for).
- * The write can run now.
+ * nothing else (so what it holds here never exceeds what it asked for),
+ * read from the frame straight into the pages it is written from. The
+ * write can run now.
  */
 static int mbatch_rx_data(struct mbatch_participant *pt, struct mbatch_link *l,
-			  u64 seq, const void *data, u32 len)
+			  u64 seq, struct mbatch_rx *rx)
 {
 	struct mbatch_session *s = &pt->s;
 	struct mbatch_command *cmd;
+	u32 len = rx->len;
 	struct page **pv;
 	bool asked;
+	int err;
 
 	spin_lock_irq(&s->lock);
 	if (s->state == MBATCH_SESSION_CLOSING) {
@@ -435,10 +438,15 @@ static int mbatch_rx_data(struct mbatch_participant *pt, struct mbatch_link *l,
 		return mbatch_link_proto(l, "data that was not asked for");
 
 	/* Only this thread takes it off the list, or a closing session. */
-	pv = mbatch_pages_alloc(len, data);
+	pv = mbatch_pages_alloc(len, NULL);
 	if (!pv) {
 		mbatch_link_down(l, -ENOMEM, "out of memory for data");
 		return -ENOMEM;
+	}
+	err = mbatch_rx_read_pages(rx, pv, 0, len);
+	if (err) {
+		mbatch_pages_free(pv, len);
+		return err;
 	}
 	spin_lock_irq(&s->lock);
 	if (s->state == MBATCH_SESSION_CLOSING || pt->r2t_gen != l->gen ||
@@ -502,7 +510,7 @@ static int mbatch_part_rx(struct mbatch_ep *ep, struct mbatch_link *l,
 		err = mbatch_rx_msgs(pt, l, f->arg, f->data, f->len);
 		break;
 	case MBATCH_FRAME_DATA:
-		err = mbatch_rx_data(pt, l, f->arg, f->data, f->len);
+		err = mbatch_rx_data(pt, l, f->arg, f->rx);
 		break;
 	case MBATCH_FRAME_ACK:
 		if (mbatch_results_ack(s, f->arg, false))

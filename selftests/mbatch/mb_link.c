@@ -1948,6 +1948,281 @@ TEST_F_TIMEOUT(remote, r2t_refusals, 120)
 	ASSERT_EQ(0, relink(&self->e.s, variant->digest));
 }
 
+/*
+ * A RESULTS frame cut off in the middle of a READ's data, as a link lost
+ * mid-transfer. READ data is received straight into the command's pages
+ * (a region's, or its own for an inline READ), so the READ whose data
+ * broke off must stay pending: neither delivered with part of its data
+ * nor lost. A fake participant answers an inline READ whole and a region
+ * READ with half of some other data, and the frame ends there: the link
+ * drops ("truncated frame"), the first is delivered at once with its
+ * data, and the second is sent again on the next link (it is back among
+ * the sent). There the participant answers both again: the first is a
+ * duplicate, the second arrives whole, exactly once, and the region holds
+ * its data and nothing else.
+ */
+static size_t put_result(unsigned char *p, uint64_t msg_seq, uint64_t rseq,
+			 const void *data, uint32_t len)
+{
+	struct mbatch_wire_result w = {
+		.msg_seq = htole64(msg_seq), .rseq = htole64(rseq),
+		.start_ns = htole64(1), .done_ns = htole64(2),
+		.bytes = htole32(len), .data_len = htole32(len),
+		.status = htole16(MBATCH_WS_OK),
+		.outcome = MBATCH_OUTCOME_DONE,
+	};
+
+	memcpy(p, &w, sizeof(w));
+	memcpy(p + sizeof(w), data, len);	/* len is 8-aligned */
+	return sizeof(w) + len;
+}
+
+TEST_F_TIMEOUT(remote, results_cut, 90)
+{
+	static unsigned char f[2 * 65536], pl[65536];
+	const uint32_t len = 16384, roff = 4096;
+	size_t rlen = 65536, n, cut;
+	unsigned char *dst = mmap(NULL, rlen, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned char *pa = malloc(len), *pb = malloc(len), *pc = malloc(len);
+	uint64_t s1 = 0, s2 = 0, dups0;
+	struct mbatch_wire_msg m[2];
+	struct mb_region_info ri;
+	struct mb_session_info si;
+	struct mb_peer_info pi;
+	struct mb_result *r = NULL;
+	uint32_t nr = 0, sid = 0, isid, k;
+	int fds[2];
+
+	ASSERT_TRUE(dst != MAP_FAILED && pa && pb && pc);
+	mb_pattern(pa, len, self->rng + 1, 0);
+	mb_pattern(pb, len, self->rng + 2, 0);
+	mb_pattern(pc, len, self->rng + 3, 0);
+	memset(dst, 0x5a, rlen);
+	ASSERT_EQ(0, mb_region_new(&self->e.s, (uintptr_t)dst, rlen, 0, &ri))
+		TH_LOG("REGION_NEW: %s", mb_strerr(&self->e.s));
+	ASSERT_EQ(0, mb_peer_get(&self->e.s, PEER_OUT, &pi));
+	dups0 = pi.stats[MBATCH_PEER_STATS_A_DUPLICATES];
+
+	ASSERT_EQ(0, mb_tcp_pair(fds));
+	ASSERT_EQ(0, mb_peer_attach(&self->e.s, PEER_OUT, fds[0], 0));
+	close(fds[0]);
+	ASSERT_EQ(0, wait_peer(&self->e.s, PEER_IN, MBATCH_PEER_DOWN, 5000,
+			       &pi));
+	ASSERT_EQ(0, mb_session_open_remote(&self->e.s, self->e.queue,
+					    PEER_OUT, 0, &sid))
+		TH_LOG("%s", mb_strerr(&self->e.s));
+	ASSERT_EQ(0, fake_participant(fds[1], 64, self->e.capacity,
+				      self->e.bs, -1));
+	ASSERT_EQ(0, wait_state(&self->e.s, sid, MBATCH_SESSION_ACTIVE, 5000,
+				&si));
+	{
+		struct mb_cmd c[2] = {
+			{ .tag = 1, .op = MBATCH_OP_READ, .offset = 0,
+			  .len = len },
+			{ .tag = 2, .op = MBATCH_OP_READ, .offset = len,
+			  .len = len, .proxy = MB_PROXY, .region = ri.id,
+			  .region_offset = roff },
+		};
+
+		ASSERT_EQ(0, mb_submit(&self->e.s, sid, 0, c, 2, NULL))
+			TH_LOG("%s", mb_strerr(&self->e.s));
+	}
+	ASSERT_TRUE(next_frame(fds[1], MBATCH_FRAME_MSGS, ANY_SESSION, 3000,
+			       (struct mbatch_wire_hdr *)f, pl, sizeof(pl),
+			       NULL, 0));
+	isid = le32toh(((struct mbatch_wire_hdr *)f)->session);
+	ASSERT_EQ(2, le64toh(((struct mbatch_wire_hdr *)f)->arg));
+	memcpy(m, pl, sizeof(m));
+	for (k = 0; k < 2; k++) {
+		EXPECT_EQ(0, le32toh(m[k].data_len));
+		if (le64toh(m[k].tag) == 1)
+			s1 = le64toh(m[k].seq);
+		else
+			s2 = le64toh(m[k].seq);
+	}
+	ASSERT_TRUE(s1 && s2);
+
+	/* the first whole, the second's data cut off after half */
+	n = put_result(pl, s1, 1, pa, len);
+	n += put_result(pl + n, s2, 2, pc, len);
+	n = put_frame(f, MBATCH_FRAME_RESULTS, isid, 2, 2, pl, n);
+	cut = n - len / 2;
+	ASSERT_EQ((ssize_t)cut, write(fds[1], f, cut));
+	shutdown(fds[1], SHUT_WR);
+	expect_down(_metadata, &self->e.s, PEER_OUT, "RESULTS cut off",
+		    "truncated frame");
+	close(fds[1]);
+	ASSERT_EQ(0, mb_collect_all(&self->e.s, sid, 1, 5000, &r, &nr));
+	ASSERT_EQ(1, nr);
+	EXPECT_EQ(1, r[0].tag);
+	EXPECT_EQ(0, r[0].status);
+	ASSERT_EQ(len, r[0].data_len);
+	EXPECT_EQ(0, memcmp(r[0].data, pa, len)) TH_LOG("READ 1's data");
+	ASSERT_EQ(0, mb_session_get(&self->e.s, sid, &si));
+	EXPECT_EQ(1, si.stats.v[MBATCH_STATS_A_INFLIGHT])
+		TH_LOG("the cut-off READ is still out");
+
+	/* next link: only the cut-off READ is sent again */
+	ASSERT_EQ(0, mb_tcp_pair(fds));
+	ASSERT_EQ(0, mb_peer_attach(&self->e.s, PEER_OUT, fds[0], 0));
+	close(fds[0]);
+	ASSERT_EQ(0, fake_participant(fds[1], 64, self->e.capacity,
+				      self->e.bs, -1));
+	ASSERT_TRUE(next_frame(fds[1], MBATCH_FRAME_MSGS, ANY_SESSION, 3000,
+			       (struct mbatch_wire_hdr *)f, pl, sizeof(pl),
+			       NULL, 0))
+		TH_LOG("the cut-off READ was not sent again");
+	ASSERT_EQ(1, le64toh(((struct mbatch_wire_hdr *)f)->arg));
+	memcpy(m, pl, sizeof(m[0]));
+	EXPECT_EQ(s2, le64toh(m[0].seq));
+	n = put_result(pl, s1, 1, pa, len);
+	n += put_result(pl + n, s2, 2, pb, len);
+	n = put_frame(f, MBATCH_FRAME_RESULTS, isid, 2, 2, pl, n);
+	ASSERT_EQ((ssize_t)n, write(fds[1], f, n));
+	ASSERT_EQ(0, mb_collect_all(&self->e.s, sid, 1, 5000, &r, &nr));
+	ASSERT_EQ(2, nr) TH_LOG("every READ once");
+	EXPECT_EQ(2, r[1].tag);
+	EXPECT_EQ(0, r[1].status);
+	EXPECT_EQ(len, r[1].bytes);
+	EXPECT_EQ(0, r[1].data_len);
+	EXPECT_EQ(0, memcmp(dst + roff, pb, len))
+		TH_LOG("the region does not hold READ 2's data");
+	for (k = 0; k < rlen; k++)
+		if ((k < roff || k >= roff + len) && dst[k] != 0x5a)
+			break;
+	EXPECT_EQ(rlen, k) TH_LOG("region byte %u written", k);
+	ASSERT_EQ(0, mb_peer_get(&self->e.s, PEER_OUT, &pi));
+	EXPECT_EQ(MBATCH_PEER_UP, pi.state);
+	EXPECT_EQ(dups0 + 1, pi.stats[MBATCH_PEER_STATS_A_DUPLICATES]);
+	ASSERT_EQ(0, mb_session_get(&self->e.s, sid, &si));
+	EXPECT_EQ(0, si.stats.v[MBATCH_STATS_A_INFLIGHT]);
+	mb_results_free(r, nr);
+	EXPECT_EQ(0, mb_session_close(&self->e.s, sid));
+	close(fds[1]);
+	EXPECT_EQ(0, mb_region_del(&self->e.s, ri.id));
+	munmap(dst, rlen);
+	free(pa);
+	free(pb);
+	free(pc);
+	ASSERT_EQ(0, relink(&self->e.s, variant->digest));
+}
+
+/*
+ * A DATA frame cut off in the middle, as a link lost mid-transfer. The
+ * participant receives pulled data straight into the pages the write is
+ * made from, so a write whose data broke off must neither run nor be
+ * forgotten: a fake initiator's pulled WRITE is asked for, its DATA (of
+ * other bytes) stops after half and the link drops ("truncated frame");
+ * nothing reaches the device. The session re-attaches on a new link: the
+ * write is asked for again, its whole DATA comes, it runs once, and the
+ * device holds exactly its data.
+ */
+TEST_F_TIMEOUT(remote, data_cut, 90)
+{
+	static unsigned char f[65536 + 4096], pl[65536];
+	const uint32_t len = 16384, sid = 91;
+	uint64_t cookie = 0xda7ac07, off = 16 * (uint64_t)self->e.bs;
+	unsigned char *pb = malloc(len), *pc = malloc(len), *rd = NULL;
+	struct mbatch_wire_open op = {
+		.max_io = htole32(MBATCH_MAX_IO_LEN),
+		.flags = htole32(MBATCH_OPEN_F_PULL),
+	};
+	struct mbatch_wire_msg m = {
+		.seq = htole64(1), .batch = htole64(1), .tag = htole64(9),
+		.offset = htole64(off), .op = htole32(MBATCH_OP_WRITE),
+		.flags = htole32(MBATCH_WIRE_MSG_F_PULL), .len = htole32(len),
+	};
+	struct mbatch_wire_result res;
+	struct mbatch_wire_hdr h;
+	struct mb_peer_info pi;
+	unsigned int life;
+	uint64_t seq = 1;
+	long long w0;
+	size_t n;
+	int fds[2], fd;
+
+	ASSERT_TRUE(pb && pc);
+	mb_pattern(pb, len, self->rng + 5, 0);
+	mb_pattern(pc, len, self->rng + 6, 0);
+	strcpy(op.queue, self->e.queue);
+	w0 = mb_sectors_written(self->e.nullb);
+	ASSERT_LE(0, w0);
+	for (life = 0; life < 2; life++) {
+		seq = 1;
+		ASSERT_EQ(0, mb_tcp_pair(fds));
+		ASSERT_EQ(0, mb_peer_attach(&self->e.s, PEER_IN, fds[1], 0))
+			TH_LOG("attach: %s", mb_strerr(&self->e.s));
+		close(fds[1]);
+		if (life)
+			op.flags |= htole32(MBATCH_OPEN_F_REATTACH);
+		n = put_frame(f, MBATCH_FRAME_OPEN, sid, seq++, cookie, &op,
+			      sizeof(op));
+		ASSERT_EQ((ssize_t)n, write(fds[0], f, n));
+		ASSERT_TRUE(next_frame(fds[0], MBATCH_FRAME_OPEN_REPLY, sid,
+				       3000, &h, pl, sizeof(pl), NULL, 0))
+			TH_LOG("life %u: no OPEN_REPLY", life);
+		{
+			struct mbatch_wire_open_reply rep;
+
+			memcpy(&rep, pl, sizeof(rep));
+			ASSERT_EQ(MBATCH_WS_OK, le16toh(rep.status));
+			/* the write was queued once, on the first link */
+			EXPECT_EQ(life, le64toh(rep.last_seq));
+		}
+		if (!life) {
+			n = put_frame(f, MBATCH_FRAME_MSGS, sid, seq++, 1, &m,
+				      sizeof(m));
+			ASSERT_EQ((ssize_t)n, write(fds[0], f, n));
+		}
+		ASSERT_TRUE(next_frame(fds[0], MBATCH_FRAME_R2T, sid, 3000, &h,
+				       pl, sizeof(pl), NULL, 0))
+			TH_LOG("life %u: no R2T", life);
+		ASSERT_EQ(1, le64toh(h.arg));
+		ASSERT_EQ(1, le64toh(*(uint64_t *)pl));
+		n = put_frame(f, MBATCH_FRAME_DATA, sid, seq++, 1,
+			      life ? pb : pc, len);
+		if (life) {
+			ASSERT_EQ((ssize_t)n, write(fds[0], f, n));
+			break;
+		}
+		ASSERT_EQ((ssize_t)(n - len / 2), write(fds[0], f, n - len / 2));
+		shutdown(fds[0], SHUT_WR);
+		expect_down(_metadata, &self->e.s, PEER_IN, "DATA cut off",
+			    "truncated frame");
+		close(fds[0]);
+		usleep(100000);
+		EXPECT_EQ(0, mb_sectors_written(self->e.nullb) - w0)
+			TH_LOG("a write with half its data ran");
+	}
+	ASSERT_TRUE(next_frame(fds[0], MBATCH_FRAME_RESULTS, sid, 5000, &h,
+			       pl, sizeof(pl), NULL, 0));
+	ASSERT_EQ(1, le64toh(h.arg));
+	memcpy(&res, pl, sizeof(res));
+	EXPECT_EQ(1, le64toh(res.msg_seq));
+	EXPECT_EQ(1, le64toh(res.rseq));
+	EXPECT_EQ(MBATCH_WS_OK, le16toh(res.status));
+	EXPECT_EQ(len, le32toh(res.bytes));
+	ASSERT_EQ(0, mb_peer_get(&self->e.s, PEER_IN, &pi));
+	EXPECT_EQ(MBATCH_PEER_UP, pi.state);
+	n = put_frame(f, MBATCH_FRAME_CLOSE, sid, seq++, cookie, NULL, 0);
+	EXPECT_EQ((ssize_t)n, write(fds[0], f, n));
+	close(fds[0]);
+	EXPECT_EQ(len / 512, mb_sectors_written(self->e.nullb) - w0)
+		TH_LOG("the write ran once");
+	rd = aligned_alloc(4096, len);
+	ASSERT_NE(NULL, rd);
+	fd = open(self->e.dev, O_RDONLY | O_DIRECT);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ((ssize_t)len, pread(fd, rd, len, (off_t)off));
+	close(fd);
+	EXPECT_EQ(0, memcmp(rd, pb, len)) TH_LOG("the device has other data");
+	free(rd);
+	free(pb);
+	free(pc);
+	ASSERT_EQ(0, relink(&self->e.s, variant->digest));
+}
+
 /* Errors: errno and extack text. */
 TEST_F(remote, errors)
 {
