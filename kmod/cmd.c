@@ -12,57 +12,6 @@
 
 static struct kmem_cache *mbatch_cmd_cache;
 
-/*
- * Payload pages, recycled. The pages of a command that ends go back to a
- * small pool rather than to the page allocator, and the next WRITE's data
- * is copied or received into them: a fresh page is cleared first
- * (init_on_alloc, on by default) only to be overwritten, and with the
- * allocator's round trip that is a tenth of a busy participant's CPU
- * (Documentation/bench.rst). Only pages about to be overwritten come from
- * the pool; a READ's are fresh, so no command ever reads back bytes it did
- * not write. The pool holds at most MBATCH_PAGE_POOL pages, and a page
- * someone else still holds (a socket sending it) is freed, not pooled.
- */
-#define MBATCH_PAGE_POOL	512
-
-static struct {
-	spinlock_t lock;		/* nr, pages */
-	unsigned int nr;
-	struct page *pages[MBATCH_PAGE_POOL];
-} mbatch_page_pool = {
-	.lock = __SPIN_LOCK_UNLOCKED(mbatch_page_pool.lock),
-};
-
-/* A page to overwrite: pooled, or fresh. */
-static struct page *mbatch_page_get(void)
-{
-	struct page *page = NULL;
-	unsigned long flags;
-
-	spin_lock_irqsave(&mbatch_page_pool.lock, flags);
-	if (mbatch_page_pool.nr)
-		page = mbatch_page_pool.pages[--mbatch_page_pool.nr];
-	spin_unlock_irqrestore(&mbatch_page_pool.lock, flags);
-	return page ?: alloc_page(GFP_KERNEL);
-}
-
-/* Any context: pages are freed on completion. */
-static void mbatch_page_put(struct page *page)
-{
-	unsigned long flags;
-
-	if (page_ref_count(page) == 1) {
-		spin_lock_irqsave(&mbatch_page_pool.lock, flags);
-		if (mbatch_page_pool.nr < MBATCH_PAGE_POOL) {
-			mbatch_page_pool.pages[mbatch_page_pool.nr++] = page;
-			page = NULL;
-		}
-		spin_unlock_irqrestore(&mbatch_page_pool.lock, flags);
-	}
-	if (page)
-		__free_page(page);
-}
-
 static bool mbatch_msg_fail(struct mbatch_msg_fault *f, const char *text,
 			    int err, enum mbatch_msg_field field)
 {
@@ -225,7 +174,7 @@ void mbatch_cmd_free_pages(struct mbatch_command *cmd)
 		cmd->iflags &= ~MBATCH_CMD_F_PVEC;
 	}
 	for (i = 0; i < cmd->nr_pages && cmd->pv == cmd->pages; i++)
-		mbatch_page_put(cmd->pages[i]);
+		__free_page(cmd->pages[i]);
 	cmd->nr_pages = 0;
 	if (cmd->region) {
 		mbatch_region_unhold(cmd->region);
@@ -288,11 +237,10 @@ void mbatch_cmd_copy_out(void *buf, const struct mbatch_command *cmd)
 }
 
 /*
- * A vector of pages for @len bytes of payload: fresh ones for a READ
- * (@read), else for data about to be written into them, a copy of @data if
- * it is not NULL. NULL when out of memory. Freed by mbatch_pages_free().
+ * A vector of fresh pages for @len bytes of payload, holding @data if it is
+ * not NULL; NULL when out of memory. Freed by mbatch_pages_free().
  */
-struct page **mbatch_pages_alloc(u32 len, bool read, const void *data)
+struct page **mbatch_pages_alloc(u32 len, const void *data)
 {
 	unsigned int i, n = DIV_ROUND_UP(len, PAGE_SIZE);
 	struct page **pv;
@@ -301,7 +249,7 @@ struct page **mbatch_pages_alloc(u32 len, bool read, const void *data)
 	if (!pv)
 		return NULL;
 	for (i = 0; i < n; i++) {
-		pv[i] = read ? alloc_page(GFP_KERNEL) : mbatch_page_get();
+		pv[i] = alloc_page(GFP_KERNEL);
 		if (!pv[i]) {
 			mbatch_pages_free(pv, len);
 			return NULL;
@@ -319,7 +267,7 @@ void mbatch_pages_free(struct page **pv, u32 len)
 	unsigned int i, n = DIV_ROUND_UP(len, PAGE_SIZE);
 
 	for (i = 0; i < n && pv[i]; i++)
-		mbatch_page_put(pv[i]);
+		__free_page(pv[i]);
 	kvfree(pv);
 }
 
@@ -378,9 +326,9 @@ struct mbatch_command *mbatch_cmd_alloc(const struct mbatch_msg *m)
 	n = DIV_ROUND_UP(m->len, PAGE_SIZE);
 	if (n > MBATCH_CMD_PAGES) {
 		/* A peer's large READ (or WRITE, its data inline). */
-		bool read = m->op == MBATCH_OP_READ;
-		struct page **pv = mbatch_pages_alloc(m->len, read,
-						      read ? NULL : m->data);
+		struct page **pv = mbatch_pages_alloc(m->len,
+						      m->op == MBATCH_OP_WRITE ?
+						      m->data : NULL);
 
 		if (!pv) {
 			mbatch_cmd_free(cmd);
@@ -391,8 +339,7 @@ struct mbatch_command *mbatch_cmd_alloc(const struct mbatch_msg *m)
 	}
 	cmd->pv = cmd->pages;
 	for (i = 0; i < n; i++) {
-		cmd->pages[i] = m->op == MBATCH_OP_WRITE ? mbatch_page_get() :
-			alloc_page(GFP_KERNEL);
+		cmd->pages[i] = alloc_page(GFP_KERNEL);
 		if (!cmd->pages[i]) {
 			mbatch_cmd_free(cmd);
 			return NULL;
@@ -417,7 +364,5 @@ int mbatch_cmd_init(void)
 
 void mbatch_cmd_exit(void)
 {
-	while (mbatch_page_pool.nr)
-		__free_page(mbatch_page_pool.pages[--mbatch_page_pool.nr]);
 	kmem_cache_destroy(mbatch_cmd_cache);
 }

@@ -146,7 +146,7 @@ void mbatch_cmd_free_list(struct list_head *list);
 void mbatch_cmd_free_pages(struct mbatch_command *cmd);
 u64 mbatch_cmd_charge(const struct mbatch_command *cmd);
 void mbatch_cmd_copy_in(struct mbatch_command *cmd, const void *buf);
-struct page **mbatch_pages_alloc(u32 len, bool read, const void *data);
+struct page **mbatch_pages_alloc(u32 len, const void *data);
 void mbatch_pages_free(struct page **pv, u32 len);
 void mbatch_cmd_attach_pages(struct mbatch_command *cmd, struct page **pv);
 void mbatch_cmd_copy_out(void *buf, const struct mbatch_command *cmd);

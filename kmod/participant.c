@@ -438,7 +438,7 @@ static int mbatch_rx_data(struct mbatch_participant *pt, struct mbatch_link *l,
 		return mbatch_link_proto(l, "data that was not asked for");
 
 	/* Only this thread takes it off the list, or a closing session. */
-	pv = mbatch_pages_alloc(len, false, NULL);
+	pv = mbatch_pages_alloc(len, NULL);
 	if (!pv) {
 		mbatch_link_down(l, -ENOMEM, "out of memory for data");
 		return -ENOMEM;
