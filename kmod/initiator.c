@@ -67,6 +67,7 @@ struct mbatch_initiator {
 	struct list_head unsent;	/* not yet sent, in sequence order */
 	struct list_head sending;	/* being copied into a frame */
 	struct rb_root sent;		/* sent, no result yet, by sequence */
+	struct mbatch_command *applying; /* sent, its READ data arriving */
 	struct list_head pull;		/* sent, its data asked for (R2T) */
 	u32 inline_max;			/* WRITE data above it is pulled */
 	u64 nodata_upto;		/* ended here when lost: no data */
@@ -361,6 +362,8 @@ static int mbatch_ini_cancel(struct mbatch_session *s, u64 batch, u64 upto,
 	list_for_each_entry(cmd, &i->sending, node)
 		if (mbatch_cancel_covers(batch, upto, cmd))
 			marked++;
+	if (i->applying && mbatch_cancel_covers(batch, upto, i->applying))
+		marked++;
 	c = mbatch_cancel_find(i, batch);
 	if (marked && !c && i->nr_cancels == ARRAY_SIZE(i->cancels)) {
 		NL_SET_ERR_MSG_MOD(extack,
@@ -392,6 +395,8 @@ static int mbatch_ini_cancel(struct mbatch_session *s, u64 batch, u64 upto,
 	list_for_each_entry(cmd, &i->sending, node)
 		if (mbatch_cancel_covers(batch, upto, cmd))
 			cmd->iflags |= MBATCH_CMD_F_CANCEL;
+	if (i->applying && mbatch_cancel_covers(batch, upto, i->applying))
+		i->applying->iflags |= MBATCH_CMD_F_CANCEL;
 	if (!c) {
 		c = &i->cancels[i->nr_cancels++];
 		c->batch = batch;
@@ -629,9 +634,11 @@ static int mbatch_rx_result_data(struct mbatch_initiator *i,
 	int err;
 
 	mbatch_sent_del(i, cmd);
+	i->applying = cmd;	/* still sent, for a cancel meanwhile */
 	spin_unlock_irq(&s->lock);
 	err = mbatch_rx_read_pages(rx, cmd->pv, cmd->pv_off, dlen);
 	spin_lock_irq(&s->lock);
+	i->applying = NULL;
 	/*
 	 * Closed meanwhile: nobody wants it. Failed meanwhile (the peer was
 	 * deleted): its result is here all the same, the only one it gets.

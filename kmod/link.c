@@ -471,8 +471,6 @@ static int mbatch_link_rx_thread(void *arg)
 			}
 		}
 		l->rx_seq++;
-		atomic64_inc(&l->stats.rx_frames);
-		atomic64_add(sizeof(h) + len + extra, &l->stats.rx_bytes);
 		f = (struct mbatch_frame){
 			.type = type,
 			.session = le32_to_cpu(h.session),
@@ -489,11 +487,17 @@ static int mbatch_link_rx_thread(void *arg)
 			};
 			f.rx = &rx;
 		}
-		if (mbatch_link_frame(l, &f))
+		/* A frame its owner could not take ends the link (first reason wins). */
+		if (mbatch_link_frame(l, &f)) {
+			mbatch_link_down(l, -EPROTO, "frame refused");
 			break;
+		}
 		/* What the owner did not want of it. */
 		if (bulk && rx.off < len && mbatch_rx_skip(&rx, len - rx.off))
 			break;
+		/* Counted once all of it has arrived. */
+		atomic64_inc(&l->stats.rx_frames);
+		atomic64_add(sizeof(h) + len + extra, &l->stats.rx_bytes);
 	}
 	/* Until kthread_stop(), which down_work calls once started. */
 	while (!kthread_should_stop()) {

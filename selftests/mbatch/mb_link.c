@@ -1980,7 +1980,8 @@ static size_t put_result(unsigned char *p, uint64_t msg_seq, uint64_t rseq,
 TEST_F_TIMEOUT(remote, results_cut, 90)
 {
 	static unsigned char f[2 * 65536], pl[65536];
-	const uint32_t len = 16384, roff = 4096;
+	/* an offset inside a page and a cut inside one: pieces of pages */
+	const uint32_t len = 16384, roff = 4096 + 520;
 	size_t rlen = 65536, n, cut;
 	unsigned char *dst = mmap(NULL, rlen, PROT_READ | PROT_WRITE,
 				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -2047,7 +2048,7 @@ TEST_F_TIMEOUT(remote, results_cut, 90)
 	n = put_result(pl, s1, 1, pa, len);
 	n += put_result(pl + n, s2, 2, pc, len);
 	n = put_frame(f, MBATCH_FRAME_RESULTS, isid, 2, 2, pl, n);
-	cut = n - len / 2;
+	cut = n - len / 2 - 13;
 	ASSERT_EQ((ssize_t)cut, write(fds[1], f, cut));
 	shutdown(fds[1], SHUT_WR);
 	expect_down(_metadata, &self->e.s, PEER_OUT, "RESULTS cut off",
@@ -2186,7 +2187,8 @@ TEST_F_TIMEOUT(remote, data_cut, 90)
 			ASSERT_EQ((ssize_t)n, write(fds[0], f, n));
 			break;
 		}
-		ASSERT_EQ((ssize_t)(n - len / 2), write(fds[0], f, n - len / 2));
+		ASSERT_EQ((ssize_t)(n - len / 2 - 13),
+			  write(fds[0], f, n - len / 2 - 13));
 		shutdown(fds[0], SHUT_WR);
 		expect_down(_metadata, &self->e.s, PEER_IN, "DATA cut off",
 			    "truncated frame");
