@@ -398,7 +398,13 @@ lat_files() {
 
 say "kernel $(uname -r), $(nproc) CPU(s), clients in $BIN"
 say "cmdline: $(cat /proc/cmdline)"
-dbg=$(tr ' ' '\n' </proc/cmdline | grep -E '^(slub_debug=[^-]|init_on_free=1|page_poison=1|kfence.sample_interval=[1-9]|workqueue.debug_force_rr_cpu=1)' | tr '\n' ' ' || true)
+# The last of each option is the one in force (make bench appends its own).
+dbg=$(tr ' ' '\n' </proc/cmdline | awk -F= '
+	/^(slub_debug|init_on_free|page_poison|kfence.sample_interval|workqueue.debug_force_rr_cpu)=/ {
+		last[$1] = $0; if (!($1 in seen)) { seen[$1] = 1; order[n++] = $1 }
+	}
+	END { for (i = 0; i < n; i++) print last[order[i]] }' |
+	grep -E '^(slub_debug=[^-]|init_on_free=1|page_poison=1|kfence.sample_interval=[1-9]|workqueue.debug_force_rr_cpu=1)' | tr '\n' ' ' || true)
 if [ -n "$dbg" ]; then
 	say "WARNING: debug options on the kernel command line ($dbg) slow every"
 	say "WARNING: allocation down; mbatch allocates per command, the others do not,"
