@@ -47,6 +47,11 @@ static const struct genl_multicast_group mbatch_mcgrps[] = {
 /* Policies: one per request, attributes not listed are refused. */
 
 /* Not const: the 6.1 policy macros take a non-const pointer. */
+static struct netlink_range_validation mbatch_journal_size_range = {
+	.min = MBATCH_JOURNAL_SIZE_MIN,
+	.max = MBATCH_JOURNAL_SIZE_MAX,
+};
+
 static struct netlink_range_validation mbatch_max_bytes_range = {
 	.min = MBATCH_MAX_BYTES_MIN,
 	.max = MBATCH_MAX_BYTES_MAX,
@@ -107,6 +112,13 @@ static const struct nla_policy mbatch_queue_new_policy[MBATCH_A_MAX + 1] = {
 		NLA_POLICY_FULL_RANGE(NLA_U32, &mbatch_max_cmds_range),
 	[MBATCH_A_QUEUE_MAX_BYTES] =
 		NLA_POLICY_FULL_RANGE(NLA_U64, &mbatch_max_bytes_range),
+	[MBATCH_A_QUEUE_JOURNAL] = NLA_POLICY_RANGE(NLA_U32,
+						    MBATCH_JOURNAL_INTERNAL,
+						    MBATCH_JOURNAL_DEVICE),
+	[MBATCH_A_QUEUE_JOURNAL_DEV] = { .type = NLA_NUL_STRING,
+					 .len = MBATCH_DEV_PATH_MAX - 1 },
+	[MBATCH_A_QUEUE_JOURNAL_SIZE] =
+		NLA_POLICY_FULL_RANGE(NLA_U64, &mbatch_journal_size_range),
 };
 
 static const struct nla_policy mbatch_queue_policy[MBATCH_A_MAX + 1] = {
@@ -234,6 +246,23 @@ static int mbatch_put_stats(struct sk_buff *skb, const struct mbatch_stats *st,
 	return 0;
 }
 
+static int mbatch_put_journal(struct sk_buff *skb, struct mbatch_journal *j)
+{
+	if (!j)
+		return 0;
+	if (nla_put_u32(skb, MBATCH_A_QUEUE_JOURNAL, j->kind) ||
+	    (j->kind == MBATCH_JOURNAL_DEVICE &&
+	     nla_put_string(skb, MBATCH_A_QUEUE_JOURNAL_DEV, j->path)) ||
+	    nla_put_u64_64bit(skb, MBATCH_A_QUEUE_JOURNAL_SIZE, j->size,
+			      MBATCH_A_PAD) ||
+	    nla_put(skb, MBATCH_A_QUEUE_JOURNAL_UUID, sizeof(j->sb.uuid),
+		    j->sb.uuid) ||
+	    nla_put_u64_64bit(skb, MBATCH_A_QUEUE_JOURNAL_GENERATION,
+			      mbatch_journal_generation(j), MBATCH_A_PAD))
+		return -EMSGSIZE;
+	return 0;
+}
+
 static int mbatch_fill_queue(struct sk_buff *skb, struct mbatch_queue *q,
 			     u32 portid, u32 seq, int flags, u8 cmd,
 			     struct netlink_callback *cb)
@@ -259,6 +288,7 @@ static int mbatch_fill_queue(struct sk_buff *skb, struct mbatch_queue *q,
 			      mbatch_queue_capacity(q), MBATCH_A_PAD) ||
 	    nla_put_u32(skb, MBATCH_A_QUEUE_SESSIONS,
 			READ_ONCE(q->nr_sessions)) ||
+	    mbatch_put_journal(skb, q->journal) ||
 	    mbatch_put_stats(skb, &st, &h)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
@@ -480,7 +510,8 @@ static int mbatch_nl_version_get(struct sk_buff *skb, struct genl_info *info)
 	    nla_put_string(msg, MBATCH_A_MODULE_VERSION, MBATCH_MODULE_VERSION) ||
 	    nla_put_u64_64bit(msg, MBATCH_A_FEATURES,
 			      MBATCH_FEAT_LOCAL | MBATCH_FEAT_REMOTE |
-			      MBATCH_FEAT_REGIONS, MBATCH_A_PAD) ||
+			      MBATCH_FEAT_REGIONS | MBATCH_FEAT_JOURNAL,
+			      MBATCH_A_PAD) ||
 	    nla_put_u32(msg, MBATCH_A_LIMIT_MAX_IO, MBATCH_MAX_IO_LEN) ||
 	    nla_put_u32(msg, MBATCH_A_LIMIT_MAX_PROXY_IO,
 			MBATCH_MAX_PROXY_IO_LEN) ||
@@ -495,8 +526,48 @@ static int mbatch_nl_version_get(struct sk_buff *skb, struct genl_info *info)
 	return genlmsg_reply(msg, info);
 }
 
+static int mbatch_nl_journal_cfg(struct genl_info *info,
+				 struct mbatch_journal_cfg *jc)
+{
+	struct nlattr **a = info->attrs;
+
+	if (a[MBATCH_A_QUEUE_JOURNAL])
+		jc->kind = nla_get_u32(a[MBATCH_A_QUEUE_JOURNAL]);
+	if (jc->kind == MBATCH_JOURNAL_DEVICE &&
+	    MBATCH_REQUIRE(info, MBATCH_A_QUEUE_JOURNAL_DEV, "journal device"))
+		return -EINVAL;
+	if (a[MBATCH_A_QUEUE_JOURNAL_DEV] && jc->kind != MBATCH_JOURNAL_DEVICE) {
+		NL_SET_ERR_MSG_MOD(info->extack, "a journal device needs queue-journal device");
+		NL_SET_BAD_ATTR(info->extack, a[MBATCH_A_QUEUE_JOURNAL_DEV]);
+		return -EINVAL;
+	}
+	if (a[MBATCH_A_QUEUE_JOURNAL_DEV])
+		jc->path = nla_data(a[MBATCH_A_QUEUE_JOURNAL_DEV]);
+	if (!a[MBATCH_A_QUEUE_JOURNAL_SIZE])
+		return 0;
+	jc->size = nla_get_u64(a[MBATCH_A_QUEUE_JOURNAL_SIZE]);
+	if (!jc->kind) {
+		NL_SET_ERR_MSG_MOD(info->extack, "a journal size needs a journal");
+		NL_SET_BAD_ATTR(info->extack, a[MBATCH_A_QUEUE_JOURNAL_SIZE]);
+		return -EINVAL;
+	}
+	if (!IS_ALIGNED(jc->size, MBATCH_JOURNAL_BLOCK)) {
+		NL_SET_ERR_MSG_MOD(info->extack, "journal size must be a multiple of 4096");
+		NL_SET_BAD_ATTR(info->extack, a[MBATCH_A_QUEUE_JOURNAL_SIZE]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int mbatch_nl_queue_new(struct sk_buff *skb, struct genl_info *info)
 {
+	static const u16 field[] = {
+		[MBATCH_QF_NAME] = MBATCH_A_QUEUE_NAME,
+		[MBATCH_QF_DEV] = MBATCH_A_QUEUE_DEV,
+		[MBATCH_QF_JOURNAL] = MBATCH_A_QUEUE_JOURNAL,
+		[MBATCH_QF_JOURNAL_DEV] = MBATCH_A_QUEUE_JOURNAL_DEV,
+		[MBATCH_QF_JOURNAL_SIZE] = MBATCH_A_QUEUE_JOURNAL_SIZE,
+	};
 	struct mbatch_queue_cfg cfg = {
 		.depth = MBATCH_DEPTH_DEFAULT,
 		.max_cmds = MBATCH_MAX_CMDS_DEFAULT,
@@ -521,11 +592,12 @@ static int mbatch_nl_queue_new(struct sk_buff *skb, struct genl_info *info)
 		cfg.max_cmds = nla_get_u32(a[MBATCH_A_QUEUE_MAX_CMDS]);
 	if (a[MBATCH_A_QUEUE_MAX_BYTES])
 		cfg.max_bytes = nla_get_u64(a[MBATCH_A_QUEUE_MAX_BYTES]);
+	err = mbatch_nl_journal_cfg(info, &cfg.journal);
+	if (err)
+		return err;
 	err = mbatch_queue_new(mbatch_info_net(info), &cfg, info->extack);
-	if (err == -EEXIST || err == -EINVAL)
-		NL_SET_BAD_ATTR(info->extack, a[MBATCH_A_QUEUE_NAME]);
-	else if (err && err != -ENOMEM)
-		NL_SET_BAD_ATTR(info->extack, a[MBATCH_A_QUEUE_DEV]);
+	if (err && err != -ENOMEM)
+		NL_SET_BAD_ATTR(info->extack, a[field[cfg.fault]]);
 	return err;
 }
 

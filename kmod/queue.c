@@ -21,6 +21,16 @@ static struct workqueue_struct *mbatch_release_wq;
 static atomic_t mbatch_nr_queues = ATOMIC_INIT(0);
 static DECLARE_WAIT_QUEUE_HEAD(mbatch_queues_gone);
 
+static void mbatch_queue_close_devs(struct mbatch_queue *q)
+{
+	if (q->journal) {
+		mbatch_journal_close(q->journal);
+		kfree(q->journal);
+		q->journal = NULL;
+	}
+	mbatch_bdev_close(&q->bdev);
+}
+
 static void mbatch_queue_release_work(struct work_struct *work)
 {
 	struct mbatch_queue *q = container_of(work, struct mbatch_queue,
@@ -28,7 +38,7 @@ static void mbatch_queue_release_work(struct work_struct *work)
 
 	/* Waits for a dispatch still running (it may have dropped the last ref). */
 	destroy_workqueue(q->wq);
-	mbatch_bdev_close(&q->bdev);
+	mbatch_queue_close_devs(q);
 	mbatch_obj_gone(MBATCH_OBJ_QUEUE);
 	kfree(q);
 	if (atomic_dec_and_test(&mbatch_nr_queues))
@@ -80,18 +90,57 @@ static void mbatch_queue_free_new(struct mbatch_queue *q)
 {
 	if (q->wq)
 		destroy_workqueue(q->wq);
-	mbatch_bdev_close(&q->bdev);
+	mbatch_queue_close_devs(q);
 	mbatch_obj_gone(MBATCH_OBJ_QUEUE);
 	kfree(q);
 }
 
-int mbatch_queue_new(struct mbatch_net *mn, const struct mbatch_queue_cfg *cfg,
+/* The queue's journal, or a refusal of a device that holds one. */
+static int mbatch_queue_journal(struct mbatch_queue *q,
+				struct mbatch_queue_cfg *cfg,
+				struct netlink_ext_ack *extack)
+{
+	static const enum mbatch_queue_field field[] = {
+		[MBATCH_JF_KIND] = MBATCH_QF_JOURNAL,
+		[MBATCH_JF_DEV] = MBATCH_QF_JOURNAL_DEV,
+		[MBATCH_JF_SIZE] = MBATCH_QF_JOURNAL_SIZE,
+		[MBATCH_JF_DATA] = MBATCH_QF_DEV,
+	};
+	struct mbatch_journal_fault f = { .field = MBATCH_JF_DATA };
+	struct mbatch_journal *j;
+	int err = 0;
+
+	/* Only an internal journal may be at the end of the queue's device. */
+	if (cfg->journal.kind != MBATCH_JOURNAL_INTERNAL)
+		err = mbatch_journal_refuse_data(q->bdev.bdev, &f);
+	if (!err && cfg->journal.kind) {
+		j = kmalloc(sizeof(*j), GFP_KERNEL);
+		if (!j)
+			return -ENOMEM;
+		err = mbatch_journal_open(j, &cfg->journal, q->bdev.bdev, &f);
+		if (err)
+			kfree(j);
+		else
+			q->journal = j;
+	}
+	if (err && err != -ENOMEM) {
+		MBATCH_ERR_TEXT(extack, f.text);
+		cfg->fault = field[f.field];
+		if (cfg->fault == MBATCH_QF_JOURNAL_DEV &&
+		    cfg->journal.kind == MBATCH_JOURNAL_INTERNAL)
+			cfg->fault = MBATCH_QF_DEV;
+	}
+	return err;
+}
+
+int mbatch_queue_new(struct mbatch_net *mn, struct mbatch_queue_cfg *cfg,
 		     struct netlink_ext_ack *extack)
 {
 	struct mbatch_queue *q, *dup;
 	struct block_device *bdev;
 	int err;
 
+	cfg->fault = MBATCH_QF_NAME;
 	if (!mbatch_name_ok(cfg->name)) {
 		NL_SET_ERR_MSG_MOD(extack,
 				   "queue name must be 1-31 characters of [A-Za-z0-9_.-]");
@@ -123,6 +172,7 @@ int mbatch_queue_new(struct mbatch_net *mn, const struct mbatch_queue_cfg *cfg,
 	INIT_WORK(&q->dispatch_work, mbatch_exec_dispatch_work);
 	atomic_set(&q->inflight, 0);
 
+	cfg->fault = MBATCH_QF_DEV;
 	err = mbatch_bdev_open(&q->bdev, q->path, q);
 	if (err) {
 		if (err == -EBUSY)
@@ -144,6 +194,12 @@ int mbatch_queue_new(struct mbatch_net *mn, const struct mbatch_queue_cfg *cfg,
 			     SECTOR_SHIFT);
 	q->max_merge = max_t(u32, q->max_merge, MBATCH_MAX_IO_LEN);
 
+	err = mbatch_queue_journal(q, cfg, extack);
+	if (err) {
+		mbatch_queue_free_new(q);
+		return err;
+	}
+
 	q->wq = alloc_workqueue("mbatch-%s", WQ_MEM_RECLAIM | WQ_UNBOUND, 1,
 				q->name);
 	if (!q->wq) {
@@ -151,6 +207,7 @@ int mbatch_queue_new(struct mbatch_net *mn, const struct mbatch_queue_cfg *cfg,
 		return -ENOMEM;
 	}
 
+	cfg->fault = MBATCH_QF_NAME;
 	mutex_lock(&mn->lock);
 	dup = mbatch_queue_find_locked(mn, q->name);
 	if (dup) {
@@ -208,10 +265,17 @@ void mbatch_queue_kill(struct mbatch_queue *q)
 	mbatch_queue_put(q);
 }
 
-/* Asked of the device each time: it can be resized or lose a capability. */
+/*
+ * Asked of the device each time: it can be resized or lose a capability.
+ * An internal journal's area is not the sessions'.
+ */
 u64 mbatch_queue_capacity(const struct mbatch_queue *q)
 {
-	return bdev_nr_bytes(q->bdev.bdev);
+	u64 cap = bdev_nr_bytes(q->bdev.bdev);
+
+	if (q->journal && q->journal->kind == MBATCH_JOURNAL_INTERNAL)
+		cap = min(cap, q->journal->start);
+	return cap;
 }
 
 void mbatch_queue_geom(const struct mbatch_queue *q, struct mbatch_geom *g)

@@ -17,6 +17,7 @@
 #include <linux/mbatch.h>
 
 #include "compat.h"
+#include "journal.h"
 #include "stats.h"
 
 struct mbatch_net;
@@ -35,6 +36,7 @@ struct mbatch_queue {
 	u64 max_bytes;
 	u32 lbs;			/* logical block size */
 	u32 max_merge;			/* bytes per merged bio */
+	struct mbatch_journal *journal;	/* or NULL */
 
 	struct workqueue_struct *wq;
 	struct work_struct dispatch_work;
@@ -49,15 +51,26 @@ struct mbatch_queue {
 	struct mbatch_stats stats;	/* of closed sessions */
 };
 
+/* What of a QUEUE_NEW request a refusal is about. */
+enum mbatch_queue_field {
+	MBATCH_QF_NAME,
+	MBATCH_QF_DEV,
+	MBATCH_QF_JOURNAL,
+	MBATCH_QF_JOURNAL_DEV,
+	MBATCH_QF_JOURNAL_SIZE,
+};
+
 struct mbatch_queue_cfg {
 	const char *name;
 	const char *path;
 	u32 depth;
 	u32 max_cmds;
 	u64 max_bytes;
+	struct mbatch_journal_cfg journal;
+	enum mbatch_queue_field fault;	/* out: of a refusal */
 };
 
-int mbatch_queue_new(struct mbatch_net *mn, const struct mbatch_queue_cfg *cfg,
+int mbatch_queue_new(struct mbatch_net *mn, struct mbatch_queue_cfg *cfg,
 		     struct netlink_ext_ack *extack);
 struct mbatch_queue *mbatch_queue_unpublish(struct mbatch_net *mn,
 					    const char *name);

@@ -43,7 +43,7 @@ for f in "${kmod_src[@]}"; do
 done
 out=$(perl "$LSRC/scripts/checkpatch.pl" "${cp_args[@]}" \
 	-f "${cp_files[@]}" include/uapi/linux/mbatch.h \
-	include/uapi/linux/mbatch_wire.h \
+	include/uapi/linux/mbatch_wire.h include/uapi/linux/mbatch_journal.h \
 	"${ctl_src[@]}" 2>&1)
 out+=$(perl "$LSRC/scripts/checkpatch.pl" "${cp_args[@]}" \
 	--ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON -f kmod/compat.h 2>&1)

@@ -143,6 +143,50 @@ static void qn_ok(struct bctx *c, struct mb_req *r)
 	mb_put_str(r, MBATCH_A_QUEUE_NAME, "mbt_never");
 	mb_put_str(r, MBATCH_A_QUEUE_DEV, c->dev2);
 }
+B(qn_j_size_alone)
+{
+	qn_ok(c, r);
+	c->mark = mb_put_u64(r, MBATCH_A_QUEUE_JOURNAL_SIZE,
+			     MBATCH_JOURNAL_SIZE_MIN);
+}
+B(qn_j_size_align)
+{
+	qn_ok(c, r);
+	mb_put_u32(r, MBATCH_A_QUEUE_JOURNAL, MBATCH_JOURNAL_INTERNAL);
+	c->mark = mb_put_u64(r, MBATCH_A_QUEUE_JOURNAL_SIZE,
+			     MBATCH_JOURNAL_SIZE_MIN + 512);
+}
+B(qn_j_size_small)
+{
+	qn_ok(c, r);
+	mb_put_u32(r, MBATCH_A_QUEUE_JOURNAL, MBATCH_JOURNAL_INTERNAL);
+	c->mark = mb_put_u64(r, MBATCH_A_QUEUE_JOURNAL_SIZE,
+			     MBATCH_JOURNAL_SIZE_MIN - 4096);
+}
+B(qn_j_size_big)
+{
+	qn_ok(c, r);
+	mb_put_u32(r, MBATCH_A_QUEUE_JOURNAL, MBATCH_JOURNAL_INTERNAL);
+	c->mark = mb_put_u64(r, MBATCH_A_QUEUE_JOURNAL_SIZE,
+			     MBATCH_JOURNAL_SIZE_MAX + 4096);
+}
+B(qn_j_kind0) { qn_ok(c, r); c->mark = mb_put_u32(r, MBATCH_A_QUEUE_JOURNAL, 0); }
+B(qn_j_kind3)
+{
+	qn_ok(c, r);
+	c->mark = mb_put_u32(r, MBATCH_A_QUEUE_JOURNAL, MBATCH_JOURNAL_DEVICE + 1);
+}
+B(qn_j_no_dev)
+{
+	qn_ok(c, r);
+	mb_put_u32(r, MBATCH_A_QUEUE_JOURNAL, MBATCH_JOURNAL_DEVICE);
+}
+B(qn_j_dev_alone)
+{
+	qn_ok(c, r);
+	mb_put_u32(r, MBATCH_A_QUEUE_JOURNAL, MBATCH_JOURNAL_INTERNAL);
+	c->mark = mb_put_str(r, MBATCH_A_QUEUE_JOURNAL_DEV, "/dev/null");
+}
 B(qn_depth0) { qn_ok(c, r); c->mark = mb_put_u32(r, MBATCH_A_QUEUE_DEPTH, 0); }
 B(qn_depth_big)
 {
@@ -488,6 +532,14 @@ static const struct bcase mb_cases[] = {
 { "queue-new max-bytes > max", C(QUEUE_NEW), 0, qn_bytes_big, ERANGE, X_RANGE, X_CORE, 0, NONE },
 { "queue-new max-bytes as u32", C(QUEUE_NEW), 0, qn_bytes_u32, EINVAL, X_ATTRLEN, X_CORE, 0, NONE },
 { "queue-new duplicate name", C(QUEUE_NEW), 0, qn_dup_name,  EEXIST, X_QUEUE_EXISTS, X_MOD, 0, NONE },
+{ "queue-new journal size alone", C(QUEUE_NEW), 0, qn_j_size_alone, EINVAL, X_JOURNAL_SIZE_ALONE, X_MOD, 0, NONE },
+{ "queue-new journal size unaligned", C(QUEUE_NEW), 0, qn_j_size_align, EINVAL, X_JOURNAL_SIZE_ALIGN, X_MOD, 0, NONE },
+{ "queue-new journal size < min", C(QUEUE_NEW), 0, qn_j_size_small, ERANGE, X_RANGE, X_CORE, 0, NONE },
+{ "queue-new journal size > max", C(QUEUE_NEW), 0, qn_j_size_big, ERANGE, X_RANGE, X_CORE, 0, NONE },
+{ "queue-new journal kind 0", C(QUEUE_NEW), 0, qn_j_kind0,    ERANGE, X_RANGE, X_CORE, 0, NONE },
+{ "queue-new journal kind unknown", C(QUEUE_NEW), 0, qn_j_kind3, ERANGE, X_RANGE, X_CORE, 0, NONE },
+{ "queue-new journal device, no path", C(QUEUE_NEW), 0, qn_j_no_dev, EINVAL, X_MISS_JOURNAL_DEV, X_MOD, MBATCH_A_QUEUE_JOURNAL_DEV, NONE },
+{ "queue-new journal path, internal", C(QUEUE_NEW), 0, qn_j_dev_alone, EINVAL, X_JOURNAL_DEV_ALONE, X_MOD, 0, NONE },
 { "queue-new no such device", C(QUEUE_NEW), 0, qn_dev_missing, ENOENT, X_DEV_OPEN, X_MOD, 0, NONE },
 { "queue-new not a block device", C(QUEUE_NEW), 0, qn_dev_notblk, ENOTBLK, X_DEV_OPEN, X_MOD, 0, NONE },
 { "queue-new device in use", C(QUEUE_NEW), 0, qn_dev_busy,   EBUSY, X_DEV_BUSY, X_MOD, 0, NONE },

@@ -213,6 +213,30 @@ expect 0 --json queue show && pyj "'$Q' not in [q['name'] for q in d['queues']]"
 	fail "queue still listed after del"
 for _ in 1 2 3 4 5; do nullb_free "$NB" && break; sleep 1; done
 nullb_free "$NB" || fail "deleted queue still holds $DEV"
+
+# --- a queue with a journal -----------------------------------------------
+expect 2 queue add "$Q" dev "$DEV" size 4M
+grep -q "journal" "$TMP/err" || fail "size without journal: $(cat "$TMP/err")"
+expect 2 queue add "$Q" dev "$DEV" journal internal size 1000K
+expect 2 queue add "$Q" dev "$DEV" journal nodev
+expect 0 queue add "$Q" dev "$DEV" journal internal size 4M
+expect 0 queue show "$Q" &&
+	grep -q "internal 4MiB gen 1" "$TMP/out" || fail "queue show: no journal: $(cat "$TMP/out")"
+expect 0 --json queue show "$Q" &&
+	pyj "d['queues'][0]['journal']['kind'] == 'internal' and d['queues'][0]['journal']['size'] == 4 << 20 and d['queues'][0]['journal']['generation'] == 1 and len(d['queues'][0]['journal']['uuid']) == 36 and d['queues'][0]['capacity'] == 60 << 20" <"$TMP/out" ||
+	fail "queue show --json: journal"
+expect 0 queue del "$Q"
+for _ in 1 2 3 4 5; do nullb_free "$NB" && break; sleep 1; done
+# the device holds the journal now: a queue without it is refused
+expect 1 queue add "$Q" dev "$DEV" &&
+	grep -q "holds an mbatch journal" "$TMP/err" || fail "journal device taken bare: $(cat "$TMP/err")"
+expect 0 queue add "$Q" dev "$DEV" journal internal &&
+	expect 0 --json queue show "$Q" &&
+	pyj "d['queues'][0]['journal']['generation'] == 2" <"$TMP/out" ||
+	fail "journal not found again"
+expect 0 queue del "$Q"
+for _ in 1 2 3 4 5; do nullb_free "$NB" && break; sleep 1; done
+nullb_free "$NB" || fail "deleted queue still holds $DEV"
 nullb_remove "$NB" || fail "null_blk $NB not removable"
 nullb_remove "$NB2" || fail "null_blk $NB2 not removable"
 mb_exit

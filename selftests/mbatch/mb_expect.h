@@ -77,6 +77,32 @@
 #define X_NO_REGION	"no such region"		/* -ENOENT (also a message's) */
 #define X_REGION_SOCKET	"region belongs to another socket"	/* -EPERM (also a message's) */
 
+/* the module: a queue's state journal (QUEUE_NEW) */
+#define X_MISS_JOURNAL_DEV "missing journal device"	/* -EINVAL */
+#define X_JOURNAL_DEV_ALONE "a journal device needs queue-journal device"	/* -EINVAL */
+#define X_JOURNAL_SIZE_ALONE "a journal size needs a journal"	/* -EINVAL */
+#define X_JOURNAL_SIZE_ALIGN "journal size must be a multiple of 4096"	/* -EINVAL */
+#define X_JOURNAL_SIZE_DIFFERS "the journal exists with another size: give its size or none"	/* -EINVAL */
+#define X_HOLDS_JOURNAL	"the device holds an mbatch journal (use it, or zero its last 8 KiB)"	/* -EEXIST */
+#define X_JOURNAL_HALF	"an internal journal may take at most half of the device"	/* -ENOSPC */
+#define X_JOURNAL_BUSY	"journal device is busy (opened exclusively, or the queue's own device)"	/* -EBUSY */
+#define X_JOURNAL_IS_DEVICE "the device is a journal device, not one with an internal journal"	/* -EINVAL */
+#define X_JOURNAL_IS_INTERNAL "the journal device holds an internal journal of its own queue"	/* -EINVAL */
+#define X_JOURNAL_RESIZED "the device's size has changed since the journal was made"	/* -EINVAL */
+#define X_JOURNAL_BS_CHANGED "the device's block size has changed since the journal was made"	/* -EINVAL */
+/* a superblock copy that fails its checks: -EUCLEAN */
+#define X_JOURNAL_CRC	"journal superblock checksum mismatch"
+#define X_JOURNAL_NEWER	"journal version is newer than this module's"
+#define X_JOURNAL_VERSION "unknown journal version"
+#define X_JOURNAL_FLAGS	"unknown journal superblock flags"
+#define X_JOURNAL_RESERVED "journal superblock's reserved bytes are not zero"
+#define X_JOURNAL_GEN0	"journal superblock generation is 0"
+#define X_JOURNAL_SIZE_RANGE "journal size in the superblock is out of range"
+#define X_JOURNAL_IMPOSSIBLE "journal superblock describes an impossible device"
+#define X_JOURNAL_LAYOUT "journal superblock's log or snapshot areas are out of place"
+#define X_JOURNAL_CLAIMS "the journal superblock claims more than its device holds"
+#define X_JOURNAL_TWO	"the journal's two superblock copies are of different journals"
+
 /* the module: a message naming a region */
 #define X_REGION_OP	"only a read or write takes a region"	/* -EINVAL */
 #define X_REGION_NO_OFFSET "a region needs an offset"	/* -EINVAL */

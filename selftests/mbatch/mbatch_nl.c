@@ -708,6 +708,12 @@ int mb_queue_new(struct mb_sock *s, const struct mb_queue_cfg *c)
 		mb_put_u32(&r, MBATCH_A_QUEUE_MAX_CMDS, c->max_cmds);
 	if (c->max_bytes)
 		mb_put_u64(&r, MBATCH_A_QUEUE_MAX_BYTES, c->max_bytes);
+	if (c->journal)
+		mb_put_u32(&r, MBATCH_A_QUEUE_JOURNAL, c->journal);
+	if (c->journal_dev)
+		mb_put_str(&r, MBATCH_A_QUEUE_JOURNAL_DEV, c->journal_dev);
+	if (c->journal_size)
+		mb_put_u64(&r, MBATCH_A_QUEUE_JOURNAL_SIZE, c->journal_size);
 	ret = mb_transact(s, &r, NULL, NULL);
 	mb_req_free(&r);
 	return ret;
@@ -746,6 +752,15 @@ static void parse_queue(struct mb_queue_info *qi, const struct nlmsghdr *nlh)
 	qi->block_size = mb_get_u32(tb[MBATCH_A_QUEUE_BLOCK_SIZE]);
 	qi->capacity = mb_get_u64(tb[MBATCH_A_QUEUE_CAPACITY]);
 	qi->sessions = mb_get_u32(tb[MBATCH_A_QUEUE_SESSIONS]);
+	qi->journal = mb_get_u32(tb[MBATCH_A_QUEUE_JOURNAL]);
+	copy_str(qi->journal_dev, sizeof(qi->journal_dev),
+		 tb[MBATCH_A_QUEUE_JOURNAL_DEV]);
+	qi->journal_size = mb_get_u64(tb[MBATCH_A_QUEUE_JOURNAL_SIZE]);
+	qi->journal_gen = mb_get_u64(tb[MBATCH_A_QUEUE_JOURNAL_GENERATION]);
+	if (tb[MBATCH_A_QUEUE_JOURNAL_UUID] &&
+	    tb[MBATCH_A_QUEUE_JOURNAL_UUID]->nla_len == NLA_HDRLEN + 16)
+		memcpy(qi->journal_uuid,
+		       mb_get_str(tb[MBATCH_A_QUEUE_JOURNAL_UUID]), 16);
 	if (tb[MBATCH_A_STATS]) {
 		qi->has_stats = 1;
 		parse_stats(&qi->stats, tb[MBATCH_A_STATS]);

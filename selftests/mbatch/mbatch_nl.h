@@ -133,6 +133,9 @@ struct mb_queue_cfg {
 	uint32_t depth;			/* 0: omit */
 	uint32_t max_cmds;		/* 0: omit */
 	uint64_t max_bytes;		/* 0: omit */
+	uint32_t journal;		/* enum mbatch_journal_kind, 0: omit */
+	const char *journal_dev;	/* NULL: omit */
+	uint64_t journal_size;		/* 0: omit */
 };
 
 struct mb_queue_info {
@@ -140,6 +143,10 @@ struct mb_queue_info {
 	char dev[MBATCH_DEV_PATH_MAX + 8];
 	uint32_t depth, max_cmds, block_size, sessions;
 	uint64_t max_bytes, capacity;
+	uint32_t journal;		/* MBATCH_A_QUEUE_JOURNAL, 0: none */
+	char journal_dev[MBATCH_DEV_PATH_MAX + 8];
+	uint64_t journal_size, journal_gen;
+	unsigned char journal_uuid[16];
 	int has_stats;
 	struct mb_stats stats;
 };

@@ -18,6 +18,37 @@ static int check_name(const char *name)
 	return 0;
 }
 
+/* A queue's journal: kind, dev (of its own), size, uuid, generation. */
+static struct json_object *journal_json(struct nlattr **tb)
+{
+	struct json_object *j = json_object_new_object();
+	uint32_t kind = nla_get_u32(tb[MBATCH_A_QUEUE_JOURNAL]);
+	char uuid[37];
+
+	mb_jadd_str(j, "kind", kind == MBATCH_JOURNAL_INTERNAL ? "internal" :
+		    kind == MBATCH_JOURNAL_DEVICE ? "device" : "unknown");
+	if (tb[MBATCH_A_QUEUE_JOURNAL_DEV])
+		mb_jadd_str(j, "dev",
+			    nla_get_string(tb[MBATCH_A_QUEUE_JOURNAL_DEV]));
+	if (tb[MBATCH_A_QUEUE_JOURNAL_SIZE])
+		mb_jadd_u64(j, "size",
+			    nla_get_u64(tb[MBATCH_A_QUEUE_JOURNAL_SIZE]));
+	if (tb[MBATCH_A_QUEUE_JOURNAL_UUID] &&
+	    nla_len(tb[MBATCH_A_QUEUE_JOURNAL_UUID]) == 16) {
+		const unsigned char *u = nla_data(tb[MBATCH_A_QUEUE_JOURNAL_UUID]);
+
+		snprintf(uuid, sizeof(uuid),
+			 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+			 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8],
+			 u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+		mb_jadd_str(j, "uuid", uuid);
+	}
+	if (tb[MBATCH_A_QUEUE_JOURNAL_GENERATION])
+		mb_jadd_u64(j, "generation",
+			    nla_get_u64(tb[MBATCH_A_QUEUE_JOURNAL_GENERATION]));
+	return j;
+}
+
 /* One queue object of a QUEUE_NEW/QUEUE_GET reply as JSON. */
 static struct json_object *queue_json(struct nlattr **tb)
 {
@@ -44,6 +75,8 @@ static struct json_object *queue_json(struct nlattr **tb)
 	if (tb[MBATCH_A_QUEUE_SESSIONS])
 		mb_jadd_u64(q, "sessions",
 			    nla_get_u32(tb[MBATCH_A_QUEUE_SESSIONS]));
+	if (tb[MBATCH_A_QUEUE_JOURNAL])
+		json_object_object_add(q, "journal", journal_json(tb));
 	if (tb[MBATCH_A_STATS])
 		json_object_object_add(q, "stats",
 				       mb_stats_json(tb[MBATCH_A_STATS]));
@@ -103,20 +136,30 @@ static int opt_size(const char *k, const char *v, uint64_t *out, bool *has)
 	return 0;
 }
 
+static int put_journal(struct nl_msg *msg, const char *journal)
+{
+	if (!strcmp(journal, "internal"))
+		return nla_put_u32(msg, MBATCH_A_QUEUE_JOURNAL,
+				   MBATCH_JOURNAL_INTERNAL);
+	return nla_put_u32(msg, MBATCH_A_QUEUE_JOURNAL, MBATCH_JOURNAL_DEVICE) ||
+	       nla_put_string(msg, MBATCH_A_QUEUE_JOURNAL_DEV, journal);
+}
+
 static int queue_add(int argc, char **argv)
 {
 	struct json_object *arr = json_object_new_array();
-	const char *name, *dev = NULL;
+	const char *name, *dev = NULL, *journal = NULL;
 	uint32_t depth = 0, max_cmds = 0;
-	uint64_t max_bytes = 0;
+	uint64_t max_bytes = 0, jsize = 0;
 	bool has_depth = false, has_cmds = false, has_bytes = false;
+	bool has_jsize = false;
 	struct nl_msg *msg;
 	struct mb_nl nl;
 	int i, rc;
 
 	if (argc < 2) {
 		json_object_put(arr);
-		return mb_usage("queue add NAME dev PATH [depth N] [max-cmds N] [max-bytes SIZE]");
+		return mb_usage("queue add NAME dev PATH [depth N] [max-cmds N] [max-bytes SIZE] [journal internal|PATH [size SIZE]]");
 	}
 	name = argv[1];
 	rc = check_name(name);
@@ -133,6 +176,10 @@ static int queue_add(int argc, char **argv)
 			rc = opt_u32(k, v, &max_cmds, &has_cmds);
 		else if (!strcmp(k, "max-bytes"))
 			rc = opt_size(k, v, &max_bytes, &has_bytes);
+		else if (!strcmp(k, "journal"))
+			journal = v;
+		else if (!strcmp(k, "size"))
+			rc = opt_size(k, v, &jsize, &has_jsize);
 		else
 			rc = mb_usage("queue add: unknown option '%s'", k);
 	}
@@ -141,6 +188,16 @@ static int queue_add(int argc, char **argv)
 	if (!rc && strlen(dev) >= MBATCH_DEV_PATH_MAX)
 		rc = mb_usage("queue add: device path longer than %d bytes",
 			      MBATCH_DEV_PATH_MAX - 1);
+	if (!rc && has_jsize && !journal)
+		rc = mb_usage("queue add: size is the journal's: it needs journal internal|PATH");
+	if (!rc && journal && strcmp(journal, "internal") &&
+	    (journal[0] != '/' || strlen(journal) >= MBATCH_DEV_PATH_MAX))
+		rc = mb_usage("queue add: journal is 'internal' or an absolute device path shorter than %d bytes",
+			      MBATCH_DEV_PATH_MAX);
+	if (!rc && has_jsize &&
+	    (jsize < MBATCH_JOURNAL_SIZE_MIN || jsize > MBATCH_JOURNAL_SIZE_MAX ||
+	     jsize % 4096))
+		rc = mb_usage("queue add: journal size is a multiple of 4 KiB from 1 MiB to 1 GiB");
 	if (rc) {
 		json_object_put(arr);
 		return rc;
@@ -155,7 +212,9 @@ static int queue_add(int argc, char **argv)
 	    nla_put_string(msg, MBATCH_A_QUEUE_DEV, dev) ||
 	    (has_depth && nla_put_u32(msg, MBATCH_A_QUEUE_DEPTH, depth)) ||
 	    (has_cmds && nla_put_u32(msg, MBATCH_A_QUEUE_MAX_CMDS, max_cmds)) ||
-	    (has_bytes && nla_put_u64(msg, MBATCH_A_QUEUE_MAX_BYTES, max_bytes))) {
+	    (has_bytes && nla_put_u64(msg, MBATCH_A_QUEUE_MAX_BYTES, max_bytes)) ||
+	    (journal && put_journal(msg, journal)) ||
+	    (has_jsize && nla_put_u64(msg, MBATCH_A_QUEUE_JOURNAL_SIZE, jsize))) {
 		nlmsg_free(msg);
 		mb_nl_close(&nl);
 		json_object_put(arr);
@@ -204,6 +263,23 @@ static int queue_del(int argc, char **argv)
 	return rc;
 }
 
+/* "-", or "internal SIZE gen N" / "PATH SIZE gen N". */
+static void print_journal(struct json_object *q)
+{
+	struct json_object *j;
+	char b[32];
+
+	if (!json_object_object_get_ex(q, "journal", &j)) {
+		printf("-\n");
+		return;
+	}
+	printf("%s %s gen %llu\n",
+	       strcmp(mb_jget_str(j, "kind"), "device") ?
+	       mb_jget_str(j, "kind") : mb_jget_str(j, "dev"),
+	       mb_fmt_size(mb_jget_u64(j, "size"), b, sizeof(b)),
+	       (unsigned long long)mb_jget_u64(j, "generation"));
+}
+
 static int queue_show(int argc, char **argv)
 {
 	struct json_object *arr;
@@ -227,13 +303,13 @@ static int queue_show(int argc, char **argv)
 		json_object_object_add(mb_json_root(), "queues", arr);
 		return 0;
 	}
-	printf("%-16s %-20s %5s %8s %10s %5s %12s %8s\n", "NAME", "DEV",
+	printf("%-16s %-20s %5s %8s %10s %5s %12s %8s %s\n", "NAME", "DEV",
 	       "DEPTH", "MAX-CMDS", "MAX-BYTES", "BLOCK", "CAPACITY",
-	       "SESSIONS");
+	       "SESSIONS", "JOURNAL");
 	for (i = 0; i < json_object_array_length(arr); i++) {
 		struct json_object *q = json_object_array_get_idx(arr, i);
 
-		printf("%-16s %-20s %5llu %8llu %10s %5llu %12s %8llu\n",
+		printf("%-16s %-20s %5llu %8llu %10s %5llu %12s %8llu ",
 		       mb_jget_str(q, "name"), mb_jget_str(q, "dev"),
 		       (unsigned long long)mb_jget_u64(q, "depth"),
 		       (unsigned long long)mb_jget_u64(q, "max_cmds"),
@@ -241,6 +317,7 @@ static int queue_show(int argc, char **argv)
 		       (unsigned long long)mb_jget_u64(q, "block_size"),
 		       mb_fmt_size(mb_jget_u64(q, "capacity"), b2, sizeof(b2)),
 		       (unsigned long long)mb_jget_u64(q, "sessions"));
+		print_journal(q);
 	}
 	json_object_put(arr);
 	return 0;

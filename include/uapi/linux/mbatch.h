@@ -39,6 +39,11 @@
 #define MBATCH_REGION_LEN_MAX		(1ULL << 30)
 #define MBATCH_REGIONS_MAX		256	/* per socket */
 
+/* A queue's state journal (MBATCH_A_QUEUE_JOURNAL, <linux/mbatch_journal.h>). */
+#define MBATCH_JOURNAL_SIZE_DEFAULT	(16ULL << 20)
+#define MBATCH_JOURNAL_SIZE_MIN		(1ULL << 20)
+#define MBATCH_JOURNAL_SIZE_MAX		(1ULL << 30)
+
 /* Peers and links (see Documentation/userspace-api/mbatch-wire.rst). */
 #define MBATCH_PEER_NAME_MAX		32	/* including the NUL */
 #define MBATCH_PEER_ADDR_MAX		64	/* "host:port", for the daemon */
@@ -61,6 +66,7 @@
 #define MBATCH_FEAT_LOCAL		_BITULL(0)
 #define MBATCH_FEAT_REMOTE		_BITULL(1)
 #define MBATCH_FEAT_REGIONS		_BITULL(2)
+#define MBATCH_FEAT_JOURNAL		_BITULL(3)
 
 /* Message operations (MBATCH_MSG_A_OP). */
 enum mbatch_op {
@@ -109,6 +115,12 @@ enum mbatch_outcome {
 	MBATCH_OUTCOME_CANCELLED,	/* it did not run: cancelled, halted */
 	MBATCH_OUTCOME_NOT_SENT,	/* remote: it never left; did not run */
 	MBATCH_OUTCOME_UNKNOWN,		/* remote: it may or may not have run */
+};
+
+/* Where a queue's journal is (MBATCH_A_QUEUE_JOURNAL). */
+enum mbatch_journal_kind {
+	MBATCH_JOURNAL_INTERNAL = 1,	/* the end of the queue's device */
+	MBATCH_JOURNAL_DEVICE,		/* MBATCH_A_QUEUE_JOURNAL_DEV */
 };
 
 enum mbatch_session_state {
@@ -227,6 +239,11 @@ enum mbatch_attr {
 	MBATCH_A_LIMIT_MAX_PROXY_IO,	/* u32: largest proxied READ/WRITE */
 	MBATCH_A_SESSION_MAX_PROXY_IO,	/* u32: the same, for this session */
 	MBATCH_A_SESSION_PROXY_ALIGN,	/* u32: region offsets align to it */
+	MBATCH_A_QUEUE_JOURNAL,		/* u32: enum mbatch_journal_kind */
+	MBATCH_A_QUEUE_JOURNAL_DEV,	/* string: its own block device */
+	MBATCH_A_QUEUE_JOURNAL_SIZE,	/* u64: bytes of the journal area */
+	MBATCH_A_QUEUE_JOURNAL_UUID,	/* binary: 16 bytes */
+	MBATCH_A_QUEUE_JOURNAL_GENERATION, /* u64: superblock writes */
 
 	__MBATCH_A_MAX,
 	MBATCH_A_MAX = __MBATCH_A_MAX - 1

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * mbatch: the on-disk format of a queue's state journal, version
+ * MBATCH_JOURNAL_VERSION (Documentation/userspace-api/mbatch-journal.rst).
+ *
+ * A journal is an area of MBATCH_A_QUEUE_JOURNAL_SIZE bytes at the end of a
+ * block device: the queue's own device (internal; sessions see the capacity
+ * before it) or a device of its own. Its last two blocks hold two copies of
+ * the superblock, written in turn, so that a torn write leaves the other,
+ * older copy valid. Every integer is little-endian; the module checks every
+ * field before it trusts a copy, and the selftests build copies from this
+ * file.
+ */
+#ifndef _UAPI_LINUX_MBATCH_JOURNAL_H
+#define _UAPI_LINUX_MBATCH_JOURNAL_H
+
+#include <linux/types.h>
+
+#define MBATCH_JOURNAL_MAGIC		0x4a54424dU	/* "MBTJ" on disk */
+#define MBATCH_JOURNAL_VERSION		1
+#define MBATCH_JOURNAL_BLOCK		4096	/* unit of every journal I/O */
+#define MBATCH_JOURNAL_SB_COPIES	2	/* the area's last two blocks */
+
+/* Superblock flags. */
+#define MBATCH_JOURNAL_SB_F_INTERNAL	(1U << 0)	/* on the queue's device */
+#define MBATCH_JOURNAL_SB_F_ALL		MBATCH_JOURNAL_SB_F_INTERNAL
+
+/*
+ * One copy of the superblock: the first bytes of its block, the rest of
+ * which is zero. Offsets are bytes from the start of the journal area; the
+ * areas are whole blocks, inside the journal and apart from each other and
+ * from the superblock copies.
+ */
+struct mbatch_journal_sb {
+	__le32 magic;			/* MBATCH_JOURNAL_MAGIC */
+	__le32 version;			/* MBATCH_JOURNAL_VERSION */
+	__le32 crc;			/* CRC32C of the block, this field 0 */
+	__le32 flags;			/* MBATCH_JOURNAL_SB_F_* */
+	__u8 uuid[16];			/* made when the journal was made */
+	__le64 generation;		/* +1 on every superblock write */
+	__le64 size;			/* bytes of the area, copies included */
+	__le64 data_bytes;		/* capacity of the data the journal is of */
+	__le32 block_size;		/* logical block size of that device */
+	__le32 reserved0;
+	__le64 log_offset;		/* the record log */
+	__le64 log_len;
+	__le64 snap_offset[2];		/* two snapshot slots, written in turn */
+	__le64 snap_len;		/* bytes of each */
+	__le64 reserved[4];		/* zero */
+};
+
+#endif /* _UAPI_LINUX_MBATCH_JOURNAL_H */

@@ -1,0 +1,668 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Issue 9: a queue's state journal on disk. A journal is made where a
+ * device holds none and found again, with its UUID and the next
+ * generation, where it does; both superblock copies are read back from the
+ * device (O_DIRECT) and checked field by field, CRC32C included, against
+ * <linux/mbatch_journal.h>. An internal journal takes the end of the
+ * device: sessions see the capacity before it, a write past it is refused,
+ * a write just below it reads back and leaves the superblocks alone. A
+ * torn copy (the newest one) falls back to the other; copies that both
+ * fail are refused with the reason and never written; every field check is
+ * hit with a valid CRC, and random damage never crashes the module or gets
+ * a bad copy trusted. Each refusal is an errno, the module's text and the
+ * attribute at fault, and leaves both devices closed and as they were.
+ */
+#include "mb_harness.h"
+#include "mb_test.h"
+#include "mb_expect.h"
+
+#include <linux/mbatch_journal.h>
+
+#define MIB		(1024ULL * 1024)
+#define JB		MBATCH_JOURNAL_BLOCK
+#define DATA_MIB	64
+#define JDEV_MIB	16
+
+/* CRC32C (Castagnoli), as the kernel's crc32c() with ~0 in and out. */
+static uint32_t crc32c(const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+	uint32_t crc = ~0U;
+	int k;
+
+	while (len--) {
+		crc ^= *p++;
+		for (k = 0; k < 8; k++)
+			crc = crc >> 1 ^ (0x82f63b78U & -(crc & 1));
+	}
+	return ~crc;
+}
+
+static void sb_seal(unsigned char *blk)
+{
+	struct mbatch_journal_sb *sb = (void *)blk;
+
+	sb->crc = 0;
+	sb->crc = htole32(crc32c(blk, JB));
+}
+
+static int sb_crc_ok(const unsigned char *blk)
+{
+	unsigned char tmp[JB];
+	const struct mbatch_journal_sb *sb = (const void *)blk;
+
+	memcpy(tmp, blk, JB);
+	((struct mbatch_journal_sb *)tmp)->crc = 0;
+	return le32toh(sb->crc) == crc32c(tmp, JB);
+}
+
+/* The two superblock copies at the end of a device of @bytes. */
+static int sb_read(const char *dev, uint64_t bytes, unsigned char *two)
+{
+	return mb_pread_direct(dev, bytes / JB * JB - 2 * JB, two, 2 * JB);
+}
+
+static int sb_write(const char *dev, uint64_t bytes, const unsigned char *two)
+{
+	return mb_pwrite_direct(dev, bytes / JB * JB - 2 * JB, two, 2 * JB);
+}
+
+#define SB(two, c)	((struct mbatch_journal_sb *)((two) + (c) * JB))
+
+/* What a QUEUE_NEW sent, and where its attributes are in the request. */
+struct qnew {
+	const char *name, *dev, *jdev;
+	uint32_t kind;
+	uint64_t size;
+	uint32_t off_dev, off_kind, off_jdev, off_size;
+};
+
+static int qnew(struct mb_sock *s, struct qnew *q)
+{
+	struct mb_req r;
+	int ret;
+
+	mb_req_init(&r, s, MBATCH_CMD_QUEUE_NEW, 0);
+	mb_put_str(&r, MBATCH_A_QUEUE_NAME, q->name);
+	q->off_dev = mb_put_str(&r, MBATCH_A_QUEUE_DEV, q->dev);
+	q->off_kind = q->kind ? mb_put_u32(&r, MBATCH_A_QUEUE_JOURNAL, q->kind) : 0;
+	q->off_jdev = q->jdev ? mb_put_str(&r, MBATCH_A_QUEUE_JOURNAL_DEV, q->jdev) : 0;
+	q->off_size = q->size ?
+		mb_put_u64(&r, MBATCH_A_QUEUE_JOURNAL_SIZE, q->size) : 0;
+	ret = mb_transact(s, &r, NULL, NULL);
+	mb_req_free(&r);
+	return ret;
+}
+
+FIXTURE(journal) {
+	struct mb_sock s;
+	char nb[64], dev[128];		/* the data device */
+	char jnb[64], jdev[128];	/* a journal device */
+	char q[MBATCH_QUEUE_NAME_MAX];
+	uint64_t bytes, jbytes;
+	uint64_t rng;
+};
+
+FIXTURE_SETUP(journal)
+{
+	memset(self, 0, sizeof(*self));
+	self->s.fd = -1;
+	ASSERT_EQ(0, mb_open(&self->s));
+	ASSERT_EQ(0, mb_nullb_create("size=64 memory_backed=1 irqmode=2 completion_nsec=20000 cache_size=16",
+				     self->nb, sizeof(self->nb), self->dev,
+				     sizeof(self->dev)));
+	ASSERT_EQ(0, mb_nullb_create("size=16 memory_backed=1 cache_size=4",
+				     self->jnb, sizeof(self->jnb), self->jdev,
+				     sizeof(self->jdev)));
+	self->bytes = DATA_MIB * MIB;
+	self->jbytes = JDEV_MIB * MIB;
+	mb_unique(self->q, sizeof(self->q), "qj");
+	self->rng = mb_seed();
+	TH_LOG("seed %llu", (unsigned long long)self->rng);
+}
+
+FIXTURE_TEARDOWN(journal)
+{
+	if (mb_queue_exists(&self->s, self->q) == 1)
+		EXPECT_EQ(0, mb_queue_del(&self->s, self->q));
+	EXPECT_TRUE(mb_wait_dev_free(self->dev, 5000));
+	EXPECT_TRUE(mb_wait_dev_free(self->jdev, 5000));
+	EXPECT_EQ(0, mb_nullb_remove(self->nb));
+	EXPECT_EQ(0, mb_nullb_remove(self->jnb));
+	mb_close(&self->s);
+}
+
+/* Delete the queue and wait until its devices are closed. */
+static int del_wait(struct mb_sock *s, const char *q, const char *d1,
+		    const char *d2)
+{
+	if (mb_queue_del(s, q))
+		return -1;
+	if (!mb_wait_dev_free(d1, 5000) || (d2 && !mb_wait_dev_free(d2, 5000)))
+		return -2;
+	return 0;
+}
+
+/* A refusal: errno, the module's text, the attribute at @at (0: none). */
+#define EXPECT_REFUSED(ret, eno, text, at) do {			\
+	EXPECT_EQ(-(eno), (ret)) TH_LOG("%s", mb_strerr(&self->s));	\
+	EXPECT_TRUE(mb_contains(self->s.err.msg, (text)))		\
+		TH_LOG("extack '%s', want '%s'", self->s.err.msg, (text)); \
+	if (at) {							\
+		EXPECT_TRUE(self->s.err.has_off);			\
+		EXPECT_EQ((uint32_t)(at), self->s.err.off);		\
+	}								\
+	EXPECT_EQ(0, mb_queue_exists(&self->s, self->q));		\
+} while (0)
+
+/* Checks one valid copy against what QUEUE_GET reported. */
+static int sb_matches(const unsigned char *blk, const struct mb_queue_info *qi,
+		      uint64_t gen, uint32_t flags, uint64_t data_bytes,
+		      uint32_t bs)
+{
+	const struct mbatch_journal_sb *sb = (const void *)blk;
+	uint64_t size = le64toh(sb->size), room = size - 2 * JB;
+	uint64_t log = le64toh(sb->log_offset), loglen = le64toh(sb->log_len);
+	uint64_t s0 = le64toh(sb->snap_offset[0]);
+	uint64_t s1 = le64toh(sb->snap_offset[1]), sl = le64toh(sb->snap_len);
+
+	return le32toh(sb->magic) == MBATCH_JOURNAL_MAGIC &&
+	       !memcmp(blk, "MBTJ", 4) &&
+	       le32toh(sb->version) == MBATCH_JOURNAL_VERSION &&
+	       sb_crc_ok(blk) && le32toh(sb->flags) == flags &&
+	       !memcmp(sb->uuid, qi->journal_uuid, 16) &&
+	       le64toh(sb->generation) == gen && size == qi->journal_size &&
+	       le64toh(sb->data_bytes) == data_bytes &&
+	       le32toh(sb->block_size) == bs &&
+	       /* the layout: log, then the two snapshot slots, whole blocks */
+	       log == 0 && loglen && loglen % JB == 0 && sl && sl % JB == 0 &&
+	       s0 == loglen && s1 == s0 + sl && s1 + sl == room &&
+	       mb_is_zero(blk + sizeof(*sb), JB - sizeof(*sb));
+}
+
+static void submit_one(struct __test_metadata *_metadata, struct mb_sock *s,
+		       uint32_t sid, uint64_t bid, const struct mb_cmd *c,
+		       int want_err, const char *text)
+{
+	struct mb_submit_reply rep;
+	int ret = mb_submit(s, sid, bid, c, 1, &rep);
+
+	ASSERT_EQ(want_err, ret) TH_LOG("SUBMIT: %s", mb_strerr(s));
+	if (text)
+		EXPECT_TRUE(mb_contains(s->err.msg, text))
+			TH_LOG("extack '%s', want '%s'", s->err.msg, text);
+}
+
+/*
+ * Made on a blank device, found again: UUID kept, generation +1 per use,
+ * written to the copy that was not read. The capacity is the device's
+ * less the journal, enforced; data just below it reads back and the
+ * superblocks stay as they were.
+ */
+TEST_F(journal, internal)
+{
+	unsigned char two[2 * JB], two2[2 * JB], uuid[16];
+	unsigned char *buf, *back;
+	struct mb_queue_info qi;
+	struct mb_result *r = NULL;
+	struct qnew q = { .name = self->q, .dev = self->dev,
+			  .kind = MBATCH_JOURNAL_INTERNAL };
+	struct mb_cmd c;
+	uint64_t cap;
+	uint32_t sid, nr = 0, bs;
+	int i;
+
+	ASSERT_EQ(0, qnew(&self->s, &q)) TH_LOG("%s", mb_strerr(&self->s));
+	ASSERT_EQ(0, mb_queue_get(&self->s, self->q, &qi));
+	EXPECT_EQ(MBATCH_JOURNAL_INTERNAL, qi.journal);
+	EXPECT_EQ(MBATCH_JOURNAL_SIZE_DEFAULT, qi.journal_size);
+	EXPECT_EQ(1, qi.journal_gen);
+	EXPECT_FALSE(mb_is_zero(qi.journal_uuid, 16));
+	EXPECT_STREQ("", qi.journal_dev);
+	cap = self->bytes - MBATCH_JOURNAL_SIZE_DEFAULT;
+	EXPECT_EQ(cap, qi.capacity);
+	bs = qi.block_size;
+	memcpy(uuid, qi.journal_uuid, 16);
+
+	/* Both copies made, generation 1, all fields as documented. */
+	ASSERT_EQ(0, sb_read(self->dev, self->bytes, two));
+	for (i = 0; i < 2; i++)
+		EXPECT_TRUE(sb_matches(two + i * JB, &qi, 1,
+				       MBATCH_JOURNAL_SB_F_INTERNAL, cap, bs))
+			TH_LOG("copy %d does not match", i);
+
+	/* The capacity is enforced; the last block below it is the data's. */
+	ASSERT_EQ(0, mb_session_open(&self->s, self->q, 0, &sid));
+	buf = calloc(1, 8192);
+	back = calloc(1, 4096);
+	ASSERT_TRUE(buf && back);
+	mb_pattern(buf, 4096, self->rng, cap - 4096);
+	c = (struct mb_cmd){ .tag = 1, .op = MBATCH_OP_WRITE,
+		.offset = cap, .len = bs, .data = buf, .data_len = bs };
+	submit_one(_metadata, &self->s, sid, 1, &c, -ERANGE, X_BEYOND);
+	c = (struct mb_cmd){ .tag = 2, .op = MBATCH_OP_WRITE,
+		.offset = cap - 4096, .len = 8192, .data = buf,
+		.data_len = 8192 };
+	submit_one(_metadata, &self->s, sid, 2, &c, -ERANGE, X_BEYOND);
+	c = (struct mb_cmd){ .tag = 3, .op = MBATCH_OP_WRITE,
+		.offset = cap - 4096, .len = 4096, .data = buf,
+		.data_len = 4096 };
+	submit_one(_metadata, &self->s, sid, 3, &c, 0, NULL);
+	ASSERT_EQ(0, mb_collect_all(&self->s, sid, 1, 10000, &r, &nr));
+	ASSERT_EQ(1, nr);
+	EXPECT_EQ(0, r[0].status);
+	mb_results_free(r, nr);
+	EXPECT_EQ(0, mb_session_close(&self->s, sid));
+	ASSERT_EQ(0, mb_pread_direct(self->dev, cap - 4096, back, 4096));
+	EXPECT_EQ(0, memcmp(buf, back, 4096));
+	ASSERT_EQ(0, sb_read(self->dev, self->bytes, two2));
+	EXPECT_EQ(0, memcmp(two, two2, sizeof(two)));
+	free(buf);
+	free(back);
+
+	/* Found again twice: same UUID, generations 2 then 3, in turn. */
+	for (i = 2; i <= 3; i++) {
+		ASSERT_EQ(0, del_wait(&self->s, self->q, self->dev, NULL));
+		q.size = i == 3 ? MBATCH_JOURNAL_SIZE_DEFAULT : 0;
+		ASSERT_EQ(0, qnew(&self->s, &q)) TH_LOG("%s", mb_strerr(&self->s));
+		ASSERT_EQ(0, mb_queue_get(&self->s, self->q, &qi));
+		EXPECT_EQ(i, qi.journal_gen);
+		EXPECT_EQ(0, memcmp(uuid, qi.journal_uuid, 16));
+		EXPECT_EQ(cap, qi.capacity);
+		ASSERT_EQ(0, sb_read(self->dev, self->bytes, two));
+		/* generation 2 went to copy 1, 3 to copy 0 */
+		EXPECT_TRUE(sb_matches(two + (i == 2) * JB, &qi, i,
+				       MBATCH_JOURNAL_SB_F_INTERNAL, cap, bs));
+		EXPECT_TRUE(sb_matches(two + (i != 2) * JB, &qi, i - 1,
+				       MBATCH_JOURNAL_SB_F_INTERNAL, cap, bs));
+	}
+	ASSERT_EQ(0, del_wait(&self->s, self->q, self->dev, NULL));
+
+	/* Refusals of the device that holds it; none touches it. */
+	q.size = 8 * MIB;
+	EXPECT_REFUSED(qnew(&self->s, &q), EINVAL, X_JOURNAL_SIZE_DIFFERS,
+		       q.off_size);
+	q = (struct qnew){ .name = self->q, .dev = self->dev };
+	EXPECT_REFUSED(qnew(&self->s, &q), EEXIST, X_HOLDS_JOURNAL,
+		       q.off_dev);
+	q = (struct qnew){ .name = self->q, .dev = self->dev,
+			   .kind = MBATCH_JOURNAL_DEVICE, .jdev = self->jdev };
+	EXPECT_REFUSED(qnew(&self->s, &q), EEXIST, X_HOLDS_JOURNAL,
+		       q.off_dev);
+	ASSERT_EQ(0, sb_read(self->dev, self->bytes, two2));
+	EXPECT_EQ(0, memcmp(two, two2, sizeof(two)));
+	ASSERT_EQ(0, sb_read(self->jdev, self->jbytes, two2));
+	EXPECT_TRUE(mb_is_zero(two2, sizeof(two2)));
+	EXPECT_TRUE(mb_dev_free(self->dev));
+	EXPECT_TRUE(mb_dev_free(self->jdev));
+
+	/* More than half of the device, on a blank one. */
+	memset(two2, 0, sizeof(two2));
+	ASSERT_EQ(0, sb_write(self->dev, self->bytes, two2));
+	q = (struct qnew){ .name = self->q, .dev = self->dev,
+			   .kind = MBATCH_JOURNAL_INTERNAL,
+			   .size = self->bytes / 2 + JB };
+	EXPECT_REFUSED(qnew(&self->s, &q), ENOSPC, X_JOURNAL_HALF,
+		       q.off_size);
+	ASSERT_EQ(0, sb_read(self->dev, self->bytes, two2));
+	EXPECT_TRUE(mb_is_zero(two2, sizeof(two2)));
+
+	/* Wiped: the device is the sessions' again, all of it. */
+	q = (struct qnew){ .name = self->q, .dev = self->dev };
+	ASSERT_EQ(0, qnew(&self->s, &q)) TH_LOG("%s", mb_strerr(&self->s));
+	ASSERT_EQ(0, mb_queue_get(&self->s, self->q, &qi));
+	EXPECT_EQ(self->bytes, qi.capacity);
+	EXPECT_EQ(0, qi.journal);
+}
+
+/*
+ * A journal on a device of its own: the data device keeps its capacity,
+ * the journal device is held while the queue lives. The journal device is
+ * not taken for data, nor for an internal journal, nor twice.
+ */
+TEST_F(journal, device)
+{
+	unsigned char two[2 * JB];
+	struct mb_queue_info qi;
+	struct qnew q = { .name = self->q, .dev = self->dev,
+			  .kind = MBATCH_JOURNAL_DEVICE, .jdev = self->jdev,
+			  .size = 4 * MIB };
+	int i;
+
+	for (i = 1; i <= 2; i++) {
+		ASSERT_EQ(0, qnew(&self->s, &q)) TH_LOG("%s", mb_strerr(&self->s));
+		ASSERT_EQ(0, mb_queue_get(&self->s, self->q, &qi));
+		EXPECT_EQ(MBATCH_JOURNAL_DEVICE, qi.journal);
+		EXPECT_STREQ(self->jdev, qi.journal_dev);
+		EXPECT_EQ(4 * MIB, qi.journal_size);
+		EXPECT_EQ(i, qi.journal_gen);
+		EXPECT_EQ(self->bytes, qi.capacity);
+		EXPECT_FALSE(mb_dev_free(self->jdev));
+		ASSERT_EQ(0, sb_read(self->jdev, self->jbytes, two));
+		EXPECT_TRUE(sb_matches(two + (i == 2) * JB, &qi, i, 0,
+				       self->bytes, qi.block_size));
+		ASSERT_EQ(0, sb_read(self->dev, self->bytes, two));
+		EXPECT_TRUE(mb_is_zero(two, sizeof(two)));
+		ASSERT_EQ(0, del_wait(&self->s, self->q, self->dev, self->jdev));
+		q.size = 0;
+	}
+
+	/* The queue's own device as its journal device. */
+	q.jdev = self->dev;
+	EXPECT_REFUSED(qnew(&self->s, &q), EBUSY, X_JOURNAL_BUSY, q.off_jdev);
+	/* The journal device as a queue's data, bare or with its own journal. */
+	q = (struct qnew){ .name = self->q, .dev = self->jdev };
+	EXPECT_REFUSED(qnew(&self->s, &q), EEXIST, X_HOLDS_JOURNAL,
+		       q.off_dev);
+	q.kind = MBATCH_JOURNAL_INTERNAL;
+	EXPECT_REFUSED(qnew(&self->s, &q), EINVAL, X_JOURNAL_IS_DEVICE,
+		       q.off_kind);
+	/* An internal journal's device as another queue's journal device. */
+	q = (struct qnew){ .name = self->q, .dev = self->jdev,
+			   .kind = MBATCH_JOURNAL_DEVICE, .jdev = self->dev };
+	memset(two, 0, sizeof(two));
+	ASSERT_EQ(0, sb_write(self->jdev, self->jbytes, two));
+	{
+		struct qnew mk = { .name = self->q, .dev = self->dev,
+				   .kind = MBATCH_JOURNAL_INTERNAL,
+				   .size = 2 * MIB };
+
+		ASSERT_EQ(0, qnew(&self->s, &mk)) TH_LOG("%s", mb_strerr(&self->s));
+		ASSERT_EQ(0, del_wait(&self->s, self->q, self->dev, NULL));
+	}
+	EXPECT_REFUSED(qnew(&self->s, &q), EINVAL, X_JOURNAL_IS_INTERNAL,
+		       q.off_jdev);
+	EXPECT_TRUE(mb_dev_free(self->dev));
+	EXPECT_TRUE(mb_dev_free(self->jdev));
+}
+
+/* Make a journal, use it once more: copy 0 generation 1, copy 1 gen 2. */
+static void two_gens(struct __test_metadata *_metadata,
+		     FIXTURE_DATA(journal) *self, unsigned char *two)
+{
+	struct qnew q = { .name = self->q, .dev = self->dev,
+			  .kind = MBATCH_JOURNAL_INTERNAL };
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, qnew(&self->s, &q)) TH_LOG("%s", mb_strerr(&self->s));
+		ASSERT_EQ(0, del_wait(&self->s, self->q, self->dev, NULL));
+	}
+	ASSERT_EQ(0, sb_read(self->dev, self->bytes, two));
+	ASSERT_EQ(1, le64toh(SB(two, 0)->generation));
+	ASSERT_EQ(2, le64toh(SB(two, 1)->generation));
+}
+
+/*
+ * The newest copy torn (half of its block garbage): the older one is used
+ * and the torn one written again. Both damaged: refused, never written.
+ */
+TEST_F(journal, torn)
+{
+	unsigned char two[2 * JB], good[2 * JB], now[2 * JB];
+	struct mb_queue_info qi;
+	struct qnew q = { .name = self->q, .dev = self->dev,
+			  .kind = MBATCH_JOURNAL_INTERNAL };
+	uint64_t x = self->rng;
+	int i;
+
+	two_gens(_metadata, self, good);
+	memcpy(two, good, sizeof(two));
+	for (i = JB + JB / 2; i < 2 * JB; i++)
+		two[i] = (unsigned char)mb_rng_next(&x);
+	ASSERT_EQ(0, sb_write(self->dev, self->bytes, two));
+	ASSERT_EQ(0, qnew(&self->s, &q)) TH_LOG("%s", mb_strerr(&self->s));
+	ASSERT_EQ(0, mb_queue_get(&self->s, self->q, &qi));
+	EXPECT_EQ(2, qi.journal_gen);	/* copy 0's 1, + 1 */
+	EXPECT_EQ(0, memcmp(SB(good, 0)->uuid, qi.journal_uuid, 16));
+	ASSERT_EQ(0, del_wait(&self->s, self->q, self->dev, NULL));
+	ASSERT_EQ(0, sb_read(self->dev, self->bytes, now));
+	EXPECT_EQ(0, memcmp(now, good, JB));
+	EXPECT_TRUE(sb_crc_ok(now + JB));
+	EXPECT_EQ(2, le64toh(SB(now, 1)->generation));
+
+	/* Copy 0 torn too: nothing to trust. */
+	for (i = JB / 2; i < JB; i++)
+		now[i] ^= 0x5a;
+	now[JB + 100] ^= 1;
+	ASSERT_EQ(0, sb_write(self->dev, self->bytes, now));
+	EXPECT_REFUSED(qnew(&self->s, &q), EUCLEAN, X_JOURNAL_CRC, q.off_dev);
+	ASSERT_EQ(0, sb_read(self->dev, self->bytes, two));
+	EXPECT_EQ(0, memcmp(now, two, sizeof(two)));
+	EXPECT_TRUE(mb_dev_free(self->dev));
+
+	/* One copy back: used again. */
+	memcpy(now, good, JB);
+	ASSERT_EQ(0, sb_write(self->dev, self->bytes, now));
+	ASSERT_EQ(0, qnew(&self->s, &q)) TH_LOG("%s", mb_strerr(&self->s));
+	ASSERT_EQ(0, mb_queue_get(&self->s, self->q, &qi));
+	EXPECT_EQ(2, qi.journal_gen);
+}
+
+struct sb_case {
+	const char *name;
+	void (*mutate)(struct mbatch_journal_sb *sb, unsigned char *blk);
+	int err;
+	const char *text;
+};
+
+#define MUT(n)	static void n(struct mbatch_journal_sb *sb, unsigned char *blk)
+MUT(m_version) { (void)blk; sb->version = htole32(2); }
+MUT(m_version0) { (void)blk; sb->version = 0; }
+MUT(m_flags) { (void)blk; sb->flags |= htole32(1U << 7); }
+MUT(m_reserved) { (void)blk; sb->reserved[3] = htole64(1); }
+MUT(m_reserved0) { (void)blk; sb->reserved0 = htole32(1); }
+MUT(m_tail) { (void)sb; blk[JB - 1] = 1; }
+MUT(m_gen0) { (void)blk; sb->generation = 0; }
+MUT(m_size_small) { (void)blk; sb->size = htole64(MBATCH_JOURNAL_SIZE_MIN - JB); }
+MUT(m_size_big) { (void)blk; sb->size = htole64(MBATCH_JOURNAL_SIZE_MAX + JB); }
+MUT(m_size_odd) { (void)blk; sb->size = htole64(le64toh(sb->size) + 512); }
+MUT(m_bs) { (void)blk; sb->block_size = htole32(1000); }
+MUT(m_bs_big) { (void)blk; sb->block_size = htole32(8192); }
+MUT(m_data0) { (void)blk; sb->data_bytes = 0; }
+MUT(m_log_over)
+{
+	(void)blk;
+	sb->log_len = htole64(le64toh(sb->log_len) + JB);
+}
+MUT(m_snap_out)
+{
+	(void)blk;
+	sb->snap_offset[1] = htole64(le64toh(sb->size));
+}
+MUT(m_snap_wrap)
+{
+	(void)blk;
+	sb->snap_offset[0] = htole64(~0ULL - JB + 1);
+}
+MUT(m_snap_same) { (void)blk; sb->snap_offset[1] = sb->snap_offset[0]; }
+MUT(m_log_unaligned) { (void)blk; sb->log_offset = htole64(512); }
+MUT(m_snap0) { (void)blk; sb->snap_len = 0; }
+MUT(m_not_internal) { (void)blk; sb->flags = 0; }
+MUT(m_data_other)
+{
+	(void)blk;
+	sb->data_bytes = htole64(le64toh(sb->data_bytes) - JB);
+}
+MUT(m_bs_other) { (void)blk; sb->block_size = htole32(4096); }
+MUT(m_claims_dev)
+{
+	/* 128 MiB on a 64 MiB device, laid out as the module would */
+	uint64_t sl = 16 * MIB, ll = 128 * MIB - 2 * JB - 2 * sl;
+
+	(void)blk;
+	sb->size = htole64(128 * MIB);
+	sb->snap_len = htole64(sl);
+	sb->log_len = htole64(ll);
+	sb->snap_offset[0] = htole64(ll);
+	sb->snap_offset[1] = htole64(ll + sl);
+}
+MUT(m_claims_more)
+{
+	/* 48 MiB of a 64 MiB device: valid alone, the data would be 16 */
+	(void)blk;
+	sb->size = htole64(48 * MIB);
+	sb->log_len = htole64(48 * MIB - 2 * JB - 2 * le64toh(sb->snap_len));
+	sb->snap_offset[0] = sb->log_len;
+	sb->snap_offset[1] = htole64(le64toh(sb->log_len) +
+				     le64toh(sb->snap_len));
+}
+
+static const struct sb_case sb_cases[] = {
+	{ "newer version", m_version, EUCLEAN, X_JOURNAL_NEWER },
+	{ "version 0", m_version0, EUCLEAN, X_JOURNAL_VERSION },
+	{ "unknown flag", m_flags, EUCLEAN, X_JOURNAL_FLAGS },
+	{ "reserved field", m_reserved, EUCLEAN, X_JOURNAL_RESERVED },
+	{ "reserved0 field", m_reserved0, EUCLEAN, X_JOURNAL_RESERVED },
+	{ "block tail", m_tail, EUCLEAN, X_JOURNAL_RESERVED },
+	{ "generation 0", m_gen0, EUCLEAN, X_JOURNAL_GEN0 },
+	{ "size below min", m_size_small, EUCLEAN, X_JOURNAL_SIZE_RANGE },
+	{ "size above max", m_size_big, EUCLEAN, X_JOURNAL_SIZE_RANGE },
+	{ "size not blocks", m_size_odd, EUCLEAN, X_JOURNAL_SIZE_RANGE },
+	{ "block size 1000", m_bs, EUCLEAN, X_JOURNAL_IMPOSSIBLE },
+	{ "block size 8192", m_bs_big, EUCLEAN, X_JOURNAL_IMPOSSIBLE },
+	{ "data bytes 0", m_data0, EUCLEAN, X_JOURNAL_IMPOSSIBLE },
+	{ "log into a snapshot", m_log_over, EUCLEAN, X_JOURNAL_LAYOUT },
+	{ "snapshot past the area", m_snap_out, EUCLEAN, X_JOURNAL_LAYOUT },
+	{ "snapshot offset wraps", m_snap_wrap, EUCLEAN, X_JOURNAL_LAYOUT },
+	{ "snapshots overlap", m_snap_same, EUCLEAN, X_JOURNAL_LAYOUT },
+	{ "log unaligned", m_log_unaligned, EUCLEAN, X_JOURNAL_LAYOUT },
+	{ "snapshot length 0", m_snap0, EUCLEAN, X_JOURNAL_LAYOUT },
+	{ "not internal", m_not_internal, EINVAL, X_JOURNAL_IS_DEVICE },
+	{ "other data size", m_data_other, EINVAL, X_JOURNAL_RESIZED },
+	{ "other block size", m_bs_other, EINVAL, X_JOURNAL_BS_CHANGED },
+	{ "area and data disagree", m_claims_more, EINVAL, X_JOURNAL_RESIZED },
+	{ "larger than the device", m_claims_dev, EUCLEAN, X_JOURNAL_CLAIMS },
+};
+
+/*
+ * Every field check, hit with a valid CRC in both copies; then random
+ * damage: a copy is either refused (and the device left as it was) or, if
+ * the damage kept it valid, used as the copy it now is. Never a splat.
+ */
+TEST_F(journal, fuzz)
+{
+	unsigned char good[2 * JB], two[2 * JB], now[2 * JB];
+	struct mb_queue_info qi;
+	struct qnew q = { .name = self->q, .dev = self->dev,
+			  .kind = MBATCH_JOURNAL_INTERNAL };
+	unsigned int i, refused = 0, used = 0, rounds = 300;
+	uint64_t x = self->rng;
+
+	two_gens(_metadata, self, good);
+	for (i = 0; i < sizeof(sb_cases) / sizeof(sb_cases[0]); i++) {
+		const struct sb_case *k = &sb_cases[i];
+		int c, ret;
+
+		memcpy(two, good, sizeof(two));
+		for (c = 0; c < 2; c++) {
+			k->mutate(SB(two, c), two + c * JB);
+			sb_seal(two + c * JB);
+		}
+		ASSERT_EQ(0, sb_write(self->dev, self->bytes, two));
+		ret = qnew(&self->s, &q);
+		EXPECT_EQ(-k->err, ret) TH_LOG("%s: %s", k->name,
+					       mb_strerr(&self->s));
+		EXPECT_TRUE(mb_contains(self->s.err.msg, k->text))
+			TH_LOG("%s: extack '%s', want '%s'", k->name,
+			       self->s.err.msg, k->text);
+		if (!ret)
+			ASSERT_EQ(0, del_wait(&self->s, self->q, self->dev,
+					      NULL));
+		ASSERT_EQ(0, sb_read(self->dev, self->bytes, now));
+		EXPECT_EQ(0, memcmp(two, now, sizeof(two)))
+			TH_LOG("%s: a refused journal was written", k->name);
+		EXPECT_TRUE(mb_dev_free(self->dev));
+	}
+
+	/* Two valid copies of different journals. */
+	memcpy(two, good, sizeof(two));
+	SB(two, 1)->uuid[5] ^= 0x10;
+	sb_seal(two + JB);
+	ASSERT_EQ(0, sb_write(self->dev, self->bytes, two));
+	EXPECT_REFUSED(qnew(&self->s, &q), EUCLEAN, X_JOURNAL_TWO, q.off_dev);
+	ASSERT_EQ(0, sb_read(self->dev, self->bytes, now));
+	EXPECT_EQ(0, memcmp(two, now, sizeof(two)));
+
+	/*
+	 * Random damage: bit flips in copy 0, copy 1 or both, mostly in the
+	 * fields, sealed with a valid CRC or not. Where no damaged copy
+	 * carries a valid CRC the outcome is exact: an undamaged copy is used
+	 * (the newest of them, generation + 1); else two blank copies are a
+	 * blank device (a journal is made) and anything else is refused.
+	 */
+	for (i = 0; i < rounds; i++) {
+		uint64_t r = mb_rng_next(&x), want_gen = 0;
+		int nflip = 1 + (int)(r % 4), f, c, ret, seal = (r >> 8) & 1;
+		int which = (int)((r >> 9) % 3);	/* copy 0, 1 or both */
+		int st[2], exact = 1, nblank = 0;
+
+		memcpy(two, good, sizeof(two));
+		for (f = 0; f < nflip; f++) {
+			uint64_t p = mb_rng_next(&x);
+			size_t off = p & 1 ?
+				(p >> 1) % sizeof(struct mbatch_journal_sb) :
+				(p >> 1) % JB;
+
+			if (which != 1)
+				two[off] ^= (unsigned char)(1 << ((p >> 20) & 7));
+			if (which != 0)
+				two[JB + off] ^= (unsigned char)(1 << ((p >> 24) & 7));
+		}
+		for (c = 0; c < 2; c++) {
+			unsigned char *b = two + c * JB;
+
+			if (!memcmp(b, good + c * JB, JB)) {
+				st[c] = 0;	/* undamaged */
+				if (le64toh(SB(b, 0)->generation) + 1 > want_gen)
+					want_gen = le64toh(SB(b, 0)->generation) + 1;
+				continue;
+			}
+			if (seal)
+				sb_seal(b);
+			if (le32toh(SB(b, 0)->magic) != MBATCH_JOURNAL_MAGIC) {
+				st[c] = 1;	/* blank */
+				nblank++;
+			} else if (!sb_crc_ok(b)) {
+				st[c] = 2;	/* fails its CRC */
+			} else {
+				st[c] = 3;	/* damaged, valid CRC */
+				exact = 0;
+			}
+		}
+		if (nblank == 2)
+			want_gen = 1;
+		ASSERT_EQ(0, sb_write(self->dev, self->bytes, two));
+		ret = qnew(&self->s, &q);
+		if (exact)
+			EXPECT_EQ(want_gen ? 0 : -EUCLEAN, ret)
+				TH_LOG("round %u: copies %d %d: %s", i, st[0],
+				       st[1], mb_strerr(&self->s));
+		if (ret) {
+			refused++;
+			EXPECT_TRUE(ret == -EUCLEAN || ret == -EINVAL)
+				TH_LOG("round %u: %s", i, mb_strerr(&self->s));
+			EXPECT_TRUE(mb_contains(self->s.err.msg, "journal") ||
+				    mb_contains(self->s.err.msg, "device"))
+				TH_LOG("round %u: extack '%s'", i, self->s.err.msg);
+			ASSERT_EQ(0, sb_read(self->dev, self->bytes, now));
+			EXPECT_EQ(0, memcmp(two, now, sizeof(two)))
+				TH_LOG("round %u: a refused journal was written", i);
+			EXPECT_TRUE(mb_dev_free(self->dev));
+			continue;
+		}
+		used++;
+		ASSERT_EQ(0, mb_queue_get(&self->s, self->q, &qi));
+		if (exact)
+			EXPECT_EQ(want_gen, qi.journal_gen)
+				TH_LOG("round %u: copies %d %d", i, st[0], st[1]);
+		EXPECT_EQ(self->bytes - qi.journal_size, qi.capacity);
+		ASSERT_EQ(0, del_wait(&self->s, self->q, self->dev, NULL));
+	}
+	TH_LOG("%u rounds: %u refused, %u used", rounds, refused, used);
+	EXPECT_GT(refused, rounds / 10);
+	EXPECT_GT(used, rounds / 10);
+}
+
+TEST_HARNESS_MAIN
