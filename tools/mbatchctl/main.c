@@ -20,6 +20,7 @@ static const struct mb_cmd commands[] = {
 	  "version                                  versions, features, limits" },
 	{ "queue", cmd_queue,
 	  "queue add NAME dev PATH [depth N] [max-cmds N] [max-bytes SIZE]\n"
+	  "            [journal internal|PATH [size SIZE]]\n"
 	  "  queue del NAME\n"
 	  "  queue show [NAME]" },
 	{ "stats", cmd_stats,
@@ -55,7 +56,7 @@ static const struct mb_cmd commands[] = {
 	{ "monitor", cmd_monitor,
 	  "monitor [--count N] [--timeout MS]       print events, one per line" },
 	{ "help", cmd_help,
-	  "help                                     this text" },
+	  "help [COMMAND]                           this text, or one command's" },
 };
 
 void mb_err(const char *fmt, ...)
@@ -103,7 +104,10 @@ static void usage(FILE *f)
 	fprintf(f,
 		"\n"
 		"S is a session: ID, or ID:HANDLE (hex) as 'session open' prints it.\n"
-		"Numbers are decimal or 0x hex; sizes take K, M, G, T (x1024).\n"
+		"Numbers are decimal or 0x hex; sizes take K, M, G, T (x1024), also\n"
+		"as Ki or KiB. Long options take their value as --opt VALUE or\n"
+		"--opt=VALUE. 'mbatchctl help COMMAND' or 'mbatchctl COMMAND --help'\n"
+		"shows one command.\n"
 		"\n"
 		"Exit status:\n"
 		"  0  success\n"
@@ -118,12 +122,77 @@ static void usage(FILE *f)
 		"See mbatchctl(8).\n");
 }
 
+static const struct mb_cmd *find_command(const char *name)
+{
+	size_t c;
+
+	for (c = 0; c < ARRAY_SIZE(commands); c++)
+		if (!strcmp(name, commands[c].name))
+			return &commands[c];
+	return NULL;
+}
+
+static void command_usage(const struct mb_cmd *cmd)
+{
+	printf("Usage: mbatchctl [--json] %s\n\nSee mbatchctl(8).\n",
+	       cmd->help);
+}
+
 static int cmd_help(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	usage(stdout);
+	const struct mb_cmd *cmd;
+
+	if (argc > 2)
+		return mb_usage("help [COMMAND]");
+	if (argc < 2) {
+		usage(stdout);
+		return 0;
+	}
+	cmd = find_command(argv[1]);
+	if (!cmd)
+		return mb_usage("unknown command '%s'", argv[1]);
+	command_usage(cmd);
 	return 0;
+}
+
+/* "CMD --help", "CMD SUB --help" (and -h): that command's help. */
+static bool wants_help(int argc, char **argv)
+{
+	int k;
+
+	for (k = 1; k < argc && k <= 2; k++)
+		if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h"))
+			return true;
+	return false;
+}
+
+/*
+ * Long options of every command also as "--opt=VALUE": split into two
+ * words, up to a "--". Returns a new argv (argc updated) or NULL.
+ */
+static char **split_long_opts(int *argc, char **argv)
+{
+	char **out = calloc((size_t)*argc * 2 + 1, sizeof(*out));
+	int i, n = 0;
+	bool rest = false;
+
+	if (!out)
+		return NULL;
+	for (i = 0; i < *argc; i++) {
+		char *eq = strchr(argv[i], '=');
+
+		if (!strcmp(argv[i], "--"))
+			rest = true;
+		if (!rest && !strncmp(argv[i], "--", 2) && argv[i][2] && eq) {
+			*eq = 0;
+			out[n++] = argv[i];
+			out[n++] = eq + 1;
+		} else {
+			out[n++] = argv[i];
+		}
+	}
+	*argc = n;
+	return out;
 }
 
 /* For groups like "queue add": dispatch on argv[1]. */
@@ -140,8 +209,9 @@ int mb_sub_dispatch(const struct mb_cmd *tab, size_t n, const char *group,
 	return mb_usage("unknown %s subcommand '%s'", group, argv[1]);
 }
 
-int main(int argc, char **argv)
+static int mbatchctl(int argc, char **argv)
 {
+	const struct mb_cmd *cmd;
 	int i = 1, rc, jrc;
 	size_t c;
 
@@ -182,14 +252,18 @@ int main(int argc, char **argv)
 		rc = MB_EXIT_USAGE;
 		goto out;
 	}
-	for (c = 0; c < ARRAY_SIZE(commands); c++) {
-		if (!strcmp(argv[i], commands[c].name)) {
-			mb_cmdname = commands[c].name;
-			rc = commands[c].fn(argc - i, argv + i);
-			goto out;
-		}
+	cmd = find_command(argv[i]);
+	if (!cmd) {
+		rc = mb_usage("unknown command '%s'", argv[i]);
+		goto out;
 	}
-	rc = mb_usage("unknown command '%s'", argv[i]);
+	mb_cmdname = cmd->name;
+	if (wants_help(argc - i, argv + i)) {
+		command_usage(cmd);
+		rc = 0;
+		goto out;
+	}
+	rc = cmd->fn(argc - i, argv + i);
 out:
 	jrc = mb_json_flush();
 	if (fflush(stdout) || ferror(stdout)) {
@@ -197,4 +271,18 @@ out:
 		return MB_EXIT_LOCAL;
 	}
 	return rc ? rc : jrc;
+}
+
+int main(int argc, char **argv)
+{
+	char **args = split_long_opts(&argc, argv);
+	int rc;
+
+	if (!args) {
+		fprintf(stderr, "mbatchctl: out of memory\n");
+		return MB_EXIT_LOCAL;
+	}
+	rc = mbatchctl(argc, args);
+	free(args);
+	return rc;
 }

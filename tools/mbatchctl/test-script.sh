@@ -103,6 +103,14 @@ json_check 'd["items"][0]["messages"][5]["flags"] == ["durable"] and d["items"][
 json_check 'd["items"][2]["wait_min"] == 2 and d["items"][2]["timeout_ms"] == 500 and d["items"][5]["all"]' \
 	"collect options"
 
+# sizes as mbatchctl prints them read back
+printf 'write 4KiB 64Ki\nwrite 1MiB 4k\n' >"$TMP/sizes.mb"
+expect 0 "sizes with Ki and KiB" -- "$TOOL" --json run q -n -f "$TMP/sizes.mb"
+json_check '[(m["offset"], m["len"]) for m in d["items"][0]["messages"]] == [(4096, 65536), (1 << 20, 4096)]' \
+	"  64Ki, 4KiB and 1MiB are sizes"
+printf 'write 0 4KB\n' >"$TMP/sizes.mb"
+expect 2 "4KB is not a size (KB would be ambiguous)" -- "$TOOL" run q -n -f "$TMP/sizes.mb"
+
 # data sources: exact bytes for small writes
 cat >"$TMP/data.mb" <<'MB'
 write 8 16
@@ -317,6 +325,23 @@ expect 2 "serve bad digests" -- "$TOOL" serve --digests crc
 expect 2 "serve unknown option" -- "$TOOL" serve --frob
 expect 2 "monitor bad count" -- "$TOOL" monitor --count x
 expect 2 "monitor bad timeout" -- "$TOOL" monitor --timeout 0
+expect 2 "monitor --count=x" -- "$TOOL" monitor --count=x
+grep_in "$TMP/err" "count" "  --opt=VALUE is --opt VALUE"
+expect 2 "serve --listen=0.0.0.0" -- "$TOOL" serve --listen=0.0.0.0
+grep_in "$TMP/err" "ADDR:PORT" "  --listen=ADDR needs a port, as --listen ADDR"
+expect 0 "queue --help" -- "$TOOL" queue --help
+grep_in "$TMP/out" "queue add NAME dev PATH" "  queue's usage on stdout"
+grep_in "$TMP/out" "journal internal|PATH" "  with the journal"
+expect 0 "queue add --help" -- "$TOOL" queue add --help
+grep_in "$TMP/out" "queue del NAME" "  the group's usage"
+expect 0 "help run" -- "$TOOL" help run
+grep_in "$TMP/out" "run QUEUE[@PEER]" "  run's usage"
+expect 2 "help frob" -- "$TOOL" help frob
+expect 2 "queue add size without journal" -- "$TOOL" queue add q0 dev /dev/null size 4M
+grep_in "$TMP/err" "it needs journal internal|PATH" "  says what size is"
+expect 2 "queue add journal size not 4K" -- "$TOOL" queue add q0 dev /dev/null journal internal size 1000K
+expect 2 "queue add journal size too small" -- "$TOOL" queue add q0 dev /dev/null journal internal size 512K
+expect 2 "queue add journal relative path" -- "$TOOL" queue add q0 dev /dev/null journal nodev
 expect 2 "usage error with --json" -- "$TOOL" --json session close x
 json_check 'd["error"]["exit"] == 2 and "session id" in d["error"]["message"]' \
 	"  --json usage error document"

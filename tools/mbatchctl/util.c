@@ -74,7 +74,8 @@ int mb_parse_size(const char *s, uint64_t *v)
 		default:
 			return -EINVAL;
 		}
-		if (end[1])
+		/* 64M, 64Mi and 64MiB: what mb_fmt_size() prints reads back */
+		if (end[1] && strcmp(end + 1, "i") && strcmp(end + 1, "iB"))
 			return -EINVAL;
 	}
 	if (shift && x > (UINT64_MAX >> shift))
