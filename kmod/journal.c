@@ -106,8 +106,8 @@ static enum mbatch_jsb_state mbatch_jsb_check(const u8 *blk, const char **why)
 			goto reserved;
 	if (sb->reserved0 || memchr_inv(blk + sizeof(*sb), 0, MB_JB - sizeof(*sb)))
 		goto reserved;
-	if (!le64_to_cpu(sb->generation)) {
-		*why = "journal superblock generation is 0";
+	if (!le64_to_cpu(sb->generation) || le64_to_cpu(sb->generation) == U64_MAX) {
+		*why = "journal superblock generation is 0 or exhausted";
 		return MBATCH_JSB_BAD;
 	}
 	size = le64_to_cpu(sb->size);
@@ -203,6 +203,8 @@ static int mbatch_journal_read_sbs(struct block_device *dev, struct page *page,
 	int err;
 
 	for (c = 0; c < MBATCH_JOURNAL_SB_COPIES; c++) {
+		/* A device that completes a read short must not leave old bytes. */
+		memset(page_address(page), 0, MB_JB);
 		err = mbatch_journal_rw(dev, end - MB_JSB_BYTES + (u64)c * MB_JB,
 					page, REQ_OP_READ | REQ_SYNC);
 		if (err)
@@ -215,6 +217,7 @@ static int mbatch_journal_read_sbs(struct block_device *dev, struct page *page,
 struct mbatch_jsb_pick {
 	int copy;			/* -1: none valid */
 	bool magic;			/* some copy carries the magic */
+	bool zero;			/* both copies are all zero */
 	const char *why;		/* of a bad copy */
 };
 
@@ -228,6 +231,7 @@ static int mbatch_jsb_pick(const u8 *blks, struct mbatch_jsb_pick *p)
 
 	p->copy = -1;
 	p->magic = false;
+	p->zero = !memchr_inv(blks, 0, MB_JSB_BYTES);
 	p->why = NULL;
 	for (c = 0; c < MBATCH_JOURNAL_SB_COPIES; c++) {
 		st[c] = mbatch_jsb_check(blks + c * MB_JB, &p->why);
@@ -349,9 +353,9 @@ static int mbatch_journal_room(struct mbatch_journal *j, u64 size, u64 end,
 
 /*
  * Find the journal @cfg names for the queue's device @data, or make one
- * where there is none; a found journal's superblock is written again (next
- * generation) to prove the area writable and to mark this use. Sleeps for
- * the device.
+ * where the place of its superblock copies is all zero; a found journal's
+ * superblock is written again (next generation) to prove the area writable
+ * and to mark this use. Sleeps for the device.
  */
 int mbatch_journal_open(struct mbatch_journal *j,
 			const struct mbatch_journal_cfg *cfg,
@@ -373,7 +377,8 @@ int mbatch_journal_open(struct mbatch_journal *j,
 	    bdev_logical_block_size(data) > MB_JB) {
 		err = mbatch_jfail(f,
 				   "a journal needs devices with blocks of at most 4096 bytes",
-				   MBATCH_JF_DEV, -EOPNOTSUPP);
+				   bdev_logical_block_size(data) > MB_JB ?
+				   MBATCH_JF_DATA : MBATCH_JF_DEV, -EOPNOTSUPP);
 		goto out_dev;
 	}
 	end = mbatch_journal_end(j->bdev);
@@ -414,6 +419,12 @@ int mbatch_journal_open(struct mbatch_journal *j,
 	} else if (pick.magic) {
 		err = mbatch_jfail(f, pick.why, MBATCH_JF_DEV, -EUCLEAN);
 		goto out_mem;
+	} else if (!pick.zero) {
+		/* Made only where asked for by zeroing: never over data. */
+		err = mbatch_jfail(f,
+				   "not a journal, and its last 8 KiB are not zero: zero them to make one",
+				   MBATCH_JF_DEV, -EUCLEAN);
+		goto out_mem;
 	} else {
 		size = cfg->size ?: MBATCH_JOURNAL_SIZE_DEFAULT;
 		err = mbatch_journal_room(j, size, end, f);
@@ -448,8 +459,8 @@ void mbatch_journal_close(struct mbatch_journal *j)
 }
 
 /*
- * A queue without a journal refuses a device that carries a valid journal
- * superblock at its end: its writes would overwrite a journal's state.
+ * A queue without a journal refuses a device whose end carries a journal
+ * superblock, valid or not: its writes would overwrite a journal's state.
  */
 int mbatch_journal_refuse_data(struct block_device *data,
 			       struct mbatch_journal_fault *f)
@@ -472,7 +483,8 @@ int mbatch_journal_refuse_data(struct block_device *data,
 		mbatch_jfail(f, "cannot read the device", MBATCH_JF_DATA, err);
 		goto out;
 	}
-	if (!mbatch_jsb_pick(blks, &pick) && pick.copy >= 0)
+	/* A journal, damaged or not, is never taken for data. */
+	if (mbatch_jsb_pick(blks, &pick) || pick.magic)
 		err = mbatch_jfail(f,
 				   "the device holds an mbatch journal (use it, or zero its last 8 KiB)",
 				   MBATCH_JF_DATA, -EEXIST);

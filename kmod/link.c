@@ -488,8 +488,9 @@ static int mbatch_link_rx_thread(void *arg)
 			f.rx = &rx;
 		}
 		/* A frame its owner could not take ends the link (first reason wins). */
-		if (mbatch_link_frame(l, &f)) {
-			mbatch_link_down(l, -EPROTO, "frame refused");
+		err = mbatch_link_frame(l, &f);
+		if (err) {
+			mbatch_link_down(l, err, "frame refused");
 			break;
 		}
 		/* What the owner did not want of it. */

@@ -537,7 +537,8 @@ static int mbatch_nl_journal_cfg(struct genl_info *info,
 	    MBATCH_REQUIRE(info, MBATCH_A_QUEUE_JOURNAL_DEV, "journal device"))
 		return -EINVAL;
 	if (a[MBATCH_A_QUEUE_JOURNAL_DEV] && jc->kind != MBATCH_JOURNAL_DEVICE) {
-		NL_SET_ERR_MSG_MOD(info->extack, "a journal device needs queue-journal device");
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "a journal device path needs journal kind 'device'");
 		NL_SET_BAD_ATTR(info->extack, a[MBATCH_A_QUEUE_JOURNAL_DEV]);
 		return -EINVAL;
 	}
@@ -547,12 +548,14 @@ static int mbatch_nl_journal_cfg(struct genl_info *info,
 		return 0;
 	jc->size = nla_get_u64(a[MBATCH_A_QUEUE_JOURNAL_SIZE]);
 	if (!jc->kind) {
-		NL_SET_ERR_MSG_MOD(info->extack, "a journal size needs a journal");
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "a journal size needs a journal");
 		NL_SET_BAD_ATTR(info->extack, a[MBATCH_A_QUEUE_JOURNAL_SIZE]);
 		return -EINVAL;
 	}
 	if (!IS_ALIGNED(jc->size, MBATCH_JOURNAL_BLOCK)) {
-		NL_SET_ERR_MSG_MOD(info->extack, "journal size must be a multiple of 4096");
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "journal size must be a multiple of 4096");
 		NL_SET_BAD_ATTR(info->extack, a[MBATCH_A_QUEUE_JOURNAL_SIZE]);
 		return -EINVAL;
 	}
@@ -596,8 +599,10 @@ static int mbatch_nl_queue_new(struct sk_buff *skb, struct genl_info *info)
 	if (err)
 		return err;
 	err = mbatch_queue_new(mbatch_info_net(info), &cfg, info->extack);
+	/* A journal's default size at fault: the journal attribute. */
 	if (err && err != -ENOMEM)
-		NL_SET_BAD_ATTR(info->extack, a[field[cfg.fault]]);
+		NL_SET_BAD_ATTR(info->extack, a[field[cfg.fault]] ?:
+				a[MBATCH_A_QUEUE_JOURNAL]);
 	return err;
 }
 

@@ -354,8 +354,9 @@ static int mbatch_peer_rx(struct mbatch_link *l, const struct mbatch_frame *f)
 	spin_lock_irq(&p->lock);
 	current_link = p->link == l;
 	spin_unlock_irq(&p->lock);
+	/* Being replaced or deleted: whoever did that downs it. */
 	if (!current_link)
-		return -ENOTCONN;
+		return 0;
 	if (!f->session)
 		return mbatch_link_proto(l, "session frame without a session");
 

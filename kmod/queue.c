@@ -194,17 +194,21 @@ int mbatch_queue_new(struct mbatch_net *mn, struct mbatch_queue_cfg *cfg,
 			     SECTOR_SHIFT);
 	q->max_merge = max_t(u32, q->max_merge, MBATCH_MAX_IO_LEN);
 
-	err = mbatch_queue_journal(q, cfg, extack);
-	if (err) {
-		mbatch_queue_free_new(q);
-		return err;
-	}
-
 	q->wq = alloc_workqueue("mbatch-%s", WQ_MEM_RECLAIM | WQ_UNBOUND, 1,
 				q->name);
 	if (!q->wq) {
 		mbatch_queue_free_new(q);
 		return -ENOMEM;
+	}
+
+	/*
+	 * The journal last: it writes to the device. Only a QUEUE_NEW of the
+	 * same name that wins a race from here on still refuses this one.
+	 */
+	err = mbatch_queue_journal(q, cfg, extack);
+	if (err) {
+		mbatch_queue_free_new(q);
+		return err;
 	}
 
 	cfg->fault = MBATCH_QF_NAME;

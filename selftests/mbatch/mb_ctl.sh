@@ -217,8 +217,13 @@ nullb_free "$NB" || fail "deleted queue still holds $DEV"
 # --- a queue with a journal -----------------------------------------------
 expect 2 queue add "$Q" dev "$DEV" size 4M
 grep -q "journal" "$TMP/err" || fail "size without journal: $(cat "$TMP/err")"
-expect 2 queue add "$Q" dev "$DEV" journal internal size 1000K
-expect 2 queue add "$Q" dev "$DEV" journal nodev
+expect 2 queue add "$Q" dev "$DEV" journal internal size 1000K &&
+	grep -q "multiple of 4 KiB" "$TMP/err" || fail "journal size 1000K: $(cat "$TMP/err")"
+expect 2 queue add "$Q" dev "$DEV" journal nodev &&
+	grep -q "absolute device path" "$TMP/err" || fail "journal nodev: $(cat "$TMP/err")"
+# a journal is made only where its superblocks' place is zero
+dd if=/dev/zero of="$DEV" bs=4096 seek=$(((64 << 20) / 4096 - 2)) count=2 \
+	oflag=direct status=none || fail "zeroing the device's last 8 KiB"
 expect 0 queue add "$Q" dev "$DEV" journal internal size 4M
 expect 0 queue show "$Q" &&
 	grep -q "internal 4MiB gen 1" "$TMP/out" || fail "queue show: no journal: $(cat "$TMP/out")"

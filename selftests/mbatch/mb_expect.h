@@ -79,7 +79,7 @@
 
 /* the module: a queue's state journal (QUEUE_NEW) */
 #define X_MISS_JOURNAL_DEV "missing journal device"	/* -EINVAL */
-#define X_JOURNAL_DEV_ALONE "a journal device needs queue-journal device"	/* -EINVAL */
+#define X_JOURNAL_DEV_ALONE "a journal device path needs journal kind 'device'"	/* -EINVAL */
 #define X_JOURNAL_SIZE_ALONE "a journal size needs a journal"	/* -EINVAL */
 #define X_JOURNAL_SIZE_ALIGN "journal size must be a multiple of 4096"	/* -EINVAL */
 #define X_JOURNAL_SIZE_DIFFERS "the journal exists with another size: give its size or none"	/* -EINVAL */
@@ -96,12 +96,13 @@
 #define X_JOURNAL_VERSION "unknown journal version"
 #define X_JOURNAL_FLAGS	"unknown journal superblock flags"
 #define X_JOURNAL_RESERVED "journal superblock's reserved bytes are not zero"
-#define X_JOURNAL_GEN0	"journal superblock generation is 0"
+#define X_JOURNAL_GEN0	"journal superblock generation is 0 or exhausted"
 #define X_JOURNAL_SIZE_RANGE "journal size in the superblock is out of range"
 #define X_JOURNAL_IMPOSSIBLE "journal superblock describes an impossible device"
 #define X_JOURNAL_LAYOUT "journal superblock's log or snapshot areas are out of place"
 #define X_JOURNAL_CLAIMS "the journal superblock claims more than its device holds"
 #define X_JOURNAL_TWO	"the journal's two superblock copies are of different journals"
+#define X_JOURNAL_NOT_ZERO "not a journal, and its last 8 KiB are not zero: zero them to make one"
 
 /* the module: a message naming a region */
 #define X_REGION_OP	"only a read or write takes a region"	/* -EINVAL */

@@ -10,7 +10,8 @@
  * torn copy (the newest one) falls back to the other; copies that both
  * fail are refused with the reason and never written; every field check is
  * hit with a valid CRC, and random damage never crashes the module or gets
- * a bad copy trusted. Each refusal is an errno, the module's text and the
+ * a bad copy trusted. A journal is made only where its place is zero, and
+ * a device with a journal, damaged or not, is never taken for data. Each refusal is an errno, the module's text and the
  * attribute at fault, and leaves both devices closed and as they were.
  */
 #include "mb_harness.h"
@@ -109,7 +110,7 @@ FIXTURE_SETUP(journal)
 	memset(self, 0, sizeof(*self));
 	self->s.fd = -1;
 	ASSERT_EQ(0, mb_open(&self->s));
-	ASSERT_EQ(0, mb_nullb_create("size=64 memory_backed=1 irqmode=2 completion_nsec=20000 cache_size=16",
+	ASSERT_EQ(0, mb_nullb_create("size=64 blocksize=512 memory_backed=1 irqmode=2 completion_nsec=20000 cache_size=16",
 				     self->nb, sizeof(self->nb), self->dev,
 				     sizeof(self->dev)));
 	ASSERT_EQ(0, mb_nullb_create("size=16 memory_backed=1 cache_size=4",
@@ -308,6 +309,18 @@ TEST_F(journal, internal)
 	ASSERT_EQ(0, sb_read(self->dev, self->bytes, two2));
 	EXPECT_TRUE(mb_is_zero(two2, sizeof(two2)));
 
+	/* No journal, but not zero there either: data, never written over. */
+	memset(two2, 0, sizeof(two2));
+	two2[JB + 17] = 1;
+	ASSERT_EQ(0, sb_write(self->dev, self->bytes, two2));
+	q.size = 0;
+	EXPECT_REFUSED(qnew(&self->s, &q), EUCLEAN, X_JOURNAL_NOT_ZERO,
+		       q.off_dev);
+	ASSERT_EQ(0, sb_read(self->dev, self->bytes, two));
+	EXPECT_EQ(0, memcmp(two, two2, sizeof(two)));
+	memset(two2, 0, sizeof(two2));
+	ASSERT_EQ(0, sb_write(self->dev, self->bytes, two2));
+
 	/* Wiped: the device is the sessions' again, all of it. */
 	q = (struct qnew){ .name = self->q, .dev = self->dev };
 	ASSERT_EQ(0, qnew(&self->s, &q)) TH_LOG("%s", mb_strerr(&self->s));
@@ -431,6 +444,15 @@ TEST_F(journal, torn)
 	ASSERT_EQ(0, sb_read(self->dev, self->bytes, two));
 	EXPECT_EQ(0, memcmp(now, two, sizeof(two)));
 	EXPECT_TRUE(mb_dev_free(self->dev));
+	/* A damaged journal is not data either. */
+	{
+		struct qnew bare = { .name = self->q, .dev = self->dev };
+
+		EXPECT_REFUSED(qnew(&self->s, &bare), EEXIST, X_HOLDS_JOURNAL,
+			       bare.off_dev);
+	}
+	ASSERT_EQ(0, sb_read(self->dev, self->bytes, two));
+	EXPECT_EQ(0, memcmp(now, two, sizeof(two)));
 
 	/* One copy back: used again. */
 	memcpy(now, good, JB);
@@ -455,6 +477,7 @@ MUT(m_reserved) { (void)blk; sb->reserved[3] = htole64(1); }
 MUT(m_reserved0) { (void)blk; sb->reserved0 = htole32(1); }
 MUT(m_tail) { (void)sb; blk[JB - 1] = 1; }
 MUT(m_gen0) { (void)blk; sb->generation = 0; }
+MUT(m_gen_max) { (void)blk; sb->generation = htole64(~0ULL); }
 MUT(m_size_small) { (void)blk; sb->size = htole64(MBATCH_JOURNAL_SIZE_MIN - JB); }
 MUT(m_size_big) { (void)blk; sb->size = htole64(MBATCH_JOURNAL_SIZE_MAX + JB); }
 MUT(m_size_odd) { (void)blk; sb->size = htole64(le64toh(sb->size) + 512); }
@@ -517,6 +540,7 @@ static const struct sb_case sb_cases[] = {
 	{ "reserved0 field", m_reserved0, EUCLEAN, X_JOURNAL_RESERVED },
 	{ "block tail", m_tail, EUCLEAN, X_JOURNAL_RESERVED },
 	{ "generation 0", m_gen0, EUCLEAN, X_JOURNAL_GEN0 },
+	{ "generation at its end", m_gen_max, EUCLEAN, X_JOURNAL_GEN0 },
 	{ "size below min", m_size_small, EUCLEAN, X_JOURNAL_SIZE_RANGE },
 	{ "size above max", m_size_big, EUCLEAN, X_JOURNAL_SIZE_RANGE },
 	{ "size not blocks", m_size_odd, EUCLEAN, X_JOURNAL_SIZE_RANGE },
@@ -541,7 +565,7 @@ static const struct sb_case sb_cases[] = {
  * damage: a copy is either refused (and the device left as it was) or, if
  * the damage kept it valid, used as the copy it now is. Never a splat.
  */
-TEST_F(journal, fuzz)
+TEST_F_TIMEOUT(journal, fuzz, 180)
 {
 	unsigned char good[2 * JB], two[2 * JB], now[2 * JB];
 	struct mb_queue_info qi;
@@ -589,14 +613,14 @@ TEST_F(journal, fuzz)
 	 * Random damage: bit flips in copy 0, copy 1 or both, mostly in the
 	 * fields, sealed with a valid CRC or not. Where no damaged copy
 	 * carries a valid CRC the outcome is exact: an undamaged copy is used
-	 * (the newest of them, generation + 1); else two blank copies are a
-	 * blank device (a journal is made) and anything else is refused.
+	 * (the newest of them, generation + 1), else it is refused (copies
+	 * without the magic that are not zero are not a blank device).
 	 */
 	for (i = 0; i < rounds; i++) {
 		uint64_t r = mb_rng_next(&x), want_gen = 0;
 		int nflip = 1 + (int)(r % 4), f, c, ret, seal = (r >> 8) & 1;
 		int which = (int)((r >> 9) % 3);	/* copy 0, 1 or both */
-		int st[2], exact = 1, nblank = 0;
+		int st[2], exact = 1;
 
 		memcpy(two, good, sizeof(two));
 		for (f = 0; f < nflip; f++) {
@@ -622,8 +646,7 @@ TEST_F(journal, fuzz)
 			if (seal)
 				sb_seal(b);
 			if (le32toh(SB(b, 0)->magic) != MBATCH_JOURNAL_MAGIC) {
-				st[c] = 1;	/* blank */
-				nblank++;
+				st[c] = 1;	/* no magic, not zero */
 			} else if (!sb_crc_ok(b)) {
 				st[c] = 2;	/* fails its CRC */
 			} else {
@@ -631,8 +654,6 @@ TEST_F(journal, fuzz)
 				exact = 0;
 			}
 		}
-		if (nblank == 2)
-			want_gen = 1;
 		ASSERT_EQ(0, sb_write(self->dev, self->bytes, two));
 		ret = qnew(&self->s, &q);
 		if (exact)

@@ -114,7 +114,7 @@ struct mbatch_wire_open_reply {
 	__le64 rx_units;		/* credit units received, ever */
 	__le64 credit_msgs;		/* absolute limits it accepts */
 	__le64 credit_units;
-	__le64 capacity;		/* of its device, bytes */
+	__le64 capacity;		/* of its queue, bytes (less a journal) */
 	__le32 lbs;			/* logical block size */
 	__le32 max_io;			/* largest READ/WRITE it takes */
 	__le32 halt_gen;		/* times the session halted */
