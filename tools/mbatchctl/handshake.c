@@ -518,6 +518,11 @@ int mb_psk_read(const char *path, unsigned char *key, size_t *len,
 		snprintf(why, whylen, "key file %s: not a regular file", path);
 		return -EINVAL;
 	}
+	/* As wg(8) does: a shared key others can read is no secret. */
+	if (st.st_mode & (S_IRWXG | S_IRWXO))
+		fprintf(stderr,
+			"mbatchctl: warning: key file %s is accessible to group or others (chmod 600 it)\n",
+			path);
 	for (;;) {
 		n = read(fd, key + got, MB_HS_PSK_MAX - got);
 		if (n < 0 && errno == EINTR)

@@ -95,6 +95,11 @@ static const char *const main_names[] = {
 	[MBATCH_A_LIMIT_MAX_PROXY_IO] = "limit-max-proxy-io",
 	[MBATCH_A_SESSION_MAX_PROXY_IO] = "session-max-proxy-io",
 	[MBATCH_A_SESSION_PROXY_ALIGN] = "session-proxy-align",
+	[MBATCH_A_QUEUE_JOURNAL] = "queue-journal",
+	[MBATCH_A_QUEUE_JOURNAL_DEV] = "queue-journal-dev",
+	[MBATCH_A_QUEUE_JOURNAL_SIZE] = "queue-journal-size",
+	[MBATCH_A_QUEUE_JOURNAL_UUID] = "queue-journal-uuid",
+	[MBATCH_A_QUEUE_JOURNAL_GENERATION] = "queue-journal-generation",
 };
 
 static const char *const msg_names[] = {
@@ -189,6 +194,11 @@ static struct nla_policy main_policy[MBATCH_A_MAX + 1] = {
 	[MBATCH_A_LIMIT_MAX_PROXY_IO] = { .type = NLA_U32 },
 	[MBATCH_A_SESSION_MAX_PROXY_IO] = { .type = NLA_U32 },
 	[MBATCH_A_SESSION_PROXY_ALIGN] = { .type = NLA_U32 },
+	[MBATCH_A_QUEUE_JOURNAL] = { .type = NLA_U32 },
+	[MBATCH_A_QUEUE_JOURNAL_DEV] = { .type = NLA_STRING },
+	[MBATCH_A_QUEUE_JOURNAL_SIZE] = { .type = NLA_U64 },
+	[MBATCH_A_QUEUE_JOURNAL_UUID] = { .minlen = 16, .maxlen = 16 },
+	[MBATCH_A_QUEUE_JOURNAL_GENERATION] = { .type = NLA_U64 },
 };
 
 static struct nla_policy result_policy[MBATCH_RESULT_A_MAX + 1] = {

@@ -565,17 +565,22 @@ int mb_script_parse_file(struct mb_script *s, const char *path)
 			return MB_EXIT_USAGE;
 		}
 	}
+	/* getline() ends with -1 at the end of the file and on ENOMEM alike */
+	errno = 0;
 	while (getline(&line, &cap, f) >= 0) {
 		lineno++;
 		if (strlen(line) > 4096) {
 			perr(s, lineno, "line too long");
+			errno = 0;
 			continue;
 		}
 		mb_script_line(s, line, lineno);
+		errno = 0;
 	}
 	free(line);
-	if (ferror(f)) {
-		fprintf(stderr, "mbatchctl: %s: read error\n", s->name);
+	if (ferror(f) || (errno && !feof(f))) {
+		fprintf(stderr, "mbatchctl: %s: read error after line %u: %s\n",
+			s->name, lineno, strerror(errno ? errno : EIO));
 		if (f != stdin)
 			fclose(f);
 		return MB_EXIT_LOCAL;

@@ -103,6 +103,21 @@ json_check 'd["items"][0]["messages"][5]["flags"] == ["durable"] and d["items"][
 json_check 'd["items"][2]["wait_min"] == 2 and d["items"][2]["timeout_ms"] == 500 and d["items"][5]["all"]' \
 	"collect options"
 
+# a script the reader runs out of memory on is an error, not its end
+# (only without ASan, which needs more address space than it leaves)
+if [ -z "${ASAN_OPTIONS:-}" ]; then
+	{ echo "write 0 4K"; head -c $((96 << 20)) /dev/zero | tr '\0' x; echo; } >"$TMP/huge.mb"
+	(ulimit -v $((64 << 10)); exec "$TOOL" run q -n -f "$TMP/huge.mb") >"$TMP/out" 2>"$TMP/err"
+	rc=$?
+	if [ $rc -ne 0 ] && grep -q "read error after line 1: Cannot allocate memory" "$TMP/err"; then
+		ok "getline ENOMEM: an error (exit $rc)"
+	else
+		not_ok "getline ENOMEM: exit $rc"
+		sed 's/^/# /' "$TMP/err" | head -5
+	fi
+	rm -f "$TMP/huge.mb"
+fi
+
 # sizes as mbatchctl prints them read back
 printf 'write 4KiB 64Ki\nwrite 1MiB 4k\n' >"$TMP/sizes.mb"
 expect 0 "sizes with Ki and KiB" -- "$TOOL" --json run q -n -f "$TMP/sizes.mb"
@@ -314,6 +329,19 @@ grep_in "$TMP/err" "15 bytes, a key needs 16 to 1024" "  clear message"
 expect 5 "peer add: key file of 1025 bytes" -- "$TOOL" peer add nodeb --psk-file "$TMP/psk-long"
 expect 5 "peer add: missing key file" -- "$TOOL" peer add nodeb --psk-file "$TMP/none"
 grep_in "$TMP/err" "No such file or directory" "  clear message"
+# key files others can read: a warning, as wg(8) gives (whatever happens next)
+chmod 600 "$TMP/psk"
+"$TOOL" peer add nodeb --psk-file "$TMP/psk" >"$TMP/out" 2>"$TMP/err"
+if grep -q "warning: key file" "$TMP/err"; then
+	not_ok "a key file of mode 600 drew a warning"
+else
+	ok "a key file of mode 600: no warning"
+fi
+chmod 640 "$TMP/psk"
+"$TOOL" peer add nodeb --psk-file "$TMP/psk" >"$TMP/out" 2>"$TMP/err"
+grep_in "$TMP/err" "warning: key file $TMP/psk is accessible to group or others" \
+	"a key file of mode 640: warned"
+chmod 600 "$TMP/psk"
 expect 2 "peer del without name" -- "$TOOL" peer del
 expect 2 "peer show bad name" -- "$TOOL" peer show 'x/y'
 expect 2 "session open bad peer" -- "$TOOL" session open q0@

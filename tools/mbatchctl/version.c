@@ -10,6 +10,7 @@ static const char *const feature_names[] = {
 	"local",		/* MBATCH_FEAT_LOCAL */
 	"remote",		/* MBATCH_FEAT_REMOTE */
 	"regions",		/* MBATCH_FEAT_REGIONS */
+	"journal",		/* MBATCH_FEAT_JOURNAL */
 };
 
 struct version {
