@@ -456,6 +456,41 @@ static int submit_script(struct mb_nl *nl, const struct mb_sref *ref,
 	return 0;
 }
 
+/*
+ * The messages of "submit S MSG...": one per argument ("write 0 4K"), or,
+ * when no argument has a blank in it, the words split at each op
+ * (submit 1 write 0 4K read 0 4K), as a shell leaves them unquoted.
+ * "arg:N" names the argument a message starts at.
+ */
+static int submit_args(struct mb_script *s, int n, char **args)
+{
+	bool words = n > 1;
+	int i, j;
+
+	for (i = 0; i < n && words; i++)
+		words = !strpbrk(args[i], " \t");
+	for (i = 0; i < n; i = j) {
+		size_t len = strlen(args[i]) + 1;
+		char *line;
+
+		for (j = i + 1; words && j < n && !mb_script_is_op(args[j]); j++)
+			len += strlen(args[j]) + 1;
+		if (!words)
+			j = i + 1;
+		line = malloc(len);
+		if (!line)
+			return MB_EXIT_LOCAL;
+		strcpy(line, args[i]);
+		for (int k = i + 1; k < j; k++) {
+			strcat(line, " ");
+			strcat(line, args[k]);
+		}
+		mb_script_line(s, line, i + 1);
+		free(line);
+	}
+	return 0;
+}
+
 int cmd_submit(int argc, char **argv)
 {
 	const char *file = NULL;
@@ -492,16 +527,9 @@ int cmd_submit(int argc, char **argv)
 			return mb_usage("submit: no messages");
 		int first = i;
 
-		for (; i < argc; i++) {
-			char *line = strdup(argv[i]);
-
-			if (!line)
-				return MB_EXIT_LOCAL;
-			/* "arg:N" names the Nth message argument */
-			mb_script_line(&s, line, i - first + 1);
-			free(line);
-		}
-		rc = mb_script_finish(&s);
+		rc = submit_args(&s, argc - first, argv + first);
+		if (!rc)
+			rc = mb_script_finish(&s);
 	}
 	if (!rc && !s.nmsgs)
 		rc = mb_usage("submit: the script holds no message");

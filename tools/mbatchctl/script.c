@@ -491,6 +491,16 @@ static const struct {
 	{ "checkpoint", MBATCH_OP_CHECKPOINT },
 };
 
+bool mb_script_is_op(const char *word)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(ops); i++)
+		if (!strcmp(word, ops[i].name))
+			return true;
+	return false;
+}
+
 void mb_script_line(struct mb_script *s, char *line, unsigned int lineno)
 {
 	char *tok[MAX_TOKENS + 1], *p, *save = NULL;

@@ -128,6 +128,8 @@ int mb_script_check(struct mb_script *s, const struct mb_script_limits *l);
 bool mb_smsg_proxied(const struct mb_script *s, const struct mb_smsg *m);
 /* Parses one line (modified in place); errors are printed and counted. */
 void mb_script_line(struct mb_script *s, char *line, unsigned int lineno);
+/* Is @word a message op ("write", "checkpoint", ...)? */
+bool mb_script_is_op(const char *word);
 /* Parses a whole file ("-" is stdin). Returns 0, MB_EXIT_USAGE, MB_EXIT_LOCAL. */
 int mb_script_parse_file(struct mb_script *s, const char *path);
 /* Ends the script; returns 0 or MB_EXIT_USAGE if any line was bad. */

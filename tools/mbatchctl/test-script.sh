@@ -281,6 +281,17 @@ expect 2 "session close id 0" -- "$TOOL" session close 0
 expect 2 "submit without messages" -- "$TOOL" submit 1
 expect 2 "submit script error" -- "$TOOL" submit 1 'write 0 4K' 'read 0'
 grep_in "$TMP/err" "arg:2: read: missing length" "  submit names the bad argument"
+# unquoted, as a shell leaves "submit 1 write 0 4K read 0 4K": split at ops
+"$TOOL" submit 1 write 0 4K read 0 4K checkpoint durable >"$TMP/out" 2>"$TMP/err"
+rc=$?
+if [ $rc -ne 2 ] && ! grep -q "arg:" "$TMP/err"; then
+	ok "submit: unquoted messages split at each op (exit $rc: past the parser)"
+else
+	not_ok "submit: unquoted messages refused (exit $rc)"
+	sed 's/^/# /' "$TMP/err"
+fi
+expect 2 "submit: unquoted, a message short of its length" -- "$TOOL" submit 1 write 0 4K read 0
+grep_in "$TMP/err" "arg:4: read: missing length" "  names the argument the message starts at"
 expect 2 "submit rejects collect" -- "$TOOL" submit 1 'collect'
 expect 2 "submit arguments reject batch" -- "$TOOL" submit 1 'write 0 4K' batch
 grep_in "$TMP/err" "arg:2: batch: a directive of run scripts" "  and say why"
