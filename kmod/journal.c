@@ -36,8 +36,9 @@ static u32 mbatch_jsb_crc(const u8 *blk)
 	return ~crc;
 }
 
-static int mbatch_journal_rw(struct block_device *bdev, u64 pos,
-			     struct page *page, blk_opf_t opf)
+/* One journal block at @pos of @bdev through @page. Sleeps. */
+int mbatch_journal_rw(struct block_device *bdev, u64 pos, struct page *page,
+		      blk_opf_t opf)
 {
 	struct bio *bio;
 	int err;
@@ -81,7 +82,7 @@ enum mbatch_jsb_state {
 static enum mbatch_jsb_state mbatch_jsb_check(const u8 *blk, const char **why)
 {
 	const struct mbatch_journal_sb *sb = (const void *)blk;
-	u64 size, room, log, loglen, s0, s1, slen;
+	u64 size, room, log, loglen, s0, s1, slen, head;
 	unsigned int i;
 	u32 bs;
 
@@ -138,6 +139,13 @@ static enum mbatch_jsb_state mbatch_jsb_check(const u8 *blk, const char **why)
 		*why = "journal superblock's log or snapshot areas are out of place";
 		return MBATCH_JSB_BAD;
 	}
+	head = le64_to_cpu(sb->log_head);
+	if (head >= loglen || !IS_ALIGNED(head, MB_JB) ||
+	    !le64_to_cpu(sb->log_head_seq) ||
+	    le64_to_cpu(sb->log_head_seq) == U64_MAX) {
+		*why = "journal superblock's log head is out of place";
+		return MBATCH_JSB_BAD;
+	}
 	return MBATCH_JSB_OK;
 reserved:
 	*why = "journal superblock's reserved bytes are not zero";
@@ -176,6 +184,8 @@ static void mbatch_journal_format(struct mbatch_journal *j, u64 size,
 	sb->snap_offset[0] = cpu_to_le64(loglen);
 	sb->snap_offset[1] = cpu_to_le64(loglen + slen);
 	sb->snap_len = cpu_to_le64(slen);
+	sb->log_head = 0;
+	sb->log_head_seq = cpu_to_le64(1);
 }
 
 /* Write j->sb, with a fresh CRC, to copy @copy, durably. */
@@ -351,6 +361,23 @@ static int mbatch_journal_room(struct mbatch_journal *j, u64 size, u64 end,
 	return 0;
 }
 
+/* The log's first record of this use: the generation just written. */
+static int mbatch_journal_use(struct mbatch_journal *j,
+			      struct mbatch_journal_fault *f)
+{
+	struct mbatch_jrec_use r = { .generation = j->sb.generation };
+	int err;
+
+	err = mbatch_jlog_append(j, &r.hdr, MBATCH_JREC_USE, sizeof(r));
+	if (err == -ENOSPC)
+		return mbatch_jfail(f, "the journal's log is full", MBATCH_JF_DEV,
+				    err);
+	if (err)
+		return mbatch_jfail(f, "cannot write the journal's log",
+				    MBATCH_JF_DEV, err);
+	return 0;
+}
+
 /*
  * Find the journal @cfg names for the queue's device @data, or make one
  * where the place of its superblock copies is all zero; a found journal's
@@ -412,6 +439,15 @@ int mbatch_journal_open(struct mbatch_journal *j,
 			goto out_mem;
 		j->size = le64_to_cpu(j->sb.size);
 		j->start = end - j->size;
+		err = mbatch_jlog_scan(j, false, f);
+		if (err)
+			goto out_mem;
+		/* Refused before the superblock is written: left as it was. */
+		if (mbatch_jlog_full(j)) {
+			err = mbatch_jfail(f, "the journal's log is full",
+					   MBATCH_JF_DEV, -ENOSPC);
+			goto out_mem;
+		}
 		le64_add_cpu(&j->sb.generation, 1);
 		j->next_copy = !pick.copy;
 		err = mbatch_journal_write_sb(j, page, j->next_copy);
@@ -433,6 +469,9 @@ int mbatch_journal_open(struct mbatch_journal *j,
 		j->size = size;
 		j->start = end - size;
 		mbatch_journal_format(j, size, data);
+		err = mbatch_jlog_scan(j, true, f);
+		if (err)
+			goto out_mem;
 		/* Both copies: an older journal's copy must not outlive it. */
 		err = mbatch_journal_write_sb(j, page, 1);
 		if (!err)
@@ -442,7 +481,11 @@ int mbatch_journal_open(struct mbatch_journal *j,
 	if (err)
 		mbatch_jfail(f, "cannot write the journal superblock",
 			     MBATCH_JF_DEV, err);
+	else
+		err = mbatch_journal_use(j, f);
 out_mem:
+	if (err)
+		mbatch_jlog_free(j);
 	kfree(blks);
 	if (page)
 		__free_page(page);
@@ -455,6 +498,7 @@ out_dev:
 
 void mbatch_journal_close(struct mbatch_journal *j)
 {
+	mbatch_jlog_free(j);
 	mbatch_journal_close_dev(j);
 }
 

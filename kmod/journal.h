@@ -7,11 +7,13 @@
 #ifndef _MBATCH_JOURNAL_H
 #define _MBATCH_JOURNAL_H
 
+#include <linux/blk_types.h>
 #include <linux/types.h>
 #include <linux/mbatch.h>
 #include <linux/mbatch_journal.h>
 
 #include "compat.h"
+#include "jlog.h"
 
 struct block_device;
 
@@ -44,6 +46,7 @@ struct mbatch_journal {
 	/* Fixed once the queue is published: written only by open. */
 	struct mbatch_journal_sb sb;	/* the copy last written */
 	unsigned int next_copy;		/* the slot the next write goes to */
+	struct mbatch_jlog log;
 };
 
 int mbatch_journal_open(struct mbatch_journal *j,
@@ -54,5 +57,7 @@ void mbatch_journal_close(struct mbatch_journal *j);
 int mbatch_journal_refuse_data(struct block_device *data,
 			       struct mbatch_journal_fault *f);
 u64 mbatch_journal_generation(const struct mbatch_journal *j);
+int mbatch_journal_rw(struct block_device *bdev, u64 pos, struct page *page,
+		      blk_opf_t opf);
 
 #endif /* _MBATCH_JOURNAL_H */

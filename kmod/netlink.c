@@ -248,8 +248,11 @@ static int mbatch_put_stats(struct sk_buff *skb, const struct mbatch_stats *st,
 
 static int mbatch_put_journal(struct sk_buff *skb, struct mbatch_journal *j)
 {
+	struct mbatch_jlog_info log;
+
 	if (!j)
 		return 0;
+	mbatch_jlog_info(j, &log);
 	if (nla_put_u32(skb, MBATCH_A_QUEUE_JOURNAL, j->kind) ||
 	    (j->kind == MBATCH_JOURNAL_DEVICE &&
 	     nla_put_string(skb, MBATCH_A_QUEUE_JOURNAL_DEV, j->path)) ||
@@ -258,7 +261,13 @@ static int mbatch_put_journal(struct sk_buff *skb, struct mbatch_journal *j)
 	    nla_put(skb, MBATCH_A_QUEUE_JOURNAL_UUID, sizeof(j->sb.uuid),
 		    j->sb.uuid) ||
 	    nla_put_u64_64bit(skb, MBATCH_A_QUEUE_JOURNAL_GENERATION,
-			      mbatch_journal_generation(j), MBATCH_A_PAD))
+			      mbatch_journal_generation(j), MBATCH_A_PAD) ||
+	    nla_put_u64_64bit(skb, MBATCH_A_QUEUE_JOURNAL_LOG_SEQ,
+			      log.last_seq, MBATCH_A_PAD) ||
+	    nla_put_u64_64bit(skb, MBATCH_A_QUEUE_JOURNAL_LOG_RECORDS,
+			      log.records, MBATCH_A_PAD) ||
+	    nla_put_u64_64bit(skb, MBATCH_A_QUEUE_JOURNAL_LOG_ROOM,
+			      log.room, MBATCH_A_PAD))
 		return -EMSGSIZE;
 	return 0;
 }

@@ -237,7 +237,7 @@ expect 1 queue add "$Q" dev "$DEV" &&
 	grep -q "holds an mbatch journal" "$TMP/err" || fail "journal device taken bare: $(cat "$TMP/err")"
 expect 0 queue add "$Q" dev "$DEV" journal internal &&
 	expect 0 --json queue show "$Q" &&
-	pyj "d['queues'][0]['journal']['generation'] == 2" <"$TMP/out" ||
+	pyj "d['queues'][0]['journal']['generation'] == 2 and d['queues'][0]['journal']['log']['seq'] == 2 and d['queues'][0]['journal']['log']['records'] == 2 and d['queues'][0]['journal']['log']['room'] > 0" <"$TMP/out" ||
 	fail "journal not found again"
 expect 0 queue del "$Q"
 for _ in 1 2 3 4 5; do nullb_free "$NB" && break; sleep 1; done

@@ -102,6 +102,10 @@
 #define X_JOURNAL_LAYOUT "journal superblock's log or snapshot areas are out of place"
 #define X_JOURNAL_CLAIMS "the journal superblock claims more than its device holds"
 #define X_JOURNAL_TWO	"the journal's two superblock copies are of different journals"
+#define X_JOURNAL_HEAD	"journal superblock's log head is out of place"
+#define X_JLOG_TYPE	"the journal's log holds a record type this module does not know"	/* -EUCLEAN */
+#define X_JLOG_MALFORMED "the journal's log holds a malformed record"	/* -EUCLEAN */
+#define X_JLOG_FULL	"the journal's log is full"	/* -ENOSPC */
 #define X_JOURNAL_NOT_ZERO "not a journal, and its last 8 KiB are not zero: zero them to make one"
 
 /* the module: a message naming a region */

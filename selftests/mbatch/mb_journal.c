@@ -11,8 +11,14 @@
  * fail are refused with the reason and never written; every field check is
  * hit with a valid CRC, and random damage never crashes the module or gets
  * a bad copy trusted. A journal is made only where its place is zero, and
- * a device with a journal, damaged or not, is never taken for data. Each refusal is an errno, the module's text and the
- * attribute at fault, and leaves both devices closed and as they were.
+ * a device with a journal, damaged or not, is never taken for data. Each
+ * refusal is an errno, the module's text and the attribute at fault, and
+ * leaves both devices closed and as they were. The record log is read back
+ * record by record: every use of the journal appends one, a torn last
+ * record is lost and written over, the log goes on at a block's start and
+ * around the ring's end, a full log is refused, and a record this module
+ * does not understand is refused; random damage ends the log exactly at
+ * the damaged record.
  */
 #include "mb_harness.h"
 #include "mb_test.h"
@@ -179,6 +185,7 @@ static int sb_matches(const unsigned char *blk, const struct mb_queue_info *qi,
 	       /* the layout: log, then the two snapshot slots, whole blocks */
 	       log == 0 && loglen && loglen % JB == 0 && sl && sl % JB == 0 &&
 	       s0 == loglen && s1 == s0 + sl && s1 + sl == room &&
+	       le64toh(sb->log_head) == 0 && le64toh(sb->log_head_seq) == 1 &&
 	       mb_is_zero(blk + sizeof(*sb), JB - sizeof(*sb));
 }
 
@@ -473,7 +480,11 @@ struct sb_case {
 MUT(m_version) { (void)blk; sb->version = htole32(2); }
 MUT(m_version0) { (void)blk; sb->version = 0; }
 MUT(m_flags) { (void)blk; sb->flags |= htole32(1U << 7); }
-MUT(m_reserved) { (void)blk; sb->reserved[3] = htole64(1); }
+MUT(m_reserved) { (void)blk; sb->reserved[1] = htole64(1); }
+MUT(m_head_unaligned) { (void)blk; sb->log_head = htole64(512); }
+MUT(m_head_past) { (void)blk; sb->log_head = sb->log_len; }
+MUT(m_head_seq0) { (void)blk; sb->log_head_seq = 0; }
+MUT(m_head_seq_max) { (void)blk; sb->log_head_seq = htole64(~0ULL); }
 MUT(m_reserved0) { (void)blk; sb->reserved0 = htole32(1); }
 MUT(m_tail) { (void)sb; blk[JB - 1] = 1; }
 MUT(m_gen0) { (void)blk; sb->generation = 0; }
@@ -553,6 +564,11 @@ static const struct sb_case sb_cases[] = {
 	{ "snapshots overlap", m_snap_same, EUCLEAN, X_JOURNAL_LAYOUT },
 	{ "log unaligned", m_log_unaligned, EUCLEAN, X_JOURNAL_LAYOUT },
 	{ "snapshot length 0", m_snap0, EUCLEAN, X_JOURNAL_LAYOUT },
+	{ "log head unaligned", m_head_unaligned, EUCLEAN, X_JOURNAL_HEAD },
+	{ "log head past the log", m_head_past, EUCLEAN, X_JOURNAL_HEAD },
+	{ "log head sequence 0", m_head_seq0, EUCLEAN, X_JOURNAL_HEAD },
+	{ "log head sequence at its end", m_head_seq_max, EUCLEAN,
+	  X_JOURNAL_HEAD },
 	{ "not internal", m_not_internal, EINVAL, X_JOURNAL_IS_DEVICE },
 	{ "other data size", m_data_other, EINVAL, X_JOURNAL_RESIZED },
 	{ "other block size", m_bs_other, EINVAL, X_JOURNAL_BS_CHANGED },
@@ -684,6 +700,383 @@ TEST_F_TIMEOUT(journal, fuzz, 180)
 	TH_LOG("%u rounds: %u refused, %u used", rounds, refused, used);
 	EXPECT_GT(refused, rounds / 10);
 	EXPECT_GT(used, rounds / 10);
+}
+
+/* The record log, as <linux/mbatch_journal.h> describes it. */
+#define REC_USE_LEN	((uint16_t)sizeof(struct mbatch_jrec_use))
+#define RECS_PER_BLOCK	(JB / REC_USE_LEN)	/* 128 records of 32 bytes */
+
+static uint32_t rec_crc(const unsigned char *uuid, const unsigned char *rec,
+			uint16_t len)
+{
+	unsigned char tmp[16 + MBATCH_JOURNAL_REC_MAX];
+
+	memcpy(tmp, uuid, 16);
+	memcpy(tmp + 16, rec, len);
+	((struct mbatch_journal_rec *)(tmp + 16))->crc = 0;
+	return crc32c(tmp, 16 + len);
+}
+
+/* Put a record at @off of @blk: @type, @len, sealed for @uuid. */
+static void rec_put(unsigned char *blk, uint32_t off, const unsigned char *uuid,
+		    uint64_t seq, uint16_t type, uint16_t len, uint64_t gen)
+{
+	struct mbatch_jrec_use *u = (void *)(blk + off);
+
+	memset(blk + off, 0, len);
+	u->hdr.magic = htole32(MBATCH_JOURNAL_REC_MAGIC);
+	u->hdr.seq = htole64(seq);
+	u->hdr.type = htole16(type);
+	u->hdr.len = htole16(len);
+	if (len >= REC_USE_LEN)
+		u->generation = htole64(gen);
+	u->hdr.crc = htole32(rec_crc(uuid, blk + off, len));
+}
+
+/* Is the record at @off of @blk a USE record @seq of generation @gen? */
+static int rec_is_use(const unsigned char *blk, uint32_t off,
+		      const unsigned char *uuid, uint64_t seq, uint64_t gen)
+{
+	const struct mbatch_jrec_use *u = (const void *)(blk + off);
+
+	return !memcmp(blk + off, "MBTR", 4) &&
+	       le64toh(u->hdr.seq) == seq &&
+	       le16toh(u->hdr.type) == MBATCH_JREC_USE &&
+	       le16toh(u->hdr.len) == REC_USE_LEN && !u->hdr.reserved &&
+	       le32toh(u->hdr.crc) == rec_crc(uuid, blk + off, REC_USE_LEN) &&
+	       le64toh(u->generation) == gen;
+}
+
+/* Where a journal's log is: its first byte on the device, its blocks. */
+struct jlog {
+	const char *dev;
+	uint64_t start, nblocks;
+	unsigned char uuid[16];
+};
+
+static int jlog_find(struct jlog *lg, const char *dev, uint64_t bytes,
+		     const struct mb_queue_info *qi)
+{
+	unsigned char two[2 * JB] = { 0 };
+
+	if (sb_read(dev, bytes, two))
+		return -1;
+	lg->dev = dev;
+	lg->start = bytes / JB * JB - qi->journal_size +
+		    le64toh(SB(two, 0)->log_offset);
+	lg->nblocks = le64toh(SB(two, 0)->log_len) / JB;
+	memcpy(lg->uuid, qi->journal_uuid, 16);
+	return 0;
+}
+
+static int jlog_read(const struct jlog *lg, uint64_t b, unsigned char *blk)
+{
+	return mb_pread_direct(lg->dev, lg->start + b * JB, blk, JB);
+}
+
+static int jlog_write(const struct jlog *lg, uint64_t b,
+		      const unsigned char *blk)
+{
+	return mb_pwrite_direct(lg->dev, lg->start + b * JB, blk, JB);
+}
+
+/* Records that fit at least, as the module counts them. */
+static uint64_t room(uint64_t nblocks, uint64_t head, uint64_t tail,
+		     uint32_t off)
+{
+	return (head + nblocks - tail - 1) % nblocks *
+	       (JB / MBATCH_JOURNAL_REC_MAX) +
+	       (JB - off) / MBATCH_JOURNAL_REC_MAX;
+}
+
+/* Set both superblock copies' log head, sealed. */
+static int set_head(const char *dev, uint64_t bytes, uint64_t head,
+		    uint64_t seq)
+{
+	unsigned char two[2 * JB] = { 0 };
+	int c;
+
+	if (sb_read(dev, bytes, two))
+		return -1;
+	for (c = 0; c < 2; c++) {
+		SB(two, c)->log_head = htole64(head * JB);
+		SB(two, c)->log_head_seq = htole64(seq);
+		sb_seal(two + c * JB);
+	}
+	return sb_write(dev, bytes, two);
+}
+
+#define EXPECT_LOG(qi, seq, records, rm) do {				\
+	EXPECT_EQ((uint64_t)(seq), (qi).log_seq);			\
+	EXPECT_EQ((uint64_t)(records), (qi).log_records);		\
+	EXPECT_EQ((uint64_t)(rm), (qi).log_room);			\
+} while (0)
+
+/*
+ * Every use appends a USE record of its generation, read back from the
+ * device; a torn last record is lost and its place written again; the log
+ * goes on at the next block's start; a record the module does not know,
+ * or of the wrong length, is refused and nothing is written.
+ */
+TEST_F(journal, log)
+{
+	unsigned char blk[JB], back[JB], two[2 * JB], two2[2 * JB];
+	struct mb_queue_info qi;
+	struct qnew q = { .name = self->q, .dev = self->dev,
+			  .kind = MBATCH_JOURNAL_INTERNAL };
+	struct jlog lg;
+	uint64_t seq, gen;
+	uint32_t off;
+	int i;
+
+	ASSERT_EQ(0, qnew(&self->s, &q)) TH_LOG("%s", mb_strerr(&self->s));
+	ASSERT_EQ(0, mb_queue_get(&self->s, self->q, &qi));
+	ASSERT_EQ(0, jlog_find(&lg, self->dev, self->bytes, &qi));
+	ASSERT_GT(lg.nblocks, 2);
+	EXPECT_LOG(qi, 1, 1, room(lg.nblocks, 0, 0, REC_USE_LEN));
+	ASSERT_EQ(0, jlog_read(&lg, 0, blk));
+	EXPECT_TRUE(rec_is_use(blk, 0, lg.uuid, 1, 1));
+	EXPECT_TRUE(mb_is_zero(blk + REC_USE_LEN, JB - REC_USE_LEN));
+
+	/* Used twice more: generations 2 and 3, records 2 and 3. */
+	for (i = 2; i <= 3; i++) {
+		ASSERT_EQ(0, del_wait(&self->s, self->q, self->dev, NULL));
+		ASSERT_EQ(0, qnew(&self->s, &q)) TH_LOG("%s", mb_strerr(&self->s));
+		ASSERT_EQ(0, mb_queue_get(&self->s, self->q, &qi));
+		EXPECT_LOG(qi, i, i, room(lg.nblocks, 0, 0, i * REC_USE_LEN));
+	}
+	ASSERT_EQ(0, del_wait(&self->s, self->q, self->dev, NULL));
+	ASSERT_EQ(0, jlog_read(&lg, 0, blk));
+	for (i = 0; i < 3; i++)
+		EXPECT_TRUE(rec_is_use(blk, i * REC_USE_LEN, lg.uuid, i + 1,
+				       i + 1)) TH_LOG("record %d", i + 1);
+
+	/* The last record torn: lost; the next use takes its number. */
+	blk[2 * REC_USE_LEN + 27] ^= 0x40;
+	ASSERT_EQ(0, jlog_write(&lg, 0, blk));
+	ASSERT_EQ(0, qnew(&self->s, &q)) TH_LOG("%s", mb_strerr(&self->s));
+	ASSERT_EQ(0, mb_queue_get(&self->s, self->q, &qi));
+	EXPECT_EQ(4, qi.journal_gen);
+	EXPECT_LOG(qi, 3, 3, room(lg.nblocks, 0, 0, 3 * REC_USE_LEN));
+	ASSERT_EQ(0, del_wait(&self->s, self->q, self->dev, NULL));
+	ASSERT_EQ(0, jlog_read(&lg, 0, blk));
+	EXPECT_TRUE(rec_is_use(blk, 2 * REC_USE_LEN, lg.uuid, 3, 4));
+	EXPECT_TRUE(mb_is_zero(blk + 3 * REC_USE_LEN, JB - 3 * REC_USE_LEN));
+
+	/*
+	 * Block 0 filled up to 32 bytes before its end, the log going on at
+	 * block 1's start: records 4..127, then 128 and 129 in block 1.
+	 */
+	for (seq = 4, off = 3 * REC_USE_LEN; off < JB - REC_USE_LEN;
+	     seq++, off += REC_USE_LEN)
+		rec_put(blk, off, lg.uuid, seq, MBATCH_JREC_USE, REC_USE_LEN,
+			100 + seq);
+	ASSERT_EQ(128, seq);
+	ASSERT_EQ(0, jlog_write(&lg, 0, blk));
+	memset(back, 0, JB);
+	rec_put(back, 0, lg.uuid, 128, MBATCH_JREC_USE, REC_USE_LEN, 7);
+	rec_put(back, REC_USE_LEN, lg.uuid, 129, MBATCH_JREC_USE, REC_USE_LEN, 7);
+	ASSERT_EQ(0, jlog_write(&lg, 1, back));
+	ASSERT_EQ(0, qnew(&self->s, &q)) TH_LOG("%s", mb_strerr(&self->s));
+	ASSERT_EQ(0, mb_queue_get(&self->s, self->q, &qi));
+	gen = qi.journal_gen;
+	EXPECT_EQ(5, gen);
+	EXPECT_LOG(qi, 130, 130, room(lg.nblocks, 0, 1, 3 * REC_USE_LEN));
+	ASSERT_EQ(0, del_wait(&self->s, self->q, self->dev, NULL));
+	ASSERT_EQ(0, jlog_read(&lg, 1, back));
+	EXPECT_TRUE(rec_is_use(back, 2 * REC_USE_LEN, lg.uuid, 130, gen));
+	ASSERT_EQ(0, jlog_read(&lg, 0, back));
+	EXPECT_EQ(0, memcmp(blk, back, JB));
+
+	/* What the module does not understand, sealed, as record 131. */
+	{
+		static const struct { uint16_t type, len; int res; const char *text; } bad[] = {
+			{ 77, REC_USE_LEN, 0, X_JLOG_TYPE },
+			{ 0, REC_USE_LEN, 0, X_JLOG_TYPE },
+			{ MBATCH_JREC_USE, REC_USE_LEN + 8, 0, X_JLOG_MALFORMED },
+			{ MBATCH_JREC_USE, 24, 0, X_JLOG_MALFORMED },
+			{ MBATCH_JREC_USE, REC_USE_LEN, 1, X_JLOG_MALFORMED },
+		};
+		unsigned int k;
+
+		ASSERT_EQ(0, jlog_read(&lg, 1, blk));
+		for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+			struct mbatch_journal_rec *r = (void *)(blk + 3 * REC_USE_LEN);
+
+			rec_put(blk, 3 * REC_USE_LEN, lg.uuid, 131, bad[k].type,
+				bad[k].len, 1);
+			if (bad[k].res) {
+				r->reserved = htole32(bad[k].res);
+				r->crc = htole32(rec_crc(lg.uuid, (void *)r,
+							 bad[k].len));
+			}
+			ASSERT_EQ(0, jlog_write(&lg, 1, blk));
+			ASSERT_EQ(0, sb_read(self->dev, self->bytes, two));
+			EXPECT_REFUSED(qnew(&self->s, &q), EUCLEAN, bad[k].text,
+				       q.off_dev);
+			ASSERT_EQ(0, sb_read(self->dev, self->bytes, two2));
+			EXPECT_EQ(0, memcmp(two, two2, sizeof(two)))
+				TH_LOG("case %u: the superblock was written", k);
+			ASSERT_EQ(0, jlog_read(&lg, 1, back));
+			EXPECT_EQ(0, memcmp(blk, back, JB))
+				TH_LOG("case %u: the log was written", k);
+			EXPECT_TRUE(mb_dev_free(self->dev));
+		}
+		/* The same bytes, unsealed, are not a record: the log ends. */
+		blk[3 * REC_USE_LEN + 4] ^= 1;
+		ASSERT_EQ(0, jlog_write(&lg, 1, blk));
+		ASSERT_EQ(0, qnew(&self->s, &q)) TH_LOG("%s", mb_strerr(&self->s));
+		ASSERT_EQ(0, mb_queue_get(&self->s, self->q, &qi));
+		EXPECT_LOG(qi, 131, 131, room(lg.nblocks, 0, 1, 4 * REC_USE_LEN));
+	}
+}
+
+/*
+ * A 1 MiB journal on its own device: a log with no room left is refused
+ * before anything is written; with room for some it is used. A log whose
+ * head is its last block goes on around the ring's end.
+ */
+TEST_F(journal, log_ring)
+{
+	unsigned char two[2 * JB], two2[2 * JB], blk[JB];
+	unsigned char *all;
+	struct mb_queue_info qi;
+	struct qnew q = { .name = self->q, .dev = self->dev,
+			  .kind = MBATCH_JOURNAL_DEVICE, .jdev = self->jdev,
+			  .size = MBATCH_JOURNAL_SIZE_MIN };
+	struct jlog lg;
+	uint64_t b, n, seq = 1;
+	uint32_t r;
+
+	ASSERT_EQ(0, qnew(&self->s, &q)) TH_LOG("%s", mb_strerr(&self->s));
+	ASSERT_EQ(0, mb_queue_get(&self->s, self->q, &qi));
+	ASSERT_EQ(0, jlog_find(&lg, self->jdev, self->jbytes, &qi));
+	n = lg.nblocks;
+	ASSERT_GT(n, 3);
+	ASSERT_EQ(0, del_wait(&self->s, self->q, self->dev, self->jdev));
+
+	/* Every block full: no room. */
+	all = calloc(n, JB);
+	ASSERT_TRUE(all != NULL);
+	for (b = 0; b < n; b++)
+		for (r = 0; r < RECS_PER_BLOCK; r++)
+			rec_put(all + b * JB, r * REC_USE_LEN, lg.uuid, seq++,
+				MBATCH_JREC_USE, REC_USE_LEN, 1);
+	ASSERT_EQ(0, mb_pwrite_direct(lg.dev, lg.start, all, n * JB));
+	ASSERT_EQ(0, sb_read(self->jdev, self->jbytes, two));
+	EXPECT_REFUSED(qnew(&self->s, &q), ENOSPC, X_JLOG_FULL, q.off_jdev);
+	ASSERT_EQ(0, sb_read(self->jdev, self->jbytes, two2));
+	EXPECT_EQ(0, memcmp(two, two2, sizeof(two)));
+	EXPECT_TRUE(mb_dev_free(self->jdev));
+
+	/* The last block half full: room for 32 of the largest records. */
+	memset(all + (n - 1) * JB + JB / 2, 0, JB / 2);
+	ASSERT_EQ(0, jlog_write(&lg, n - 1, all + (n - 1) * JB));
+	ASSERT_EQ(0, qnew(&self->s, &q)) TH_LOG("%s", mb_strerr(&self->s));
+	ASSERT_EQ(0, mb_queue_get(&self->s, self->q, &qi));
+	seq = (n - 1) * RECS_PER_BLOCK + RECS_PER_BLOCK / 2;
+	EXPECT_LOG(qi, seq + 1, seq + 1,
+		   room(n, 0, n - 1, JB / 2 + REC_USE_LEN));
+	ASSERT_EQ(0, del_wait(&self->s, self->q, self->dev, self->jdev));
+
+	/*
+	 * Around the end: the head is the last block (records 1000..1127),
+	 * the log goes on in block 0 (1128, 1129); block 1 holds an older
+	 * lap's record, which ends the log.
+	 */
+	memset(all, 0, n * JB);
+	for (r = 0; r < RECS_PER_BLOCK; r++)
+		rec_put(all + (n - 1) * JB, r * REC_USE_LEN, lg.uuid, 1000 + r,
+			MBATCH_JREC_USE, REC_USE_LEN, 1);
+	rec_put(all, 0, lg.uuid, 1128, MBATCH_JREC_USE, REC_USE_LEN, 1);
+	rec_put(all, REC_USE_LEN, lg.uuid, 1129, MBATCH_JREC_USE, REC_USE_LEN, 1);
+	rec_put(all + JB, 0, lg.uuid, 900, MBATCH_JREC_USE, REC_USE_LEN, 1);
+	ASSERT_EQ(0, mb_pwrite_direct(lg.dev, lg.start, all, n * JB));
+	ASSERT_EQ(0, set_head(self->jdev, self->jbytes, n - 1, 1000));
+	ASSERT_EQ(0, qnew(&self->s, &q)) TH_LOG("%s", mb_strerr(&self->s));
+	ASSERT_EQ(0, mb_queue_get(&self->s, self->q, &qi));
+	EXPECT_LOG(qi, 1130, 131, room(n, n - 1, 0, 3 * REC_USE_LEN));
+	ASSERT_EQ(0, del_wait(&self->s, self->q, self->dev, self->jdev));
+	ASSERT_EQ(0, jlog_read(&lg, 0, blk));
+	EXPECT_TRUE(rec_is_use(blk, 2 * REC_USE_LEN, lg.uuid, 1130,
+			       qi.journal_gen));
+	EXPECT_TRUE(mb_is_zero(blk + 3 * REC_USE_LEN, JB - 3 * REC_USE_LEN));
+	free(all);
+}
+
+/*
+ * Random logs, randomly damaged: one bit of one record flipped, or of the
+ * zeros after the last one. The log ends exactly at the damaged record
+ * (the bit fails its CRC) and goes on after the last one otherwise; the
+ * module appends its record there. Never a splat.
+ */
+TEST_F_TIMEOUT(journal, log_fuzz, 180)
+{
+	unsigned char *all;
+	struct mb_queue_info qi;
+	struct qnew q = { .name = self->q, .dev = self->dev,
+			  .kind = MBATCH_JOURNAL_DEVICE, .jdev = self->jdev,
+			  .size = MBATCH_JOURNAL_SIZE_MIN };
+	unsigned int i, rounds = 120, cut = 0;
+	uint64_t x = self->rng, n, nrec, k, head, seq0, bytes;
+	struct jlog lg;
+
+	ASSERT_EQ(0, qnew(&self->s, &q)) TH_LOG("%s", mb_strerr(&self->s));
+	ASSERT_EQ(0, mb_queue_get(&self->s, self->q, &qi));
+	ASSERT_EQ(0, jlog_find(&lg, self->jdev, self->jbytes, &qi));
+	n = lg.nblocks;
+	ASSERT_EQ(0, del_wait(&self->s, self->q, self->dev, self->jdev));
+	all = calloc(n, JB);
+	ASSERT_TRUE(all != NULL);
+
+	for (i = 0; i < rounds; i++) {
+		uint64_t rr = mb_rng_next(&x), want;
+		uint64_t b, pos;
+		uint32_t off;
+
+		/* 1..600 records of 32 bytes from a random head, packed */
+		nrec = 1 + rr % 600;
+		head = (rr >> 16) % n;
+		seq0 = 1 + ((rr >> 32) & 0xffff);
+		memset(all, 0, n * JB);
+		for (k = 0; k < nrec; k++) {
+			b = (head + k / RECS_PER_BLOCK) % n;
+			off = (uint32_t)(k % RECS_PER_BLOCK) * REC_USE_LEN;
+			rec_put(all + b * JB, off, lg.uuid, seq0 + k,
+				MBATCH_JREC_USE, REC_USE_LEN, k);
+		}
+		/* a bit of record k, or of the zeros after the last */
+		rr = mb_rng_next(&x);
+		k = rr % (nrec + 1);
+		if (k < nrec) {
+			b = (head + k / RECS_PER_BLOCK) % n;
+			pos = b * JB + k % RECS_PER_BLOCK * REC_USE_LEN +
+			      (rr >> 20) % REC_USE_LEN;
+			want = k + 1;
+			cut++;
+		} else {
+			b = (head + nrec / RECS_PER_BLOCK) % n;
+			off = (uint32_t)(nrec % RECS_PER_BLOCK) * REC_USE_LEN;
+			pos = b * JB + off + (rr >> 20) % (JB - off ? JB - off : 1);
+			want = nrec + 1;
+		}
+		all[pos] ^= (unsigned char)(1 << ((rr >> 40) & 7));
+		bytes = n * JB;
+		ASSERT_EQ(0, mb_pwrite_direct(lg.dev, lg.start, all, bytes));
+		ASSERT_EQ(0, set_head(self->jdev, self->jbytes, head, seq0));
+		ASSERT_EQ(0, qnew(&self->s, &q))
+			TH_LOG("round %u: %s", i, mb_strerr(&self->s));
+		ASSERT_EQ(0, mb_queue_get(&self->s, self->q, &qi));
+		EXPECT_EQ(seq0 + want - 1, qi.log_seq)
+			TH_LOG("round %u: %llu records from block %llu, bit of %llu",
+			       i, (unsigned long long)nrec,
+			       (unsigned long long)head, (unsigned long long)k);
+		EXPECT_EQ(want, qi.log_records) TH_LOG("round %u", i);
+		ASSERT_EQ(0, del_wait(&self->s, self->q, self->dev, self->jdev));
+	}
+	TH_LOG("%u rounds, %u cut inside the log", rounds, cut);
+	EXPECT_GT(cut, rounds / 2);
+	free(all);
 }
 
 TEST_HARNESS_MAIN

@@ -757,6 +757,9 @@ static void parse_queue(struct mb_queue_info *qi, const struct nlmsghdr *nlh)
 		 tb[MBATCH_A_QUEUE_JOURNAL_DEV]);
 	qi->journal_size = mb_get_u64(tb[MBATCH_A_QUEUE_JOURNAL_SIZE]);
 	qi->journal_gen = mb_get_u64(tb[MBATCH_A_QUEUE_JOURNAL_GENERATION]);
+	qi->log_seq = mb_get_u64(tb[MBATCH_A_QUEUE_JOURNAL_LOG_SEQ]);
+	qi->log_records = mb_get_u64(tb[MBATCH_A_QUEUE_JOURNAL_LOG_RECORDS]);
+	qi->log_room = mb_get_u64(tb[MBATCH_A_QUEUE_JOURNAL_LOG_ROOM]);
 	if (tb[MBATCH_A_QUEUE_JOURNAL_UUID] &&
 	    tb[MBATCH_A_QUEUE_JOURNAL_UUID]->nla_len == NLA_HDRLEN + 16)
 		memcpy(qi->journal_uuid,

@@ -100,6 +100,9 @@ static const char *const main_names[] = {
 	[MBATCH_A_QUEUE_JOURNAL_SIZE] = "queue-journal-size",
 	[MBATCH_A_QUEUE_JOURNAL_UUID] = "queue-journal-uuid",
 	[MBATCH_A_QUEUE_JOURNAL_GENERATION] = "queue-journal-generation",
+	[MBATCH_A_QUEUE_JOURNAL_LOG_SEQ] = "queue-journal-log-seq",
+	[MBATCH_A_QUEUE_JOURNAL_LOG_RECORDS] = "queue-journal-log-records",
+	[MBATCH_A_QUEUE_JOURNAL_LOG_ROOM] = "queue-journal-log-room",
 };
 
 static const char *const msg_names[] = {
@@ -199,6 +202,9 @@ static struct nla_policy main_policy[MBATCH_A_MAX + 1] = {
 	[MBATCH_A_QUEUE_JOURNAL_SIZE] = { .type = NLA_U64 },
 	[MBATCH_A_QUEUE_JOURNAL_UUID] = { .minlen = 16, .maxlen = 16 },
 	[MBATCH_A_QUEUE_JOURNAL_GENERATION] = { .type = NLA_U64 },
+	[MBATCH_A_QUEUE_JOURNAL_LOG_SEQ] = { .type = NLA_U64 },
+	[MBATCH_A_QUEUE_JOURNAL_LOG_RECORDS] = { .type = NLA_U64 },
+	[MBATCH_A_QUEUE_JOURNAL_LOG_ROOM] = { .type = NLA_U64 },
 };
 
 static struct nla_policy result_policy[MBATCH_RESULT_A_MAX + 1] = {

@@ -46,6 +46,19 @@ static struct json_object *journal_json(struct nlattr **tb)
 	if (tb[MBATCH_A_QUEUE_JOURNAL_GENERATION])
 		mb_jadd_u64(j, "generation",
 			    nla_get_u64(tb[MBATCH_A_QUEUE_JOURNAL_GENERATION]));
+	if (tb[MBATCH_A_QUEUE_JOURNAL_LOG_SEQ] &&
+	    tb[MBATCH_A_QUEUE_JOURNAL_LOG_RECORDS] &&
+	    tb[MBATCH_A_QUEUE_JOURNAL_LOG_ROOM]) {
+		struct json_object *log = json_object_new_object();
+
+		mb_jadd_u64(log, "seq",
+			    nla_get_u64(tb[MBATCH_A_QUEUE_JOURNAL_LOG_SEQ]));
+		mb_jadd_u64(log, "records",
+			    nla_get_u64(tb[MBATCH_A_QUEUE_JOURNAL_LOG_RECORDS]));
+		mb_jadd_u64(log, "room",
+			    nla_get_u64(tb[MBATCH_A_QUEUE_JOURNAL_LOG_ROOM]));
+		json_object_object_add(j, "log", log);
+	}
 	return j;
 }
 

@@ -244,6 +244,9 @@ enum mbatch_attr {
 	MBATCH_A_QUEUE_JOURNAL_SIZE,	/* u64: bytes of the journal area */
 	MBATCH_A_QUEUE_JOURNAL_UUID,	/* binary: 16 bytes */
 	MBATCH_A_QUEUE_JOURNAL_GENERATION, /* u64: superblock writes */
+	MBATCH_A_QUEUE_JOURNAL_LOG_SEQ,	/* u64: the last record's number */
+	MBATCH_A_QUEUE_JOURNAL_LOG_RECORDS, /* u64: records in the log */
+	MBATCH_A_QUEUE_JOURNAL_LOG_ROOM, /* u64: records that still fit */
 
 	__MBATCH_A_MAX,
 	MBATCH_A_MAX = __MBATCH_A_MAX - 1

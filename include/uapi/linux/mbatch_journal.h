@@ -46,7 +46,43 @@ struct mbatch_journal_sb {
 	__le64 log_len;
 	__le64 snap_offset[2];		/* two snapshot slots, written in turn */
 	__le64 snap_len;		/* bytes of each */
-	__le64 reserved[4];		/* zero */
+	__le64 log_head;		/* the first live record's block */
+	__le64 log_head_seq;		/* the sequence number it starts with */
+	__le64 reserved[2];		/* zero */
+};
+
+/*
+ * The record log: its blocks in a ring from log_head, read in sequence
+ * number order. A record starts at a multiple of 8 bytes in its block and
+ * never crosses the block's end; after the last record of a block, the next
+ * is at the start of the next block (the log's end wraps to its start). A
+ * record is the next only when its magic, length, sequence number (one more
+ * than the last) and CRC32C all check; the first that does not, at its place
+ * or at the next block's start, ends the log. A record's CRC32C is taken
+ * over the journal's uuid, then over the record's len bytes with its crc
+ * field 0, so a record of an earlier journal at the same place never counts.
+ */
+#define MBATCH_JOURNAL_REC_MAGIC	0x5254424dU	/* "MBTR" on disk */
+#define MBATCH_JOURNAL_REC_ALIGN	8
+#define MBATCH_JOURNAL_REC_MAX		64	/* bytes, header included */
+
+struct mbatch_journal_rec {
+	__le32 magic;			/* MBATCH_JOURNAL_REC_MAGIC */
+	__le32 crc;
+	__le64 seq;			/* log_head_seq, +1 per record */
+	__le16 type;			/* enum mbatch_journal_rec_type */
+	__le16 len;			/* bytes, this header included */
+	__le32 reserved;		/* zero */
+};
+
+enum mbatch_journal_rec_type {
+	/* A queue began to use the journal: struct mbatch_jrec_use. */
+	MBATCH_JREC_USE = 1,
+};
+
+struct mbatch_jrec_use {
+	struct mbatch_journal_rec hdr;
+	__le64 generation;		/* of the superblock written with it */
 };
 
 #endif /* _UAPI_LINUX_MBATCH_JOURNAL_H */

@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A journal's record log: finding its end when a queue opens the journal,
+ * and appending records durably.
+ *
+ * The log is read from the superblock's log_head in sequence number order;
+ * the first place that does not hold the next record, where it is or at the
+ * start of the next block, is its end. That is where the last write of a
+ * crash was torn, or where nothing was written yet; records of an earlier
+ * lap or an earlier journal have an older sequence number or another uuid
+ * in their CRC and end the log too. A record whose checks all pass but
+ * whose content does not is refused with the journal: something wrote it
+ * that this module does not understand.
+ *
+ * An append rewrites the tail block whole, with FUA: the records already in
+ * it are written again as they were, so a write torn at a logical block
+ * leaves each of them either as it was or as it was (the bytes are the
+ * same), and only the record being appended can be lost, before its append
+ * returned. One append at a time (the log's mutex), so what is durable is
+ * always a prefix of the log.
+ */
+#include <linux/crc32c.h>
+#include <linux/gfp.h>
+#include <linux/highmem.h>
+#include <linux/string.h>
+
+#include "journal.h"
+
+#define MB_JB		MBATCH_JOURNAL_BLOCK
+#define MB_JREC_HDR	sizeof(struct mbatch_journal_rec)
+
+/* CRC32C of a record of @len bytes, over the uuid, its crc field taken 0. */
+static u32 mbatch_jrec_crc(const struct mbatch_journal *j, const u8 *rec,
+			   u16 len)
+{
+	size_t o = offsetof(struct mbatch_journal_rec, crc);
+	__le32 zero = 0;
+	u32 crc;
+
+	crc = crc32c(~0U, j->sb.uuid, sizeof(j->sb.uuid));
+	crc = crc32c(crc, rec, o);
+	crc = crc32c(crc, &zero, sizeof(zero));
+	crc = crc32c(crc, rec + o + sizeof(zero), len - o - sizeof(zero));
+	return ~crc;
+}
+
+static u64 mbatch_jlog_pos(const struct mbatch_journal *j, u64 blk)
+{
+	return j->start + le64_to_cpu(j->sb.log_offset) + blk * MB_JB;
+}
+
+static int mbatch_jlog_read(struct mbatch_journal *j, u64 blk,
+			    struct page *page)
+{
+	memset(page_address(page), 0, MB_JB);
+	return mbatch_journal_rw(j->bdev, mbatch_jlog_pos(j, blk), page,
+				 REQ_OP_READ | REQ_SYNC);
+}
+
+/* The length a record of @type must have, or 0 for a type not known. */
+static u16 mbatch_jrec_len(u16 type)
+{
+	switch (type) {
+	case MBATCH_JREC_USE:
+		return sizeof(struct mbatch_jrec_use);
+	default:
+		return 0;
+	}
+}
+
+enum mbatch_jrec_state {
+	MBATCH_JREC_NONE,		/* not the next record: the log ends */
+	MBATCH_JREC_NEXT,
+	MBATCH_JREC_BAD,		/* the next record, and not understood */
+};
+
+/* Is the record at @off of @blk the one with sequence number @seq? */
+static enum mbatch_jrec_state
+mbatch_jrec_check(const struct mbatch_journal *j, const u8 *blk, u32 off,
+		  u64 seq, u16 *lenp, const char **why)
+{
+	const struct mbatch_journal_rec *r = (const void *)(blk + off);
+	u16 len, want;
+
+	if (off + MB_JREC_HDR > MB_JB ||
+	    le32_to_cpu(r->magic) != MBATCH_JOURNAL_REC_MAGIC ||
+	    le64_to_cpu(r->seq) != seq)
+		return MBATCH_JREC_NONE;
+	len = le16_to_cpu(r->len);
+	if (len < MB_JREC_HDR || len > MBATCH_JOURNAL_REC_MAX ||
+	    !IS_ALIGNED(len, MBATCH_JOURNAL_REC_ALIGN) || off + len > MB_JB ||
+	    le32_to_cpu(r->crc) != mbatch_jrec_crc(j, blk + off, len))
+		return MBATCH_JREC_NONE;
+	want = mbatch_jrec_len(le16_to_cpu(r->type));
+	if (!want) {
+		*why = "the journal's log holds a record type this module does not know";
+		return MBATCH_JREC_BAD;
+	}
+	if (len != want || r->reserved) {
+		*why = "the journal's log holds a malformed record";
+		return MBATCH_JREC_BAD;
+	}
+	*lenp = len;
+	return MBATCH_JREC_NEXT;
+}
+
+static int mbatch_jlog_fail(struct mbatch_journal_fault *f, const char *text,
+			    int err)
+{
+	f->text = text;
+	f->field = MBATCH_JF_DEV;
+	return err;
+}
+
+/*
+ * Find the log's end from its head. @made: the journal was just made and its
+ * log is empty, whatever its blocks hold. Sleeps for the device.
+ */
+int mbatch_jlog_scan(struct mbatch_journal *j, bool made,
+		     struct mbatch_journal_fault *f)
+{
+	struct mbatch_jlog *lg = &j->log;
+	enum mbatch_jrec_state st;
+	struct page *next;
+	const char *why;
+	u64 blk, seq;
+	u32 off = 0;
+	u16 len;
+	int err;
+
+	mutex_init(&lg->lock);
+	spin_lock_init(&lg->info_lock);
+	lg->nblocks = le64_to_cpu(j->sb.log_len) / MB_JB;
+	lg->head = le64_to_cpu(j->sb.log_head) / MB_JB;
+	seq = le64_to_cpu(j->sb.log_head_seq);
+	lg->tail_page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+	next = alloc_page(GFP_KERNEL);
+	err = -ENOMEM;
+	if (!lg->tail_page || !next)
+		goto out;
+	blk = lg->head;
+	err = 0;
+	if (made)
+		goto out;
+	err = mbatch_jlog_read(j, blk, lg->tail_page);
+	while (!err) {
+		st = mbatch_jrec_check(j, page_address(lg->tail_page), off, seq,
+				       &len, &why);
+		if (st == MBATCH_JREC_NEXT) {
+			off += len;
+			seq++;
+			lg->records++;
+			continue;
+		}
+		if (st == MBATCH_JREC_NONE) {
+			/* The log goes on at the next block's start, or ends. */
+			if (!off || (blk + 1) % lg->nblocks == lg->head)
+				break;
+			err = mbatch_jlog_read(j, (blk + 1) % lg->nblocks, next);
+			if (err)
+				break;
+			st = mbatch_jrec_check(j, page_address(next), 0, seq,
+					       &len, &why);
+			if (st == MBATCH_JREC_NONE)
+				break;
+			swap(next, lg->tail_page);
+			blk = (blk + 1) % lg->nblocks;
+			off = 0;
+		}
+		if (st == MBATCH_JREC_BAD) {
+			err = mbatch_jlog_fail(f, why, -EUCLEAN);
+			goto out;
+		}
+	}
+	if (err) {
+		mbatch_jlog_fail(f, "cannot read the journal's log", err);
+		goto out;
+	}
+	/* Past the end is nothing: an append writes zeros there. */
+	memset(page_address(lg->tail_page) + off, 0, MB_JB - off);
+out:
+	lg->tail = blk;
+	lg->tail_off = off;
+	lg->next_seq = seq;
+	if (next)
+		__free_page(next);
+	if (err)
+		mbatch_jlog_free(j);
+	return err;
+}
+
+/*
+ * Records that fit at least, from the tail to the head; info_lock or the
+ * mutex held, or before appends begin.
+ */
+static u64 mbatch_jlog_room(const struct mbatch_jlog *lg)
+{
+	u64 blocks = (lg->head + lg->nblocks - lg->tail - 1) % lg->nblocks;
+
+	return blocks * (MB_JB / MBATCH_JOURNAL_REC_MAX) +
+	       (MB_JB - lg->tail_off) / MBATCH_JOURNAL_REC_MAX;
+}
+
+/*
+ * Append the record @rec of @len bytes (its header is filled here) and
+ * wait until it is durable. -ENOSPC: the log is full. Sleeps.
+ */
+int mbatch_jlog_append(struct mbatch_journal *j,
+		       struct mbatch_journal_rec *rec, u16 type, u16 len)
+{
+	struct mbatch_jlog *lg = &j->log;
+	u8 *blk;
+	int err;
+
+	if (WARN_ON_ONCE(len < MB_JREC_HDR || len > MBATCH_JOURNAL_REC_MAX ||
+			 !IS_ALIGNED(len, MBATCH_JOURNAL_REC_ALIGN)))
+		return -EINVAL;
+	mutex_lock(&lg->lock);
+	blk = page_address(lg->tail_page);
+	/* Room for one record of the largest kind: it fits here or next. */
+	if (!mbatch_jlog_room(lg)) {
+		err = -ENOSPC;
+		goto out;
+	}
+	if (lg->tail_off + len > MB_JB) {
+		spin_lock(&lg->info_lock);
+		lg->tail = (lg->tail + 1) % lg->nblocks;
+		lg->tail_off = 0;
+		spin_unlock(&lg->info_lock);
+		memset(blk, 0, MB_JB);
+	}
+	rec->magic = cpu_to_le32(MBATCH_JOURNAL_REC_MAGIC);
+	rec->crc = 0;
+	rec->seq = cpu_to_le64(lg->next_seq);
+	rec->type = cpu_to_le16(type);
+	rec->len = cpu_to_le16(len);
+	rec->reserved = 0;
+	rec->crc = cpu_to_le32(mbatch_jrec_crc(j, (const u8 *)rec, len));
+	memcpy(blk + lg->tail_off, rec, len);
+	err = mbatch_journal_rw(j->bdev, mbatch_jlog_pos(j, lg->tail),
+				lg->tail_page, REQ_OP_WRITE | REQ_SYNC | REQ_FUA);
+	if (err) {
+		/* Not appended: the next append takes its place. */
+		memset(blk + lg->tail_off, 0, len);
+		goto out;
+	}
+	spin_lock(&lg->info_lock);
+	lg->tail_off += len;
+	lg->next_seq++;
+	lg->records++;
+	spin_unlock(&lg->info_lock);
+out:
+	mutex_unlock(&lg->lock);
+	return err;
+}
+
+/* Is there no room for another record? Before appends begin. */
+bool mbatch_jlog_full(struct mbatch_journal *j)
+{
+	return !mbatch_jlog_room(&j->log);
+}
+
+void mbatch_jlog_info(struct mbatch_journal *j, struct mbatch_jlog_info *info)
+{
+	struct mbatch_jlog *lg = &j->log;
+
+	spin_lock(&lg->info_lock);
+	info->last_seq = lg->next_seq - 1;
+	info->records = lg->records;
+	info->room = mbatch_jlog_room(lg);
+	spin_unlock(&lg->info_lock);
+}
+
+void mbatch_jlog_free(struct mbatch_journal *j)
+{
+	if (j->log.tail_page)
+		__free_page(j->log.tail_page);
+	j->log.tail_page = NULL;
+}
