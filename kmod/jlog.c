@@ -10,7 +10,10 @@
  * lap or an earlier journal have an older sequence number or another uuid
  * in their CRC and end the log too. A record whose checks all pass but
  * whose content does not is refused with the journal: something wrote it
- * that this module does not understand.
+ * that this module does not understand. So is a log with a record of a
+ * later sequence number past its end: a torn write loses only the last
+ * record, so that end is damage, not a crash, and a log is never cut
+ * short and written over.
  *
  * An append rewrites the tail block whole, with FUA: the records already in
  * it are written again as they were, so a write torn at a logical block
@@ -29,9 +32,14 @@
 #define MB_JB		MBATCH_JOURNAL_BLOCK
 #define MB_JREC_HDR	sizeof(struct mbatch_journal_rec)
 
+static_assert(sizeof(struct mbatch_journal_rec) == 24);
+static_assert(sizeof(struct mbatch_jrec_use) == 32);
+static_assert(sizeof(struct mbatch_jrec_use) <= MBATCH_JOURNAL_REC_MAX);
+static_assert(MB_JB % MBATCH_JOURNAL_REC_MAX == 0);
+
 /* CRC32C of a record of @len bytes, over the uuid, its crc field taken 0. */
 static u32 mbatch_jrec_crc(const struct mbatch_journal *j, const u8 *rec,
-			   u16 len)
+			   u32 len)
 {
 	size_t o = offsetof(struct mbatch_journal_rec, crc);
 	__le32 zero = 0;
@@ -74,34 +82,66 @@ enum mbatch_jrec_state {
 	MBATCH_JREC_BAD,		/* the next record, and not understood */
 };
 
+/*
+ * Does @off of @blk hold a sealed record of this journal (whatever its
+ * length, up to the block's end)? Its sequence number through @seq.
+ */
+static bool mbatch_jrec_sealed(const struct mbatch_journal *j, const u8 *blk,
+			       u32 off, u64 *seq)
+{
+	const struct mbatch_journal_rec *r = (const void *)(blk + off);
+	u16 len;
+
+	if (off + MB_JREC_HDR > MB_JB ||
+	    le32_to_cpu(r->magic) != MBATCH_JOURNAL_REC_MAGIC)
+		return false;
+	len = le16_to_cpu(r->len);
+	if (len < MB_JREC_HDR || off + len > MB_JB ||
+	    le32_to_cpu(r->crc) != mbatch_jrec_crc(j, blk + off, len))
+		return false;
+	*seq = le64_to_cpu(r->seq);
+	return true;
+}
+
 /* Is the record at @off of @blk the one with sequence number @seq? */
 static enum mbatch_jrec_state
 mbatch_jrec_check(const struct mbatch_journal *j, const u8 *blk, u32 off,
 		  u64 seq, u16 *lenp, const char **why)
 {
 	const struct mbatch_journal_rec *r = (const void *)(blk + off);
+	u64 rseq;
 	u16 len, want;
 
-	if (off + MB_JREC_HDR > MB_JB ||
-	    le32_to_cpu(r->magic) != MBATCH_JOURNAL_REC_MAGIC ||
-	    le64_to_cpu(r->seq) != seq)
+	if (!mbatch_jrec_sealed(j, blk, off, &rseq) || rseq != seq)
 		return MBATCH_JREC_NONE;
 	len = le16_to_cpu(r->len);
-	if (len < MB_JREC_HDR || len > MBATCH_JOURNAL_REC_MAX ||
-	    !IS_ALIGNED(len, MBATCH_JOURNAL_REC_ALIGN) || off + len > MB_JB ||
-	    le32_to_cpu(r->crc) != mbatch_jrec_crc(j, blk + off, len))
-		return MBATCH_JREC_NONE;
 	want = mbatch_jrec_len(le16_to_cpu(r->type));
 	if (!want) {
 		*why = "the journal's log holds a record type this module does not know";
 		return MBATCH_JREC_BAD;
 	}
+	/* Sealed, so written so: longer or unaligned is not a torn record. */
 	if (len != want || r->reserved) {
 		*why = "the journal's log holds a malformed record";
 		return MBATCH_JREC_BAD;
 	}
 	*lenp = len;
 	return MBATCH_JREC_NEXT;
+}
+
+/*
+ * Does @blk from @off on hold a record of this journal numbered @seq or
+ * later? Records start at multiples of MBATCH_JOURNAL_REC_ALIGN.
+ */
+static bool mbatch_jlog_later(const struct mbatch_journal *j, const u8 *blk,
+			      u32 off, u64 seq)
+{
+	u64 rseq;
+
+	for (; off + MB_JREC_HDR <= MB_JB; off += MBATCH_JOURNAL_REC_ALIGN)
+		if (mbatch_jrec_sealed(j, blk, off, &rseq) && rseq >= seq)
+			return true;
+	return false;
 }
 
 static int mbatch_jlog_fail(struct mbatch_journal_fault *f, const char *text,
@@ -132,13 +172,13 @@ int mbatch_jlog_scan(struct mbatch_journal *j, bool made,
 	spin_lock_init(&lg->info_lock);
 	lg->nblocks = le64_to_cpu(j->sb.log_len) / MB_JB;
 	lg->head = le64_to_cpu(j->sb.log_head) / MB_JB;
+	blk = lg->head;
 	seq = le64_to_cpu(j->sb.log_head_seq);
 	lg->tail_page = alloc_page(GFP_KERNEL | __GFP_ZERO);
 	next = alloc_page(GFP_KERNEL);
 	err = -ENOMEM;
 	if (!lg->tail_page || !next)
 		goto out;
-	blk = lg->head;
 	err = 0;
 	if (made)
 		goto out;
@@ -172,6 +212,18 @@ int mbatch_jlog_scan(struct mbatch_journal *j, bool made,
 			goto out;
 		}
 	}
+	/*
+	 * Past the end, in the tail block and the next, no later record:
+	 * the next record would be here or at the next block's start, and
+	 * the one after it right after that.
+	 */
+	if (!err && mbatch_jlog_later(j, page_address(lg->tail_page), off, seq))
+		goto damaged;
+	if (!err && (blk + 1) % lg->nblocks != lg->head) {
+		err = mbatch_jlog_read(j, (blk + 1) % lg->nblocks, next);
+		if (!err && mbatch_jlog_later(j, page_address(next), 0, seq))
+			goto damaged;
+	}
 	if (err) {
 		mbatch_jlog_fail(f, "cannot read the journal's log", err);
 		goto out;
@@ -187,6 +239,10 @@ out:
 	if (err)
 		mbatch_jlog_free(j);
 	return err;
+damaged:
+	err = mbatch_jlog_fail(f, "the journal's log is damaged: a record past its end",
+			       -EUCLEAN);
+	goto out;
 }
 
 /*
@@ -217,6 +273,11 @@ int mbatch_jlog_append(struct mbatch_journal *j,
 		return -EINVAL;
 	mutex_lock(&lg->lock);
 	blk = page_address(lg->tail_page);
+	/* A write that failed may be on the device all the same. */
+	if (lg->failed) {
+		err = -EIO;
+		goto out;
+	}
 	/* Room for one record of the largest kind: it fits here or next. */
 	if (!mbatch_jlog_room(lg)) {
 		err = -ENOSPC;
@@ -240,8 +301,12 @@ int mbatch_jlog_append(struct mbatch_journal *j,
 	err = mbatch_journal_rw(j->bdev, mbatch_jlog_pos(j, lg->tail),
 				lg->tail_page, REQ_OP_WRITE | REQ_SYNC | REQ_FUA);
 	if (err) {
-		/* Not appended: the next append takes its place. */
+		/*
+		 * Not known to be appended, nor known not to be: no record
+		 * may take its place until the log is read again.
+		 */
 		memset(blk + lg->tail_off, 0, len);
+		lg->failed = true;
 		goto out;
 	}
 	spin_lock(&lg->info_lock);

@@ -14,6 +14,7 @@
 struct page;
 struct mbatch_journal;
 struct mbatch_journal_fault;
+struct mbatch_journal_rec;
 
 struct mbatch_jlog {
 	struct mutex lock;		/* one append at a time */
@@ -24,6 +25,7 @@ struct mbatch_jlog {
 	u32 tail_off;			/* and its byte offset there */
 	u64 next_seq;
 	u64 records;			/* from head to tail */
+	bool failed;			/* an append failed: no more; lock */
 	struct page *tail_page;		/* the tail block as on disk; lock */
 };
 

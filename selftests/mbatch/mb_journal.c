@@ -583,14 +583,23 @@ static const struct sb_case sb_cases[] = {
  */
 TEST_F_TIMEOUT(journal, fuzz, 180)
 {
-	unsigned char good[2 * JB], two[2 * JB], now[2 * JB];
+	unsigned char good[2 * JB], two[2 * JB], now[2 * JB], log0[2 * JB];
 	struct mb_queue_info qi;
 	struct qnew q = { .name = self->q, .dev = self->dev,
 			  .kind = MBATCH_JOURNAL_INTERNAL };
 	unsigned int i, refused = 0, used = 0, rounds = 300;
-	uint64_t x = self->rng;
+	uint64_t x = self->rng, logpos;
 
 	two_gens(_metadata, self, good);
+	/*
+	 * The log's first blocks as the two uses left them, written back
+	 * every round: a copy damaged with a valid CRC can move the log's
+	 * head, and what its use appends there must not reach the next
+	 * round.
+	 */
+	logpos = self->bytes / JB * JB - le64toh(SB(good, 0)->size) +
+		 le64toh(SB(good, 0)->log_offset);
+	ASSERT_EQ(0, mb_pread_direct(self->dev, logpos, log0, sizeof(log0)));
 	for (i = 0; i < sizeof(sb_cases) / sizeof(sb_cases[0]); i++) {
 		const struct sb_case *k = &sb_cases[i];
 		int c, ret;
@@ -670,6 +679,8 @@ TEST_F_TIMEOUT(journal, fuzz, 180)
 				exact = 0;
 			}
 		}
+		ASSERT_EQ(0, mb_pwrite_direct(self->dev, logpos, log0,
+					      sizeof(log0)));
 		ASSERT_EQ(0, sb_write(self->dev, self->bytes, two));
 		ret = qnew(&self->s, &q);
 		if (exact)
@@ -709,7 +720,7 @@ TEST_F_TIMEOUT(journal, fuzz, 180)
 static uint32_t rec_crc(const unsigned char *uuid, const unsigned char *rec,
 			uint16_t len)
 {
-	unsigned char tmp[16 + MBATCH_JOURNAL_REC_MAX];
+	unsigned char tmp[16 + JB];
 
 	memcpy(tmp, uuid, 16);
 	memcpy(tmp + 16, rec, len);
@@ -820,6 +831,10 @@ static int set_head(const char *dev, uint64_t bytes, uint64_t head,
  */
 TEST_F(journal, log)
 {
+	static const unsigned char other_uuid[16] = {
+		0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32, 0x10,
+		0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32, 0x10,
+	};
 	unsigned char blk[JB], back[JB], two[2 * JB], two2[2 * JB];
 	struct mb_queue_info qi;
 	struct qnew q = { .name = self->q, .dev = self->dev,
@@ -895,6 +910,9 @@ TEST_F(journal, log)
 			{ 0, REC_USE_LEN, 0, X_JLOG_TYPE },
 			{ MBATCH_JREC_USE, REC_USE_LEN + 8, 0, X_JLOG_MALFORMED },
 			{ MBATCH_JREC_USE, 24, 0, X_JLOG_MALFORMED },
+			/* sealed as written: not a torn end, whatever its length */
+			{ MBATCH_JREC_USE, MBATCH_JOURNAL_REC_MAX + 8, 0, X_JLOG_MALFORMED },
+			{ MBATCH_JREC_USE, REC_USE_LEN + 4, 0, X_JLOG_MALFORMED },
 			{ MBATCH_JREC_USE, REC_USE_LEN, 1, X_JLOG_MALFORMED },
 		};
 		unsigned int k;
@@ -922,12 +940,82 @@ TEST_F(journal, log)
 				TH_LOG("case %u: the log was written", k);
 			EXPECT_TRUE(mb_dev_free(self->dev));
 		}
-		/* The same bytes, unsealed, are not a record: the log ends. */
-		blk[3 * REC_USE_LEN + 4] ^= 1;
+		/* Sealed for another journal: not this log's; it ends. */
+		memset(blk + 3 * REC_USE_LEN, 0, JB - 3 * REC_USE_LEN);
+		rec_put(blk, 3 * REC_USE_LEN, other_uuid, 131, MBATCH_JREC_USE,
+			REC_USE_LEN, 1);
 		ASSERT_EQ(0, jlog_write(&lg, 1, blk));
 		ASSERT_EQ(0, qnew(&self->s, &q)) TH_LOG("%s", mb_strerr(&self->s));
 		ASSERT_EQ(0, mb_queue_get(&self->s, self->q, &qi));
 		EXPECT_LOG(qi, 131, 131, room(lg.nblocks, 0, 1, 4 * REC_USE_LEN));
+		gen = qi.journal_gen;
+		ASSERT_EQ(0, del_wait(&self->s, self->q, self->dev, NULL));
+		ASSERT_EQ(0, jlog_read(&lg, 1, blk));
+		EXPECT_TRUE(rec_is_use(blk, 3 * REC_USE_LEN, lg.uuid, 131, gen));
+
+		/* The same bytes, unsealed, are not a record: the log ends. */
+		rec_put(blk, 4 * REC_USE_LEN, lg.uuid, 132, MBATCH_JREC_USE,
+			REC_USE_LEN, 1);
+		blk[4 * REC_USE_LEN + 4] ^= 1;
+		ASSERT_EQ(0, jlog_write(&lg, 1, blk));
+		ASSERT_EQ(0, qnew(&self->s, &q)) TH_LOG("%s", mb_strerr(&self->s));
+		ASSERT_EQ(0, mb_queue_get(&self->s, self->q, &qi));
+		EXPECT_LOG(qi, 132, 132, room(lg.nblocks, 0, 1, 5 * REC_USE_LEN));
+		ASSERT_EQ(0, del_wait(&self->s, self->q, self->dev, NULL));
+	}
+
+	/*
+	 * A later record past the end is damage, not a torn last write:
+	 * refused, and nothing written. Record 133 damaged with 134 after
+	 * it; 133 missing and 135 in its place; 134 at the next block's
+	 * start, or later in it.
+	 */
+	{
+		static const struct { uint64_t blk; uint32_t off; uint64_t seq; int flip; } later[] = {
+			{ 1, 6 * REC_USE_LEN, 134, 1 },
+			{ 1, 5 * REC_USE_LEN, 135, 0 },
+			{ 1, 5 * REC_USE_LEN + 8, 140, 0 },
+			{ 2, 0, 134, 0 },
+			{ 2, 10 * REC_USE_LEN, 134, 0 },
+		};
+		unsigned char clean[JB], nback[JB];
+		unsigned int k;
+
+		ASSERT_EQ(0, jlog_read(&lg, 1, clean));
+		ASSERT_TRUE(mb_is_zero(clean + 5 * REC_USE_LEN,
+				       JB - 5 * REC_USE_LEN));
+		for (k = 0; k < sizeof(later) / sizeof(later[0]); k++) {
+			memcpy(blk, clean, JB);
+			memset(back, 0, JB);
+			if (later[k].flip) {
+				rec_put(blk, 5 * REC_USE_LEN, lg.uuid, 133,
+					MBATCH_JREC_USE, REC_USE_LEN, 1);
+				blk[5 * REC_USE_LEN + 20] ^= 8;
+			}
+			rec_put(later[k].blk == 1 ? blk : back, later[k].off,
+				lg.uuid, later[k].seq, MBATCH_JREC_USE,
+				REC_USE_LEN, 1);
+			ASSERT_EQ(0, jlog_write(&lg, 1, blk));
+			ASSERT_EQ(0, jlog_write(&lg, 2, back));
+			ASSERT_EQ(0, sb_read(self->dev, self->bytes, two));
+			EXPECT_REFUSED(qnew(&self->s, &q), EUCLEAN,
+				       X_JLOG_DAMAGED, q.off_dev);
+			ASSERT_EQ(0, sb_read(self->dev, self->bytes, two2));
+			EXPECT_EQ(0, memcmp(two, two2, sizeof(two)))
+				TH_LOG("case %u: the superblock was written", k);
+			ASSERT_EQ(0, jlog_read(&lg, 1, nback));
+			EXPECT_EQ(0, memcmp(blk, nback, JB))
+				TH_LOG("case %u: the log was written", k);
+			EXPECT_TRUE(mb_dev_free(self->dev));
+		}
+		/* An older record there is no damage. */
+		memset(back, 0, JB);
+		rec_put(back, 0, lg.uuid, 7, MBATCH_JREC_USE, REC_USE_LEN, 1);
+		ASSERT_EQ(0, jlog_write(&lg, 1, clean));
+		ASSERT_EQ(0, jlog_write(&lg, 2, back));
+		ASSERT_EQ(0, qnew(&self->s, &q)) TH_LOG("%s", mb_strerr(&self->s));
+		ASSERT_EQ(0, mb_queue_get(&self->s, self->q, &qi));
+		EXPECT_LOG(qi, 133, 133, room(lg.nblocks, 0, 1, 6 * REC_USE_LEN));
 	}
 }
 
@@ -981,43 +1069,49 @@ TEST_F(journal, log_ring)
 
 	/*
 	 * Around the end: the head is the last block (records 1000..1127),
-	 * the log goes on in block 0 (1128, 1129); block 1 holds an older
-	 * lap's record, which ends the log.
+	 * the log goes on in block 0, full (1128..1255); block 1 starts with
+	 * an older lap's record, which ends the log: the next record goes
+	 * there, in a block written afresh.
 	 */
 	memset(all, 0, n * JB);
-	for (r = 0; r < RECS_PER_BLOCK; r++)
+	for (r = 0; r < RECS_PER_BLOCK; r++) {
 		rec_put(all + (n - 1) * JB, r * REC_USE_LEN, lg.uuid, 1000 + r,
 			MBATCH_JREC_USE, REC_USE_LEN, 1);
-	rec_put(all, 0, lg.uuid, 1128, MBATCH_JREC_USE, REC_USE_LEN, 1);
-	rec_put(all, REC_USE_LEN, lg.uuid, 1129, MBATCH_JREC_USE, REC_USE_LEN, 1);
+		rec_put(all, r * REC_USE_LEN, lg.uuid, 1128 + r,
+			MBATCH_JREC_USE, REC_USE_LEN, 1);
+	}
 	rec_put(all + JB, 0, lg.uuid, 900, MBATCH_JREC_USE, REC_USE_LEN, 1);
+	rec_put(all + JB, 2 * REC_USE_LEN, lg.uuid, 901, MBATCH_JREC_USE,
+		REC_USE_LEN, 1);
 	ASSERT_EQ(0, mb_pwrite_direct(lg.dev, lg.start, all, n * JB));
 	ASSERT_EQ(0, set_head(self->jdev, self->jbytes, n - 1, 1000));
 	ASSERT_EQ(0, qnew(&self->s, &q)) TH_LOG("%s", mb_strerr(&self->s));
 	ASSERT_EQ(0, mb_queue_get(&self->s, self->q, &qi));
-	EXPECT_LOG(qi, 1130, 131, room(n, n - 1, 0, 3 * REC_USE_LEN));
+	EXPECT_LOG(qi, 1256, 257, room(n, n - 1, 1, REC_USE_LEN));
 	ASSERT_EQ(0, del_wait(&self->s, self->q, self->dev, self->jdev));
+	ASSERT_EQ(0, jlog_read(&lg, 1, blk));
+	EXPECT_TRUE(rec_is_use(blk, 0, lg.uuid, 1256, qi.journal_gen));
+	EXPECT_TRUE(mb_is_zero(blk + REC_USE_LEN, JB - REC_USE_LEN));
 	ASSERT_EQ(0, jlog_read(&lg, 0, blk));
-	EXPECT_TRUE(rec_is_use(blk, 2 * REC_USE_LEN, lg.uuid, 1130,
-			       qi.journal_gen));
-	EXPECT_TRUE(mb_is_zero(blk + 3 * REC_USE_LEN, JB - 3 * REC_USE_LEN));
+	EXPECT_EQ(0, memcmp(all, blk, JB));
 	free(all);
 }
 
 /*
- * Random logs, randomly damaged: one bit of one record flipped, or of the
- * zeros after the last one. The log ends exactly at the damaged record
- * (the bit fails its CRC) and goes on after the last one otherwise; the
- * module appends its record there. Never a splat.
+ * Random logs, randomly damaged: one bit flipped in the last record, in
+ * the zeros after it, or in any record. The log ends at a damaged last
+ * record and goes on after an undamaged one; the module appends its
+ * record there (read back, with the room left); a damaged record with
+ * later ones after it is refused, nothing written. Never a splat.
  */
 TEST_F_TIMEOUT(journal, log_fuzz, 180)
 {
-	unsigned char *all;
+	unsigned char *all, blk[JB], two[2 * JB], two2[2 * JB];
 	struct mb_queue_info qi;
 	struct qnew q = { .name = self->q, .dev = self->dev,
 			  .kind = MBATCH_JOURNAL_DEVICE, .jdev = self->jdev,
 			  .size = MBATCH_JOURNAL_SIZE_MIN };
-	unsigned int i, rounds = 120, cut = 0;
+	unsigned int i, rounds = 120, refused = 0, used = 0;
 	uint64_t x = self->rng, n, nrec, k, head, seq0, bytes;
 	struct jlog lg;
 
@@ -1030,8 +1124,7 @@ TEST_F_TIMEOUT(journal, log_fuzz, 180)
 	ASSERT_TRUE(all != NULL);
 
 	for (i = 0; i < rounds; i++) {
-		uint64_t rr = mb_rng_next(&x), want;
-		uint64_t b, pos;
+		uint64_t rr = mb_rng_next(&x), want, b, pos, last;
 		uint32_t off;
 
 		/* 1..600 records of 32 bytes from a random head, packed */
@@ -1045,15 +1138,15 @@ TEST_F_TIMEOUT(journal, log_fuzz, 180)
 			rec_put(all + b * JB, off, lg.uuid, seq0 + k,
 				MBATCH_JREC_USE, REC_USE_LEN, k);
 		}
-		/* a bit of record k, or of the zeros after the last */
+		/* a bit of the last record, of the zeros after, of any */
 		rr = mb_rng_next(&x);
-		k = rr % (nrec + 1);
+		k = rr % 3 == 0 ? nrec - 1 : rr % 3 == 1 ? nrec :
+		    (rr >> 8) % nrec;
 		if (k < nrec) {
 			b = (head + k / RECS_PER_BLOCK) % n;
 			pos = b * JB + k % RECS_PER_BLOCK * REC_USE_LEN +
 			      (rr >> 20) % REC_USE_LEN;
 			want = k + 1;
-			cut++;
 		} else {
 			b = (head + nrec / RECS_PER_BLOCK) % n;
 			off = (uint32_t)(nrec % RECS_PER_BLOCK) * REC_USE_LEN;
@@ -1064,6 +1157,16 @@ TEST_F_TIMEOUT(journal, log_fuzz, 180)
 		bytes = n * JB;
 		ASSERT_EQ(0, mb_pwrite_direct(lg.dev, lg.start, all, bytes));
 		ASSERT_EQ(0, set_head(self->jdev, self->jbytes, head, seq0));
+		if (k + 1 < nrec) {
+			ASSERT_EQ(0, sb_read(self->jdev, self->jbytes, two));
+			EXPECT_REFUSED(qnew(&self->s, &q), EUCLEAN,
+				       X_JLOG_DAMAGED, q.off_jdev);
+			ASSERT_EQ(0, sb_read(self->jdev, self->jbytes, two2));
+			EXPECT_EQ(0, memcmp(two, two2, sizeof(two)));
+			EXPECT_TRUE(mb_dev_free(self->jdev));
+			refused++;
+			continue;
+		}
 		ASSERT_EQ(0, qnew(&self->s, &q))
 			TH_LOG("round %u: %s", i, mb_strerr(&self->s));
 		ASSERT_EQ(0, mb_queue_get(&self->s, self->q, &qi));
@@ -1072,10 +1175,24 @@ TEST_F_TIMEOUT(journal, log_fuzz, 180)
 			       i, (unsigned long long)nrec,
 			       (unsigned long long)head, (unsigned long long)k);
 		EXPECT_EQ(want, qi.log_records) TH_LOG("round %u", i);
+		/* the appended record: index want - 1, packed as the rest */
+		last = want - 1;
+		b = (head + last / RECS_PER_BLOCK) % n;
+		off = (uint32_t)(last % RECS_PER_BLOCK) * REC_USE_LEN;
+		EXPECT_EQ(room(n, head, b, off + REC_USE_LEN), qi.log_room)
+			TH_LOG("round %u", i);
 		ASSERT_EQ(0, del_wait(&self->s, self->q, self->dev, self->jdev));
+		ASSERT_EQ(0, jlog_read(&lg, b, blk));
+		EXPECT_TRUE(rec_is_use(blk, off, lg.uuid, seq0 + last,
+				       qi.journal_gen)) TH_LOG("round %u", i);
+		EXPECT_TRUE(mb_is_zero(blk + off + REC_USE_LEN,
+				       JB - off - REC_USE_LEN)) TH_LOG("round %u", i);
+		used++;
 	}
-	TH_LOG("%u rounds, %u cut inside the log", rounds, cut);
-	EXPECT_GT(cut, rounds / 2);
+	TH_LOG("%u rounds: %u refused as damaged, %u used", rounds, refused,
+	       used);
+	EXPECT_GT(refused, rounds / 8);
+	EXPECT_GT(used, rounds / 3);
 	free(all);
 }
 
