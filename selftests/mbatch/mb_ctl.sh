@@ -239,6 +239,27 @@ expect 0 queue add "$Q" dev "$DEV" journal internal &&
 	expect 0 --json queue show "$Q" &&
 	pyj "d['queues'][0]['journal']['generation'] == 2 and d['queues'][0]['journal']['log']['seq'] == 2 and d['queues'][0]['journal']['log']['records'] == 2 and d['queues'][0]['journal']['log']['room'] > 0" <"$TMP/out" ||
 	fail "journal not found again"
+# the tool reads the journal from the device as the module does
+cp "$TMP/out" "$TMP/qshow.json"
+expect 0 --json queue journal "$Q" records all &&
+	python3 -c '
+import json, sys
+q = json.load(open(sys.argv[1]))["queues"][0]["journal"]
+j = json.load(open(sys.argv[2]))["journal"]
+L = j["log"]
+ok = (j["queue"] == sys.argv[3] and j["kind"] == "internal" and
+      j["uuid"] == q["uuid"] and j["generation"] == q["generation"] and
+      j["size"] == q["size"] and L["seq"] == q["log"]["seq"] and
+      L["records"] == q["log"]["records"] and L["room"] == q["log"]["room"] and
+      [(r["seq"], r["type"], r["generation"]) for r in j["records"]] ==
+      [(1, "use", 1), (2, "use", 2)] and "refused" not in L)
+sys.exit(0 if ok else 1)' "$TMP/qshow.json" "$TMP/out" "$Q" ||
+	fail "queue journal: not the module's view: $(cat "$TMP/out")"
+expect 0 journal show "$DEV" records 1 &&
+	grep -q "^log .* 2 records, last 2;" "$TMP/out" &&
+	grep -q "^  2 .* use .*generation 2$" "$TMP/out" ||
+	fail "journal show: $(cat "$TMP/out")"
+expect 1 queue journal nosuchq
 expect 0 queue del "$Q"
 for _ in 1 2 3 4 5; do nullb_free "$NB" && break; sleep 1; done
 nullb_free "$NB" || fail "deleted queue still holds $DEV"

@@ -22,7 +22,8 @@ static const struct mb_cmd commands[] = {
 	  "queue add NAME dev PATH [depth N] [max-cmds N] [max-bytes SIZE]\n"
 	  "            [journal internal|PATH [size SIZE]]\n"
 	  "  queue del NAME\n"
-	  "  queue show [NAME]" },
+	  "  queue show [NAME]\n"
+	  "  queue journal NAME [records N|all]     its journal as its device holds it" },
 	{ "stats", cmd_stats,
 	  "stats [QUEUE] [session S]                queue or session counters" },
 	{ "session", cmd_session,
@@ -53,6 +54,8 @@ static const struct mb_cmd commands[] = {
 	  "                                           make links to peers (foreground)" },
 	{ "region", cmd_region,
 	  "region list [ID]                         registered memory regions" },
+	{ "journal", cmd_journal,
+	  "journal show PATH [records N|all]        a journal on a device or image file" },
 	{ "monitor", cmd_monitor,
 	  "monitor [--count N] [--timeout MS]       print events, one per line" },
 	{ "help", cmd_help,

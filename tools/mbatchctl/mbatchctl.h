@@ -105,5 +105,10 @@ int cmd_peer(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
 int cmd_region(int argc, char **argv);
+int cmd_journal(int argc, char **argv);
+
+/* journal.c: a journal as its device holds it. */
+int mb_journal_show(const char *path, const char *queue, uint64_t keep);
+int mb_journal_keep_arg(int argc, char **argv, int i, uint64_t *keep);
 
 #endif /* MBATCHCTL_H */

@@ -336,12 +336,46 @@ static int queue_show(int argc, char **argv)
 	return 0;
 }
 
+/* queue journal NAME [records N|all]: the journal as its device holds it. */
+static int queue_journal(int argc, char **argv)
+{
+	struct json_object *arr, *q, *j;
+	char path[MBATCH_DEV_PATH_MAX];
+	uint64_t keep;
+	int rc;
+
+	if (argc < 2)
+		return mb_usage("queue journal NAME [records N|all]");
+	rc = check_name(argv[1]);
+	if (!rc)
+		rc = mb_journal_keep_arg(argc, argv, 2, &keep);
+	if (rc)
+		return rc;
+	rc = mb_queue_get(argv[1], &arr);
+	if (rc) {
+		json_object_put(arr);
+		return rc;
+	}
+	q = json_object_array_get_idx(arr, 0);
+	if (!q || !json_object_object_get_ex(q, "journal", &j)) {
+		mb_err("queue %s has no journal", argv[1]);
+		json_object_put(arr);
+		return MB_EXIT_LOCAL;
+	}
+	snprintf(path, sizeof(path), "%s",
+		 strcmp(mb_jget_str(j, "kind"), "device") ?
+		 mb_jget_str(q, "dev") : mb_jget_str(j, "dev"));
+	json_object_put(arr);
+	return mb_journal_show(path, argv[1], keep);
+}
+
 int cmd_queue(int argc, char **argv)
 {
 	static const struct mb_cmd sub[] = {
 		{ "add", queue_add, NULL },
 		{ "del", queue_del, NULL },
 		{ "show", queue_show, NULL },
+		{ "journal", queue_journal, NULL },
 	};
 
 	return mb_sub_dispatch(sub, ARRAY_SIZE(sub), "queue", argc, argv);
