@@ -38,6 +38,18 @@ module_param_named(fault_r2t_ignore, mbatch_fault_r2t_ignore, uint, 0644);
 MODULE_PARM_DESC(fault_r2t_ignore,
 		 "test only: while set, an initiator ignores R2T (sends no DATA)");
 
+unsigned int mbatch_fault_jlog_read_eio;
+module_param_named(fault_jlog_read_eio, mbatch_fault_jlog_read_eio, uint,
+		   0644);
+MODULE_PARM_DESC(fault_jlog_read_eio,
+		 "test only: the next N journal log block reads fail");
+
+unsigned int mbatch_fault_jlog_write_eio;
+module_param_named(fault_jlog_write_eio, mbatch_fault_jlog_write_eio, uint,
+		   0644);
+MODULE_PARM_DESC(fault_jlog_write_eio,
+		 "test only: the next N journal log appends are written, then fail");
+
 atomic_long_t mbatch_debug_result_steps = ATOMIC_LONG_INIT(0);
 
 static int mbatch_steps_get(char *buf, const struct kernel_param *kp)

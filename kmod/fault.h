@@ -14,6 +14,9 @@
  *                          and the one it queues under
  *   fault_rx_delay_ms      a participant sleeps before queuing each MSGS
  *                          frame
+ *   fault_jlog_read_eio N  the next N reads of a journal log block fail
+ *   fault_jlog_write_eio N the next N log appends are written and then
+ *                          reported failed (-EIO): on the device, not known
  *
  * counters, read only: debug_result_steps, the result list nodes collects
  * and result frames have visited (they must be O(results)), and
@@ -64,6 +67,8 @@ extern unsigned int mbatch_fault_open_delay_ms;
 extern unsigned int mbatch_fault_submit_delay_ms;
 extern unsigned int mbatch_fault_rx_delay_ms;
 extern unsigned int mbatch_fault_r2t_ignore;
+extern unsigned int mbatch_fault_jlog_read_eio;
+extern unsigned int mbatch_fault_jlog_write_eio;
 
 extern atomic_long_t mbatch_debug_result_steps;
 extern atomic_long_t mbatch_debug_objects[__MBATCH_OBJ_MAX];

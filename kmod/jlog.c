@@ -27,6 +27,7 @@
 #include <linux/highmem.h>
 #include <linux/string.h>
 
+#include "fault.h"
 #include "journal.h"
 
 #define MB_JB		MBATCH_JOURNAL_BLOCK
@@ -61,6 +62,8 @@ static int mbatch_jlog_read(struct mbatch_journal *j, u64 blk,
 			    struct page *page)
 {
 	memset(page_address(page), 0, MB_JB);
+	if (mbatch_fault_take(&mbatch_fault_jlog_read_eio))
+		return -EIO;
 	return mbatch_journal_rw(j->bdev, mbatch_jlog_pos(j, blk), page,
 				 REQ_OP_READ | REQ_SYNC);
 }
@@ -300,6 +303,8 @@ int mbatch_jlog_append(struct mbatch_journal *j,
 	memcpy(blk + lg->tail_off, rec, len);
 	err = mbatch_journal_rw(j->bdev, mbatch_jlog_pos(j, lg->tail),
 				lg->tail_page, REQ_OP_WRITE | REQ_SYNC | REQ_FUA);
+	if (!err && mbatch_fault_take(&mbatch_fault_jlog_write_eio))
+		err = -EIO;
 	if (err) {
 		/*
 		 * Not known to be appended, nor known not to be: no record

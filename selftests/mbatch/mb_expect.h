@@ -106,6 +106,8 @@
 #define X_JLOG_TYPE	"the journal's log holds a record type this module does not know"	/* -EUCLEAN */
 #define X_JLOG_MALFORMED "the journal's log holds a malformed record"	/* -EUCLEAN */
 #define X_JLOG_FULL	"the journal's log is full"	/* -ENOSPC */
+#define X_JLOG_READ	"cannot read the journal's log"	/* the read's errno */
+#define X_JLOG_WRITE	"cannot write the journal's log"	/* the write's errno */
 #define X_JLOG_DAMAGED	"the journal's log is damaged: a record past its end"	/* -EUCLEAN */
 #define X_JOURNAL_NOT_ZERO "not a journal, and its last 8 KiB are not zero: zero them to make one"
 

@@ -131,6 +131,8 @@ FIXTURE_SETUP(journal)
 
 FIXTURE_TEARDOWN(journal)
 {
+	mb_knob_set("fault_jlog_read_eio", 0);
+	mb_knob_set("fault_jlog_write_eio", 0);
 	if (mb_queue_exists(&self->s, self->q) == 1)
 		EXPECT_EQ(0, mb_queue_del(&self->s, self->q));
 	EXPECT_TRUE(mb_wait_dev_free(self->dev, 5000));
@@ -1095,6 +1097,51 @@ TEST_F(journal, log_ring)
 	ASSERT_EQ(0, jlog_read(&lg, 0, blk));
 	EXPECT_EQ(0, memcmp(all, blk, JB));
 	free(all);
+}
+
+/*
+ * The log's I/O failing (fault knobs of the test build): a read refuses
+ * the queue with nothing written; an append written but reported failed
+ * refuses it too, with the superblock already at its next generation, and
+ * the record found durable by the next use, which goes on after it.
+ */
+TEST_F(journal, log_eio)
+{
+	unsigned char two[2 * JB], two2[2 * JB], blk[JB];
+	struct mb_queue_info qi;
+	struct qnew q = { .name = self->q, .dev = self->dev,
+			  .kind = MBATCH_JOURNAL_INTERNAL };
+	struct jlog lg;
+
+	ASSERT_EQ(0, qnew(&self->s, &q)) TH_LOG("%s", mb_strerr(&self->s));
+	ASSERT_EQ(0, mb_queue_get(&self->s, self->q, &qi));
+	ASSERT_EQ(0, jlog_find(&lg, self->dev, self->bytes, &qi));
+	ASSERT_EQ(0, del_wait(&self->s, self->q, self->dev, NULL));
+
+	ASSERT_EQ(0, mb_knob_set("fault_jlog_read_eio", 1));
+	ASSERT_EQ(0, sb_read(self->dev, self->bytes, two));
+	EXPECT_REFUSED(qnew(&self->s, &q), EIO, X_JLOG_READ, q.off_dev);
+	ASSERT_EQ(0, sb_read(self->dev, self->bytes, two2));
+	EXPECT_EQ(0, memcmp(two, two2, sizeof(two)));
+	EXPECT_TRUE(mb_dev_free(self->dev));
+
+	ASSERT_EQ(0, mb_knob_set("fault_jlog_write_eio", 1));
+	EXPECT_REFUSED(qnew(&self->s, &q), EIO, X_JLOG_WRITE, q.off_dev);
+	EXPECT_TRUE(mb_dev_free(self->dev));
+	ASSERT_EQ(0, sb_read(self->dev, self->bytes, two));
+	EXPECT_EQ(2, le64toh(SB(two, 0)->generation) > le64toh(SB(two, 1)->generation) ?
+		  le64toh(SB(two, 0)->generation) : le64toh(SB(two, 1)->generation));
+	ASSERT_EQ(0, jlog_read(&lg, 0, blk));
+	EXPECT_TRUE(rec_is_use(blk, 0, lg.uuid, 1, 1));
+	EXPECT_TRUE(rec_is_use(blk, REC_USE_LEN, lg.uuid, 2, 2));
+
+	ASSERT_EQ(0, qnew(&self->s, &q)) TH_LOG("%s", mb_strerr(&self->s));
+	ASSERT_EQ(0, mb_queue_get(&self->s, self->q, &qi));
+	EXPECT_EQ(3, qi.journal_gen);
+	EXPECT_LOG(qi, 3, 3, room(lg.nblocks, 0, 0, 3 * REC_USE_LEN));
+	ASSERT_EQ(0, del_wait(&self->s, self->q, self->dev, NULL));
+	ASSERT_EQ(0, jlog_read(&lg, 0, blk));
+	EXPECT_TRUE(rec_is_use(blk, 2 * REC_USE_LEN, lg.uuid, 3, 3));
 }
 
 /*
