@@ -177,6 +177,7 @@ int mbatch_jlog_scan(struct mbatch_journal *j, bool made,
 	lg->head = le64_to_cpu(j->sb.log_head) / MB_JB;
 	blk = lg->head;
 	seq = le64_to_cpu(j->sb.log_head_seq);
+	lg->tail_seq = seq;
 	lg->tail_page = alloc_page(GFP_KERNEL | __GFP_ZERO);
 	next = alloc_page(GFP_KERNEL);
 	err = -ENOMEM;
@@ -209,6 +210,7 @@ int mbatch_jlog_scan(struct mbatch_journal *j, bool made,
 			swap(next, lg->tail_page);
 			blk = (blk + 1) % lg->nblocks;
 			off = 0;
+			lg->tail_seq = seq;
 		}
 		if (st == MBATCH_JREC_BAD) {
 			err = mbatch_jlog_fail(f, why, -EUCLEAN);
@@ -290,6 +292,7 @@ int mbatch_jlog_append(struct mbatch_journal *j,
 		spin_lock(&lg->info_lock);
 		lg->tail = (lg->tail + 1) % lg->nblocks;
 		lg->tail_off = 0;
+		lg->tail_seq = lg->next_seq;
 		spin_unlock(&lg->info_lock);
 		memset(blk, 0, MB_JB);
 	}
@@ -324,10 +327,25 @@ out:
 	return err;
 }
 
-/* Is there no room for another record? Before appends begin. */
-bool mbatch_jlog_full(struct mbatch_journal *j)
+/*
+ * Trim the log when its records fill more than half of its blocks: its
+ * head becomes the tail block, in j->sb for the superblock write that
+ * follows. Version 1 logs nothing a later use reads back, so what goes is
+ * history only. Before appends begin, after the scan.
+ */
+void mbatch_jlog_trim(struct mbatch_journal *j)
 {
-	return !mbatch_jlog_room(&j->log);
+	struct mbatch_jlog *lg = &j->log;
+	u64 used = (lg->tail + lg->nblocks - lg->head) % lg->nblocks + 1;
+
+	if (used <= lg->nblocks / 2)
+		return;
+	spin_lock(&lg->info_lock);
+	lg->head = lg->tail;
+	lg->records = lg->next_seq - lg->tail_seq;
+	spin_unlock(&lg->info_lock);
+	j->sb.log_head = cpu_to_le64(lg->tail * MB_JB);
+	j->sb.log_head_seq = cpu_to_le64(lg->tail_seq);
 }
 
 void mbatch_jlog_info(struct mbatch_journal *j, struct mbatch_jlog_info *info)

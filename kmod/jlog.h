@@ -23,6 +23,7 @@ struct mbatch_jlog {
 	u64 head;			/* the first live record's block */
 	u64 tail;			/* the block the next record goes to */
 	u32 tail_off;			/* and its byte offset there */
+	u64 tail_seq;			/* the tail block's first record's */
 	u64 next_seq;
 	u64 records;			/* from head to tail */
 	bool failed;			/* an append failed: no more; lock */
@@ -33,7 +34,7 @@ int mbatch_jlog_scan(struct mbatch_journal *j, bool made,
 		     struct mbatch_journal_fault *f);
 int mbatch_jlog_append(struct mbatch_journal *j,
 		       struct mbatch_journal_rec *rec, u16 type, u16 len);
-bool mbatch_jlog_full(struct mbatch_journal *j);
+void mbatch_jlog_trim(struct mbatch_journal *j);
 void mbatch_jlog_free(struct mbatch_journal *j);
 
 struct mbatch_jlog_info {

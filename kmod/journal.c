@@ -442,12 +442,8 @@ int mbatch_journal_open(struct mbatch_journal *j,
 		err = mbatch_jlog_scan(j, false, f);
 		if (err)
 			goto out_mem;
-		/* Refused before the superblock is written: left as it was. */
-		if (mbatch_jlog_full(j)) {
-			err = mbatch_jfail(f, "the journal's log is full",
-					   MBATCH_JF_DEV, -ENOSPC);
-			goto out_mem;
-		}
+		/* Room for this use's record, and many more: never full. */
+		mbatch_jlog_trim(j);
 		le64_add_cpu(&j->sb.generation, 1);
 		j->next_copy = !pick.copy;
 		err = mbatch_journal_write_sb(j, page, j->next_copy);

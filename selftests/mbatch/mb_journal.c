@@ -1021,31 +1021,46 @@ TEST_F(journal, log)
 	}
 }
 
+/* The superblock copy of the highest generation. */
+static const struct mbatch_journal_sb *sb_newest(const unsigned char *two)
+{
+	return le64toh(SB(two, 1)->generation) > le64toh(SB(two, 0)->generation) ?
+	       SB(two, 1) : SB(two, 0);
+}
+
+#define EXPECT_HEAD(two, blk, seq) do {					\
+	EXPECT_EQ((uint64_t)(blk) * JB, le64toh(sb_newest(two)->log_head)); \
+	EXPECT_EQ((uint64_t)(seq), le64toh(sb_newest(two)->log_head_seq)); \
+} while (0)
+
 /*
- * A 1 MiB journal on its own device: a log with no room left is refused
- * before anything is written; with room for some it is used. A log whose
- * head is its last block goes on around the ring's end.
+ * A 1 MiB journal on its own device. A log whose records fill more than
+ * half of its blocks is trimmed at the next use: its head becomes the tail
+ * block, in the superblock written before the record, so a log never
+ * fills; one that fills half of them is not. A log whose head is its last
+ * block goes on around the ring's end.
  */
 TEST_F(journal, log_ring)
 {
-	unsigned char two[2 * JB], two2[2 * JB], blk[JB];
+	unsigned char two[2 * JB], blk[JB];
 	unsigned char *all;
 	struct mb_queue_info qi;
 	struct qnew q = { .name = self->q, .dev = self->dev,
 			  .kind = MBATCH_JOURNAL_DEVICE, .jdev = self->jdev,
 			  .size = MBATCH_JOURNAL_SIZE_MIN };
 	struct jlog lg;
-	uint64_t b, n, seq = 1;
+	uint64_t b, n, seq = 1, half;
 	uint32_t r;
 
 	ASSERT_EQ(0, qnew(&self->s, &q)) TH_LOG("%s", mb_strerr(&self->s));
 	ASSERT_EQ(0, mb_queue_get(&self->s, self->q, &qi));
 	ASSERT_EQ(0, jlog_find(&lg, self->jdev, self->jbytes, &qi));
 	n = lg.nblocks;
+	half = n / 2;
 	ASSERT_GT(n, 3);
 	ASSERT_EQ(0, del_wait(&self->s, self->q, self->dev, self->jdev));
 
-	/* Every block full: no room. */
+	/* Every block full: trimmed to the last; the record goes to block 0. */
 	all = calloc(n, JB);
 	ASSERT_TRUE(all != NULL);
 	for (b = 0; b < n; b++)
@@ -1053,21 +1068,61 @@ TEST_F(journal, log_ring)
 			rec_put(all + b * JB, r * REC_USE_LEN, lg.uuid, seq++,
 				MBATCH_JREC_USE, REC_USE_LEN, 1);
 	ASSERT_EQ(0, mb_pwrite_direct(lg.dev, lg.start, all, n * JB));
+	ASSERT_EQ(0, set_head(self->jdev, self->jbytes, 0, 1));
+	ASSERT_EQ(0, qnew(&self->s, &q)) TH_LOG("%s", mb_strerr(&self->s));
+	ASSERT_EQ(0, mb_queue_get(&self->s, self->q, &qi));
+	seq = n * RECS_PER_BLOCK + 1;
+	EXPECT_LOG(qi, seq, RECS_PER_BLOCK + 1, room(n, n - 1, 0, REC_USE_LEN));
+	ASSERT_EQ(0, del_wait(&self->s, self->q, self->dev, self->jdev));
 	ASSERT_EQ(0, sb_read(self->jdev, self->jbytes, two));
-	EXPECT_REFUSED(qnew(&self->s, &q), ENOSPC, X_JLOG_FULL, q.off_jdev);
-	ASSERT_EQ(0, sb_read(self->jdev, self->jbytes, two2));
-	EXPECT_EQ(0, memcmp(two, two2, sizeof(two)));
-	EXPECT_TRUE(mb_dev_free(self->jdev));
+	EXPECT_HEAD(two, n - 1, (n - 1) * RECS_PER_BLOCK + 1);
+	ASSERT_EQ(0, jlog_read(&lg, 0, blk));
+	EXPECT_TRUE(rec_is_use(blk, 0, lg.uuid, seq, qi.journal_gen));
+	EXPECT_TRUE(mb_is_zero(blk + REC_USE_LEN, JB - REC_USE_LEN));
+	/* Used again from there: the head stays. */
+	ASSERT_EQ(0, qnew(&self->s, &q)) TH_LOG("%s", mb_strerr(&self->s));
+	ASSERT_EQ(0, mb_queue_get(&self->s, self->q, &qi));
+	EXPECT_LOG(qi, seq + 1, RECS_PER_BLOCK + 2,
+		   room(n, n - 1, 0, 2 * REC_USE_LEN));
+	ASSERT_EQ(0, del_wait(&self->s, self->q, self->dev, self->jdev));
 
-	/* The last block half full: room for 32 of the largest records. */
+	/* The last block half full: trimmed to it, the record after its half. */
 	memset(all + (n - 1) * JB + JB / 2, 0, JB / 2);
-	ASSERT_EQ(0, jlog_write(&lg, n - 1, all + (n - 1) * JB));
+	ASSERT_EQ(0, mb_pwrite_direct(lg.dev, lg.start, all, n * JB));
+	ASSERT_EQ(0, set_head(self->jdev, self->jbytes, 0, 1));
 	ASSERT_EQ(0, qnew(&self->s, &q)) TH_LOG("%s", mb_strerr(&self->s));
 	ASSERT_EQ(0, mb_queue_get(&self->s, self->q, &qi));
 	seq = (n - 1) * RECS_PER_BLOCK + RECS_PER_BLOCK / 2;
-	EXPECT_LOG(qi, seq + 1, seq + 1,
-		   room(n, 0, n - 1, JB / 2 + REC_USE_LEN));
+	EXPECT_LOG(qi, seq + 1, RECS_PER_BLOCK / 2 + 1,
+		   room(n, n - 1, n - 1, JB / 2 + REC_USE_LEN));
 	ASSERT_EQ(0, del_wait(&self->s, self->q, self->dev, self->jdev));
+	ASSERT_EQ(0, sb_read(self->jdev, self->jbytes, two));
+	EXPECT_HEAD(two, n - 1, (n - 1) * RECS_PER_BLOCK + 1);
+
+	/*
+	 * Half of the blocks full: not trimmed; the record opens the next
+	 * block, and the use after it trims to that block.
+	 */
+	memset(all + half * JB, 0, (n - half) * JB);
+	ASSERT_EQ(0, mb_pwrite_direct(lg.dev, lg.start, all, n * JB));
+	ASSERT_EQ(0, set_head(self->jdev, self->jbytes, 0, 1));
+	ASSERT_EQ(0, qnew(&self->s, &q)) TH_LOG("%s", mb_strerr(&self->s));
+	ASSERT_EQ(0, mb_queue_get(&self->s, self->q, &qi));
+	seq = half * RECS_PER_BLOCK + 1;
+	EXPECT_LOG(qi, seq, seq, room(n, 0, half, REC_USE_LEN));
+	ASSERT_EQ(0, del_wait(&self->s, self->q, self->dev, self->jdev));
+	ASSERT_EQ(0, sb_read(self->jdev, self->jbytes, two));
+	EXPECT_HEAD(two, 0, 1);
+	ASSERT_EQ(0, qnew(&self->s, &q)) TH_LOG("%s", mb_strerr(&self->s));
+	ASSERT_EQ(0, mb_queue_get(&self->s, self->q, &qi));
+	EXPECT_LOG(qi, seq + 1, 2, room(n, half, half, 2 * REC_USE_LEN));
+	ASSERT_EQ(0, del_wait(&self->s, self->q, self->dev, self->jdev));
+	ASSERT_EQ(0, sb_read(self->jdev, self->jbytes, two));
+	EXPECT_HEAD(two, half, seq);
+	ASSERT_EQ(0, jlog_read(&lg, half, blk));
+	EXPECT_TRUE(rec_is_use(blk, 0, lg.uuid, seq, qi.journal_gen - 1));
+	EXPECT_TRUE(rec_is_use(blk, REC_USE_LEN, lg.uuid, seq + 1,
+			       qi.journal_gen));
 
 	/*
 	 * Around the end: the head is the last block (records 1000..1127),
