@@ -55,6 +55,21 @@ expect 0 queue add "$Q" dev "$DEV" depth 8 max-cmds 1024
 expect 1 queue add "$Q" dev "$DEV" && {
 	grep -qi "exist" "$TMP/err" || fail "duplicate queue: no kernel message: $(cat "$TMP/err")"
 }
+# --exist-ok: the same queue again is no error; one that differs is
+expect 0 queue add "$Q" dev "$DEV" --exist-ok
+[ -s "$TMP/out" ] || [ -s "$TMP/err" ] && fail "queue add --exist-ok printed: $(cat "$TMP/out" "$TMP/err")"
+expect 0 --json queue add "$Q" dev "$DEV" depth 8 --exist-ok max-cmds 1024 &&
+	pyj "d['queue']['name'] == '$Q' and d['queue']['existed'] is True and d['queue']['depth'] == 8" <"$TMP/out" ||
+	fail "queue add --exist-ok --json: $(cat "$TMP/out")"
+expect 1 queue add "$Q" dev "$DEV" depth 16 --exist-ok &&
+	grep -q "queue $Q exists with depth 8, not 16" "$TMP/err" ||
+	fail "queue add --exist-ok, another depth: $(cat "$TMP/err")"
+expect 1 queue add "$Q" dev "$DEV" journal internal --exist-ok &&
+	grep -q "queue $Q exists without a journal" "$TMP/err" ||
+	fail "queue add --exist-ok, a journal: $(cat "$TMP/err")"
+expect 1 queue add "$Q" dev /dev/null --exist-ok &&
+	grep -q "queue $Q exists on $DEV, not /dev/null" "$TMP/err" ||
+	fail "queue add --exist-ok, another device: $(cat "$TMP/err")"
 # refused by the tool itself: usage error
 expect 2 queue add "bad/name" dev "$DEV"
 [ -s "$TMP/err" ] || fail "refused queue add printed nothing"
@@ -235,6 +250,10 @@ for _ in 1 2 3 4 5; do nullb_free "$NB" && break; sleep 1; done
 # the device holds the journal now: a queue without it is refused
 expect 1 queue add "$Q" dev "$DEV" &&
 	grep -q "holds an mbatch journal" "$TMP/err" || fail "journal device taken bare: $(cat "$TMP/err")"
+# the same EEXIST with --exist-ok: not a queue that exists, the kernel's refusal
+expect 1 queue add "$Q" dev "$DEV" --exist-ok &&
+	grep -q "holds an mbatch journal" "$TMP/err" ||
+	fail "--exist-ok hid the journal refusal: $(cat "$TMP/err")"
 expect 0 queue add "$Q" dev "$DEV" journal internal &&
 	expect 0 --json queue show "$Q" &&
 	pyj "d['queues'][0]['journal']['generation'] == 2 and d['queues'][0]['journal']['log']['seq'] == 2 and d['queues'][0]['journal']['log']['records'] == 2 and d['queues'][0]['journal']['log']['room'] > 0" <"$TMP/out" ||

@@ -20,7 +20,7 @@ static const struct mb_cmd commands[] = {
 	  "version                                  versions, features, limits" },
 	{ "queue", cmd_queue,
 	  "queue add NAME dev PATH [depth N] [max-cmds N] [max-bytes SIZE]\n"
-	  "            [journal internal|PATH [size SIZE]]\n"
+	  "            [journal internal|PATH [size SIZE]] [--exist-ok]\n"
 	  "  queue del NAME\n"
 	  "  queue show [NAME]\n"
 	  "  queue journal NAME [records N|all]     its journal as its device holds it" },

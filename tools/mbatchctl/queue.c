@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* mbatchctl queue add|del|show */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "mbatchctl.h"
 #include "nl.h"
@@ -158,6 +160,127 @@ static int put_journal(struct nl_msg *msg, const char *journal)
 	       nla_put_string(msg, MBATCH_A_QUEUE_JOURNAL_DEV, journal);
 }
 
+/* What queue add asked for, to compare with a queue that exists. */
+struct qwant {
+	const char *dev, *journal;
+	uint32_t depth, max_cmds;
+	uint64_t max_bytes, jsize;
+	bool has_depth, has_cmds, has_bytes, has_jsize;
+};
+
+/* The same device: the same path, or the same block device. */
+static bool same_dev(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (!strcmp(a, b))
+		return true;
+	return !stat(a, &sa) && !stat(b, &sb) && S_ISBLK(sa.st_mode) &&
+	       S_ISBLK(sb.st_mode) && sa.st_rdev == sb.st_rdev;
+}
+
+/*
+ * queue add --exist-ok: does the queue @q, which exists, have what @w asks
+ * for? What @w leaves out is not compared. Prints the first difference.
+ */
+static bool queue_is_as_asked(const char *name, struct json_object *q,
+			      const struct qwant *w)
+{
+	struct json_object *j = NULL;
+	bool has_j = json_object_object_get_ex(q, "journal", &j);
+	char b1[32], b2[32];
+
+	if (!same_dev(mb_jget_str(q, "dev"), w->dev)) {
+		mb_err("queue %s exists on %s, not %s", name,
+		       mb_jget_str(q, "dev"), w->dev);
+		return false;
+	}
+	if (w->has_depth && mb_jget_u64(q, "depth") != w->depth) {
+		mb_err("queue %s exists with depth %llu, not %u", name,
+		       (unsigned long long)mb_jget_u64(q, "depth"), w->depth);
+		return false;
+	}
+	if (w->has_cmds && mb_jget_u64(q, "max_cmds") != w->max_cmds) {
+		mb_err("queue %s exists with max-cmds %llu, not %u", name,
+		       (unsigned long long)mb_jget_u64(q, "max_cmds"),
+		       w->max_cmds);
+		return false;
+	}
+	if (w->has_bytes && mb_jget_u64(q, "max_bytes") != w->max_bytes) {
+		mb_err("queue %s exists with max-bytes %s, not %s", name,
+		       mb_fmt_size(mb_jget_u64(q, "max_bytes"), b1, sizeof(b1)),
+		       mb_fmt_size(w->max_bytes, b2, sizeof(b2)));
+		return false;
+	}
+	if (!w->journal != !has_j) {
+		mb_err("queue %s exists %s a journal", name,
+		       has_j ? "with" : "without");
+		return false;
+	}
+	if (!w->journal)
+		return true;
+	if (!strcmp(w->journal, "internal") ?
+	    strcmp(mb_jget_str(j, "kind"), "internal") :
+	    strcmp(mb_jget_str(j, "kind"), "device") ||
+	    !same_dev(mb_jget_str(j, "dev"), w->journal)) {
+		mb_err("queue %s exists with another journal (%s)", name,
+		       strcmp(mb_jget_str(j, "kind"), "device") ?
+		       mb_jget_str(j, "kind") : mb_jget_str(j, "dev"));
+		return false;
+	}
+	if (w->has_jsize && mb_jget_u64(j, "size") != w->jsize) {
+		mb_err("queue %s exists with a journal of %s, not %s", name,
+		       mb_fmt_size(mb_jget_u64(j, "size"), b1, sizeof(b1)),
+		       mb_fmt_size(w->jsize, b2, sizeof(b2)));
+		return false;
+	}
+	return true;
+}
+
+/*
+ * The kernel said EEXIST to queue add --exist-ok: a queue of that name
+ * exists (as asked, 0; otherwise MB_EXIT_KERNEL), or the refusal was
+ * another one (its message printed now).
+ */
+static int queue_exists_ok(const char *name, const struct qwant *w,
+			   const char *extack)
+{
+	struct json_object *arr, *q = NULL;
+	size_t i;
+	int rc;
+
+	/* A dump, not a get: no second refusal printed for a name not there. */
+	rc = mb_queue_get(NULL, &arr);
+	for (i = 0; !rc && i < json_object_array_length(arr); i++)
+		if (!strcmp(mb_jget_str(json_object_array_get_idx(arr, i),
+					"name"), name))
+			q = json_object_array_get_idx(arr, i);
+	if (rc) {
+		json_object_put(arr);
+		return rc;
+	}
+	if (!q) {
+		json_object_put(arr);
+		mb_err("%s%s%s", strerror(EEXIST), extack[0] ? ": " : "",
+		       extack);
+		mb_json_error(MB_EXIT_KERNEL, EEXIST, strerror(EEXIST), extack);
+		return MB_EXIT_KERNEL;
+	}
+	if (!queue_is_as_asked(name, q, w)) {
+		json_object_put(arr);
+		mb_json_error(MB_EXIT_KERNEL, EEXIST, strerror(EEXIST),
+			      "the queue exists with other settings");
+		return MB_EXIT_KERNEL;
+	}
+	if (mb_json) {
+		json_object_get(q);
+		mb_jadd_bool(q, "existed", true);
+		json_object_object_add(mb_json_root(), "queue", q);
+	}
+	json_object_put(arr);
+	return 0;
+}
+
 static int queue_add(int argc, char **argv)
 {
 	struct json_object *arr = json_object_new_array();
@@ -165,21 +288,25 @@ static int queue_add(int argc, char **argv)
 	uint32_t depth = 0, max_cmds = 0;
 	uint64_t max_bytes = 0, jsize = 0;
 	bool has_depth = false, has_cmds = false, has_bytes = false;
-	bool has_jsize = false;
+	bool has_jsize = false, exist_ok = false;
 	struct nl_msg *msg;
+	struct qwant w;
 	struct mb_nl nl;
 	int i, rc;
 
 	if (argc < 2) {
 		json_object_put(arr);
-		return mb_usage("queue add NAME dev PATH [depth N] [max-cmds N] [max-bytes SIZE] [journal internal|PATH [size SIZE]]");
+		return mb_usage("queue add NAME dev PATH [depth N] [max-cmds N] [max-bytes SIZE] [journal internal|PATH [size SIZE]] [--exist-ok]");
 	}
 	name = argv[1];
 	rc = check_name(name);
 	for (i = 2; !rc && i < argc; i += 2) {
 		const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
-		if (!v)
+		if (!strcmp(k, "--exist-ok")) {
+			exist_ok = true;
+			i--;
+		} else if (!v)
 			rc = mb_usage("queue add: '%s' needs a value", k);
 		else if (!strcmp(k, "dev"))
 			dev = v;
@@ -233,7 +360,22 @@ static int queue_add(int argc, char **argv)
 		json_object_put(arr);
 		return MB_EXIT_LOCAL;
 	}
+	if (exist_ok)
+		nl.quiet_errno = -EEXIST;
 	rc = mb_nl_request(&nl, msg, queue_reply, arr, 0);
+	if (rc == MB_EXIT_KERNEL && exist_ok && nl.err == -EEXIST) {
+		w = (struct qwant){ .dev = dev, .journal = journal,
+				    .depth = depth, .max_cmds = max_cmds,
+				    .max_bytes = max_bytes, .jsize = jsize,
+				    .has_depth = has_depth,
+				    .has_cmds = has_cmds,
+				    .has_bytes = has_bytes,
+				    .has_jsize = has_jsize };
+		rc = queue_exists_ok(name, &w, nl.extack);
+		mb_nl_close(&nl);
+		json_object_put(arr);
+		return rc;
+	}
 	mb_nl_close(&nl);
 	if (!rc && mb_json) {
 		struct json_object *q = json_object_array_length(arr) ?

@@ -402,6 +402,7 @@ if [ $rc -eq 3 ]; then
 		"  --json document"
 	for c in "queue show" "session show" "stats" "collect 1" "resume 1" \
 		 "session open q0" "queue del q0" "session open q0@nodeb" \
+		 "queue add q0 dev /dev/null --exist-ok" \
 		 "collect 1:00ff" "session close 2:abc" \
 		 "peer show" "peer del nodeb" "peer add nodeb --psk-file $TMP/psk" \
 		 "monitor --timeout 100" "serve --listen none --name t"; do
