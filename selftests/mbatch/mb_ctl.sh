@@ -199,6 +199,19 @@ expect 2 run "$Q" -f "$TMP/bad.mb"
 expect 0 --json stats "$Q" &&
 	pyj "d['queues'][0]['stats']['submitted'] == ${sub:-0}" <"$TMP/out" ||
 	fail "a script with an error sent something"
+# outside the queue's geometry: every such line named, nothing sent
+printf 'write 0 4K\nwrite 1000 4K\nread 64M 4K\ndiscard 0 100\nread 63M 1M\ncheckpoint\n' >"$TMP/geom.mb"
+expect 2 run "$Q" -f "$TMP/geom.mb" &&
+	grep -q "geom.mb:2: write at 1000 of 4096 bytes is not aligned to the queue's 512-byte blocks" "$TMP/err" &&
+	grep -q "geom.mb:3: read at 67108864 of 4096 bytes ends past the queue's capacity (67108864 bytes)" "$TMP/err" &&
+	grep -q "geom.mb:4: discard at 0 of 100 bytes is not aligned" "$TMP/err" &&
+	! grep -q "geom.mb:[156]" "$TMP/err" ||
+	fail "run outside the geometry: $(cat "$TMP/err")"
+expect 0 --json stats "$Q" &&
+	pyj "d['queues'][0]['stats']['submitted'] == ${sub:-0}" <"$TMP/out" ||
+	fail "a script outside the geometry sent something"
+expect 0 --json session show queue "$Q" &&
+	pyj "len(d['sessions']) == 0" <"$TMP/out" || fail "a refused run opened a session"
 
 # a command that fails: exit 4 (bad block on a second device)
 NB2=$(uniq_name mbc)

@@ -83,6 +83,8 @@ struct run {
 	bool data;
 	uint32_t max_cmds;	/* the queue's per-session limits */
 	uint64_t max_bytes;
+	uint32_t block_size;	/* the queue's geometry (local; 0: unknown) */
+	uint64_t capacity;
 	struct mb_session_params sp;
 
 	struct ring ring;
@@ -621,7 +623,52 @@ static int limits_reply(struct nlmsghdr *nlh, struct nlattr **tb, void *arg)
 		r->max_cmds = nla_get_u32(tb[MBATCH_A_QUEUE_MAX_CMDS]);
 	if (nlh && tb[MBATCH_A_QUEUE_MAX_BYTES])
 		r->max_bytes = nla_get_u64(tb[MBATCH_A_QUEUE_MAX_BYTES]);
+	if (nlh && tb[MBATCH_A_QUEUE_BLOCK_SIZE])
+		r->block_size = nla_get_u32(tb[MBATCH_A_QUEUE_BLOCK_SIZE]);
+	if (nlh && tb[MBATCH_A_QUEUE_CAPACITY])
+		r->capacity = nla_get_u64(tb[MBATCH_A_QUEUE_CAPACITY]);
 	return 0;
+}
+
+/*
+ * Every READ, WRITE, DISCARD and WRITE_ZEROES of the script inside the
+ * queue's capacity and aligned to its logical blocks, before anything is
+ * sent: the module would refuse it at its SUBMIT, after those before it.
+ */
+static int check_geometry(struct run *r)
+{
+	unsigned int i, j, bad = 0;
+
+	if (!r->block_size)
+		return 0;
+	for (i = 0; i < r->s.nitems; i++) {
+		for (j = 0; j < r->s.items[i].nmsgs; j++) {
+			const struct mb_smsg *m = &r->s.items[i].msgs[j];
+
+			if (m->op != MBATCH_OP_READ && m->op != MBATCH_OP_WRITE &&
+			    m->op != MBATCH_OP_DISCARD &&
+			    m->op != MBATCH_OP_WRITE_ZEROES)
+				continue;
+			if (m->off % r->block_size || m->len % r->block_size) {
+				mb_err("%s:%u: %s at %llu of %u bytes is not aligned to the queue's %u-byte blocks",
+				       r->s.name, m->line, mb_op_name(m->op),
+				       (unsigned long long)m->off, m->len,
+				       r->block_size);
+				bad++;
+			} else if (m->off > r->capacity ||
+				   m->len > r->capacity - m->off) {
+				mb_err("%s:%u: %s at %llu of %u bytes ends past the queue's capacity (%llu bytes)",
+				       r->s.name, m->line, mb_op_name(m->op),
+				       (unsigned long long)m->off, m->len,
+				       (unsigned long long)r->capacity);
+				bad++;
+			}
+		}
+	}
+	if (!bad)
+		return 0;
+	mb_json_error(MB_EXIT_USAGE, 0, "script error", NULL);
+	return MB_EXIT_USAGE;
 }
 
 /* The queue's limits, so that no single SUBMIT can exceed them. */
@@ -990,7 +1037,10 @@ int cmd_run(int argc, char **argv)
 		r.max_bytes = MBATCH_MAX_BYTES_DEFAULT;
 		rc = 0;
 	} else {
+		/* a local queue: its geometry is known before anything is sent */
 		rc = get_limits(&r, queue);
+		if (!rc)
+			rc = check_geometry(&r);
 	}
 	if (!rc)
 		rc = mb_session_open(&r.nl, queue, peer,
