@@ -194,6 +194,9 @@ int mbatch_jlog_scan(struct mbatch_journal *j, bool made,
 			off += len;
 			seq++;
 			lg->records++;
+			/* Only a hostile log gets here: U64_MAX is never a head. */
+			if (seq == U64_MAX)
+				goto used_up;
 			continue;
 		}
 		if (st == MBATCH_JREC_NONE) {
@@ -246,6 +249,10 @@ out:
 	return err;
 damaged:
 	err = mbatch_jlog_fail(f, "the journal's log is damaged: a record past its end",
+			       -EUCLEAN);
+	goto out;
+used_up:
+	err = mbatch_jlog_fail(f, "the journal's log has used up its sequence numbers",
 			       -EUCLEAN);
 	goto out;
 }

@@ -130,7 +130,7 @@ static enum mbatch_jsb_state mbatch_jsb_check(const u8 *blk, const char **why)
 	s0 = le64_to_cpu(sb->snap_offset[0]);
 	s1 = le64_to_cpu(sb->snap_offset[1]);
 	slen = le64_to_cpu(sb->snap_len);
-	if (!mbatch_jextent_ok(log, loglen, room) ||
+	if (!mbatch_jextent_ok(log, loglen, room) || loglen < 2 * MB_JB ||
 	    !mbatch_jextent_ok(s0, slen, room) ||
 	    !mbatch_jextent_ok(s1, slen, room) ||
 	    !mbatch_jextents_apart(log, loglen, s0, slen) ||

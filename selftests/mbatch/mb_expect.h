@@ -108,6 +108,7 @@
 #define X_JLOG_FULL	"the journal's log is full"	/* -ENOSPC */
 #define X_JLOG_READ	"cannot read the journal's log"	/* the read's errno */
 #define X_JLOG_WRITE	"cannot write the journal's log"	/* the write's errno */
+#define X_JLOG_SEQ	"the journal's log has used up its sequence numbers"	/* -EUCLEAN */
 #define X_JLOG_DAMAGED	"the journal's log is damaged: a record past its end"	/* -EUCLEAN */
 #define X_JOURNAL_NOT_ZERO "not a journal, and its last 8 KiB are not zero: zero them to make one"
 

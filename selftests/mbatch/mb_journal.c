@@ -515,6 +515,7 @@ MUT(m_snap_wrap)
 MUT(m_snap_same) { (void)blk; sb->snap_offset[1] = sb->snap_offset[0]; }
 MUT(m_log_unaligned) { (void)blk; sb->log_offset = htole64(512); }
 MUT(m_snap0) { (void)blk; sb->snap_len = 0; }
+MUT(m_log_one) { (void)blk; sb->log_len = htole64(JB); }
 MUT(m_not_internal) { (void)blk; sb->flags = 0; }
 MUT(m_data_other)
 {
@@ -566,6 +567,7 @@ static const struct sb_case sb_cases[] = {
 	{ "snapshots overlap", m_snap_same, EUCLEAN, X_JOURNAL_LAYOUT },
 	{ "log unaligned", m_log_unaligned, EUCLEAN, X_JOURNAL_LAYOUT },
 	{ "snapshot length 0", m_snap0, EUCLEAN, X_JOURNAL_LAYOUT },
+	{ "log of one block", m_log_one, EUCLEAN, X_JOURNAL_LAYOUT },
 	{ "log head unaligned", m_head_unaligned, EUCLEAN, X_JOURNAL_HEAD },
 	{ "log head past the log", m_head_past, EUCLEAN, X_JOURNAL_HEAD },
 	{ "log head sequence 0", m_head_seq0, EUCLEAN, X_JOURNAL_HEAD },
@@ -1151,6 +1153,16 @@ TEST_F(journal, log_ring)
 	EXPECT_TRUE(mb_is_zero(blk + REC_USE_LEN, JB - REC_USE_LEN));
 	ASSERT_EQ(0, jlog_read(&lg, 0, blk));
 	EXPECT_EQ(0, memcmp(all, blk, JB));
+
+	/* A log whose next sequence number would be the last: refused. */
+	memset(all, 0, n * JB);
+	rec_put(all, 0, lg.uuid, UINT64_MAX - 2, MBATCH_JREC_USE, REC_USE_LEN, 1);
+	rec_put(all, REC_USE_LEN, lg.uuid, UINT64_MAX - 1, MBATCH_JREC_USE,
+		REC_USE_LEN, 1);
+	ASSERT_EQ(0, mb_pwrite_direct(lg.dev, lg.start, all, n * JB));
+	ASSERT_EQ(0, set_head(self->jdev, self->jbytes, 0, UINT64_MAX - 2));
+	EXPECT_REFUSED(qnew(&self->s, &q), EUCLEAN, X_JLOG_SEQ, q.off_jdev);
+	EXPECT_TRUE(mb_dev_free(self->jdev));
 	free(all);
 }
 

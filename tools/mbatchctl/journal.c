@@ -151,13 +151,30 @@ static bool extent_ok(uint64_t off, uint64_t len, uint64_t room)
 	       off <= room - len;
 }
 
-/* The checks the module makes of a copy, or why it fails one. */
+static bool extents_apart(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a + alen <= b || b + blen <= a;
+}
+
+static bool all_zero(const unsigned char *p, size_t len)
+{
+	while (len--)
+		if (*p++)
+			return false;
+	return true;
+}
+
+/*
+ * The checks the module makes of one copy (mbatch_jsb_check), in its
+ * order and with its words, or NULL for a valid copy.
+ */
 static const char *sb_check(const unsigned char *blk)
 {
 	const struct mbatch_journal_sb *sb = (const void *)blk;
+	uint64_t size, room, log, loglen, s0, s1, slen, head, gen, seq, data;
 	unsigned char tmp[JB];
-	uint64_t size, room, loglen;
-	uint32_t crc;
+	uint32_t crc, bs;
+	size_t i;
 
 	if (le32toh(sb->magic) != MBATCH_JOURNAL_MAGIC)
 		return "no journal superblock";
@@ -165,19 +182,45 @@ static const char *sb_check(const unsigned char *blk)
 	((struct mbatch_journal_sb *)tmp)->crc = 0;
 	crc = ~crc_update(~0U, tmp, JB);
 	if (le32toh(sb->crc) != crc)
-		return "checksum mismatch";
+		return "journal superblock checksum mismatch";
 	if (le32toh(sb->version) != MBATCH_JOURNAL_VERSION)
-		return "unknown journal version";
+		return le32toh(sb->version) > MBATCH_JOURNAL_VERSION ?
+		       "journal version is newer than this tool's" :
+		       "unknown journal version";
+	if (le32toh(sb->flags) & ~MBATCH_JOURNAL_SB_F_ALL)
+		return "unknown journal superblock flags";
+	for (i = 0; i < sizeof(sb->reserved) / sizeof(sb->reserved[0]); i++)
+		if (sb->reserved[i])
+			return "journal superblock's reserved bytes are not zero";
+	if (sb->reserved0 || !all_zero(blk + sizeof(*sb), JB - sizeof(*sb)))
+		return "journal superblock's reserved bytes are not zero";
+	gen = le64toh(sb->generation);
+	if (!gen || gen == UINT64_MAX)
+		return "journal superblock generation is 0 or exhausted";
 	size = le64toh(sb->size);
 	if (size < MBATCH_JOURNAL_SIZE_MIN || size > MBATCH_JOURNAL_SIZE_MAX ||
 	    size % JB)
-		return "size out of range";
+		return "journal size in the superblock is out of range";
+	bs = le32toh(sb->block_size);
+	data = le64toh(sb->data_bytes);
+	if (bs < 512 || bs > JB || (bs & (bs - 1)) || !data || data % bs)
+		return "journal superblock describes an impossible device";
 	room = size - SB_BYTES;
+	log = le64toh(sb->log_offset);
 	loglen = le64toh(sb->log_len);
-	if (!extent_ok(le64toh(sb->log_offset), loglen, room) ||
-	    le64toh(sb->log_head) >= loglen || le64toh(sb->log_head) % JB ||
-	    !le64toh(sb->log_head_seq) || !le64toh(sb->generation))
-		return "log out of place";
+	s0 = le64toh(sb->snap_offset[0]);
+	s1 = le64toh(sb->snap_offset[1]);
+	slen = le64toh(sb->snap_len);
+	if (!extent_ok(log, loglen, room) || loglen < 2 * JB ||
+	    !extent_ok(s0, slen, room) || !extent_ok(s1, slen, room) ||
+	    !extents_apart(log, loglen, s0, slen) ||
+	    !extents_apart(log, loglen, s1, slen) ||
+	    !extents_apart(s0, slen, s1, slen))
+		return "journal superblock's log or snapshot areas are out of place";
+	head = le64toh(sb->log_head);
+	seq = le64toh(sb->log_head_seq);
+	if (head >= loglen || head % JB || !seq || seq == UINT64_MAX)
+		return "journal superblock's log head is out of place";
 	return NULL;
 }
 
@@ -205,7 +248,8 @@ static int jv_pick(struct jview *v)
 	}
 	v->copy = why[0] ? 1 : 0;
 	if (!why[0] && !why[1]) {
-		if (memcmp(a->uuid, b->uuid, sizeof(a->uuid))) {
+		if (memcmp(a->uuid, b->uuid, sizeof(a->uuid)) ||
+		    a->size != b->size || a->flags != b->flags) {
 			mb_err("%s: the two superblock copies are of different journals",
 			       v->path);
 			return MB_EXIT_LOCAL;
@@ -346,6 +390,10 @@ static int jv_scan(struct jview *v)
 		off += len;
 		seq++;
 		v->records++;
+		if (seq == UINT64_MAX) {
+			v->refused = "its sequence numbers are used up";
+			break;
+		}
 	}
 	v->tail = b;
 	v->tail_off = off;

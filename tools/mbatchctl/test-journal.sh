@@ -35,10 +35,15 @@ def crc32c(data, crc=0xffffffff):
 U = uuid.UUID("0123456789abcdef0123456789abcdef").bytes
 OTHER = uuid.UUID("fedcba9876543210fedcba9876543210").bytes
 
-def sb(gen, log_len, head, head_seq, u=U, flags=1, size=SIZE):
+def seal(b):
+    b = bytes(b[:8]) + b"\0\0\0\0" + bytes(b[12:])
+    crc = crc32c(b) ^ 0xffffffff
+    return b[:8] + struct.pack("<I", crc) + b[12:]
+
+def sb(gen, log_len, head, head_seq, u=U, flags=1, size=SIZE, bs=512):
     slen = JB * 32
     b = struct.pack("<IIII16sQQQII QQ QQ Q QQ QQ", 0x4a54424d, 1, 0, flags, u,
-                    gen, size, DATA, 512, 0, 0, log_len, log_len,
+                    gen, size, DATA, bs, 0, 0, log_len, log_len,
                     log_len + slen, slen, head * JB, head_seq, 0, 0)
     b = b.ljust(JB, b"\0")
     crc = crc32c(b) ^ 0xffffffff
@@ -69,7 +74,7 @@ elif case == "torn":           # the last record torn; an older lap's after
     put(0, 32, rec(2, 2))
     put(0, 64, rec(3, 3, crc_ok=False))
     put(1, 0, rec(1, 9))
-elif case == "nextblock":      # a block's end too small for a record
+elif case == "nextblock":      # the writer went on at the next block
     for i in range(127):
         put(0, 32 * i, rec(i + 1, 1))
     put(0, 32 * 127, b"\0" * 32)
@@ -115,6 +120,22 @@ elif case == "twouuids":
     copies = [sb(1, LOGLEN, 0, 1), sb(2, LOGLEN, 0, 1, u=OTHER)]
 elif case == "badhead":        # head past the log's end
     copies = [sb(1, LOGLEN, 190, 1), sb(1, LOGLEN, 190, 1)]
+elif case == "badflag":
+    put(0, 0, rec(1, 1))
+    copies = [sb(7, LOGLEN, 0, 1, flags=3), sb(6, LOGLEN, 0, 1)]
+elif case == "reserved":
+    put(0, 0, rec(1, 1))
+    c = bytearray(sb(7, LOGLEN, 0, 1)); c[3000] = 1
+    copies = [seal(c), sb(6, LOGLEN, 0, 1)]
+elif case == "sizediff":
+    copies = [sb(1, LOGLEN, 0, 1), sb(2, LOGLEN, 0, 1, size=2 << 20)]
+elif case == "onelog":
+    copies = [sb(1, JB, 0, 1)] * 2
+elif case == "nodev":
+    copies = [sb(1, LOGLEN, 0, 1, bs=1000)] * 2
+elif case == "seqwrap":
+    put(0, 0, rec(2**64 - 2, 1))
+    copies = [sb(1, LOGLEN, 0, 2**64 - 2)] * 2
 elif case == "small":          # a file smaller than any journal
     pass
 elif case == "claims":         # a journal larger than its file
@@ -215,11 +236,24 @@ show long 5 'L["records"] == 1 and "malformed" in L["refused"]' \
 	"a sealed record longer than any: malformed, exit 5"
 show copy0bad 0 'j["copy"] == 1 and j["generation"] == 6' \
 	"a torn copy 0: copy 1 is used"
-errtext bothbad 5 "no valid journal superblock (copy 0: no journal superblock; copy 1: checksum mismatch)" \
+errtext bothbad 5 "no valid journal superblock (copy 0: no journal superblock; copy 1: journal superblock checksum mismatch)" \
 	"no valid copy: refused, each copy's reason"
 errtext twouuids 5 "the two superblock copies are of different journals" \
 	"two copies of two journals: refused"
-errtext badhead 5 "copy 0: log out of place" "a log head past the log: refused"
+errtext badhead 5 "copy 0: journal superblock's log head is out of place" \
+	"a log head past the log: refused"
+show badflag 0 'j["copy"] == 1 and j["generation"] == 6' \
+	"the newer copy with an unknown flag: the older one is used"
+show reserved 0 'j["copy"] == 1 and j["generation"] == 6' \
+	"the newer copy with a reserved byte set: the older one is used"
+errtext sizediff 5 "the two superblock copies are of different journals" \
+	"two valid copies of different sizes: refused"
+errtext onelog 5 "copy 1: journal superblock's log or snapshot areas are out of place" \
+	"a log of one block: refused"
+errtext nodev 5 "copy 1: journal superblock describes an impossible device" \
+	"a block size that is no power of 2: refused"
+show seqwrap 5 'L["records"] == 1 and "used up" in L["refused"]' \
+	"sequence numbers used up: refused"
 errtext small 5 "too small to hold a journal" "a file smaller than a journal"
 errtext claims 5 "the superblock claims more than the device holds" \
 	"a journal larger than its file: refused"

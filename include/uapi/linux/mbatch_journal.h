@@ -58,9 +58,12 @@ struct mbatch_journal_sb {
  * is at the start of the next block (the log's end wraps to its start). A
  * record is the next only when its magic, length, sequence number (one more
  * than the last) and CRC32C all check; the first that does not, at its place
- * or at the next block's start, ends the log. A record's CRC32C is taken
- * over the journal's uuid, then over the record's len bytes with its crc
- * field 0, so a record of an earlier journal at the same place never counts.
+ * or at the next block's start, ends the log, unless a sealed record of a
+ * later sequence number lies past that end (the journal is then damaged and
+ * refused). A record's CRC32C is taken over the journal's uuid, then over
+ * the record's len bytes with its crc field 0, so a record of an earlier
+ * journal at the same place never counts. A use that finds more than half
+ * of the log's blocks in use moves log_head to the last one (trimming).
  */
 #define MBATCH_JOURNAL_REC_MAGIC	0x5254424dU	/* "MBTR" on disk */
 #define MBATCH_JOURNAL_REC_ALIGN	8
