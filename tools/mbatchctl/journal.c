@@ -421,20 +421,12 @@ static uint64_t jv_room(const struct jview *v)
 	       (JB - v->tail_off) / MBATCH_JOURNAL_REC_MAX;
 }
 
-static void uuid_str(const unsigned char *u, char *s, size_t len)
-{
-	snprintf(s, len,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9],
-		 u[10], u[11], u[12], u[13], u[14], u[15]);
-}
-
 static void jv_print(const struct jview *v, const char *queue)
 {
 	char uuid[37], b1[32];
 	size_t i, n = json_object_array_length(v->recs);
 
-	uuid_str(v->sb.uuid, uuid, sizeof(uuid));
+	mb_fmt_uuid(v->sb.uuid, uuid, sizeof(uuid));
 	printf("journal   %s%s%s, %s %s, %s, uuid %s, generation %llu (copy %d)\n",
 	       queue ? "queue " : "", queue ? queue : "", queue ? " on" : "",
 	       le32toh(v->sb.flags) & MBATCH_JOURNAL_SB_F_INTERNAL ?
@@ -483,7 +475,7 @@ static void jv_json(struct jview *v, const char *queue)
 	mb_jadd_str(j, "kind", le32toh(v->sb.flags) &
 		    MBATCH_JOURNAL_SB_F_INTERNAL ? "internal" : "device");
 	mb_jadd_u64(j, "size", le64toh(v->sb.size));
-	uuid_str(v->sb.uuid, uuid, sizeof(uuid));
+	mb_fmt_uuid(v->sb.uuid, uuid, sizeof(uuid));
 	mb_jadd_str(j, "uuid", uuid);
 	mb_jadd_u64(j, "generation", le64toh(v->sb.generation));
 	mb_jadd_u64(j, "copy", (uint64_t)v->copy);

@@ -53,6 +53,7 @@ int mb_parse_size(const char *s, uint64_t *v);
 const char *mb_op_name(uint32_t op);
 const char *mb_state_name(uint32_t state);
 char *mb_fmt_size(uint64_t v, char *buf, size_t len);
+char *mb_fmt_uuid(const unsigned char *u, char *buf, size_t len);
 bool mb_name_ok(const char *name);
 int mb_split_hostport(const char *s, char *host, size_t hlen, char *port,
 		      size_t plen);

@@ -37,12 +37,8 @@ static struct json_object *journal_json(struct nlattr **tb)
 			    nla_get_u64(tb[MBATCH_A_QUEUE_JOURNAL_SIZE]));
 	if (tb[MBATCH_A_QUEUE_JOURNAL_UUID] &&
 	    nla_len(tb[MBATCH_A_QUEUE_JOURNAL_UUID]) == 16) {
-		const unsigned char *u = nla_data(tb[MBATCH_A_QUEUE_JOURNAL_UUID]);
-
-		snprintf(uuid, sizeof(uuid),
-			 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-			 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8],
-			 u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+		mb_fmt_uuid(nla_data(tb[MBATCH_A_QUEUE_JOURNAL_UUID]), uuid,
+			    sizeof(uuid));
 		mb_jadd_str(j, "uuid", uuid);
 	}
 	if (tb[MBATCH_A_QUEUE_JOURNAL_GENERATION])

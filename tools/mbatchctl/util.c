@@ -116,6 +116,16 @@ const char *mb_state_name(uint32_t state)
 }
 
 /* "64MiB" when exact, the plain byte count otherwise. */
+/* 16 bytes as a UUID's 36 characters (@len at least 37). */
+char *mb_fmt_uuid(const unsigned char *u, char *buf, size_t len)
+{
+	snprintf(buf, len,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9],
+		 u[10], u[11], u[12], u[13], u[14], u[15]);
+	return buf;
+}
+
 char *mb_fmt_size(uint64_t v, char *buf, size_t len)
 {
 	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB" };
