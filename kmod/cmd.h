@@ -88,6 +88,8 @@ struct mbatch_io {
 	u64 offset;
 	u32 len;
 	bool flush_cp;			/* the head checkpoint's flush */
+	bool logged;			/* its START is in the journal */
+	struct mbatch_io *gnext;	/* its dispatch group (exec.c) */
 };
 
 /* Command flags (iflags), private to the module. */

@@ -19,6 +19,7 @@
 #include "cmd.h"
 #include "exec.h"
 #include "fault.h"
+#include "journal.h"
 #include "notify.h"
 #include "queue.h"
 #include "session.h"
@@ -32,8 +33,30 @@ enum mbatch_action {
 
 struct mbatch_cp_note {
 	struct mbatch_command cp;		/* copy of the checkpoint's result */
+	u64 epoch;				/* checkpoints done, it too */
 	bool halted;
+	bool durable;				/* its flush completed */
+	bool jopen;				/* the session is in the journal */
 };
+
+/*
+ * A dispatch round's ios on a queue with a journal: sent once the START
+ * record of those that change the device is durable (jrec.c).
+ */
+struct mbatch_group {
+	struct mbatch_journal *j;
+	struct mbatch_io *first;
+	struct mbatch_io **tail;
+	u32 nr_starts;
+};
+
+/* Does the journal log this io's commands (they change the device)? */
+static bool mbatch_io_logs(const struct mbatch_io *io)
+{
+	return !io->flush_cp && (io->op == MBATCH_OP_WRITE ||
+				 io->op == MBATCH_OP_WRITE_ZEROES ||
+				 io->op == MBATCH_OP_DISCARD);
+}
 
 void mbatch_exec_init(struct mbatch_exec *ex, struct mbatch_session *s)
 {
@@ -77,6 +100,8 @@ void mbatch_exec_detach(struct mbatch_exec *ex)
 
 	if (!q)
 		return;
+	if (ex->jopen)
+		mbatch_jrec_close(q->journal, ex->s->id);
 	spin_lock_irqsave(&q->lock, flags);
 	list_del(&ex->qnode);
 	if (ex->counted)
@@ -302,6 +327,9 @@ static void mbatch_checkpoint_done_locked(struct mbatch_exec *ex,
 		status = ex->cp_flush_err;
 	else
 		status = ex->epoch_err ?: ex->cp_flush_err;
+	note->durable = (cp->flags & MBATCH_MSG_F_DURABLE) && ex->cp_flushed &&
+			!ex->cp_flush_err;
+	note->jopen = ex->jopen;
 	ex->epoch_err = 0;
 	ex->cp_flush_err = 0;
 	ex->cp_flushed = false;
@@ -311,6 +339,7 @@ static void mbatch_checkpoint_done_locked(struct mbatch_exec *ex,
 		mbatch_session_halt_locked(s, status, cp);
 	mbatch_session_end_locked(s, cp, MBATCH_OUTCOME_DONE, status);
 	note->cp = *cp;
+	note->epoch = s->done_epoch;
 	note->halted = halt;
 	if (halt)
 		mbatch_exec_cancel_all_locked(ex, NULL);
@@ -360,7 +389,13 @@ static struct mbatch_io *mbatch_build_io_locked(struct mbatch_exec *ex)
 	io->len = 0;
 	io->nr = 0;
 	io->flush_cp = false;
+	io->logged = false;
 	pages = 0;
+	/* Its session's first command the journal logs opens it there. */
+	if (q->journal && !ex->jopen && mbatch_io_logs(io)) {
+		ex->jopen = true;
+		mbatch_jrec_open(q->journal, s->id, s->ops->jkind);
+	}
 
 	for (;;) {
 		struct rb_node *rn = rb_next(&cmd->rb);
@@ -454,6 +489,7 @@ static enum mbatch_action mbatch_next_locked(struct mbatch_exec *ex,
 			io->op = MBATCH_OP_FLUSH;
 			io->nr = 1;
 			io->flush_cp = true;
+			io->logged = false;
 			atomic_inc(&q->inflight);
 			return MBATCH_ACT_SUBMIT;
 		}
@@ -475,6 +511,7 @@ static void mbatch_io_done(struct mbatch_io *io, int err)
 	struct mbatch_session *s = ex->s;
 	struct mbatch_queue *q = ex->q;
 	unsigned int nr = io->flush_cp ? 1 : io->nr;
+	bool logged = io->logged;
 	struct mbatch_command *cmd, *tmp;
 	unsigned long flags;
 	LIST_HEAD(done);
@@ -499,6 +536,8 @@ static void mbatch_io_done(struct mbatch_io *io, int err)
 				ex->epoch_err = err;
 			ex->head_inflight--;
 			s->inflight--;
+			if (logged)
+				mbatch_jrec_done(q->journal, s->id, cmd->seq, err);
 			if (cmd->iflags & MBATCH_CMD_F_PLANT)
 				mbatch_session_end_locked(s, cmd,
 							  MBATCH_OUTCOME_CANCELLED,
@@ -511,6 +550,9 @@ static void mbatch_io_done(struct mbatch_io *io, int err)
 	spin_unlock_irqrestore(&s->lock, flags);
 
 	atomic_sub(nr, &q->inflight);
+	/* Its DONE entries are written by the dispatch work. */
+	if (logged)
+		queue_work(q->wq, &q->dispatch_work);
 	mbatch_session_kick(s);
 	/* The kick holds its own reference; drop the one of this io. */
 	mbatch_session_put(s);
@@ -620,17 +662,14 @@ static struct bio *mbatch_data_bio(struct mbatch_io *io,
 	return bio;
 }
 
+/* Send @io; it holds a reference to its session until it completes. */
 static void mbatch_io_submit(struct mbatch_exec *ex, struct mbatch_io *io)
 {
-	struct mbatch_session *s = ex->s;
 	struct block_device *bdev = ex->q->bdev.bdev;
 	/* Asked each time: a device can lose WRITE_ZEROES (SCSI does). */
 	bool zeroes = bdev_write_zeroes_sectors(bdev) > 0;
 	blk_opf_t opf = mbatch_io_opf(io->op, zeroes);
 	struct bio *bio;
-
-	/* The io holds the session until it completes. */
-	kref_get(&s->ref);
 
 	if (io->op == MBATCH_OP_WRITE_ZEROES && !zeroes) {
 		bio = mbatch_zero_pages_bio(io, bdev);
@@ -648,8 +687,61 @@ static void mbatch_io_submit(struct mbatch_exec *ex, struct mbatch_io *io)
 	submit_bio(bio);
 }
 
+/*
+ * Send a dispatch group: the journal's entries and the START record of its
+ * ios that change the device first, durably; if that fails, those ios fail
+ * with it and never reach the device.
+ */
+static void mbatch_group_send(struct mbatch_group *g)
+{
+	struct mbatch_io *io, *next;
+	struct blk_plug plug;
+	int err;
+
+	err = mbatch_jrec_commit(g->j, g->nr_starts);
+	blk_start_plug(&plug);
+	for (io = g->first; io; io = next) {
+		next = io->gnext;
+		if (mbatch_io_logs(io)) {
+			if (err) {
+				mbatch_io_done(io, err);
+				continue;
+			}
+			io->logged = true;
+		}
+		mbatch_io_submit(io->ex, io);
+	}
+	blk_finish_plug(&plug);
+	g->first = NULL;
+	g->tail = &g->first;
+	g->nr_starts = 0;
+}
+
+static void mbatch_group_add(struct mbatch_group *g, struct mbatch_io *io)
+{
+	struct mbatch_jkey *k = g->j->recs.skeys;
+	struct mbatch_command *cmd;
+
+	if (mbatch_io_logs(io)) {
+		/* Never more than the queue's depth: they are all at it. */
+		if (g->nr_starts + io->nr > g->j->recs.max_starts)
+			mbatch_group_send(g);
+		list_for_each_entry(cmd, &io->cmds, node) {
+			k[g->nr_starts].session = io->ex->s->id;
+			k[g->nr_starts].seq = cmd->seq;
+			k[g->nr_starts].status = 0;
+			g->nr_starts++;
+		}
+	}
+	/* The io's: the dispatch work's is dropped before the group goes. */
+	kref_get(&io->ex->s->ref);
+	io->gnext = NULL;
+	*g->tail = io;
+	g->tail = &io->gnext;
+}
+
 /* Run one executor; true if it has work but the queue is full. */
-static bool mbatch_exec_run(struct mbatch_exec *ex)
+static bool mbatch_exec_run(struct mbatch_exec *ex, struct mbatch_group *g)
 {
 	struct mbatch_session *s = ex->s;
 	struct mbatch_cp_note note;
@@ -658,6 +750,9 @@ static bool mbatch_exec_run(struct mbatch_exec *ex)
 	bool pull;
 
 	for (;;) {
+		/* Room for what this step may add: an OPEN, a CHECKPOINT. */
+		if (g->j && !mbatch_jrec_room(g->j, 2))
+			mbatch_group_send(g);
 		spin_lock_irq(&s->lock);
 		act = mbatch_next_locked(ex, &io, &note);
 		pull = ex->pull_new;
@@ -669,9 +764,22 @@ static bool mbatch_exec_run(struct mbatch_exec *ex)
 
 		switch (act) {
 		case MBATCH_ACT_SUBMIT:
-			mbatch_io_submit(ex, io);
+			if (g->j) {
+				mbatch_group_add(g, io);
+			} else {
+				kref_get(&s->ref);
+				mbatch_io_submit(ex, io);
+			}
 			continue;
 		case MBATCH_ACT_NOTIFY:
+			if (g->j && note.jopen)
+				mbatch_jrec_checkpoint(g->j, s->id, note.cp.seq,
+						       note.epoch,
+						       note.cp.status,
+						       (note.durable ?
+							MBATCH_JCP_F_DURABLE : 0) |
+						       (note.halted ?
+							MBATCH_JCP_F_HALTED : 0));
 			/* New results: a participant sends them on. */
 			mbatch_session_kick(s);
 			mbatch_notify_checkpoint(s, &note.cp);
@@ -712,13 +820,17 @@ void mbatch_exec_kill(struct mbatch_exec *ex)
 {
 	struct mbatch_session *s = ex->s;
 	struct mbatch_queue *q = ex->q;
-	bool was_queued;
+	bool was_queued, closed;
 	LIST_HEAD(list);
 
 	spin_lock_irq(&s->lock);
 	mbatch_exec_cancel_all_locked(ex, &list);
 	s->held_cmds = s->inflight;
 	s->held_bytes = 0;
+	closed = ex->jopen;
+	if (closed)
+		mbatch_jrec_close(q->journal, s->id);
+	ex->jopen = false;
 	spin_unlock_irq(&s->lock);
 
 	spin_lock_irq(&q->lock);
@@ -736,6 +848,9 @@ void mbatch_exec_kill(struct mbatch_exec *ex)
 	mbatch_cmd_free_list(&list);
 	if (was_queued)
 		mbatch_session_put(s);
+	/* Its CLOSE is written by the dispatch work, or at the queue's end. */
+	if (closed && !READ_ONCE(q->dead))
+		queue_work(q->wq, &q->dispatch_work);
 }
 
 void mbatch_exec_dispatch_work(struct work_struct *work)
@@ -743,10 +858,15 @@ void mbatch_exec_dispatch_work(struct work_struct *work)
 	struct mbatch_queue *q = container_of(work, struct mbatch_queue,
 					      dispatch_work);
 	struct mbatch_exec *ex, *first_starved = NULL;
+	struct mbatch_group g = { .j = q->journal, .tail = &g.first };
 	struct blk_plug plug;
 
-	/* Let each round of bios reach the device as one batch. */
-	blk_start_plug(&plug);
+	/*
+	 * Let each round of bios reach the device as one batch: as they are
+	 * built, or, with a journal, once their START record is durable.
+	 */
+	if (!g.j)
+		blk_start_plug(&plug);
 	for (;;) {
 		spin_lock_irq(&q->lock);
 		ex = list_first_entry_or_null(&q->runq, struct mbatch_exec,
@@ -759,7 +879,7 @@ void mbatch_exec_dispatch_work(struct work_struct *work)
 		ex->on_runq = false;
 		spin_unlock_irq(&q->lock);
 
-		if (mbatch_exec_run(ex)) {
+		if (mbatch_exec_run(ex, &g)) {
 			/* Keep it listed: the next completion runs it again. */
 			spin_lock_irq(&q->lock);
 			if (!ex->on_runq && !q->dead &&
@@ -776,7 +896,11 @@ void mbatch_exec_dispatch_work(struct work_struct *work)
 		if (first_starved && atomic_read(&q->inflight) >= q->depth)
 			break;
 	}
-	blk_finish_plug(&plug);
+	if (!g.j)
+		blk_finish_plug(&plug);
+	/* Completions ride with the next group, or go once none is out. */
+	else if (g.first || mbatch_jrec_pending(g.j, true))
+		mbatch_group_send(&g);
 }
 
 /* A queue's counters: its closed sessions' and its open ones'. */

@@ -28,6 +28,7 @@ struct mbatch_exec {
 	struct list_head runq_node;	/* q->runq, under q->lock */
 	bool on_runq;			/* ... holding a session reference */
 	bool counted;			/* in q->nr_sessions */
+	bool jopen;			/* OPEN in the queue's journal; s->lock */
 
 	/* Under the session's lock. */
 	int epoch_err;			/* first error of the head epoch */

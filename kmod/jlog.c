@@ -18,11 +18,13 @@
  * An append rewrites the tail block whole, with FUA: the records already in
  * it are written again as they were, so a write torn at a logical block
  * leaves each of them either as it was or as it was (the bytes are the
- * same), and only the record being appended can be lost, before its append
- * returned. One append at a time (the log's mutex), so what is durable is
- * always a prefix of the log.
+ * same), and only the records being appended can be lost, before their
+ * append returned: the last ones of the log, so the damage rule holds. One
+ * append at a time (the log's mutex), so what is durable is always a
+ * prefix of the log.
  */
 #include <linux/crc32c.h>
+#include <linux/err.h>
 #include <linux/gfp.h>
 #include <linux/highmem.h>
 #include <linux/string.h>
@@ -36,6 +38,12 @@
 static_assert(sizeof(struct mbatch_journal_rec) == 24);
 static_assert(sizeof(struct mbatch_jrec_use) == 32);
 static_assert(sizeof(struct mbatch_jrec_use) <= MBATCH_JOURNAL_REC_MAX);
+static_assert(sizeof(struct mbatch_jrec_session) == 32);
+static_assert(sizeof(struct mbatch_jrec_start) == 32);
+static_assert(sizeof(struct mbatch_jrange) == 16);
+static_assert(sizeof(struct mbatch_jrec_done) == 32);
+static_assert(sizeof(struct mbatch_jdone) == 24);
+static_assert(sizeof(struct mbatch_jrec_checkpoint) == 56);
 static_assert(MB_JB % MBATCH_JOURNAL_REC_MAX == 0);
 
 /* CRC32C of a record of @len bytes, over the uuid, its crc field taken 0. */
@@ -68,14 +76,82 @@ static int mbatch_jlog_read(struct mbatch_journal *j, u64 blk,
 				 REQ_OP_READ | REQ_SYNC);
 }
 
-/* The length a record of @type must have, or 0 for a type not known. */
-static u16 mbatch_jrec_len(u16 type)
+static bool mbatch_jstatus_ok(__le32 status)
 {
+	s32 st = (s32)le32_to_cpu(status);
+
+	return st <= 0 && st >= -MAX_ERRNO;
+}
+
+static bool mbatch_jrange_ok(const struct mbatch_jrange *r)
+{
+	u64 first = le64_to_cpu(r->first_seq);
+	u32 count = le32_to_cpu(r->count);
+
+	return count && first && first + count > first;
+}
+
+/* A START or DONE record: a count of entries of @size, each checked. */
+static bool mbatch_jrec_runs_ok(const u8 *rec, u16 len, size_t size)
+{
+	const struct mbatch_jrec_start *r = (const void *)rec;
+	const u8 *e = rec + sizeof(*r);
+	u32 nr = le32_to_cpu(r->nr);
+
+	if (len < sizeof(*r) + size || (len - sizeof(*r)) % size ||
+	    nr != (len - sizeof(*r)) / size || r->reserved)
+		return false;
+	for (; e < rec + len; e += size) {
+		const struct mbatch_jdone *d = (const void *)e;
+
+		if (!mbatch_jrange_ok(&d->range))
+			return false;
+		if (size == sizeof(*d) &&
+		    (!mbatch_jstatus_ok(d->status) || d->reserved))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Is the sealed record @rec of @len bytes one this module writes? 1 yes, 0
+ * not as written (malformed), -1 a type it does not know.
+ */
+static int mbatch_jrec_valid(const u8 *rec, u16 len)
+{
+	const struct mbatch_journal_rec *h = (const void *)rec;
+	const struct mbatch_jrec_session *ss = (const void *)rec;
+	const struct mbatch_jrec_checkpoint *cp = (const void *)rec;
+	u16 type = le16_to_cpu(h->type), kind;
+
+	if (h->reserved)
+		return type >= MBATCH_JREC_USE && type <= MBATCH_JREC_CHECKPOINT ?
+		       0 : -1;
 	switch (type) {
 	case MBATCH_JREC_USE:
-		return sizeof(struct mbatch_jrec_use);
+		return len == sizeof(struct mbatch_jrec_use);
+	case MBATCH_JREC_OPEN:
+	case MBATCH_JREC_CLOSE:
+		if (len != sizeof(*ss) || ss->reserved)
+			return 0;
+		kind = le16_to_cpu(ss->kind);
+		if (type == MBATCH_JREC_CLOSE)
+			return !kind;
+		return kind == MBATCH_JSESSION_LOCAL ||
+		       kind == MBATCH_JSESSION_PARTICIPANT;
+	case MBATCH_JREC_START:
+		return mbatch_jrec_runs_ok(rec, len,
+					   sizeof(struct mbatch_jrange));
+	case MBATCH_JREC_DONE:
+		return mbatch_jrec_runs_ok(rec, len,
+					   sizeof(struct mbatch_jdone));
+	case MBATCH_JREC_CHECKPOINT:
+		return len == sizeof(*cp) && !cp->reserved &&
+		       !(le32_to_cpu(cp->flags) & ~MBATCH_JCP_F_ALL) &&
+		       le64_to_cpu(cp->seq) && le64_to_cpu(cp->epoch) &&
+		       mbatch_jstatus_ok(cp->status);
 	default:
-		return 0;
+		return -1;
 	}
 }
 
@@ -113,18 +189,20 @@ mbatch_jrec_check(const struct mbatch_journal *j, const u8 *blk, u32 off,
 {
 	const struct mbatch_journal_rec *r = (const void *)(blk + off);
 	u64 rseq;
-	u16 len, want;
+	int valid;
+	u16 len;
 
 	if (!mbatch_jrec_sealed(j, blk, off, &rseq) || rseq != seq)
 		return MBATCH_JREC_NONE;
 	len = le16_to_cpu(r->len);
-	want = mbatch_jrec_len(le16_to_cpu(r->type));
-	if (!want) {
+	valid = mbatch_jrec_valid(blk + off, len);
+	if (valid < 0) {
 		*why = "the journal's log holds a record type this module does not know";
 		return MBATCH_JREC_BAD;
 	}
 	/* Sealed, so written so: longer or unaligned is not a torn record. */
-	if (len != want || r->reserved) {
+	if (!valid || len > MBATCH_JOURNAL_REC_MAX ||
+	    !IS_ALIGNED(len, MBATCH_JOURNAL_REC_ALIGN)) {
 		*why = "the journal's log holds a malformed record";
 		return MBATCH_JREC_BAD;
 	}
@@ -270,35 +348,80 @@ static u64 mbatch_jlog_room(const struct mbatch_jlog *lg)
 }
 
 /*
- * Append the record @rec of @len bytes (its header is filled here) and
- * wait until it is durable. -ENOSPC: the log is full. Sleeps.
+ * Write the tail block with the records staged in it; on failure the log
+ * takes no more: what was staged is not known to be there, nor not to be,
+ * and no record may take its place until the log is read again.
  */
-int mbatch_jlog_append(struct mbatch_journal *j,
-		       struct mbatch_journal_rec *rec, u16 type, u16 len)
+static int mbatch_jlog_write_tail(struct mbatch_journal *j)
 {
 	struct mbatch_jlog *lg = &j->log;
-	u8 *blk;
 	int err;
 
+	err = mbatch_journal_rw(j->bdev, mbatch_jlog_pos(j, lg->tail),
+				lg->tail_page, REQ_OP_WRITE | REQ_SYNC | REQ_FUA);
+	if (!err && mbatch_fault_take(&mbatch_fault_jlog_write_eio))
+		err = -EIO;
+	spin_lock(&lg->info_lock);
+	lg->writes++;
+	if (err) {
+		memset(page_address(lg->tail_page) + lg->staged_off, 0,
+		       lg->tail_off - lg->staged_off);
+		lg->tail_off = lg->staged_off;
+		lg->next_seq -= lg->staged;
+		lg->failed = true;
+	} else {
+		lg->records += lg->staged;
+		lg->staged_off = lg->tail_off;
+	}
+	lg->staged = 0;
+	spin_unlock(&lg->info_lock);
+	return err;
+}
+
+/*
+ * Appending: mbatch_jlog_begin(), a record or more with mbatch_jlog_add(),
+ * each durable when it returns, then mbatch_jlog_end(). The records go
+ * into the tail block; one that does not fit starts the next, so what is
+ * durable is always a prefix of the log. Sleeps.
+ */
+int mbatch_jlog_begin(struct mbatch_journal *j)
+{
+	struct mbatch_jlog *lg = &j->log;
+
+	mutex_lock(&lg->lock);
+	/* A write that failed may be on the device all the same. */
+	lg->err = lg->failed ? -EIO : 0;
+	return lg->err;
+}
+
+/* Stage the record @rec of @len bytes (its header is filled here). */
+int mbatch_jlog_add(struct mbatch_journal *j, struct mbatch_journal_rec *rec,
+		    u16 type, u16 len)
+{
+	struct mbatch_jlog *lg = &j->log;
+	u8 *blk = page_address(lg->tail_page);
+
+	lockdep_assert_held(&lg->lock);
 	if (WARN_ON_ONCE(len < MB_JREC_HDR || len > MBATCH_JOURNAL_REC_MAX ||
 			 !IS_ALIGNED(len, MBATCH_JOURNAL_REC_ALIGN)))
-		return -EINVAL;
-	mutex_lock(&lg->lock);
-	blk = page_address(lg->tail_page);
-	/* A write that failed may be on the device all the same. */
-	if (lg->failed) {
-		err = -EIO;
-		goto out;
-	}
+		lg->err = lg->err ?: -EINVAL;
+	if (lg->err)
+		return lg->err;
 	/* Room for one record of the largest kind: it fits here or next. */
 	if (!mbatch_jlog_room(lg)) {
-		err = -ENOSPC;
-		goto out;
+		lg->err = -ENOSPC;
+		return lg->err;
 	}
 	if (lg->tail_off + len > MB_JB) {
+		if (lg->staged) {
+			lg->err = mbatch_jlog_write_tail(j);
+			if (lg->err)
+				return lg->err;
+		}
 		spin_lock(&lg->info_lock);
 		lg->tail = (lg->tail + 1) % lg->nblocks;
 		lg->tail_off = 0;
+		lg->staged_off = 0;
 		lg->tail_seq = lg->next_seq;
 		spin_unlock(&lg->info_lock);
 		memset(blk, 0, MB_JB);
@@ -311,48 +434,71 @@ int mbatch_jlog_append(struct mbatch_journal *j,
 	rec->reserved = 0;
 	rec->crc = cpu_to_le32(mbatch_jrec_crc(j, (const u8 *)rec, len));
 	memcpy(blk + lg->tail_off, rec, len);
-	err = mbatch_journal_rw(j->bdev, mbatch_jlog_pos(j, lg->tail),
-				lg->tail_page, REQ_OP_WRITE | REQ_SYNC | REQ_FUA);
-	if (!err && mbatch_fault_take(&mbatch_fault_jlog_write_eio))
-		err = -EIO;
-	if (err) {
-		/*
-		 * Not known to be appended, nor known not to be: no record
-		 * may take its place until the log is read again.
-		 */
-		memset(blk + lg->tail_off, 0, len);
-		lg->failed = true;
-		goto out;
-	}
 	spin_lock(&lg->info_lock);
 	lg->tail_off += len;
 	lg->next_seq++;
-	lg->records++;
+	lg->staged++;
 	spin_unlock(&lg->info_lock);
-out:
-	mutex_unlock(&lg->lock);
+	/*
+	 * Each record its own write: a write torn at a logical block could
+	 * keep a later record of two and lose the earlier, which the log
+	 * could not tell from damage.
+	 */
+	lg->err = mbatch_jlog_write_tail(j);
+	return lg->err;
+}
+
+/* Write what is staged, keeping the log's mutex. */
+int mbatch_jlog_sync(struct mbatch_journal *j)
+{
+	struct mbatch_jlog *lg = &j->log;
+
+	if (!lg->err && lg->staged)
+		lg->err = mbatch_jlog_write_tail(j);
+	return lg->err;
+}
+
+int mbatch_jlog_end(struct mbatch_journal *j)
+{
+	int err = mbatch_jlog_sync(j);
+
+	mutex_unlock(&j->log.lock);
 	return err;
+}
+
+/* One record, durably. -ENOSPC: the log is full. Sleeps. */
+int mbatch_jlog_append(struct mbatch_journal *j,
+		       struct mbatch_journal_rec *rec, u16 type, u16 len)
+{
+	int err;
+
+	err = mbatch_jlog_begin(j);
+	if (!err)
+		mbatch_jlog_add(j, rec, type, len);
+	return mbatch_jlog_end(j) ?: err;
 }
 
 /*
  * Trim the log when its records fill more than half of its blocks: its
  * head becomes the tail block, in j->sb for the superblock write that
- * follows. Version 1 logs nothing a later use reads back, so what goes is
- * history only. Before appends begin, after the scan.
+ * follows; true if it did. Version 1 restores nothing from the log, so
+ * what goes is history only. After the scan, before appends begin or with
+ * the log's mutex held and nothing staged.
  */
-void mbatch_jlog_trim(struct mbatch_journal *j)
+bool mbatch_jlog_trim(struct mbatch_journal *j)
 {
 	struct mbatch_jlog *lg = &j->log;
 	u64 used = (lg->tail + lg->nblocks - lg->head) % lg->nblocks + 1;
 
 	if (used <= lg->nblocks / 2)
-		return;
+		return false;
 	spin_lock(&lg->info_lock);
 	lg->head = lg->tail;
 	lg->records = lg->next_seq - lg->tail_seq;
-	spin_unlock(&lg->info_lock);
 	j->sb.log_head = cpu_to_le64(lg->tail * MB_JB);
 	j->sb.log_head_seq = cpu_to_le64(lg->tail_seq);
+	spin_unlock(&lg->info_lock);
+	return true;
 }
 
 void mbatch_jlog_info(struct mbatch_journal *j, struct mbatch_jlog_info *info)
@@ -360,9 +506,10 @@ void mbatch_jlog_info(struct mbatch_journal *j, struct mbatch_jlog_info *info)
 	struct mbatch_jlog *lg = &j->log;
 
 	spin_lock(&lg->info_lock);
-	info->last_seq = lg->next_seq - 1;
+	info->last_seq = lg->next_seq - lg->staged - 1;
 	info->records = lg->records;
 	info->room = mbatch_jlog_room(lg);
+	info->writes = lg->writes;
 	spin_unlock(&lg->info_lock);
 }
 

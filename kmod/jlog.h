@@ -27,20 +27,30 @@ struct mbatch_jlog {
 	u64 next_seq;
 	u64 records;			/* from head to tail */
 	bool failed;			/* an append failed: no more; lock */
+	int err;			/* of this append; lock */
+	u32 staged;			/* records not yet written; lock */
+	u32 staged_off;			/* ... from this offset of the tail */
+	u64 writes;			/* block writes of appends */
 	struct page *tail_page;		/* the tail block as on disk; lock */
 };
 
 int mbatch_jlog_scan(struct mbatch_journal *j, bool made,
 		     struct mbatch_journal_fault *f);
+int mbatch_jlog_begin(struct mbatch_journal *j);
+int mbatch_jlog_add(struct mbatch_journal *j, struct mbatch_journal_rec *rec,
+		    u16 type, u16 len);
+int mbatch_jlog_sync(struct mbatch_journal *j);
+int mbatch_jlog_end(struct mbatch_journal *j);
 int mbatch_jlog_append(struct mbatch_journal *j,
 		       struct mbatch_journal_rec *rec, u16 type, u16 len);
-void mbatch_jlog_trim(struct mbatch_journal *j);
+bool mbatch_jlog_trim(struct mbatch_journal *j);
 void mbatch_jlog_free(struct mbatch_journal *j);
 
 struct mbatch_jlog_info {
 	u64 last_seq;			/* 0: no record */
 	u64 records;
 	u64 room;			/* records that fit at least */
+	u64 writes;			/* block writes of appends */
 };
 
 void mbatch_jlog_info(struct mbatch_journal *j, struct mbatch_jlog_info *info);

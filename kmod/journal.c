@@ -483,10 +483,13 @@ out_mem:
 	if (err)
 		mbatch_jlog_free(j);
 	kfree(blks);
+	if (!err) {
+		/* Kept for the superblock writes of trimming. */
+		j->sb_page = page;
+		return 0;
+	}
 	if (page)
 		__free_page(page);
-	if (!err)
-		return 0;
 out_dev:
 	mbatch_journal_close_dev(j);
 	return err;
@@ -494,6 +497,10 @@ out_dev:
 
 void mbatch_journal_close(struct mbatch_journal *j)
 {
+	mbatch_jrec_free(j);
+	if (j->sb_page)
+		__free_page(j->sb_page);
+	j->sb_page = NULL;
 	mbatch_jlog_free(j);
 	mbatch_journal_close_dev(j);
 }
@@ -535,7 +542,36 @@ out:
 	return err;
 }
 
-u64 mbatch_journal_generation(const struct mbatch_journal *j)
+u64 mbatch_journal_generation(struct mbatch_journal *j)
 {
-	return le64_to_cpu(j->sb.generation);
+	u64 gen;
+
+	spin_lock(&j->log.info_lock);
+	gen = le64_to_cpu(j->sb.generation);
+	spin_unlock(&j->log.info_lock);
+	return gen;
+}
+
+/*
+ * After an append, the log's mutex held: a log more than half full is
+ * trimmed (mbatch_jlog_trim()), and the superblock that says so written to
+ * the other copy, one generation up. A failed write leaves the log taking
+ * no more appends: which copy holds is not known until it is read again.
+ */
+int mbatch_journal_trim_locked(struct mbatch_journal *j)
+{
+	int err;
+
+	lockdep_assert_held(&j->log.lock);
+	if (j->log.failed || !mbatch_jlog_trim(j))
+		return 0;
+	spin_lock(&j->log.info_lock);
+	le64_add_cpu(&j->sb.generation, 1);
+	spin_unlock(&j->log.info_lock);
+	err = mbatch_journal_write_sb(j, j->sb_page, j->next_copy);
+	if (err)
+		j->log.failed = true;
+	else
+		j->next_copy = !j->next_copy;
+	return err;
 }

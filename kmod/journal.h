@@ -14,6 +14,7 @@
 
 #include "compat.h"
 #include "jlog.h"
+#include "jrec.h"
 
 struct block_device;
 
@@ -43,10 +44,15 @@ struct mbatch_journal {
 	struct block_device *bdev;	/* where the area is */
 	u64 start;			/* byte offset of the area on bdev */
 	u64 size;
-	/* Fixed once the queue is published: written only by open. */
+	/*
+	 * Written by open, then by trimming with the log's mutex and, for
+	 * the log's head and the generation, its info_lock held.
+	 */
 	struct mbatch_journal_sb sb;	/* the copy last written */
 	unsigned int next_copy;		/* the slot the next write goes to */
+	struct page *sb_page;		/* for those writes */
 	struct mbatch_jlog log;
+	struct mbatch_jrecs recs;	/* a queue's, once it is published */
 };
 
 int mbatch_journal_open(struct mbatch_journal *j,
@@ -56,7 +62,8 @@ int mbatch_journal_open(struct mbatch_journal *j,
 void mbatch_journal_close(struct mbatch_journal *j);
 int mbatch_journal_refuse_data(struct block_device *data,
 			       struct mbatch_journal_fault *f);
-u64 mbatch_journal_generation(const struct mbatch_journal *j);
+u64 mbatch_journal_generation(struct mbatch_journal *j);
+int mbatch_journal_trim_locked(struct mbatch_journal *j);
 int mbatch_journal_rw(struct block_device *bdev, u64 pos, struct page *page,
 		      blk_opf_t opf);
 

@@ -84,6 +84,7 @@ static void mbatch_local_free(struct mbatch_session *s)
 
 static const struct mbatch_session_ops mbatch_local_ops = {
 	.kind = "local",
+	.jkind = MBATCH_JSESSION_LOCAL,
 	.geometry = mbatch_local_geometry,
 	.queue = mbatch_local_queue,
 	.kick = mbatch_local_kick,

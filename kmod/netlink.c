@@ -267,7 +267,9 @@ static int mbatch_put_journal(struct sk_buff *skb, struct mbatch_journal *j)
 	    nla_put_u64_64bit(skb, MBATCH_A_QUEUE_JOURNAL_LOG_RECORDS,
 			      log.records, MBATCH_A_PAD) ||
 	    nla_put_u64_64bit(skb, MBATCH_A_QUEUE_JOURNAL_LOG_ROOM,
-			      log.room, MBATCH_A_PAD))
+			      log.room, MBATCH_A_PAD) ||
+	    nla_put_u64_64bit(skb, MBATCH_A_QUEUE_JOURNAL_LOG_WRITES,
+			      log.writes, MBATCH_A_PAD))
 		return -EMSGSIZE;
 	return 0;
 }

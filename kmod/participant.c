@@ -277,6 +277,7 @@ static void mbatch_part_free(struct mbatch_session *s)
 
 static const struct mbatch_session_ops mbatch_participant_ops = {
 	.kind = "participant",
+	.jkind = MBATCH_JSESSION_PARTICIPANT,
 	.geometry = mbatch_part_geometry,
 	.queue = mbatch_part_queue,
 	.kick = mbatch_part_kick,

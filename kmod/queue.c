@@ -24,6 +24,9 @@ static DECLARE_WAIT_QUEUE_HEAD(mbatch_queues_gone);
 static void mbatch_queue_close_devs(struct mbatch_queue *q)
 {
 	if (q->journal) {
+		/* What its last sessions' ends left to write. */
+		if (mbatch_jrec_pending(q->journal, false))
+			mbatch_jrec_commit(q->journal, 0);
 		mbatch_journal_close(q->journal);
 		kfree(q->journal);
 		q->journal = NULL;
@@ -118,6 +121,11 @@ static int mbatch_queue_journal(struct mbatch_queue *q,
 		if (!j)
 			return -ENOMEM;
 		err = mbatch_journal_open(j, &cfg->journal, q->bdev.bdev, &f);
+		if (!err) {
+			err = mbatch_jrec_init(j, q->depth);
+			if (err)
+				mbatch_journal_close(j);
+		}
 		if (err)
 			kfree(j);
 		else

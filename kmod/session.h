@@ -31,6 +31,7 @@ struct netlink_ext_ack;
 
 struct mbatch_session_ops {
 	const char *kind;
+	u16 jkind;			/* MBATCH_JSESSION_*: on a queue */
 	/* What messages are checked against; -EAGAIN if not known yet. */
 	int (*geometry)(struct mbatch_session *s, struct mbatch_geom *g,
 			struct netlink_ext_ack *extack);

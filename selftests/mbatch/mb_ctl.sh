@@ -291,6 +291,54 @@ expect 0 journal show "$DEV" records 1 &&
 	grep -q "^log .* 2 records, last 2;" "$TMP/out" &&
 	grep -q "^  2 .* use .*generation 2$" "$TMP/out" ||
 	fail "journal show: $(cat "$TMP/out")"
+# a session's writes are logged: OPEN, a START and DONEs for the three
+# writes (not the read), the durable checkpoint, CLOSE; the tool's view is
+# QUEUE_GET's, which counts the log's writes
+cat >"$TMP/jw.mb" <<'SCRIPT'
+write 0 4K
+write 8K 4K
+read 0 4K
+checkpoint durable
+write 16K 4K
+checkpoint
+SCRIPT
+expect 0 run "$Q" -f "$TMP/jw.mb"
+# the CLOSE is written by the queue's dispatch work once the session ends
+for _ in $(seq 20); do
+	ctl queue journal "$Q" records 1 2>/dev/null | grep -q " close " && break
+	sleep 0.2
+done
+expect 0 --json queue show "$Q" && cp "$TMP/out" "$TMP/qshow.json"
+expect 0 --json queue journal "$Q" records all &&
+	python3 -c '
+import json, sys
+q = json.load(open(sys.argv[1]))["queues"][0]["journal"]
+j = json.load(open(sys.argv[2]))["journal"]
+R = [r for r in j["records"] if r["seq"] > 2]
+T = [r["type"] for r in R]
+starts = sum(r["commands"] for r in R if r["type"] == "start")
+dones = [x for r in R if r["type"] == "done" for x in r["runs"]]
+cps = [r for r in R if r["type"] == "checkpoint"]
+sid = R[0]["session"]
+ok = (T[0] == "open" and R[0]["kind"] == "local" and T[-1] == "close" and
+      R[-1]["session"] == sid and starts == 3 and
+      sum(x["count"] for x in dones) == 3 and
+      all(x["status"] == 0 and x["session"] == sid for x in dones) and
+      len(cps) == 2 and cps[0]["durable"] and not cps[1]["durable"] and
+      [c["epoch"] for c in cps] == [1, 2] and
+      j["durable"] == [{"session": sid, "epoch": 1,
+                        "checkpoint_seq": cps[0]["checkpoint_seq"],
+                        "record": cps[0]["seq"]}] and
+      q["log"]["writes"] == q["log"]["seq"] - 1 and
+      q["log"]["seq"] == j["log"]["seq"] and "refused" not in j["log"])
+sys.exit(0 if ok else 1)' "$TMP/qshow.json" "$TMP/out" ||
+	fail "queue journal: session records: $(cat "$TMP/out")"
+expect 0 queue journal "$Q" records all &&
+	grep -q "^  3 .* open .*session [0-9]* local$" "$TMP/out" &&
+	grep -q " start .*1 commands: s[0-9]*:[0-9]*$" "$TMP/out" &&
+	grep -q " checkpoint .* epoch 1 status 0 durable$" "$TMP/out" &&
+	grep -q "^durable   session [0-9]* epoch 1 " "$TMP/out" ||
+	fail "queue journal: session records in text: $(cat "$TMP/out")"
 expect 1 queue journal nosuchq
 expect 0 queue del "$Q"
 for _ in 1 2 3 4 5; do nullb_free "$NB" && break; sleep 1; done

@@ -1311,3 +1311,340 @@ TEST_F_TIMEOUT(journal, log_fuzz, 180)
 }
 
 TEST_HARNESS_MAIN
+
+/* A record of the log as read back: where, and a copy of it. */
+struct lrec {
+	uint64_t seq;
+	uint16_t type, len;
+	unsigned char b[MBATCH_JOURNAL_REC_MAX];
+};
+
+/*
+ * Read the log from its head (block 0, record 1: nothing trimmed) to its
+ * end as the module does; up to @max records into @out, their count back.
+ */
+static int log_records(const struct jlog *lg, struct lrec *out, int max)
+{
+	unsigned char blk[JB];
+	uint64_t b = 0, seq = 1;
+	uint32_t off = 0;
+	int n = 0;
+
+	if (jlog_read(lg, b, blk))
+		return -1;
+	while (n < max) {
+		const struct mbatch_journal_rec *r = (const void *)(blk + off);
+		uint16_t len = off + sizeof(*r) <= JB ? le16toh(r->len) : 0;
+
+		if (off + sizeof(*r) > JB || memcmp(r, "MBTR", 4) ||
+		    le64toh(r->seq) != seq || len < sizeof(*r) ||
+		    off + len > JB ||
+		    le32toh(r->crc) != rec_crc(lg->uuid, blk + off, len)) {
+			if (!off || ++b == lg->nblocks || jlog_read(lg, b, blk))
+				break;
+			off = 0;
+			continue;
+		}
+		out[n].seq = seq;
+		out[n].type = le16toh(r->type);
+		out[n].len = len;
+		memcpy(out[n].b, blk + off, len);
+		n++;
+		seq++;
+		off += len;
+	}
+	return n;
+}
+
+/*
+ * In @recs, the record of @type whose runs hold command @seq of session
+ * @sid: its log sequence number, and the status through @status; 0 when
+ * none, -1 when more than one holds it.
+ */
+static int64_t log_find_run(const struct lrec *recs, int n, uint16_t type,
+			    uint32_t sid, uint64_t seq, int32_t *status)
+{
+	size_t size = type == MBATCH_JREC_START ? sizeof(struct mbatch_jrange) :
+			      sizeof(struct mbatch_jdone);
+	int64_t found = 0;
+	int i;
+	uint32_t k;
+
+	for (i = 0; i < n; i++) {
+		const struct mbatch_jrec_start *r = (const void *)recs[i].b;
+
+		if (recs[i].type != type)
+			continue;
+		for (k = 0; k < le32toh(r->nr); k++) {
+			const struct mbatch_jdone *d = (const void *)
+				(recs[i].b + sizeof(*r) + k * size);
+			uint64_t first = le64toh(d->range.first_seq);
+
+			if (le32toh(d->range.session) != sid || seq < first ||
+			    seq >= first + le32toh(d->range.count))
+				continue;
+			if (found)
+				return -1;
+			found = (int64_t)recs[i].seq;
+			if (status && size == sizeof(*d))
+				*status = (int32_t)le32toh(d->status);
+		}
+	}
+	return found;
+}
+
+/* The log sequence number of @sid's record of @type (OPEN, CLOSE), or 0. */
+static uint64_t log_find_session(const struct lrec *recs, int n, uint16_t type,
+				 uint32_t sid, uint16_t *kind)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		const struct mbatch_jrec_session *ss = (const void *)recs[i].b;
+
+		if (recs[i].type == type && le32toh(ss->session) == sid) {
+			if (kind)
+				*kind = le16toh(ss->kind);
+			return recs[i].seq;
+		}
+	}
+	return 0;
+}
+
+#define NREC 64
+
+/*
+ * A session's commands that change the device are logged: its OPEN before
+ * its first START; one START record for the dispatch group, before the
+ * writes' DONE records (status 0); a READ and a checkpoint in no START; the
+ * durable checkpoint's record after its epoch's DONEs and before the next
+ * epoch's START; CLOSE last. The data reads back, and QUEUE_GET counts the
+ * log's writes.
+ */
+TEST_F(journal, session_records)
+{
+	static const uint64_t at[6] = { 5, 0, 3, 1, 4, 2 };
+	struct qnew q = { .name = self->q, .dev = self->dev,
+			  .kind = MBATCH_JOURNAL_INTERNAL };
+	struct mb_cmd c[10];
+	struct mb_submit_reply rep;
+	struct mb_queue_info qi;
+	struct mb_result *r = NULL;
+	struct lrec *recs;
+	unsigned char *buf, *back;
+	uint32_t sid, nr = 0;
+	uint64_t first, open, close, cp = 0, start0, done_max = 0, writes;
+	int64_t st, dn;
+	int32_t status;
+	uint16_t kind = 0;
+	struct jlog lg;
+	int i, n;
+
+	recs = calloc(NREC, sizeof(*recs));
+	buf = calloc(1, 8 * 4096);
+	back = calloc(1, 4096);
+	ASSERT_TRUE(recs && buf && back);
+	ASSERT_EQ(0, qnew(&self->s, &q)) TH_LOG("%s", mb_strerr(&self->s));
+	ASSERT_EQ(0, mb_queue_get(&self->s, self->q, &qi));
+	EXPECT_EQ(1, qi.log_writes);		/* the USE record */
+	ASSERT_EQ(0, jlog_find(&lg, self->dev, self->bytes, &qi));
+	ASSERT_EQ(0, mb_session_open(&self->s, self->q, 0, &sid));
+
+	for (i = 0; i < 6; i++) {
+		mb_pattern(buf + i * 4096, 4096, self->rng + i, at[i] * 4096);
+		c[i] = (struct mb_cmd){ .tag = i + 1, .op = MBATCH_OP_WRITE,
+			.offset = at[i] * 4096, .len = 4096,
+			.data = buf + i * 4096, .data_len = 4096 };
+	}
+	c[6] = (struct mb_cmd){ .tag = 7, .op = MBATCH_OP_READ, .offset = 0,
+				.len = 4096 };
+	c[7] = (struct mb_cmd){ .tag = 8, .op = MBATCH_OP_CHECKPOINT,
+				.flags = MBATCH_MSG_F_DURABLE };
+	mb_pattern(buf + 6 * 4096, 4096, self->rng + 6, 8 * 4096);
+	c[8] = (struct mb_cmd){ .tag = 9, .op = MBATCH_OP_WRITE,
+		.offset = 8 * 4096, .len = 4096, .data = buf + 6 * 4096,
+		.data_len = 4096 };
+	c[9] = (struct mb_cmd){ .tag = 10, .op = MBATCH_OP_WRITE_ZEROES,
+				.offset = 9 * 4096, .len = 4096 };
+	ASSERT_EQ(0, mb_submit(&self->s, sid, 1, c, 10, &rep))
+		TH_LOG("%s", mb_strerr(&self->s));
+	first = rep.first_seq;
+	ASSERT_EQ(0, mb_collect_all(&self->s, sid, 10, 10000, &r, &nr));
+	ASSERT_EQ(10, nr);
+	for (i = 0; i < 10; i++)
+		EXPECT_EQ(0, r[i].status) TH_LOG("result %d", i);
+	mb_results_free(r, nr);
+	ASSERT_EQ(0, mb_queue_get(&self->s, self->q, &qi));
+	writes = qi.log_writes;
+	EXPECT_EQ(0, mb_session_close(&self->s, sid));
+	ASSERT_EQ(0, del_wait(&self->s, self->q, self->dev, NULL));
+
+	for (i = 0; i < 7; i++) {
+		uint64_t off = i < 6 ? at[i] * 4096 : 8 * 4096;
+
+		ASSERT_EQ(0, mb_pread_direct(self->dev, off, back, 4096));
+		EXPECT_EQ(0, memcmp(buf + i * 4096, back, 4096))
+			TH_LOG("write %d does not read back", i);
+	}
+	ASSERT_EQ(0, mb_pread_direct(self->dev, 9 * 4096, back, 4096));
+	EXPECT_TRUE(mb_is_zero(back, 4096));
+
+	n = log_records(&lg, recs, NREC);
+	ASSERT_LE(6, n);
+	/* A write a record; after QUEUE_GET, the last DONE and the CLOSE. */
+	EXPECT_LE(writes, (uint64_t)n);
+	EXPECT_LE((uint64_t)n - 2, writes);
+	EXPECT_EQ(MBATCH_JREC_USE, recs[0].type);
+	open = log_find_session(recs, n, MBATCH_JREC_OPEN, sid, &kind);
+	close = log_find_session(recs, n, MBATCH_JREC_CLOSE, sid, NULL);
+	EXPECT_NE(0, open);
+	EXPECT_EQ(MBATCH_JSESSION_LOCAL, kind);
+	EXPECT_EQ((uint64_t)recs[n - 1].seq, close)
+		TH_LOG("CLOSE is record %llu of %d", (unsigned long long)close, n);
+
+	start0 = log_find_run(recs, n, MBATCH_JREC_START, sid, first, NULL);
+	for (i = 0; i < 10; i++) {
+		bool logged = i != 6 && i != 7;
+
+		status = 1;
+		st = log_find_run(recs, n, MBATCH_JREC_START, sid, first + i,
+				  NULL);
+		dn = log_find_run(recs, n, MBATCH_JREC_DONE, sid, first + i,
+				  &status);
+		if (!logged) {
+			EXPECT_EQ(0, st) TH_LOG("command %d logged", i);
+			EXPECT_EQ(0, dn) TH_LOG("command %d logged", i);
+			continue;
+		}
+		EXPECT_LT((int64_t)open, st) TH_LOG("command %d", i);
+		EXPECT_LT(st, dn) TH_LOG("command %d: START %lld DONE %lld", i,
+					 (long long)st, (long long)dn);
+		EXPECT_EQ(0, status);
+		/* One dispatch group, one START record. */
+		if (i < 6) {
+			EXPECT_EQ((int64_t)start0, st) TH_LOG("command %d", i);
+			if (dn > (int64_t)done_max)
+				done_max = dn;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		const struct mbatch_jrec_checkpoint *k = (const void *)recs[i].b;
+
+		if (recs[i].type != MBATCH_JREC_CHECKPOINT)
+			continue;
+		EXPECT_EQ(0, cp) TH_LOG("a second CHECKPOINT record");
+		cp = recs[i].seq;
+		EXPECT_EQ(sid, le32toh(k->session));
+		EXPECT_EQ(first + 7, le64toh(k->seq));
+		EXPECT_EQ(1, le64toh(k->epoch));
+		EXPECT_EQ(MBATCH_JCP_F_DURABLE, le32toh(k->flags));
+		EXPECT_EQ(0, (int32_t)le32toh(k->status));
+	}
+	EXPECT_LT(done_max, cp);
+	EXPECT_LT((int64_t)cp, log_find_run(recs, n, MBATCH_JREC_START, sid,
+					    first + 8, NULL));
+	free(recs);
+	free(buf);
+	free(back);
+}
+
+/*
+ * A dispatch group whose START record cannot be written never reaches the
+ * device: its writes fail with EIO and read back as they were; the log
+ * takes no more, so later writes fail too, while a READ still runs. Found
+ * again, the journal's log holds the START (the write may be on the device
+ * all the same) and no DONE for it.
+ */
+TEST_F(journal, session_records_eio)
+{
+	struct qnew q = { .name = self->q, .dev = self->dev,
+			  .kind = MBATCH_JOURNAL_INTERNAL };
+	struct mb_cmd c[3];
+	struct mb_submit_reply rep;
+	struct mb_queue_info qi;
+	struct mb_result *r = NULL;
+	unsigned char *buf, *back;
+	uint32_t sid, nr = 0;
+	struct lrec *recs;
+	struct jlog lg;
+	int i, n;
+
+	recs = calloc(NREC, sizeof(*recs));
+	buf = calloc(1, 2 * 4096);
+	back = calloc(1, 4096);
+	ASSERT_TRUE(recs && buf && back);
+	ASSERT_EQ(0, qnew(&self->s, &q)) TH_LOG("%s", mb_strerr(&self->s));
+	ASSERT_EQ(0, mb_queue_get(&self->s, self->q, &qi));
+	ASSERT_EQ(0, jlog_find(&lg, self->dev, self->bytes, &qi));
+	ASSERT_EQ(0, mb_session_open(&self->s, self->q, 0, &sid));
+	mb_pattern(buf, 2 * 4096, self->rng, 0);
+
+	/* A write that goes: its OPEN, START and DONE are in the log. */
+	c[0] = (struct mb_cmd){ .tag = 9, .op = MBATCH_OP_WRITE,
+				.offset = 32768, .len = 4096, .data = buf,
+				.data_len = 4096 };
+	ASSERT_EQ(0, mb_submit(&self->s, sid, 1, c, 1, &rep));
+	ASSERT_EQ(0, mb_collect_all(&self->s, sid, 1, 10000, &r, &nr));
+	ASSERT_EQ(1, nr);
+	EXPECT_EQ(0, r[0].status);
+	mb_results_free(r, nr);
+	r = NULL;
+	nr = 0;
+	for (i = 0; i < 200; i++) {
+		ASSERT_EQ(0, mb_queue_get(&self->s, self->q, &qi));
+		if (qi.log_seq == 4)
+			break;
+		usleep(10000);
+	}
+	ASSERT_EQ(4, qi.log_seq);
+
+	/* The next write of the log is the START of these: it fails. */
+	ASSERT_EQ(0, mb_knob_set("fault_jlog_write_eio", 1));
+	c[0] = (struct mb_cmd){ .tag = 1, .op = MBATCH_OP_WRITE, .offset = 0,
+				.len = 4096, .data = buf, .data_len = 4096 };
+	c[1] = (struct mb_cmd){ .tag = 2, .op = MBATCH_OP_WRITE,
+				.offset = 8192, .len = 4096,
+				.data = buf + 4096, .data_len = 4096 };
+	c[2] = (struct mb_cmd){ .tag = 3, .op = MBATCH_OP_READ,
+				.offset = 65536, .len = 4096 };
+	ASSERT_EQ(0, mb_submit(&self->s, sid, 2, c, 3, &rep))
+		TH_LOG("%s", mb_strerr(&self->s));
+	ASSERT_EQ(0, mb_collect_all(&self->s, sid, 3, 10000, &r, &nr));
+	ASSERT_EQ(3, nr);
+	for (i = 0; i < 3; i++)
+		EXPECT_EQ(r[i].tag == 3 ? 0 : -EIO, r[i].status)
+			TH_LOG("tag %llu", (unsigned long long)r[i].tag);
+	mb_results_free(r, nr);
+	r = NULL;
+	nr = 0;
+
+	/* The log failed: no more writes, the fault long spent. */
+	ASSERT_EQ(0, mb_submit(&self->s, sid, 3, c, 1, &rep));
+	ASSERT_EQ(0, mb_collect_all(&self->s, sid, 1, 10000, &r, &nr));
+	ASSERT_EQ(1, nr);
+	EXPECT_EQ(-EIO, r[0].status);
+	mb_results_free(r, nr);
+	EXPECT_EQ(0, mb_session_close(&self->s, sid));
+	ASSERT_EQ(0, del_wait(&self->s, self->q, self->dev, NULL));
+
+	ASSERT_EQ(0, mb_pread_direct(self->dev, 0, back, 4096));
+	EXPECT_TRUE(mb_is_zero(back, 4096));
+	ASSERT_EQ(0, mb_pread_direct(self->dev, 8192, back, 4096));
+	EXPECT_TRUE(mb_is_zero(back, 4096));
+
+	n = log_records(&lg, recs, NREC);
+	/* USE, OPEN, START, DONE, the failed START; then nothing. */
+	ASSERT_EQ(5, n);
+	EXPECT_EQ(MBATCH_JREC_OPEN, recs[1].type);
+	EXPECT_EQ(MBATCH_JREC_START, recs[4].type);
+	EXPECT_LT(0, log_find_run(recs, n, MBATCH_JREC_START, sid,
+				  rep.first_seq - 3, NULL));
+	EXPECT_EQ(0, log_find_run(recs, n, MBATCH_JREC_DONE, sid,
+				  rep.first_seq - 3, NULL));
+	EXPECT_EQ(0, log_find_run(recs, n, MBATCH_JREC_START, sid,
+				  rep.first_seq, NULL));
+	ASSERT_EQ(0, qnew(&self->s, &q)) TH_LOG("%s", mb_strerr(&self->s));
+	free(recs);
+	free(buf);
+	free(back);
+}

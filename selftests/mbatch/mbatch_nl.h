@@ -146,7 +146,7 @@ struct mb_queue_info {
 	uint32_t journal;		/* MBATCH_A_QUEUE_JOURNAL, 0: none */
 	char journal_dev[MBATCH_DEV_PATH_MAX + 8];
 	uint64_t journal_size, journal_gen;
-	uint64_t log_seq, log_records, log_room;	/* the journal's log */
+	uint64_t log_seq, log_records, log_room, log_writes; /* its log */
 	unsigned char journal_uuid[16];
 	int has_stats;
 	struct mb_stats stats;

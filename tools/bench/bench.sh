@@ -147,6 +147,7 @@ run() {
 	mbatch-nodata) cmd=("$BIN/mbatch_bench" -Z -e "$EPOCH" -d "$DEPTH" -b "$BATCHES" -Q "$QUEUE") ;;
 	mbatch-2thr) cmd=("$BIN/mbatch_bench" -T -e "$EPOCH" -d "$DEPTH" -b "$BATCHES" -Q "$QUEUE") ;;
 	mbatch-inline) cmd=("$BIN/mbatch_bench" -I -e "$EPOCH" -d "$DEPTH" -b "$BATCHES" -Q "$QUEUE") ;;
+	mbatch-journal) cmd=("$BIN/mbatch_bench" -J -e "$EPOCH" -d "$DEPTH" -b "$BATCHES" -Q "$QUEUE") ;;
 	*) die "unknown workload $name" ;;
 	esac
 	s0=$(wsect)
@@ -157,11 +158,19 @@ run() {
 	s1=$(wsect)
 	line=$(grep '^RESULT ' <<<"$out" | tail -n 1)
 	[ -n "$line" ] || die "$name printed no result: $out"
-	grep -Ev '^(RESULT|LAT) ' <<<"$out" | sed 's/^/bench:   /' >&2 || true
+	grep -Ev '^(RESULT|LAT|JOURNAL) ' <<<"$out" | sed 's/^/bench:   /' >&2 || true
 	R_LAT=$(grep '^LAT ' <<<"$out" || true)
 	R_NS=$(sed -n 's/.* ns=\([0-9]*\).*/\1/p' <<<"$line")
 	R_WRITES=$(sed -n 's/.* writes=\([0-9]*\).*/\1/p' <<<"$line")
 	R_CPS=$(sed -n 's/.* checkpoints=\([0-9]*\).*/\1/p' <<<"$line")
+	# a journal's own blocks: its log's writes and superblocks
+	R_JW=$(sed -n 's/^JOURNAL writes=\([0-9]*\).*/\1/p' <<<"$out")
+	R_JSECT=$(sed -n 's/^JOURNAL .* sectors=\([0-9]*\).*/\1/p' <<<"$out")
+	if [ -n "$R_JW" ]; then
+		s1=$((s1 - R_JSECT))
+		JOURNAL_W=$((${JOURNAL_W:-0} + R_JW))
+		JOURNAL_N=$((${JOURNAL_N:-0} + count))
+	fi
 	if [ "$R_WRITES" != "$count" ]; then
 		say "ERROR: $name reported $R_WRITES writes, $count asked"
 		FAILED=1
@@ -196,7 +205,7 @@ calibrate() {
 BENCH_EXTRA=${BENCH_EXTRA:-}
 BENCH_SIZES=${BENCH_SIZES-64k 1m}
 # shellcheck disable=SC2206 # BENCH_EXTRA is a list of workload names
-WORKLOADS=(sync io_uring-drain io_uring-drain-write mbatch ${BENCH_EXTRA//,/ } io_uring-nodrain)
+WORKLOADS=(sync io_uring-drain io_uring-drain-write mbatch mbatch-journal ${BENCH_EXTRA//,/ } io_uring-nodrain)
 for sz in $BENCH_SIZES; do
 	[[ $sz =~ ^[0-9]+[km]$ ]] || die "bad size $sz in BENCH_SIZES (64k, 1m, ...)"
 	WORKLOADS+=("sync-$sz" "io_uring-drain-$sz" "mbatch-$sz")
@@ -361,6 +370,17 @@ EOF
 		echo "   $line"
 		SUMMARY+=("$(uname -r) $MODE_NAME: $line")
 	done
+	# The journal's cost: its rate over mbatch's, and its log's writes.
+	if [ -n "${rate[mbatch-journal]:-}" ]; then
+		line=$(awk -v j="${rate[mbatch-journal]}" -v m="${rate[mbatch]}" \
+			-v w="${JOURNAL_W:-0}" -v n="${JOURNAL_N:-1}" 'BEGIN {
+			printf "mbatch-journal: %.2fx mbatch without a journal (target >= 0.8); %.1f log writes per 1000 writes",
+				j / m, 1000 * w / n }')
+		echo "   $line"
+		SUMMARY+=("$(uname -r) $MODE_NAME: $line")
+	fi
+	JOURNAL_W=0
+	JOURNAL_N=0
 	# mbatch's results carry the module's time stamps: the device part.
 	for w in "${WORKLOADS[@]}"; do
 		[[ $w = mbatch* ]] || continue

@@ -77,6 +77,8 @@ static uint32_t sid;
 static int have_queue;
 static char qname[MBATCH_QUEUE_NAME_MAX];
 static int inline_only;
+static int journal;		/* -J: the queue has an internal journal */
+static uint64_t j_writes0, j_gen0, j_sb0;
 static int have_region;
 static uint32_t region_id;
 static char *region;
@@ -191,6 +193,9 @@ static void mbatch_opt(struct bench_opts *o, int c, const char *arg)
 		break;
 	case 'I':
 		inline_only = 1;
+		break;
+	case 'J':
+		journal = 1;
 		break;
 	default:
 		bench_usage(o, 'm');
@@ -351,6 +356,8 @@ static void make_queue(struct bench_opts *o, uint32_t per_batch)
 	qc.name = qname;
 	qc.dev = o->dev;
 	qc.depth = o->depth;
+	if (journal)
+		qc.journal = MBATCH_JOURNAL_INTERNAL;
 	/*
 	 * Room for every outstanding batch and its unacknowledged results
 	 * (the bytes only count inline payloads).
@@ -374,6 +381,10 @@ static void make_queue(struct bench_opts *o, uint32_t per_batch)
 		bench_die(o, "block size %u does not divide %u", qi.block_size,
 			  o->bs);
 	o->blocks = qi.capacity / o->bs;
+	j_writes0 = qi.log_writes;
+	j_gen0 = qi.journal_gen;
+	/* Made (generation 1): both copies written; found: one. */
+	j_sb0 = qi.journal_gen == 1 ? 2 : 1;
 	if (!o->blocks)
 		bench_die(o, "%s is smaller than one block", o->dev);
 }
@@ -490,7 +501,7 @@ int main(int argc, char **argv)
 	uint32_t per_batch, nb = 0;
 	int proxied, ret;
 
-	bench_parse(&o, argc, argv, "b:w:Q:TZP:1I", mbatch_opt);
+	bench_parse(&o, argc, argv, "b:w:Q:TZP:1IJ", mbatch_opt);
 	if (!o.batches)
 		bench_die(&o, "batches must be > 0");
 	if (peer_name && !o.queue)
@@ -695,7 +706,23 @@ int main(int argc, char **argv)
 			collector_thread ? " (own thread)" : "",
 			run.collect_ns / 1e3 / run.ncollect,
 			(double)run.st.results / run.ncollect);
-	bench_result(&o, write_op != MBATCH_OP_WRITE ? "mbatch-nodata" :
+	if (journal) {
+		struct mb_queue_info qi;
+
+		if (mb_queue_get(&sock, qname, &qi))
+			bench_die(&o, "queue show %s: %s", qname,
+				  mb_strerr(&sock));
+		/*
+		 * The log's writes in the timed run, and every journal block
+		 * written since the queue was made: each log write and each
+		 * superblock write (one per generation) is a 4 KiB block.
+		 */
+		printf("JOURNAL writes=%" PRIu64 " sectors=%" PRIu64 "\n",
+		       qi.log_writes - j_writes0,
+		       (qi.log_writes + qi.journal_gen - j_gen0 + j_sb0) * 8);
+	}
+	bench_result(&o, journal ? "mbatch-journal" :
+		     write_op != MBATCH_OP_WRITE ? "mbatch-nodata" :
 		     collector_thread ? "mbatch-2thr" :
 		     !proxied ? "mbatch-inline" :
 		     peer_name ? (round_trip ? "mbatch-remote-rt" :

@@ -72,6 +72,8 @@ struct jview {
 	uint32_t tail_off;
 	const char *refused;		/* a record the module refuses */
 	struct json_object *recs;	/* the last ones, oldest first */
+	struct json_object *durable;	/* session id: its last durable
+					 * checkpoint in the log */
 	uint64_t keep;			/* how many: UINT64_MAX for all */
 };
 
@@ -143,6 +145,7 @@ static void jv_close(struct jview *v)
 		close(v->fd);
 	free(v->buf);
 	json_object_put(v->recs);
+	json_object_put(v->durable);
 }
 
 static bool extent_ok(uint64_t off, uint64_t len, uint64_t room)
@@ -272,7 +275,96 @@ static int jv_pick(struct jview *v)
 
 static const char *rec_type_name(uint16_t type)
 {
-	return type == MBATCH_JREC_USE ? "use" : "unknown";
+	switch (type) {
+	case MBATCH_JREC_USE:
+		return "use";
+	case MBATCH_JREC_OPEN:
+		return "open";
+	case MBATCH_JREC_CLOSE:
+		return "close";
+	case MBATCH_JREC_START:
+		return "start";
+	case MBATCH_JREC_DONE:
+		return "done";
+	case MBATCH_JREC_CHECKPOINT:
+		return "checkpoint";
+	default:
+		return "unknown";
+	}
+}
+
+static bool status_ok(uint32_t status)
+{
+	int32_t st = (int32_t)status;
+
+	return st <= 0 && st >= -4095;
+}
+
+static bool range_ok(const struct mbatch_jrange *r)
+{
+	uint64_t first = le64toh(r->first_seq);
+	uint32_t count = le32toh(r->count);
+
+	return count && first && first + count > first;
+}
+
+/* A START or DONE record: the module's check (jlog.c). */
+static bool runs_ok(const unsigned char *rec, uint16_t len, size_t size)
+{
+	const struct mbatch_jrec_start *r = (const void *)rec;
+	const unsigned char *e = rec + sizeof(*r);
+	uint32_t nr = le32toh(r->nr);
+
+	if (len < sizeof(*r) + size || (len - sizeof(*r)) % size ||
+	    nr != (len - sizeof(*r)) / size || r->reserved)
+		return false;
+	for (; e < rec + len; e += size) {
+		const struct mbatch_jdone *d = (const void *)e;
+
+		if (!range_ok(&d->range))
+			return false;
+		if (size == sizeof(*d) &&
+		    (!status_ok(le32toh(d->status)) || d->reserved))
+			return false;
+	}
+	return true;
+}
+
+/* 1 as the module writes it, 0 malformed, -1 a type it does not know. */
+static int rec_valid(const unsigned char *rec, uint16_t len)
+{
+	const struct mbatch_journal_rec *h = (const void *)rec;
+	const struct mbatch_jrec_session *ss = (const void *)rec;
+	const struct mbatch_jrec_checkpoint *cp = (const void *)rec;
+	uint16_t type = le16toh(h->type), kind;
+
+	if (h->reserved)
+		return type >= MBATCH_JREC_USE && type <= MBATCH_JREC_CHECKPOINT ?
+		       0 : -1;
+	switch (type) {
+	case MBATCH_JREC_USE:
+		return len == sizeof(struct mbatch_jrec_use);
+	case MBATCH_JREC_OPEN:
+	case MBATCH_JREC_CLOSE:
+		if (len != sizeof(*ss) || ss->reserved)
+			return 0;
+		kind = le16toh(ss->kind);
+		if (type == MBATCH_JREC_CLOSE)
+			return !kind;
+		return kind == MBATCH_JSESSION_LOCAL ||
+		       kind == MBATCH_JSESSION_PARTICIPANT;
+	case MBATCH_JREC_START:
+		return runs_ok(rec, len, sizeof(struct mbatch_jrange));
+	case MBATCH_JREC_DONE:
+		return runs_ok(rec, len, sizeof(struct mbatch_jdone));
+	case MBATCH_JREC_CHECKPOINT:
+		return len == sizeof(*cp) && !cp->reserved &&
+		       !(le32toh(cp->flags) & ~MBATCH_JCP_F_ALL) &&
+		       le64toh(cp->seq) && le64toh(cp->epoch) &&
+		       status_ok(le32toh(cp->status));
+	default:
+		return -1;
+	}
 }
 
 /* Is @off of @blk a sealed record of this journal? Its seq through @seq. */
@@ -306,16 +398,19 @@ static int rec_check(struct jview *v, const unsigned char *blk, uint32_t off,
 	const struct mbatch_journal_rec *r = (const void *)(blk + off);
 	uint64_t rseq;
 	uint16_t len;
+	int valid;
 
 	if (!rec_sealed(v, blk, off, &rseq) || rseq != seq)
 		return 0;
 	len = le16toh(r->len);
 	*lenp = len;
-	if (le16toh(r->type) != MBATCH_JREC_USE) {
+	valid = rec_valid(blk + off, len);
+	if (valid < 0) {
 		v->refused = "a record type mbatch does not know";
 		return -1;
 	}
-	if (len != sizeof(struct mbatch_jrec_use) || r->reserved) {
+	if (!valid || len > MBATCH_JOURNAL_REC_MAX ||
+	    len % MBATCH_JOURNAL_REC_ALIGN) {
 		v->refused = "a malformed record";
 		return -1;
 	}
@@ -334,22 +429,111 @@ static bool rec_later(const struct jview *v, const unsigned char *blk,
 	return false;
 }
 
+/* START and DONE: their runs, and how many commands they name. */
+static struct json_object *rec_runs(const unsigned char *rec, size_t size,
+				    uint64_t *cmds)
+{
+	const struct mbatch_jrec_start *r = (const void *)rec;
+	struct json_object *a = json_object_new_array();
+	uint32_t i, nr = le32toh(r->nr);
+
+	*cmds = 0;
+	for (i = 0; i < nr; i++) {
+		const struct mbatch_jdone *d =
+			(const void *)(rec + sizeof(*r) + i * size);
+		struct json_object *o = json_object_new_object();
+
+		mb_jadd_u64(o, "session", le32toh(d->range.session));
+		mb_jadd_u64(o, "first_seq", le64toh(d->range.first_seq));
+		mb_jadd_u64(o, "count", le32toh(d->range.count));
+		if (size == sizeof(*d))
+			json_object_object_add(o, "status",
+					       json_object_new_int((int32_t)
+						le32toh(d->status)));
+		*cmds += le32toh(d->range.count);
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
+/* Each session's last durable checkpoint, from every record scanned. */
+static void rec_durable(struct jview *v, const unsigned char *rec)
+{
+	const struct mbatch_jrec_checkpoint *cp = (const void *)rec;
+	struct json_object *o;
+	char key[16];
+
+	if (le16toh(cp->hdr.type) != MBATCH_JREC_CHECKPOINT ||
+	    !(le32toh(cp->flags) & MBATCH_JCP_F_DURABLE) || cp->status)
+		return;
+	snprintf(key, sizeof(key), "%u", le32toh(cp->session));
+	o = json_object_new_object();
+	mb_jadd_u64(o, "session", le32toh(cp->session));
+	mb_jadd_u64(o, "epoch", le64toh(cp->epoch));
+	mb_jadd_u64(o, "checkpoint_seq", le64toh(cp->seq));
+	mb_jadd_u64(o, "record", le64toh(cp->hdr.seq));
+	json_object_object_add(v->durable, key, o);
+}
+
 static void rec_keep(struct jview *v, const unsigned char *blk, uint64_t b,
 		     uint32_t off)
 {
-	const struct mbatch_jrec_use *u = (const void *)(blk + off);
+	const unsigned char *rec = blk + off;
+	const struct mbatch_journal_rec *h = (const void *)rec;
+	const struct mbatch_jrec_use *u = (const void *)rec;
+	const struct mbatch_jrec_session *ss = (const void *)rec;
+	const struct mbatch_jrec_checkpoint *cp = (const void *)rec;
+	uint16_t type = le16toh(h->type);
 	struct json_object *o;
+	uint64_t cmds;
 	size_t n;
 
+	rec_durable(v, rec);
 	if (!v->keep)
 		return;
 	o = json_object_new_object();
-	mb_jadd_u64(o, "seq", le64toh(u->hdr.seq));
+	mb_jadd_u64(o, "seq", le64toh(h->seq));
 	mb_jadd_u64(o, "block", b);
 	mb_jadd_u64(o, "offset", off);
-	mb_jadd_str(o, "type", rec_type_name(le16toh(u->hdr.type)));
-	if (le16toh(u->hdr.type) == MBATCH_JREC_USE)
+	mb_jadd_str(o, "type", rec_type_name(type));
+	switch (type) {
+	case MBATCH_JREC_USE:
 		mb_jadd_u64(o, "generation", le64toh(u->generation));
+		break;
+	case MBATCH_JREC_OPEN:
+		mb_jadd_str(o, "kind", le16toh(ss->kind) == MBATCH_JSESSION_LOCAL ?
+			    "local" : "participant");
+		/* fall through */
+	case MBATCH_JREC_CLOSE:
+		mb_jadd_u64(o, "session", le32toh(ss->session));
+		break;
+	case MBATCH_JREC_START:
+		json_object_object_add(o, "runs",
+				       rec_runs(rec, sizeof(struct mbatch_jrange),
+						&cmds));
+		mb_jadd_u64(o, "commands", cmds);
+		break;
+	case MBATCH_JREC_DONE:
+		json_object_object_add(o, "runs",
+				       rec_runs(rec, sizeof(struct mbatch_jdone),
+						&cmds));
+		mb_jadd_u64(o, "commands", cmds);
+		break;
+	case MBATCH_JREC_CHECKPOINT:
+		mb_jadd_u64(o, "session", le32toh(cp->session));
+		mb_jadd_u64(o, "checkpoint_seq", le64toh(cp->seq));
+		mb_jadd_u64(o, "epoch", le64toh(cp->epoch));
+		json_object_object_add(o, "status",
+				       json_object_new_int((int32_t)
+							   le32toh(cp->status)));
+		json_object_object_add(o, "durable",
+				       json_object_new_boolean(le32toh(cp->flags) &
+							       MBATCH_JCP_F_DURABLE));
+		json_object_object_add(o, "halted",
+				       json_object_new_boolean(le32toh(cp->flags) &
+							       MBATCH_JCP_F_HALTED));
+		break;
+	}
 	json_object_array_add(v->recs, o);
 	n = json_object_array_length(v->recs);
 	if (v->keep != UINT64_MAX && n > v->keep)
@@ -367,6 +551,7 @@ static int jv_scan(struct jview *v)
 	int st, rc;
 
 	v->recs = json_object_new_array();
+	v->durable = json_object_new_object();
 	rc = jv_read(v, v->start + le64toh(v->sb.log_offset) + b * JB, blk, JB);
 	while (!rc) {
 		st = rec_check(v, blk, off, seq, &len);
@@ -421,6 +606,73 @@ static uint64_t jv_room(const struct jview *v)
 	       (JB - v->tail_off) / MBATCH_JOURNAL_REC_MAX;
 }
 
+static void jv_print_durable(const struct jview *v)
+{
+	const char *sep = "";
+
+	printf("durable   ");
+	if (!json_object_object_length(v->durable))
+		printf("none in the log");
+	json_object_object_foreach(v->durable, key, o) {
+		(void)key;
+		printf("%ssession %llu epoch %llu (checkpoint seq %llu, record %llu)",
+		       sep, (unsigned long long)mb_jget_u64(o, "session"),
+		       (unsigned long long)mb_jget_u64(o, "epoch"),
+		       (unsigned long long)mb_jget_u64(o, "checkpoint_seq"),
+		       (unsigned long long)mb_jget_u64(o, "record"));
+		sep = "; ";
+	}
+	printf("\n");
+}
+
+/* One record's detail: what its type holds. */
+static void jv_print_detail(struct json_object *o)
+{
+	const char *type = mb_jget_str(o, "type");
+	struct json_object *runs, *r;
+	size_t i;
+
+	if (!strcmp(type, "use")) {
+		printf("generation %llu\n",
+		       (unsigned long long)mb_jget_u64(o, "generation"));
+	} else if (!strcmp(type, "open") || !strcmp(type, "close")) {
+		printf("session %llu%s%s\n",
+		       (unsigned long long)mb_jget_u64(o, "session"),
+		       json_object_object_get_ex(o, "kind", NULL) ? " " : "",
+		       json_object_object_get_ex(o, "kind", NULL) ?
+		       mb_jget_str(o, "kind") : "");
+	} else if (!strcmp(type, "checkpoint")) {
+		printf("session %llu seq %llu epoch %llu status %d%s%s\n",
+		       (unsigned long long)mb_jget_u64(o, "session"),
+		       (unsigned long long)mb_jget_u64(o, "checkpoint_seq"),
+		       (unsigned long long)mb_jget_u64(o, "epoch"),
+		       json_object_get_int(json_object_object_get(o, "status")),
+		       json_object_get_boolean(json_object_object_get(o, "durable")) ?
+		       " durable" : "",
+		       json_object_get_boolean(json_object_object_get(o, "halted")) ?
+		       " halted" : "");
+	} else {
+		printf("%llu commands:",
+		       (unsigned long long)mb_jget_u64(o, "commands"));
+		runs = json_object_object_get(o, "runs");
+		for (i = 0; i < json_object_array_length(runs); i++) {
+			uint64_t first, count;
+
+			r = json_object_array_get_idx(runs, i);
+			first = mb_jget_u64(r, "first_seq");
+			count = mb_jget_u64(r, "count");
+			printf(" s%llu:%llu", (unsigned long long)mb_jget_u64(r, "session"),
+			       (unsigned long long)first);
+			if (count > 1)
+				printf("-%llu", (unsigned long long)(first + count - 1));
+			if (json_object_object_get_ex(r, "status", NULL) &&
+			    json_object_get_int(json_object_object_get(r, "status")))
+				printf("=%d", json_object_get_int(json_object_object_get(r, "status")));
+		}
+		printf("\n");
+	}
+}
+
 static void jv_print(const struct jview *v, const char *queue)
 {
 	char uuid[37], b1[32];
@@ -441,7 +693,7 @@ static void jv_print(const struct jview *v, const char *queue)
 	       (unsigned long long)v->tail, v->tail_off,
 	       (unsigned long long)jv_room(v));
 	printf("snapshot  none (this version writes none)\n");
-	printf("durable   none (this version logs no checkpoint)\n");
+	jv_print_durable(v);
 	if (v->refused)
 		printf("refused   at record %llu, %s: the module refuses this journal\n",
 		       (unsigned long long)v->next_seq, v->refused);
@@ -449,24 +701,24 @@ static void jv_print(const struct jview *v, const char *queue)
 		return;
 	printf("records   the last %zu of %llu\n", n,
 	       (unsigned long long)v->records);
-	printf("  %-20s %8s %6s %-8s %s\n", "SEQ", "BLOCK", "OFFSET", "TYPE",
+	printf("  %-20s %8s %6s %-10s %s\n", "SEQ", "BLOCK", "OFFSET", "TYPE",
 	       "DETAIL");
 	for (i = 0; i < n; i++) {
 		struct json_object *o = json_object_array_get_idx(v->recs, i);
 
-		printf("  %-20llu %8llu %6llu %-8s generation %llu\n",
+		printf("  %-20llu %8llu %6llu %-10s ",
 		       (unsigned long long)mb_jget_u64(o, "seq"),
 		       (unsigned long long)mb_jget_u64(o, "block"),
 		       (unsigned long long)mb_jget_u64(o, "offset"),
-		       mb_jget_str(o, "type"),
-		       (unsigned long long)mb_jget_u64(o, "generation"));
+		       mb_jget_str(o, "type"));
+		jv_print_detail(o);
 	}
 }
 
 static void jv_json(struct jview *v, const char *queue)
 {
 	struct json_object *j = mb_jadd_object(mb_json_root(), "journal");
-	struct json_object *log;
+	struct json_object *log, *d;
 	char uuid[37];
 
 	if (queue)
@@ -491,7 +743,12 @@ static void jv_json(struct jview *v, const char *queue)
 	if (v->refused)
 		mb_jadd_str(log, "refused", v->refused);
 	json_object_object_add(j, "snapshot", NULL);
-	json_object_object_add(j, "durable_epoch", NULL);
+	d = json_object_new_array();
+	json_object_object_foreach(v->durable, key, o) {
+		(void)key;
+		json_object_array_add(d, json_object_get(o));
+	}
+	json_object_object_add(j, "durable", d);
 	json_object_object_add(j, "records", json_object_get(v->recs));
 }
 

@@ -103,6 +103,7 @@ static const char *const main_names[] = {
 	[MBATCH_A_QUEUE_JOURNAL_LOG_SEQ] = "queue-journal-log-seq",
 	[MBATCH_A_QUEUE_JOURNAL_LOG_RECORDS] = "queue-journal-log-records",
 	[MBATCH_A_QUEUE_JOURNAL_LOG_ROOM] = "queue-journal-log-room",
+	[MBATCH_A_QUEUE_JOURNAL_LOG_WRITES] = "queue-journal-log-writes",
 };
 
 static const char *const msg_names[] = {
@@ -205,6 +206,7 @@ static struct nla_policy main_policy[MBATCH_A_MAX + 1] = {
 	[MBATCH_A_QUEUE_JOURNAL_LOG_SEQ] = { .type = NLA_U64 },
 	[MBATCH_A_QUEUE_JOURNAL_LOG_RECORDS] = { .type = NLA_U64 },
 	[MBATCH_A_QUEUE_JOURNAL_LOG_ROOM] = { .type = NLA_U64 },
+	[MBATCH_A_QUEUE_JOURNAL_LOG_WRITES] = { .type = NLA_U64 },
 };
 
 static struct nla_policy result_policy[MBATCH_RESULT_A_MAX + 1] = {

@@ -55,6 +55,9 @@ static struct json_object *journal_json(struct nlattr **tb)
 			    nla_get_u64(tb[MBATCH_A_QUEUE_JOURNAL_LOG_RECORDS]));
 		mb_jadd_u64(log, "room",
 			    nla_get_u64(tb[MBATCH_A_QUEUE_JOURNAL_LOG_ROOM]));
+		if (tb[MBATCH_A_QUEUE_JOURNAL_LOG_WRITES])
+			mb_jadd_u64(log, "writes",
+				    nla_get_u64(tb[MBATCH_A_QUEUE_JOURNAL_LOG_WRITES]));
 		json_object_object_add(j, "log", log);
 	}
 	return j;

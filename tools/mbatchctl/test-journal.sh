@@ -57,6 +57,20 @@ def rec(seq, gen, rtype=1, u=U, length=32, crc_ok=True):
         crc ^= 1
     return body[:4] + struct.pack("<I", crc) + body[8:]
 
+def srec(seq, rtype, payload, u=U):
+    length = 24 + len(payload)
+    body = struct.pack("<IIQHHI", 0x5254424d, 0, seq, rtype, length, 0) + payload
+    crc = crc32c(body, crc32c(u)) ^ 0xffffffff
+    return body[:4] + struct.pack("<I", crc) + body[8:]
+
+def runs(rs, done=False):
+    b = struct.pack("<II", len(rs), 0)
+    for r in rs:
+        b += struct.pack("<IIQ", r[0], r[2], r[1])
+        if done:
+            b += struct.pack("<iI", r[3], 0)
+    return b
+
 log = {}          # block -> bytearray
 def put(blk, off, r):
     log.setdefault(blk, bytearray(JB))[off:off + len(r)] = r
@@ -136,6 +150,24 @@ elif case == "nodev":
 elif case == "seqwrap":
     put(0, 0, rec(2**64 - 2, 1))
     copies = [sb(1, LOGLEN, 0, 2**64 - 2)] * 2
+elif case == "session":        # a session's records, as the module writes
+    rs = [rec(1, 1),
+          srec(2, 2, struct.pack("<IHH", 7, 1, 0)),
+          srec(3, 4, runs([(7, 1, 3), (7, 5, 1)])),
+          srec(4, 5, runs([(7, 1, 2, 0), (7, 3, 1, -5)], True)),
+          srec(5, 6, struct.pack("<IIQQiI", 7, 1, 6, 1, 0, 0)),
+          srec(6, 5, runs([(7, 5, 1, 0)], True)),
+          srec(7, 3, struct.pack("<IHH", 7, 0, 0))]
+    off = 0
+    for r in rs:
+        put(0, off, r)
+        off += len(r)
+elif case == "badstart":       # a START whose count of runs is wrong
+    put(0, 0, rec(1, 1))
+    put(0, 32, srec(2, 4, struct.pack("<II", 2, 0) + struct.pack("<IIQ", 7, 1, 1)))
+elif case == "badstatus":      # a DONE whose status is no errno
+    put(0, 0, rec(1, 1))
+    put(0, 32, srec(2, 5, runs([(7, 1, 1, 5)], True)))
 elif case == "small":          # a file smaller than any journal
     pass
 elif case == "claims":         # a journal larger than its file
@@ -200,8 +232,8 @@ show fresh 0 'j["kind"] == "internal" and j["size"] == 1048576 and
   j["uuid"] == "01234567-89ab-cdef-0123-456789abcdef" and
   j["generation"] == 1 and L["blocks"] == 190 and L["records"] == 1 and
   L["seq"] == 1 and L["end_block"] == 0 and L["end_offset"] == 32 and
-  L["room"] == 189 * 64 + 63 and "refused" not in L and
-  j["snapshot"] is None and j["durable_epoch"] is None and
+  L["room"] == 189 * 4 + 3 and "refused" not in L and
+  j["snapshot"] is None and j["durable"] == [] and
   R == [{"seq": 1, "block": 0, "offset": 0, "type": "use", "generation": 1}]' \
 	"a made journal: one USE record, its room"
 show uses 0 'j["copy"] == 1 and j["generation"] == 3 and L["records"] == 3 and
@@ -217,11 +249,23 @@ show nextblock 0 'L["records"] == 128 and L["seq"] == 128 and
   R[-1]["offset"] == 0' "the log goes on at the next block's start" records all
 show wrap 0 'j["copy"] == 0 and L["head_block"] == 2 and L["head_seq"] == 100 and
   L["records"] == 4 and L["seq"] == 103 and L["end_block"] == 0 and
-  L["end_offset"] == 32 and L["room"] == 64 + 63 and
+  L["end_offset"] == 32 and L["room"] == 4 + 3 and
   [(r["block"], r["seq"]) for r in R] == [(2, 100), (2, 101), (3, 102), (0, 103)]' \
 	"across the ring's wrap; an older lap's record ends the log"
 show full 0 'L["records"] == 255 and L["end_offset"] == 4064 and L["room"] == 0' \
 	"a full ring: no room"
+show session 0 'L["records"] == 7 and "refused" not in L and
+  [r["type"] for r in R] == ["use", "open", "start", "done", "checkpoint", "done", "close"] and
+  R[1]["session"] == 7 and R[1]["kind"] == "local" and R[2]["commands"] == 4 and
+  R[2]["runs"] == [{"session": 7, "first_seq": 1, "count": 3}, {"session": 7, "first_seq": 5, "count": 1}] and
+  R[3]["runs"][1] == {"session": 7, "first_seq": 3, "count": 1, "status": -5} and
+  R[4]["durable"] and not R[4]["halted"] and R[4]["epoch"] == 1 and
+  j["durable"] == [{"session": 7, "epoch": 1, "checkpoint_seq": 6, "record": 5}]' \
+	"session records: open, start runs, done with status, a durable checkpoint, close" records all
+show badstart 5 'L["records"] == 1 and "malformed" in L["refused"]' \
+	"a START whose count of runs does not match its length: malformed, exit 5"
+show badstatus 5 'L["records"] == 1 and "malformed" in L["refused"]' \
+	"a DONE whose status is not 0 or a negative errno: malformed, exit 5"
 show foreign 0 'L["records"] == 1 and "refused" not in L' \
 	"another journal's record is not this log's"
 show unknown 5 'L["records"] == 1 and "does not know" in L["refused"]' \

@@ -247,6 +247,7 @@ enum mbatch_attr {
 	MBATCH_A_QUEUE_JOURNAL_LOG_SEQ,	/* u64: the last record's number */
 	MBATCH_A_QUEUE_JOURNAL_LOG_RECORDS, /* u64: records in the log */
 	MBATCH_A_QUEUE_JOURNAL_LOG_ROOM, /* u64: records that still fit */
+	MBATCH_A_QUEUE_JOURNAL_LOG_WRITES, /* u64: its block writes */
 
 	__MBATCH_A_MAX,
 	MBATCH_A_MAX = __MBATCH_A_MAX - 1

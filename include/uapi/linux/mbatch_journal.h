@@ -67,7 +67,7 @@ struct mbatch_journal_sb {
  */
 #define MBATCH_JOURNAL_REC_MAGIC	0x5254424dU	/* "MBTR" on disk */
 #define MBATCH_JOURNAL_REC_ALIGN	8
-#define MBATCH_JOURNAL_REC_MAX		64	/* bytes, header included */
+#define MBATCH_JOURNAL_REC_MAX		1024	/* bytes, header included */
 
 struct mbatch_journal_rec {
 	__le32 magic;			/* MBATCH_JOURNAL_REC_MAGIC */
@@ -81,11 +81,83 @@ struct mbatch_journal_rec {
 enum mbatch_journal_rec_type {
 	/* A queue began to use the journal: struct mbatch_jrec_use. */
 	MBATCH_JREC_USE = 1,
+	/* A session began on the queue: struct mbatch_jrec_session. */
+	MBATCH_JREC_OPEN = 2,
+	/* ... and ended: struct mbatch_jrec_session. */
+	MBATCH_JREC_CLOSE = 3,
+	/*
+	 * Commands that change the device are about to be sent to it: struct
+	 * mbatch_jrec_start, durable (FUA) before any of them is sent. One
+	 * per dispatch group (more when its ranges do not fit one record).
+	 */
+	MBATCH_JREC_START = 4,
+	/* Commands that changed the device completed: mbatch_jrec_done. */
+	MBATCH_JREC_DONE = 5,
+	/* A session's checkpoint completed: struct mbatch_jrec_checkpoint. */
+	MBATCH_JREC_CHECKPOINT = 6,
 };
 
 struct mbatch_jrec_use {
 	struct mbatch_journal_rec hdr;
 	__le64 generation;		/* of the superblock written with it */
+};
+
+/* Kinds of session (OPEN). */
+#define MBATCH_JSESSION_LOCAL		1
+#define MBATCH_JSESSION_PARTICIPANT	2
+
+struct mbatch_jrec_session {
+	struct mbatch_journal_rec hdr;
+	__le32 session;			/* its id in the queue's namespace */
+	__le16 kind;			/* MBATCH_JSESSION_*; 0 in CLOSE */
+	__le16 reserved;		/* zero */
+};
+
+/*
+ * A run of commands of one session with consecutive sequence numbers
+ * (MBATCH_A_RESULT_SEQ): first_seq .. first_seq + count - 1, count >= 1.
+ */
+struct mbatch_jrange {
+	__le32 session;
+	__le32 count;
+	__le64 first_seq;
+};
+
+/* len is sizeof(struct mbatch_jrec_start) + nr ranges, nr >= 1. */
+struct mbatch_jrec_start {
+	struct mbatch_journal_rec hdr;
+	__le32 nr;
+	__le32 reserved;		/* zero */
+	struct mbatch_jrange range[];
+};
+
+/* A run of commands that completed with the same status. */
+struct mbatch_jdone {
+	struct mbatch_jrange range;
+	__le32 status;			/* 0 or a negative errno (as s32) */
+	__le32 reserved;		/* zero */
+};
+
+/* len is sizeof(struct mbatch_jrec_done) + nr runs, nr >= 1. */
+struct mbatch_jrec_done {
+	struct mbatch_journal_rec hdr;
+	__le32 nr;
+	__le32 reserved;		/* zero */
+	struct mbatch_jdone done[];
+};
+
+#define MBATCH_JCP_F_DURABLE		(1U << 0)	/* its flush completed */
+#define MBATCH_JCP_F_HALTED		(1U << 1)	/* it halted the session */
+#define MBATCH_JCP_F_ALL		(MBATCH_JCP_F_DURABLE | MBATCH_JCP_F_HALTED)
+
+struct mbatch_jrec_checkpoint {
+	struct mbatch_journal_rec hdr;
+	__le32 session;
+	__le32 flags;			/* MBATCH_JCP_F_* */
+	__le64 seq;			/* the checkpoint's sequence number */
+	__le64 epoch;			/* checkpoints of the session done, it too */
+	__le32 status;			/* 0 or a negative errno (as s32) */
+	__le32 reserved;		/* zero */
 };
 
 #endif /* _UAPI_LINUX_MBATCH_JOURNAL_H */
