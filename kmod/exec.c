@@ -33,10 +33,7 @@ enum mbatch_action {
 
 struct mbatch_cp_note {
 	struct mbatch_command cp;		/* copy of the checkpoint's result */
-	u64 epoch;				/* checkpoints done, it too */
 	bool halted;
-	bool durable;				/* its flush completed */
-	bool jopen;				/* the session is in the journal */
 };
 
 /*
@@ -100,7 +97,7 @@ void mbatch_exec_detach(struct mbatch_exec *ex)
 
 	if (!q)
 		return;
-	if (ex->jopen)
+	if (ex->jopen || ex->jclosing)
 		mbatch_jrec_close(q->journal, ex->s->id);
 	spin_lock_irqsave(&q->lock, flags);
 	list_del(&ex->qnode);
@@ -319,7 +316,7 @@ static void mbatch_checkpoint_done_locked(struct mbatch_exec *ex,
 {
 	struct mbatch_session *s = ex->s;
 	bool cont = cp->flags & MBATCH_MSG_F_CONTINUE;
-	bool halt;
+	bool halt, durable;
 	int status;
 
 	list_del_init(&cp->node);
@@ -327,9 +324,9 @@ static void mbatch_checkpoint_done_locked(struct mbatch_exec *ex,
 		status = ex->cp_flush_err;
 	else
 		status = ex->epoch_err ?: ex->cp_flush_err;
-	note->durable = (cp->flags & MBATCH_MSG_F_DURABLE) && ex->cp_flushed &&
-			!ex->cp_flush_err;
-	note->jopen = ex->jopen;
+	/* Durable: its flush completed, and every write before it did. */
+	durable = (cp->flags & MBATCH_MSG_F_DURABLE) && ex->cp_flushed &&
+		  !ex->cp_flush_err && !ex->epoch_err;
 	ex->epoch_err = 0;
 	ex->cp_flush_err = 0;
 	ex->cp_flushed = false;
@@ -338,8 +335,13 @@ static void mbatch_checkpoint_done_locked(struct mbatch_exec *ex,
 	if (halt)
 		mbatch_session_halt_locked(s, status, cp);
 	mbatch_session_end_locked(s, cp, MBATCH_OUTCOME_DONE, status);
+	/* Room for it was made (mbatch_exec_run()). */
+	if (ex->jopen)
+		mbatch_jrec_checkpoint(ex->q->journal, s->id, cp->seq,
+				       s->done_epoch, status,
+				       (durable ? MBATCH_JCP_F_DURABLE : 0) |
+				       (halt ? MBATCH_JCP_F_HALTED : 0));
 	note->cp = *cp;
-	note->epoch = s->done_epoch;
 	note->halted = halt;
 	if (halt)
 		mbatch_exec_cancel_all_locked(ex, NULL);
@@ -392,9 +394,11 @@ static struct mbatch_io *mbatch_build_io_locked(struct mbatch_exec *ex)
 	io->logged = false;
 	pages = 0;
 	/* Its session's first command the journal logs opens it there. */
-	if (q->journal && !ex->jopen && mbatch_io_logs(io)) {
+	if (q->journal && mbatch_io_logs(io)) {
+		if (!ex->jopen)
+			mbatch_jrec_open(q->journal, s->id, s->ops->jkind);
 		ex->jopen = true;
-		mbatch_jrec_open(q->journal, s->id, s->ops->jkind);
+		ex->jios++;
 	}
 
 	for (;;) {
@@ -511,7 +515,8 @@ static void mbatch_io_done(struct mbatch_io *io, int err)
 	struct mbatch_session *s = ex->s;
 	struct mbatch_queue *q = ex->q;
 	unsigned int nr = io->flush_cp ? 1 : io->nr;
-	bool logged = io->logged;
+	bool jio = q->journal && mbatch_io_logs(io);
+	bool logged = io->logged, closed = false;
 	struct mbatch_command *cmd, *tmp;
 	unsigned long flags;
 	LIST_HEAD(done);
@@ -546,12 +551,18 @@ static void mbatch_io_done(struct mbatch_io *io, int err)
 				mbatch_session_end_locked(s, cmd,
 							  MBATCH_OUTCOME_DONE, err);
 		}
+		/* A killed session's CLOSE follows its last DONE. */
+		if (jio && !--ex->jios && ex->jclosing) {
+			ex->jclosing = false;
+			mbatch_jrec_close(q->journal, s->id);
+			closed = true;
+		}
 	}
 	spin_unlock_irqrestore(&s->lock, flags);
 
 	atomic_sub(nr, &q->inflight);
-	/* Its DONE entries are written by the dispatch work. */
-	if (logged)
+	/* Its DONE and CLOSE entries are written by the dispatch work. */
+	if (logged || closed)
 		queue_work(q->wq, &q->dispatch_work);
 	mbatch_session_kick(s);
 	/* The kick holds its own reference; drop the one of this io. */
@@ -772,14 +783,6 @@ static bool mbatch_exec_run(struct mbatch_exec *ex, struct mbatch_group *g)
 			}
 			continue;
 		case MBATCH_ACT_NOTIFY:
-			if (g->j && note.jopen)
-				mbatch_jrec_checkpoint(g->j, s->id, note.cp.seq,
-						       note.epoch,
-						       note.cp.status,
-						       (note.durable ?
-							MBATCH_JCP_F_DURABLE : 0) |
-						       (note.halted ?
-							MBATCH_JCP_F_HALTED : 0));
 			/* New results: a participant sends them on. */
 			mbatch_session_kick(s);
 			mbatch_notify_checkpoint(s, &note.cp);
@@ -827,9 +830,12 @@ void mbatch_exec_kill(struct mbatch_exec *ex)
 	mbatch_exec_cancel_all_locked(ex, &list);
 	s->held_cmds = s->inflight;
 	s->held_bytes = 0;
-	closed = ex->jopen;
+	/* Its CLOSE once its last logged io has completed. */
+	closed = ex->jopen && !ex->jios;
 	if (closed)
 		mbatch_jrec_close(q->journal, s->id);
+	else if (ex->jopen)
+		ex->jclosing = true;
 	ex->jopen = false;
 	spin_unlock_irq(&s->lock);
 

@@ -28,7 +28,10 @@ struct mbatch_exec {
 	struct list_head runq_node;	/* q->runq, under q->lock */
 	bool on_runq;			/* ... holding a session reference */
 	bool counted;			/* in q->nr_sessions */
-	bool jopen;			/* OPEN in the queue's journal; s->lock */
+	/* The queue's journal (jrec.c); under the session's lock. */
+	bool jopen;			/* its OPEN is added */
+	bool jclosing;			/* ... its CLOSE waits for jios */
+	unsigned int jios;		/* its logged ios, grouped or sent */
 
 	/* Under the session's lock. */
 	int epoch_err;			/* first error of the head epoch */

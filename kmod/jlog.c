@@ -88,7 +88,7 @@ static bool mbatch_jrange_ok(const struct mbatch_jrange *r)
 	u64 first = le64_to_cpu(r->first_seq);
 	u32 count = le32_to_cpu(r->count);
 
-	return count && first && first + count > first;
+	return count && first && first + (count - 1) >= first;
 }
 
 /* A START or DONE record: a count of entries of @size, each checked. */
@@ -96,10 +96,9 @@ static bool mbatch_jrec_runs_ok(const u8 *rec, u16 len, size_t size)
 {
 	const struct mbatch_jrec_start *r = (const void *)rec;
 	const u8 *e = rec + sizeof(*r);
-	u32 nr = le32_to_cpu(r->nr);
 
 	if (len < sizeof(*r) + size || (len - sizeof(*r)) % size ||
-	    nr != (len - sizeof(*r)) / size || r->reserved)
+	    le32_to_cpu(r->nr) != (len - sizeof(*r)) / size || r->reserved)
 		return false;
 	for (; e < rec + len; e += size) {
 		const struct mbatch_jdone *d = (const void *)e;
@@ -462,6 +461,9 @@ int mbatch_jlog_end(struct mbatch_journal *j)
 {
 	int err = mbatch_jlog_sync(j);
 
+	/* Records of this append may be missing: none may follow them. */
+	if (err)
+		j->log.failed = true;
 	mutex_unlock(&j->log.lock);
 	return err;
 }

@@ -10,10 +10,12 @@
  * logged command is at the device.
  *
  * Memory is bounded: the ring holds at most a slot for each command at the
- * device (promised when its START is written), one for each open session's
- * CLOSE (promised when its OPEN is added) and the few the dispatch work
- * adds itself, which it makes room for by writing first. So an entry added
- * from completion or close never finds the ring full.
+ * device (promised when its START is written), one for the CLOSE of each
+ * session with an OPEN (promised then; a killed session's is added when
+ * its last logged io completes, so it follows the session's every record)
+ * and the few the dispatch work adds itself, which it makes room for by
+ * writing first. So an entry added from completion or close never finds
+ * the ring full.
  */
 #include <linux/slab.h>
 #include <linux/sort.h>
@@ -29,7 +31,11 @@ int mbatch_jrec_init(struct mbatch_journal *j, u32 depth)
 	struct mbatch_jrecs *jr = &j->recs;
 
 	spin_lock_init(&jr->lock);
-	jr->cap = depth + MBATCH_QUEUE_SESSIONS_MAX + MBATCH_JREC_SLACK;
+	/*
+	 * DONEs of the commands at the device; CLOSEs of the open sessions
+	 * and of the closed ones whose last io is still at the device.
+	 */
+	jr->cap = 2 * depth + MBATCH_QUEUE_SESSIONS_MAX + MBATCH_JREC_SLACK;
 	jr->max_starts = depth;
 	jr->ring = kvcalloc(jr->cap, sizeof(*jr->ring), GFP_KERNEL);
 	jr->drain = kvcalloc(jr->cap, sizeof(*jr->drain), GFP_KERNEL);

@@ -305,7 +305,7 @@ static bool range_ok(const struct mbatch_jrange *r)
 	uint64_t first = le64toh(r->first_seq);
 	uint32_t count = le32toh(r->count);
 
-	return count && first && first + count > first;
+	return count && first && first + (count - 1) >= first;
 }
 
 /* A START or DONE record: the module's check (jlog.c). */
@@ -313,10 +313,9 @@ static bool runs_ok(const unsigned char *rec, uint16_t len, size_t size)
 {
 	const struct mbatch_jrec_start *r = (const void *)rec;
 	const unsigned char *e = rec + sizeof(*r);
-	uint32_t nr = le32toh(r->nr);
 
 	if (len < sizeof(*r) + size || (len - sizeof(*r)) % size ||
-	    nr != (len - sizeof(*r)) / size || r->reserved)
+	    le32toh(r->nr) != (len - sizeof(*r)) / size || r->reserved)
 		return false;
 	for (; e < rec + len; e += size) {
 		const struct mbatch_jdone *d = (const void *)e;
@@ -463,6 +462,12 @@ static void rec_durable(struct jview *v, const unsigned char *rec)
 	struct json_object *o;
 	char key[16];
 
+	/* A use starts over: session ids are not the last use's. */
+	if (le16toh(cp->hdr.type) == MBATCH_JREC_USE) {
+		json_object_put(v->durable);
+		v->durable = json_object_new_object();
+		return;
+	}
 	if (le16toh(cp->hdr.type) != MBATCH_JREC_CHECKPOINT ||
 	    !(le32toh(cp->flags) & MBATCH_JCP_F_DURABLE) || cp->status)
 		return;

@@ -168,6 +168,15 @@ elif case == "badstart":       # a START whose count of runs is wrong
 elif case == "badstatus":      # a DONE whose status is no errno
     put(0, 0, rec(1, 1))
     put(0, 32, srec(2, 5, runs([(7, 1, 1, 5)], True)))
+elif case == "maxseq":         # a run that ends at the last sequence number
+    put(0, 0, rec(1, 1))
+    put(0, 32, srec(2, 4, runs([(7, 2**64 - 2, 2)])))
+elif case == "shortstart":     # a sealed START of a bare header, at a block's end
+    for i in range(124):
+        put(0, 32 * i, rec(i + 1, 1))
+    put(0, 3968, srec(125, 4, runs([(7, 1, 1)])))
+    put(0, 4016, srec(126, 6, struct.pack("<IIQQiI", 7, 0, 2, 1, 0, 0)))
+    put(0, 4072, srec(127, 4, b""))
 elif case == "small":          # a file smaller than any journal
     pass
 elif case == "claims":         # a journal larger than its file
@@ -266,6 +275,11 @@ show badstart 5 'L["records"] == 1 and "malformed" in L["refused"]' \
 	"a START whose count of runs does not match its length: malformed, exit 5"
 show badstatus 5 'L["records"] == 1 and "malformed" in L["refused"]' \
 	"a DONE whose status is not 0 or a negative errno: malformed, exit 5"
+show maxseq 0 'L["records"] == 2 and "refused" not in L and
+  R[1]["runs"] == [{"session": 7, "first_seq": 2**64 - 2, "count": 2}]' \
+	"a START run that ends at the last sequence number" records all
+show shortstart 5 'L["records"] == 126 and L["end_offset"] == 4072 and "malformed" in L["refused"]' \
+	"a START of a bare header at a block's end: malformed, exit 5"
 show foreign 0 'L["records"] == 1 and "refused" not in L' \
 	"another journal's record is not this log's"
 show unknown 5 'L["records"] == 1 and "does not know" in L["refused"]' \
