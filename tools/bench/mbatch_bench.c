@@ -84,6 +84,32 @@ static uint32_t region_id;
 static char *region;
 static uint64_t region_len;
 
+/*
+ * Before and after a -J run: zero the place of the journal's superblock
+ * copies (the device's last 8 KiB, counted in JOURNAL's sectors), so that
+ * a journal is made on this scratch device whatever earlier workloads
+ * wrote there, and the next workload's queue, without one, may have it.
+ */
+static void journal_unmake(struct bench_opts *o)
+{
+	uint64_t bytes = 0;
+	void *zero;
+	int fd;
+
+	fd = open(o->dev, O_WRONLY | O_DIRECT);
+	if (fd < 0 || ioctl(fd, BLKGETSIZE64, &bytes) || bytes < 8192 ||
+	    posix_memalign(&zero, 4096, 8192))
+		bench_die(o, "%s: cannot zero the journal's superblocks",
+			  o->dev);
+	memset(zero, 0, 8192);
+	if (pwrite(fd, zero, 8192, (off_t)(bytes / 4096 * 4096 - 8192)) !=
+	    8192)
+		bench_die(o, "%s: cannot zero the journal's superblocks: %s",
+			  o->dev, strerror(errno));
+	free(zero);
+	close(fd);
+}
+
 static void cleanup(void)
 {
 	if (sid)
@@ -533,6 +559,9 @@ int main(int argc, char **argv)
 		bench_die(&o, "a batch holds at most %u messages (the module's limit)",
 			  lim.batch_msgs);
 
+	/* A scratch device: what workloads before wrote may be there. */
+	if (journal && !peer_name)
+		journal_unmake(&o);
 	if (peer_name)
 		remote_size(&o);
 	else
@@ -708,18 +737,34 @@ int main(int argc, char **argv)
 			(double)run.st.results / run.ncollect);
 	if (journal) {
 		struct mb_queue_info qi;
+		uint64_t last = 0;
+		int same = 0, i;
 
-		if (mb_queue_get(&sock, qname, &qi))
-			bench_die(&o, "queue show %s: %s", qname,
-				  mb_strerr(&sock));
+		/*
+		 * The session's CLOSE is the log's last write: close it and
+		 * wait until the count stays put.
+		 */
+		if (sid)
+			mb_session_close(&sock, sid);
+		sid = 0;
+		for (i = 0; i < 200 && same < 5; i++) {
+			if (mb_queue_get(&sock, qname, &qi))
+				bench_die(&o, "queue show %s: %s", qname,
+					  mb_strerr(&sock));
+			same = qi.log_writes == last ? same + 1 : 0;
+			last = qi.log_writes;
+			usleep(10000);
+		}
 		/*
 		 * The log's writes in the timed run, and every journal block
 		 * written since the queue was made: each log write and each
-		 * superblock write (one per generation) is a 4 KiB block.
+		 * superblock write (one per generation) is a 4 KiB block; and
+		 * the two copies zeroed before and after (journal_unmake()).
 		 */
 		printf("JOURNAL writes=%" PRIu64 " sectors=%" PRIu64 "\n",
 		       qi.log_writes - j_writes0,
-		       (qi.log_writes + qi.journal_gen - j_gen0 + j_sb0) * 8);
+		       (qi.log_writes + qi.journal_gen - j_gen0 + j_sb0 + 4) *
+		       8);
 	}
 	bench_result(&o, journal ? "mbatch-journal" :
 		     write_op != MBATCH_OP_WRITE ? "mbatch-nodata" :
@@ -739,5 +784,7 @@ int main(int argc, char **argv)
 	free(bufs);
 	free(req_buf);
 	cleanup();
+	if (journal)
+		journal_unmake(&o);
 	return 0;
 }
