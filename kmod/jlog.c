@@ -18,10 +18,10 @@
  * An append rewrites the tail block whole, with FUA: the records already in
  * it are written again as they were, so a write torn at a logical block
  * leaves each of them either as it was or as it was (the bytes are the
- * same), and only the records being appended can be lost, before their
- * append returned: the last ones of the log, so the damage rule holds. One
- * append at a time (the log's mutex), so what is durable is always a
- * prefix of the log.
+ * same), and only the record being written, one a write, can be lost,
+ * before its append returned: the last of the log, so the damage rule
+ * holds. One append at a time (the log's mutex), so what is durable is
+ * always a prefix of the log.
  */
 #include <linux/crc32c.h>
 #include <linux/err.h>
