@@ -100,6 +100,7 @@ struct mbatch_io {
 #define MBATCH_CMD_F_R2T	BIT(4)	/* ... asked for (its data, or by R2T) */
 #define MBATCH_CMD_F_PVEC	BIT(5)	/* pv is its own vector of own pages */
 #define MBATCH_CMD_F_PULLED	BIT(6)	/* in its session's pulled_bytes */
+#define MBATCH_CMD_F_KEPT	BIT(7)	/* sent; a restored participant has it */
 
 struct mbatch_command {
 	struct list_head node;		/* where it is queued, or results */

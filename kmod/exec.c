@@ -396,7 +396,8 @@ static struct mbatch_io *mbatch_build_io_locked(struct mbatch_exec *ex)
 	/* Its session's first command the journal logs opens it there. */
 	if (q->journal && mbatch_io_logs(io)) {
 		if (!ex->jopen)
-			mbatch_jrec_open(q->journal, s->id, s->ops->jkind);
+			mbatch_jrec_open(q->journal, s->id, s->ops->jkind,
+					 &ex->jid);
 		ex->jopen = true;
 		ex->jios++;
 	}

@@ -13,6 +13,7 @@
 #include <linux/types.h>
 #include <linux/workqueue.h>
 
+#include "jrec.h"
 #include "stats.h"
 
 #define MBATCH_MAX_MERGE_BYTES	(256U << 10)
@@ -29,6 +30,7 @@ struct mbatch_exec {
 	bool on_runq;			/* ... holding a session reference */
 	bool counted;			/* in q->nr_sessions */
 	/* The queue's journal (jrec.c); under the session's lock. */
+	struct mbatch_jident jid;	/* its OPEN names it so */
 	bool jopen;			/* its OPEN is added */
 	bool jclosing;			/* ... its CLOSE waits for jios */
 	unsigned int jios;		/* its logged ios, grouped or sent */

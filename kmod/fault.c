@@ -50,6 +50,12 @@ module_param_named(fault_jlog_write_eio, mbatch_fault_jlog_write_eio, uint,
 MODULE_PARM_DESC(fault_jlog_write_eio,
 		 "test only: the next N journal log appends are written, then fail");
 
+unsigned int mbatch_fault_jlog_write_lost;
+module_param_named(fault_jlog_write_lost, mbatch_fault_jlog_write_lost, uint,
+		   0644);
+MODULE_PARM_DESC(fault_jlog_write_lost,
+		 "test only: the next N journal log appends never reach the device, and fail (a power cut)");
+
 atomic_long_t mbatch_debug_result_steps = ATOMIC_LONG_INIT(0);
 
 static int mbatch_steps_get(char *buf, const struct kernel_param *kp)

@@ -69,6 +69,7 @@ extern unsigned int mbatch_fault_rx_delay_ms;
 extern unsigned int mbatch_fault_r2t_ignore;
 extern unsigned int mbatch_fault_jlog_read_eio;
 extern unsigned int mbatch_fault_jlog_write_eio;
+extern unsigned int mbatch_fault_jlog_write_lost;
 
 extern atomic_long_t mbatch_debug_result_steps;
 extern atomic_long_t mbatch_debug_objects[__MBATCH_OBJ_MAX];

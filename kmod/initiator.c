@@ -79,6 +79,8 @@ struct mbatch_initiator {
 	u64 credit_units;
 	u64 rx_rseq;			/* results applied, in order */
 	u64 acked;			/* ... and acknowledged on this link */
+	bool restored_seen;		/* RESTORED came, its reply is due */
+	u64 restored_rseq;		/* ... results acknowledged there */
 	u32 part_halts;			/* the participant's halts seen */
 	u32 resume_gen;			/* the halt a RESUME was asked for */
 	bool resume_pending;
@@ -498,6 +500,83 @@ static const struct mbatch_session_ops mbatch_initiator_ops = {
 
 /* Receive. */
 
+/*
+ * RESTORED: the participant lost the session and restored it from its
+ * queue's journal; it has results for @seqs (@n, in order) and has had
+ * results acknowledged up to @rseq since. Only right before a reply.
+ */
+static int mbatch_rx_restored(struct mbatch_initiator *i, u64 rseq,
+			      const __le64 *seqs, u32 len)
+{
+	struct mbatch_command *cmd;
+	u32 k, n = len / sizeof(*seqs);
+	u64 prev = 0, seq;
+
+	if (len % sizeof(*seqs) || n > MBATCH_WIRE_RESTORED_MAX)
+		return -EPROTO;
+	for (k = 0; k < n; k++) {
+		seq = le64_to_cpu(seqs[k]);
+		if (seq <= prev)
+			return -EPROTO;
+		prev = seq;
+	}
+	if (i->state != MBATCH_I_OPEN_SENT)
+		return 0;	/* about an earlier open */
+	for (k = 0; k < n; k++) {
+		cmd = mbatch_sent_find(i, le64_to_cpu(seqs[k]));
+		if (cmd)
+			cmd->iflags |= MBATCH_CMD_F_KEPT;
+	}
+	i->restored_seen = true;
+	i->restored_rseq = rseq;
+	return 0;
+}
+
+/*
+ * The reply to a re-attach of a restored session (its RESTORED came
+ * first): the participant has what RESTORED named, and of the rest only
+ * what it got since, up to @last. The rest is sent again, in order, unless
+ * it is older than the latest epoch of one it has: that ran before the
+ * crash (every command of an epoch ends before the next epoch starts), its
+ * result was lost with the node, and running it again now would put it
+ * after commands of a later epoch. It ends of unknown outcome. Results
+ * restart after what was acknowledged there.
+ */
+static void mbatch_ini_restored(struct mbatch_initiator *i, u64 last)
+{
+	struct mbatch_command *cmd;
+	struct rb_node *n, *prev;
+	u64 epoch = 0;
+
+	for (n = rb_first(&i->sent); n; n = rb_next(n)) {
+		cmd = rb_entry(n, struct mbatch_command, rb);
+		if (cmd->iflags & MBATCH_CMD_F_KEPT)
+			epoch = max(epoch, cmd->epoch);
+	}
+	for (n = rb_last(&i->sent); n; n = prev) {
+		prev = rb_prev(n);
+		cmd = rb_entry(n, struct mbatch_command, rb);
+		if (cmd->iflags & MBATCH_CMD_F_KEPT) {
+			cmd->iflags &= ~MBATCH_CMD_F_KEPT;
+			continue;
+		}
+		if (cmd->seq <= last)
+			continue;	/* it got it since */
+		mbatch_sent_del(i, cmd);
+		if (mbatch_ini_stale(cmd)) {
+			mbatch_ini_end(i, cmd, MBATCH_OUTCOME_CANCELLED,
+				       -ECANCELED);
+		} else if (cmd->epoch < epoch) {
+			mbatch_ini_end(i, cmd, MBATCH_OUTCOME_UNKNOWN, -ESTALE);
+		} else {
+			list_add(&cmd->node, &i->unsent);
+			i->resent++;
+		}
+	}
+	i->rx_rseq = i->restored_rseq;
+	i->restored_seen = false;
+}
+
 static int mbatch_rx_open_reply(struct mbatch_initiator *i, u64 cookie,
 				const void *data, u32 len, int *halt)
 {
@@ -507,6 +586,7 @@ static int mbatch_rx_open_reply(struct mbatch_initiator *i, u64 cookie,
 	struct rb_node *n;
 	u32 flags, lbs, gen;
 	unsigned int c;
+	bool restored;
 	int status;
 	u64 last;
 
@@ -524,8 +604,14 @@ static int mbatch_rx_open_reply(struct mbatch_initiator *i, u64 cookie,
 	lbs = le32_to_cpu(rep->lbs);
 	last = le64_to_cpu(rep->last_seq);
 	gen = le32_to_cpu(rep->halt_gen);
+	restored = flags & MBATCH_REPLY_F_RESTORED;
+	if (restored != i->restored_seen)
+		return -EPROTO;		/* RESTORED comes right before it */
+	/* Restored, the participant counts its halts anew. */
+	if (restored && gen < i->part_halts)
+		i->part_halts = 0;
 	if (flags & ~(MBATCH_REPLY_F_DISCARD | MBATCH_REPLY_F_HALTED |
-		      MBATCH_REPLY_F_PULL) ||
+		      MBATCH_REPLY_F_PULL | MBATCH_REPLY_F_RESTORED) ||
 	    rep->zero || rep->zero2 ||
 	    le32_to_cpu(rep->inline_max) > MBATCH_MAX_IO_LEN ||
 	    lbs < SECTOR_SIZE || lbs > SZ_64K ||
@@ -556,6 +642,10 @@ static int mbatch_rx_open_reply(struct mbatch_initiator *i, u64 cookie,
 	i->credit_units = le64_to_cpu(rep->credit_units);
 	i->tx_msgs = le64_to_cpu(rep->rx_msgs);
 	i->tx_units = le64_to_cpu(rep->rx_units);
+	if (restored) {
+		mbatch_ini_restored(i, last);
+		goto opened;
+	}
 	/*
 	 * What it did not get is sent again, in order and ahead of the rest,
 	 * unless a cancel covers it: then it is cancelled here.
@@ -575,6 +665,7 @@ static int mbatch_rx_open_reply(struct mbatch_initiator *i, u64 cookie,
 		list_add(&cmd->node, &i->unsent);
 		i->resent++;
 	}
+opened:
 	i->state = MBATCH_I_OPEN;
 	i->opened = true;
 	/* An ACK may have been lost with the link: acknowledge again. */
@@ -675,9 +766,12 @@ static int mbatch_rx_result(struct mbatch_initiator *i,
 	struct mbatch_command *cmd;
 
 	if ((outcome != MBATCH_OUTCOME_DONE &&
-	     outcome != MBATCH_OUTCOME_CANCELLED) ||
+	     outcome != MBATCH_OUTCOME_CANCELLED &&
+	     (outcome != MBATCH_OUTCOME_UNKNOWN ||
+	      !(rflags & MBATCH_RESULT_F_RESTORED))) ||
 	    memchr_inv(w->zero, 0, sizeof(w->zero)) ||
-	    rflags & ~(MBATCH_RESULT_F_REORDERED | MBATCH_RESULT_F_MERGED) ||
+	    rflags & ~(MBATCH_RESULT_F_REORDERED | MBATCH_RESULT_F_MERGED |
+		       MBATCH_RESULT_F_RESTORED) ||
 	    (gen && !status))
 		return -EPROTO;
 	if (rseq <= i->rx_rseq) {
@@ -838,6 +932,8 @@ static int mbatch_ini_rx(struct mbatch_ep *ep, struct mbatch_link *l,
 		err = mbatch_rx_open_reply(i, f->arg, f->data, f->len, &halt);
 	} else if (f->type == MBATCH_FRAME_R2T) {
 		err = mbatch_rx_r2t(i, f->arg, f->data, f->len);
+	} else if (f->type == MBATCH_FRAME_RESTORED) {
+		err = mbatch_rx_restored(i, f->arg, f->data, f->len);
 	} else if (f->type == MBATCH_FRAME_CREDIT) {
 		if (f->len != sizeof(*cr) || f->arg) {
 			err = -EPROTO;
@@ -880,6 +976,17 @@ out:
 }
 
 /* Transmit. */
+
+/* A new OPEN: what an earlier RESTORED named counts no more. */
+static void mbatch_ini_unkeep(struct mbatch_initiator *i)
+{
+	struct rb_node *n;
+
+	for (n = rb_first(&i->sent); n && i->restored_seen; n = rb_next(n))
+		rb_entry(n, struct mbatch_command, rb)->iflags &=
+			~MBATCH_CMD_F_KEPT;
+	i->restored_seen = false;
+}
 
 /*
  * Take messages within the credit and the frame into i->sending and write
@@ -1062,6 +1169,7 @@ static int mbatch_ini_tx(struct mbatch_ep *ep, struct mbatch_link *l)
 		open.inline_max = cpu_to_le32(mbatch_inline_max());
 		open.nodata_upto = cpu_to_le64(i->nodata_upto);
 		strscpy(open.queue, i->qname, sizeof(open.queue));
+		mbatch_ini_unkeep(i);
 		i->state = MBATCH_I_OPEN_SENT;
 		i->open_sent = true;
 		type = MBATCH_FRAME_OPEN;

@@ -39,6 +39,7 @@ static_assert(sizeof(struct mbatch_journal_rec) == 24);
 static_assert(sizeof(struct mbatch_jrec_use) == 32);
 static_assert(sizeof(struct mbatch_jrec_use) <= MBATCH_JOURNAL_REC_MAX);
 static_assert(sizeof(struct mbatch_jrec_session) == 32);
+static_assert(sizeof(struct mbatch_jrec_open) == 80);
 static_assert(sizeof(struct mbatch_jrec_start) == 32);
 static_assert(sizeof(struct mbatch_jrange) == 16);
 static_assert(sizeof(struct mbatch_jrec_done) == 32);
@@ -112,6 +113,28 @@ static bool mbatch_jrec_runs_ok(const u8 *rec, u16 len, size_t size)
 	return true;
 }
 
+/* A local session names no initiator; a participant names its own. */
+static bool mbatch_jrec_open_ok(const u8 *rec, u16 len)
+{
+	const struct mbatch_jrec_open *o = (const void *)rec;
+	size_t plen;
+
+	if (len != sizeof(*o) || o->reserved || o->reserved2)
+		return false;
+	plen = strnlen(o->peer, sizeof(o->peer));
+	if (plen == sizeof(o->peer) ||
+	    memchr_inv(o->peer + plen, 0, sizeof(o->peer) - plen))
+		return false;
+	switch (le16_to_cpu(o->kind)) {
+	case MBATCH_JSESSION_LOCAL:
+		return !plen && !o->isid && !o->cookie;
+	case MBATCH_JSESSION_PARTICIPANT:
+		return plen && o->isid;
+	default:
+		return false;
+	}
+}
+
 /*
  * Is the sealed record @rec of @len bytes one this module writes? 1 yes, 0
  * not as written (malformed), -1 a type it does not know.
@@ -121,7 +144,7 @@ static int mbatch_jrec_valid(const u8 *rec, u16 len)
 	const struct mbatch_journal_rec *h = (const void *)rec;
 	const struct mbatch_jrec_session *ss = (const void *)rec;
 	const struct mbatch_jrec_checkpoint *cp = (const void *)rec;
-	u16 type = le16_to_cpu(h->type), kind;
+	u16 type = le16_to_cpu(h->type);
 
 	if (h->reserved)
 		return type >= MBATCH_JREC_USE && type <= MBATCH_JREC_CHECKPOINT ?
@@ -130,14 +153,9 @@ static int mbatch_jrec_valid(const u8 *rec, u16 len)
 	case MBATCH_JREC_USE:
 		return len == sizeof(struct mbatch_jrec_use);
 	case MBATCH_JREC_OPEN:
+		return mbatch_jrec_open_ok(rec, len);
 	case MBATCH_JREC_CLOSE:
-		if (len != sizeof(*ss) || ss->reserved)
-			return 0;
-		kind = le16_to_cpu(ss->kind);
-		if (type == MBATCH_JREC_CLOSE)
-			return !kind;
-		return kind == MBATCH_JSESSION_LOCAL ||
-		       kind == MBATCH_JSESSION_PARTICIPANT;
+		return len == sizeof(*ss) && !ss->reserved && !ss->kind;
 	case MBATCH_JREC_START:
 		return mbatch_jrec_runs_ok(rec, len,
 					   sizeof(struct mbatch_jrange));
@@ -268,6 +286,10 @@ int mbatch_jlog_scan(struct mbatch_journal *j, bool made,
 		st = mbatch_jrec_check(j, page_address(lg->tail_page), off, seq,
 				       &len, &why);
 		if (st == MBATCH_JREC_NEXT) {
+			err = mbatch_jreplay_rec(j, page_address(lg->tail_page) +
+						 off, len);
+			if (err)
+				goto out;
 			off += len;
 			seq++;
 			lg->records++;
@@ -356,8 +378,12 @@ static int mbatch_jlog_write_tail(struct mbatch_journal *j)
 	struct mbatch_jlog *lg = &j->log;
 	int err;
 
-	err = mbatch_journal_rw(j->bdev, mbatch_jlog_pos(j, lg->tail),
-				lg->tail_page, REQ_OP_WRITE | REQ_SYNC | REQ_FUA);
+	if (mbatch_fault_take(&mbatch_fault_jlog_write_lost))
+		err = -EIO;
+	else
+		err = mbatch_journal_rw(j->bdev, mbatch_jlog_pos(j, lg->tail),
+					lg->tail_page,
+					REQ_OP_WRITE | REQ_SYNC | REQ_FUA);
 	if (!err && mbatch_fault_take(&mbatch_fault_jlog_write_eio))
 		err = -EIO;
 	spin_lock(&lg->info_lock);

@@ -397,6 +397,7 @@ int mbatch_journal_open(struct mbatch_journal *j,
 
 	memset(j, 0, sizeof(*j));
 	j->kind = cfg->kind;
+	mbatch_jreplay_init(j);
 	err = mbatch_journal_open_dev(j, cfg, data, f);
 	if (err)
 		return err;
@@ -480,8 +481,10 @@ int mbatch_journal_open(struct mbatch_journal *j,
 	else
 		err = mbatch_journal_use(j, f);
 out_mem:
-	if (err)
+	if (err) {
 		mbatch_jlog_free(j);
+		mbatch_jreplay_free(j);
+	}
 	kfree(blks);
 	if (!err) {
 		/* Kept for the superblock writes of trimming. */
@@ -502,6 +505,7 @@ void mbatch_journal_close(struct mbatch_journal *j)
 		__free_page(j->sb_page);
 	j->sb_page = NULL;
 	mbatch_jlog_free(j);
+	mbatch_jreplay_free(j);
 	mbatch_journal_close_dev(j);
 }
 

@@ -15,6 +15,7 @@
 #include "compat.h"
 #include "jlog.h"
 #include "jrec.h"
+#include "jreplay.h"
 
 struct block_device;
 
@@ -53,6 +54,9 @@ struct mbatch_journal {
 	struct page *sb_page;		/* for those writes */
 	struct mbatch_jlog log;
 	struct mbatch_jrecs recs;	/* a queue's, once it is published */
+	struct mbatch_jreplay replay;	/* the last use's, until restored */
+	u32 restored;			/* sessions restored from it */
+	u32 unrestored;			/* ... left open, not restored */
 };
 
 int mbatch_journal_open(struct mbatch_journal *j,

@@ -109,11 +109,15 @@ static void mbatch_jrec_add(struct mbatch_journal *j,
 }
 
 /* The dispatch work, with room for it (mbatch_jrec_room()). */
-void mbatch_jrec_open(struct mbatch_journal *j, u32 session, u16 kind)
+void mbatch_jrec_open(struct mbatch_journal *j, u32 session, u16 kind,
+		      const struct mbatch_jident *id)
 {
 	struct mbatch_jent e = {
 		.type = MBATCH_JREC_OPEN, .session = session, .kind = kind,
 	};
+
+	if (id)
+		e.id = *id;
 
 	mbatch_jrec_add(j, &e, false);
 }
@@ -206,9 +210,17 @@ static void mbatch_jrec_one(struct mbatch_journal *j,
 {
 	struct mbatch_jrec_checkpoint *cp = (void *)j->recs.rec;
 	struct mbatch_jrec_session *ss = (void *)j->recs.rec;
+	struct mbatch_jrec_open *o = (void *)j->recs.rec;
 
-	memset(j->recs.rec, 0, sizeof(*cp));
-	if (e->type == MBATCH_JREC_CHECKPOINT) {
+	memset(j->recs.rec, 0, sizeof(*o));
+	if (e->type == MBATCH_JREC_OPEN) {
+		o->session = cpu_to_le32(e->session);
+		o->kind = cpu_to_le16(e->kind);
+		o->isid = cpu_to_le32(e->id.isid);
+		o->cookie = cpu_to_le64(e->id.cookie);
+		memcpy(o->peer, e->id.peer, sizeof(o->peer));
+		mbatch_jlog_add(j, &o->hdr, e->type, sizeof(*o));
+	} else if (e->type == MBATCH_JREC_CHECKPOINT) {
 		cp->session = cpu_to_le32(e->session);
 		cp->flags = cpu_to_le32(e->flags);
 		cp->seq = cpu_to_le64(e->seq);
@@ -217,7 +229,6 @@ static void mbatch_jrec_one(struct mbatch_journal *j,
 		mbatch_jlog_add(j, &cp->hdr, e->type, sizeof(*cp));
 	} else {
 		ss->session = cpu_to_le32(e->session);
-		ss->kind = cpu_to_le16(e->kind);
 		mbatch_jlog_add(j, &ss->hdr, e->type, sizeof(*ss));
 	}
 }

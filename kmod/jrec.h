@@ -10,6 +10,7 @@
 
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/mbatch.h>
 
 struct mbatch_journal;
 
@@ -20,6 +21,13 @@ struct mbatch_jkey {
 	s32 status;
 };
 
+/* Who a participant session's initiator is (OPEN); zero for the others. */
+struct mbatch_jident {
+	u32 isid;
+	u64 cookie;
+	char peer[MBATCH_PEER_NAME_MAX];
+};
+
 struct mbatch_jent {
 	u64 seq;
 	u64 epoch;
@@ -28,6 +36,7 @@ struct mbatch_jent {
 	u16 type;			/* MBATCH_JREC_* */
 	u16 kind;
 	u32 flags;
+	struct mbatch_jident id;	/* OPEN */
 };
 
 struct mbatch_jrecs {
@@ -52,7 +61,8 @@ void mbatch_jrec_free(struct mbatch_journal *j);
 
 bool mbatch_jrec_room(struct mbatch_journal *j, u32 n);
 bool mbatch_jrec_pending(struct mbatch_journal *j, bool idle);
-void mbatch_jrec_open(struct mbatch_journal *j, u32 session, u16 kind);
+void mbatch_jrec_open(struct mbatch_journal *j, u32 session, u16 kind,
+		      const struct mbatch_jident *id);
 void mbatch_jrec_close(struct mbatch_journal *j, u32 session);
 void mbatch_jrec_checkpoint(struct mbatch_journal *j, u32 session, u64 seq,
 			    u64 epoch, int status, u32 flags);

@@ -269,7 +269,11 @@ static int mbatch_put_journal(struct sk_buff *skb, struct mbatch_journal *j)
 	    nla_put_u64_64bit(skb, MBATCH_A_QUEUE_JOURNAL_LOG_ROOM,
 			      log.room, MBATCH_A_PAD) ||
 	    nla_put_u64_64bit(skb, MBATCH_A_QUEUE_JOURNAL_LOG_WRITES,
-			      log.writes, MBATCH_A_PAD))
+			      log.writes, MBATCH_A_PAD) ||
+	    nla_put_u32(skb, MBATCH_A_QUEUE_JOURNAL_RESTORED,
+			READ_ONCE(j->restored)) ||
+	    nla_put_u32(skb, MBATCH_A_QUEUE_JOURNAL_UNRESTORED,
+			READ_ONCE(j->unrestored)))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -614,6 +618,8 @@ static int mbatch_nl_queue_new(struct sk_buff *skb, struct genl_info *info)
 	if (err && err != -ENOMEM)
 		NL_SET_BAD_ATTR(info->extack, a[field[cfg.fault]] ?:
 				a[MBATCH_A_QUEUE_JOURNAL]);
+	if (!err && cfg.journal.kind)
+		mbatch_participants_restore(mbatch_info_net(info), cfg.name);
 	return err;
 }
 

@@ -16,6 +16,7 @@
 
 #include "exec.h"
 #include "fault.h"
+#include "journal.h"
 #include "netns.h"
 #include "participant.h"
 #include "peer.h"
@@ -53,6 +54,17 @@ struct mbatch_participant {
 	u64 win_units;
 	bool reply_pending;		/* OPEN_REPLY to send */
 	unsigned long orphan_since;	/* jiffies it lost its initiator, 0 */
+
+	/*
+	 * Restored from the journal (under s.lock): the messages it has
+	 * results for from there, in order, until it has received one past
+	 * the last of them (then everything up to last_seq is here or was).
+	 */
+	bool restoring;
+	bool params_pending;		/* max_io ... from the next OPEN */
+	bool restored_pending;		/* RESTORED to send before the reply */
+	u64 *kept;			/* rx_lock and s.lock to change */
+	u32 nr_kept;
 };
 
 static struct kmem_cache *mbatch_participant_cache;
@@ -270,6 +282,7 @@ static void mbatch_part_free(struct mbatch_session *s)
 	mbatch_exec_detach(&pt->ex);
 	if (pt->ep.peer)
 		mbatch_peer_put(pt->ep.peer);
+	kvfree(pt->kept);
 	mutex_destroy(&pt->rx_lock);
 	mbatch_obj_gone(MBATCH_OBJ_PARTICIPANT);
 	kmem_cache_free(mbatch_participant_cache, pt);
@@ -289,7 +302,89 @@ static const struct mbatch_session_ops mbatch_participant_ops = {
 	.free = mbatch_part_free,
 };
 
+/* Why an OPEN is malformed, or NULL. */
+static const char *mbatch_open_invalid(const struct mbatch_frame *f)
+{
+	const struct mbatch_wire_open *o = f->data;
+	u32 oflags;
+
+	if (f->len != sizeof(*o))
+		return "malformed open";
+	oflags = le32_to_cpu(o->flags);
+	if (oflags & ~(MBATCH_OPEN_F_REATTACH | MBATCH_OPEN_F_PULL))
+		return "unknown open flags";
+	if (!le32_to_cpu(o->max_io) || o->zero ||
+	    (o->inline_max && !(oflags & MBATCH_OPEN_F_PULL)))
+		return "malformed open";
+	if (strnlen(o->queue, sizeof(o->queue)) == sizeof(o->queue) ||
+	    !o->queue[0])
+		return "malformed queue name in open";
+	return NULL;
+}
+
+/* What the session and its initiator agree on, from its OPEN. */
+static void mbatch_part_params(struct mbatch_participant *pt,
+			       struct mbatch_peer *p, struct mbatch_queue *q,
+			       const struct mbatch_wire_open *o)
+{
+	/* READ and WRITE up to 1 MiB; inline WRITE data up to inline_max. */
+	pt->max_io = min_t(u32, MBATCH_MAX_PROXY_IO_LEN, le32_to_cpu(o->max_io));
+	/* A READ fits the credit window a session starts with ... */
+	pt->max_io = min_t(u64, pt->max_io,
+			   max_t(u64, MBATCH_MAX_IO_LEN,
+				 round_down(div_u64(p->in_bytes,
+						    MBATCH_PEER_SESSIONS_MAX),
+					    PAGE_SIZE)));
+	/* ... and the session's bytes, or it never gets credit. */
+	pt->max_io = min_t(u64, pt->max_io,
+			   max_t(u64, MBATCH_MAX_IO_LEN,
+				 round_down(q->max_bytes, PAGE_SIZE)));
+	pt->inline_max = min_t(u32, pt->max_io, MBATCH_MAX_IO_LEN);
+	pt->pull = le32_to_cpu(o->flags) & MBATCH_OPEN_F_PULL;
+	if (pt->pull)
+		pt->inline_max = min3(pt->inline_max,
+				      le32_to_cpu(o->inline_max),
+				      mbatch_inline_max());
+}
+
+static void mbatch_part_init(struct mbatch_participant *pt,
+			     struct mbatch_net *mn, const char *peer, u32 isid,
+			     u64 cookie)
+{
+	mbatch_session_init(&pt->s, &mbatch_participant_ops, mn,
+			    MBATCH_SESSION_F_PEER, 0);
+	mbatch_exec_init(&pt->ex, &pt->s);
+	INIT_LIST_HEAD(&pt->ep.pnode);
+	INIT_LIST_HEAD(&pt->r2t);
+	mutex_init(&pt->rx_lock);
+	pt->s.res.push = true;
+	pt->ep.isid = isid;
+	pt->ep.cookie = cookie;
+	/* What its OPEN in the journal names, to be restored by. */
+	pt->ex.jid.isid = isid;
+	pt->ex.jid.cookie = cookie;
+	strscpy_pad(pt->ex.jid.peer, peer, sizeof(pt->ex.jid.peer));
+}
+
 /* Receive. */
+
+/* Does it have @seq's result from the journal? rx_lock held. */
+static bool mbatch_part_kept(struct mbatch_participant *pt, u64 seq)
+{
+	u32 lo = 0, hi = pt->nr_kept;
+
+	while (lo < hi) {
+		u32 mid = lo + (hi - lo) / 2;
+
+		if (pt->kept[mid] == seq)
+			return true;
+		if (pt->kept[mid] < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
 
 /*
  * A MSGS frame: every message is checked before any is queued; a malformed
@@ -306,6 +401,7 @@ static int mbatch_rx_msgs(struct mbatch_participant *pt, struct mbatch_link *l,
 	struct mbatch_msg_fault fault;
 	unsigned int n = 0, i, j;
 	struct mbatch_msg *msgs;
+	u64 *kept = NULL;
 	const char *why = NULL;
 	struct mbatch_geom g;
 	u32 off = 0;
@@ -357,7 +453,7 @@ static int mbatch_rx_msgs(struct mbatch_participant *pt, struct mbatch_link *l,
 		if (mbatch_op_has_range(m->op) &&
 		    mbatch_fault_seq(&mbatch_fault_geom_refuse, m->seq))
 			m->refused = -ERANGE;
-		if (m->seq <= last &&
+		if ((m->seq <= last || mbatch_part_kept(pt, m->seq)) &&
 		    !mbatch_planted(MBATCH_PLANT_RESEND_TWICE)) {
 			dups++;		/* sent again after a lost link */
 			continue;
@@ -396,9 +492,18 @@ static int mbatch_rx_msgs(struct mbatch_participant *pt, struct mbatch_link *l,
 		pt->last_seq = msgs[j - 1].seq;
 		pt->rx_msgs += j - i;
 		pt->rx_units += units;
+		/* Past its last restored result: restored no more. */
+		if (pt->restoring &&
+		    (!pt->nr_kept || pt->last_seq > pt->kept[pt->nr_kept - 1])) {
+			pt->restoring = false;
+			kept = pt->kept;
+			pt->kept = NULL;
+			pt->nr_kept = 0;
+		}
 		spin_unlock_irq(&s->lock);
 	}
 	mutex_unlock(&pt->rx_lock);
+	kvfree(kept);
 	kvfree(msgs);
 	if (err == -ENOENT)
 		return 0;	/* closing: the initiator hears GONE */
@@ -475,6 +580,7 @@ static int mbatch_part_rx(struct mbatch_ep *ep, struct mbatch_link *l,
 	struct mbatch_session *s = &pt->s;
 	const struct mbatch_wire_cancel *c;
 	const struct mbatch_wire_open *o;
+	const char *why;
 	unsigned int n;
 	int err = 0;
 
@@ -489,9 +595,19 @@ static int mbatch_part_rx(struct mbatch_ep *ep, struct mbatch_link *l,
 			mbatch_session_close(s);
 			return -ESTALE;
 		}
-		if (f->len != sizeof(*o))
-			return mbatch_link_proto(l, "malformed open");
+		why = mbatch_open_invalid(f);
+		if (why)
+			return mbatch_link_proto(l, why);
 		o = f->data;
+		/* Restored: what it agrees on comes with the initiator's OPEN. */
+		mutex_lock(&pt->rx_lock);
+		spin_lock_irq(&s->lock);
+		if (pt->params_pending) {
+			mbatch_part_params(pt, ep->peer, pt->ex.q, o);
+			pt->params_pending = false;
+		}
+		spin_unlock_irq(&s->lock);
+		mutex_unlock(&pt->rx_lock);
 		/*
 		 * The same session again: carry on where it was. Every result
 		 * not acknowledged goes again, from before the reply is due.
@@ -500,6 +616,7 @@ static int mbatch_part_rx(struct mbatch_ep *ep, struct mbatch_link *l,
 		spin_lock_irq(&s->lock);
 		if (s->state != MBATCH_SESSION_CLOSING) {
 			pt->reply_pending = true;
+			pt->restored_pending = pt->restoring;
 			pt->orphan_since = 0;
 			/* What it lost it cannot send: those writes fail. */
 			pt->nodata_upto = max(pt->nodata_upto,
@@ -596,7 +713,8 @@ static void mbatch_part_reply_locked(struct mbatch_participant *pt,
 	rep->flags = cpu_to_le16((g.discard ? MBATCH_REPLY_F_DISCARD : 0) |
 				 (pt->pull ? MBATCH_REPLY_F_PULL : 0) |
 				 (s->state == MBATCH_SESSION_HALTED ?
-				  MBATCH_REPLY_F_HALTED : 0));
+				  MBATCH_REPLY_F_HALTED : 0) |
+				 (pt->restoring ? MBATCH_REPLY_F_RESTORED : 0));
 	rep->max_cmds = cpu_to_le32(s->max_cmds);
 	rep->max_bytes = cpu_to_le64(s->max_bytes);
 	rep->last_seq = cpu_to_le64(pt->last_seq);
@@ -682,6 +800,21 @@ static int mbatch_part_tx(struct mbatch_ep *ep, struct mbatch_link *l)
 	spin_lock_irq(&s->lock);
 	closing = s->state == MBATCH_SESSION_CLOSING;
 	orphan = pt->orphan_since;
+	if (!closing && pt->reply_pending && pt->restored_pending) {
+		__le64 *seqs = l->txbuf;
+		u64 acked = s->res.acked;
+		u32 k;
+
+		BUILD_BUG_ON(MBATCH_WIRE_RESTORED_MAX * sizeof(__le64) >
+			     MBATCH_LINK_TXBUF);
+		pt->restored_pending = false;
+		n = pt->nr_kept;
+		for (k = 0; k < n; k++)
+			seqs[k] = cpu_to_le64(pt->kept[k]);
+		spin_unlock_irq(&s->lock);
+		return mbatch_link_send(l, MBATCH_FRAME_RESTORED, ep->isid,
+					acked, seqs, n * sizeof(__le64)) ?: 1;
+	}
 	if (!closing && pt->reply_pending) {
 		pt->reply_pending = false;
 		mbatch_part_reply_locked(pt, &rep);
@@ -813,20 +946,14 @@ static int mbatch_participant_accept(struct mbatch_peer *p,
 	struct mbatch_net *mn = p->mn;
 	struct mbatch_participant *pt;
 	struct mbatch_queue *q;
+	const char *why;
 	u32 oflags;
 	int err;
 
-	if (f->len != sizeof(*o))
-		return mbatch_link_proto(l, "malformed open");
+	why = mbatch_open_invalid(f);
+	if (why)
+		return mbatch_link_proto(l, why);
 	oflags = le32_to_cpu(o->flags);
-	if (oflags & ~(MBATCH_OPEN_F_REATTACH | MBATCH_OPEN_F_PULL))
-		return mbatch_link_proto(l, "unknown open flags");
-	if (!le32_to_cpu(o->max_io) || o->zero ||
-	    (o->inline_max && !(oflags & MBATCH_OPEN_F_PULL)))
-		return mbatch_link_proto(l, "malformed open");
-	if (strnlen(o->queue, sizeof(o->queue)) == sizeof(o->queue) ||
-	    !o->queue[0])
-		return mbatch_link_proto(l, "malformed queue name in open");
 	if (oflags & MBATCH_OPEN_F_REATTACH) {
 		/* It had a session here, which is gone. */
 		mbatch_peer_note(p, l, MBATCH_FRAME_OPEN_REPLY, f->session,
@@ -842,30 +969,8 @@ static int mbatch_participant_accept(struct mbatch_peer *p,
 				 MBATCH_WS_NOMEM, f->arg);
 		return 0;
 	}
-	mbatch_session_init(&pt->s, &mbatch_participant_ops, mn,
-			    MBATCH_SESSION_F_PEER, 0);
-	mbatch_exec_init(&pt->ex, &pt->s);
-	INIT_LIST_HEAD(&pt->ep.pnode);
-	INIT_LIST_HEAD(&pt->r2t);
-	mutex_init(&pt->rx_lock);
-	pt->s.res.push = true;
-	/* READ and WRITE up to 1 MiB; inline WRITE data up to inline_max. */
-	pt->max_io = min_t(u32, MBATCH_MAX_PROXY_IO_LEN, le32_to_cpu(o->max_io));
-	/* A READ fits the credit window a session starts with. */
-	pt->max_io = min_t(u64, pt->max_io,
-			   max_t(u64, MBATCH_MAX_IO_LEN,
-				 round_down(div_u64(p->in_bytes,
-						    MBATCH_PEER_SESSIONS_MAX),
-					    PAGE_SIZE)));
-	pt->inline_max = min_t(u32, pt->max_io, MBATCH_MAX_IO_LEN);
-	pt->pull = oflags & MBATCH_OPEN_F_PULL;
-	if (pt->pull)
-		pt->inline_max = min3(pt->inline_max,
-				      le32_to_cpu(o->inline_max),
-				      mbatch_inline_max());
+	mbatch_part_init(pt, mn, p->name, f->session, f->arg);
 	pt->reply_pending = true;
-	pt->ep.isid = f->session;
-	pt->ep.cookie = f->arg;
 
 	mutex_lock(&mn->lock);
 	q = mbatch_queue_find_locked(mn, o->queue);
@@ -880,10 +985,7 @@ static int mbatch_participant_accept(struct mbatch_peer *p,
 	}
 	pt->s.max_cmds = q->max_cmds;
 	pt->s.max_bytes = q->max_bytes;
-	/* A READ fits the session's bytes, or it never gets credit. */
-	pt->max_io = min_t(u64, pt->max_io,
-			   max_t(u64, MBATCH_MAX_IO_LEN,
-				 round_down(q->max_bytes, PAGE_SIZE)));
+	mbatch_part_params(pt, p, q, o);
 	err = mbatch_session_reserve(&pt->s, NULL);
 	if (err)
 		goto detach;
@@ -909,6 +1011,197 @@ unlock:
 	mbatch_peer_note(p, l, MBATCH_FRAME_OPEN_REPLY, f->session,
 			 mbatch_wire_status(err), f->arg);
 	return 0;
+}
+
+/* Restoring: the sessions a queue's journal left open. */
+
+/* Its results from the journal, in sequence order, onto @list. */
+static int mbatch_part_kept_results(struct mbatch_participant *pt,
+				    struct mbatch_jrsess *rs,
+				    struct list_head *list)
+{
+	struct mbatch_command *cmd;
+	unsigned long seq;
+	void *entry;
+	u32 n = 0;
+
+	pt->kept = kvcalloc(max(rs->nr, 1U), sizeof(*pt->kept), GFP_KERNEL);
+	if (!pt->kept)
+		return -ENOMEM;
+	xa_for_each(&rs->cmds, seq, entry) {
+		u32 flags = mbatch_jrc_flags(entry);
+		struct mbatch_msg m = {
+			/* What ran is not logged, only that it changed data. */
+			.op = flags & MBATCH_JRC_CP ? MBATCH_OP_CHECKPOINT :
+						      MBATCH_OP_WRITE_ZEROES,
+		};
+
+		if (WARN_ON_ONCE(n == rs->nr))
+			break;
+		cmd = mbatch_cmd_alloc(&m);
+		if (!cmd)
+			return -ENOMEM;
+		cmd->seq = seq;
+		cmd->rflags = MBATCH_RESULT_F_RESTORED;
+		if (flags & MBATCH_JRC_DONE) {
+			cmd->outcome = MBATCH_OUTCOME_DONE;
+			cmd->status = mbatch_jrc_status(entry);
+		} else {
+			/* At the device when the node went: it may have run. */
+			cmd->outcome = MBATCH_OUTCOME_UNKNOWN;
+			cmd->status = -ESTALE;
+		}
+		list_add_tail(&cmd->node, list);
+		pt->kept[n++] = seq;
+	}
+	pt->nr_kept = n;
+	return 0;
+}
+
+/*
+ * Restore @rs onto @q as a session of its peer with no initiator yet: it
+ * has the peer's link timeout to be taken back (OPEN, re-attach). NULL, or
+ * why not.
+ */
+static const char *mbatch_part_restore(struct mbatch_net *mn,
+				       struct mbatch_queue *q,
+				       struct mbatch_jrsess *rs)
+{
+	struct mbatch_command *cmd, *tmp;
+	struct mbatch_participant *pt;
+	const char *why = NULL;
+	struct mbatch_queue *qq;
+	struct mbatch_peer *p;
+	struct mbatch_ep *ep;
+	LIST_HEAD(list);
+	int err;
+
+	if (rs->lost)
+		return rs->lost;
+	if (rs->kind != MBATCH_JSESSION_PARTICIPANT)
+		return "a local session (not restored)";
+	if (rs->nr > q->max_cmds)
+		return "more results than the queue's max-cmds";
+	p = mbatch_peer_find(mn, rs->peer);
+	if (!p)
+		return "its peer is not configured";
+	ep = mbatch_ep_find(p, MBATCH_EP_IN, rs->isid);
+	if (ep) {
+		mbatch_ep_put(ep);
+		why = "its initiator has a session of that id here";
+		goto put_peer;
+	}
+	why = "out of memory";
+	pt = kmem_cache_zalloc(mbatch_participant_cache, GFP_KERNEL);
+	if (!pt)
+		goto put_peer;
+	mbatch_obj_new(MBATCH_OBJ_PARTICIPANT);
+	mbatch_part_init(pt, mn, p->name, rs->isid, rs->cookie);
+	pt->restoring = true;
+	pt->params_pending = true;
+	err = mbatch_part_kept_results(pt, rs, &list);
+	if (err)
+		goto free;
+
+	mutex_lock(&mn->lock);
+	why = "its queue was deleted";
+	qq = mbatch_queue_find_locked(mn, q->name);
+	if (qq != q) {
+		if (qq)
+			mbatch_queue_put(qq);
+		goto unlock;
+	}
+	err = mbatch_exec_attach(&pt->ex, q);
+	if (err) {
+		why = "its queue has too many sessions";
+		mbatch_queue_put(q);
+		goto unlock;
+	}
+	pt->s.max_cmds = q->max_cmds;
+	pt->s.max_bytes = q->max_bytes;
+	err = mbatch_session_reserve(&pt->s, NULL);
+	if (err) {
+		why = "out of session ids";
+		goto detach;
+	}
+	err = mbatch_ep_add(&pt->ep, p, MBATCH_EP_IN,
+			    &mbatch_participant_ep_ops, &pt->s);
+	if (err) {
+		why = "its peer has too many sessions";
+		mbatch_session_unreserve(&pt->s);
+		goto detach;
+	}
+	spin_lock_irq(&pt->s.lock);
+	list_for_each_entry_safe(cmd, tmp, &list, node) {
+		list_del_init(&cmd->node);
+		pt->s.held_cmds++;
+		pt->s.held_bytes += mbatch_cmd_charge(cmd);
+		mbatch_result_add_locked(&pt->s, cmd);
+	}
+	pt->orphan_since = jiffies | 1;
+	spin_unlock_irq(&pt->s.lock);
+	mbatch_session_publish(&pt->s);
+	mutex_unlock(&mn->lock);
+	mbatch_session_put(&pt->s);	/* the table holds it */
+	mbatch_timer_peer_arm_timeout(p);
+	mbatch_peer_put(p);
+	return NULL;
+
+detach:
+	mbatch_exec_detach(&pt->ex);
+unlock:
+	mutex_unlock(&mn->lock);
+free:
+	mbatch_cmd_free_list(&list);
+	kvfree(pt->kept);
+	mutex_destroy(&pt->rx_lock);
+	mbatch_obj_gone(MBATCH_OBJ_PARTICIPANT);
+	kmem_cache_free(mbatch_participant_cache, pt);
+put_peer:
+	mbatch_peer_put(p);
+	return why;
+}
+
+/*
+ * The queue @name was added over a journal: restore the sessions of its
+ * last use that it left open, and count those it cannot.
+ */
+void mbatch_participants_restore(struct mbatch_net *mn, const char *name)
+{
+	struct mbatch_jrsess *rs, *tmp;
+	struct mbatch_queue *q;
+	u32 restored = 0, lost = 0;
+	const char *why;
+	LIST_HEAD(list);
+
+	q = mbatch_queue_find(mn, name);
+	if (!q)
+		return;
+	if (q->journal) {
+		mutex_lock(&mn->lock);
+		mbatch_jreplay_take(q->journal, &list);
+		mutex_unlock(&mn->lock);
+	}
+	list_for_each_entry_safe(rs, tmp, &list, node) {
+		why = mbatch_part_restore(mn, q, rs);
+		if (why) {
+			lost++;
+			pr_info_ratelimited("mbatch: queue %s: session %u of its journal's last use not restored: %s\n",
+					    q->name, rs->id, why);
+		} else {
+			restored++;
+		}
+		list_del(&rs->node);
+		mbatch_jrsess_free(rs);
+	}
+	if (q->journal) {
+		WRITE_ONCE(q->journal->restored, restored);
+		WRITE_ONCE(q->journal->unrestored, lost);
+	}
+	if (restored || lost)
+		pr_info("mbatch: queue %s: %u sessions restored from its journal, %u not\n",
+			q->name, restored, lost);
+	mbatch_queue_put(q);
 }
 
 const struct mbatch_peer_ops mbatch_participant_peer_ops = {

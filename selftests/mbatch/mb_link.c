@@ -228,6 +228,8 @@ FIXTURE_TEARDOWN(remote)
 	mb_knob_set("fault_rx_delay_ms", 0);
 	mb_knob_set("inline_max", INLINE_MAX_DEFAULT);
 	mb_knob_set("fault_r2t_ignore", 0);
+	mb_knob_set("fault_jlog_write_lost", 0);
+	mb_knob_set("fault_jlog_write_eio", 0);
 	if (self->sid && self->e.s.fd >= 0)
 		EXPECT_EQ(0, mb_session_close(&self->e.s, self->sid))
 			TH_LOG("SESSION_CLOSE: %s", mb_strerr(&self->e.s));
@@ -577,6 +579,189 @@ TEST_F_TIMEOUT(remote, relink_exactly_once, 180)
 	       nr, (unsigned long long)po.stats[MBATCH_PEER_STATS_A_RESENT],
 	       (unsigned long long)pin.stats[MBATCH_PEER_STATS_A_DUPLICATES],
 	       (unsigned long long)po.stats[MBATCH_PEER_STATS_A_DUPLICATES]);
+	mb_results_free(r, nr);
+	free(c);
+	free(data);
+	free(want);
+}
+
+/*
+ * The participant's node goes while a session streams (issue 9): its queue
+ * has a journal; the link is cut, the participant's journal writes stop
+ * reaching the device from then on (fault_jlog_write_lost: a power cut),
+ * and its state goes (its peer and its queue are deleted, so nothing it
+ * does afterwards is logged). The queue is added again over the journal
+ * with the peer configured: the session is restored, waiting for its
+ * initiator, which still runs, re-attaches and carries on.
+ *
+ * Proven from the results and the device: every command has one result;
+ * what ran is DONE, and every DONE read saw the epoch before it (resent or
+ * not, nothing ran out of epoch order or twice: a write run again after a
+ * later epoch shows in a later read or in the device's last state); an
+ * unknown outcome is only a write the journal logged as started (flag
+ * RESTORED) or a read or checkpoint older than a restored one's epoch;
+ * QUEUE_GET counts the restored session; the restored session is gone
+ * with its peer (teardown).
+ */
+#define RS_FIRST	6	/* epochs before the crash */
+
+TEST_F_TIMEOUT(remote, restore_after_crash, 180)
+{
+	uint32_t bs = self->e.bs, n = 0, nr = 0, i, restored = 0, unknown = 0;
+	struct mb_cmd *c = calloc(EPOCHS * RL_MSGS, sizeof(*c));
+	unsigned char *data = malloc((size_t)EPOCHS * EPOCH_BLOCKS * bs);
+	unsigned char *want = malloc(bs);
+	unsigned char seen[EPOCHS * 100] = { 0 };
+	uint32_t wout[EPOCHS * 100] = { 0 };
+	struct mb_peer_cfg pc = { .name = PEER_OUT, .keepalive_ms = 200,
+				  .link_timeout_ms = 20000 };
+	struct mb_queue_cfg qc = { .name = self->e.queue, .dev = self->e.dev,
+				   .depth = 32,
+				   .journal = MBATCH_JOURNAL_INTERNAL };
+	struct mb_result *r = NULL, *r0 = NULL;
+	struct mb_peer_info po;
+	struct mb_queue_info qi;
+	uint32_t nr0 = 0;
+	const char *err;
+	unsigned int k;
+	int fds[2];
+
+	ASSERT_TRUE(c && data && want);
+	relink_cmds(c, data, bs);
+	/* The queue again, with a journal; the initiator waits long. */
+	ASSERT_EQ(0, mb_queue_del(&self->e.s, self->e.queue));
+	ASSERT_TRUE(mb_wait_dev_free(self->e.dev, 5000));
+	ASSERT_EQ(0, mb_queue_new(&self->e.s, &qc))
+		TH_LOG("QUEUE_NEW journal: %s", mb_strerr(&self->e.s));
+	ASSERT_EQ(0, mb_peer_del(&self->e.s, PEER_OUT));
+	ASSERT_EQ(0, mb_peer_new(&self->e.s, &pc));
+	ASSERT_EQ(0, relink(&self->e.s, variant->digest));
+	open_active(_metadata, self, &self->sid);
+
+	/* Epoch 0 done: the journal has the session open. */
+	ASSERT_EQ(0, mb_submit(&self->e.s, self->sid, 0, c, RL_MSGS, NULL));
+	n = RL_MSGS;
+	ASSERT_EQ(0, mb_collect_all(&self->e.s, self->sid, n, 30000, &r0, &nr0))
+		TH_LOG("collect: %s", mb_strerr(&self->e.s));
+	/* The participant reads a frame each 100 ms: frames pile up. */
+	ASSERT_EQ(0, mb_knob_set("fault_rx_delay_ms", 100));
+	for (k = 1; k < RS_FIRST; k++) {
+		ASSERT_EQ(0, mb_submit(&self->e.s, self->sid, 0,
+				       c + k * RL_MSGS, RL_MSGS, NULL));
+		n += RL_MSGS;
+	}
+	usleep(100000 + mb_rng_next(&self->rng) % 100000);
+
+	/*
+	 * The crash: the link cut (frames not read yet are lost); the next
+	 * log write (the START of a frame being read) is the last to reach
+	 * the device, and its commands never do; whatever else would be
+	 * logged is lost.
+	 */
+	ASSERT_EQ(0, mb_tcp_pair(fds));
+	ASSERT_EQ(0, mb_peer_attach(&self->e.s, PEER_IN, fds[1], variant->digest))
+		TH_LOG("PEER_ATTACH: %s", mb_strerr(&self->e.s));
+	close(fds[1]);
+	ASSERT_EQ(0, mb_knob_set("fault_jlog_write_eio", 1));
+	usleep(300000);
+	ASSERT_EQ(0, mb_knob_set("fault_jlog_write_lost", 1000000));
+	ASSERT_EQ(0, mb_peer_del(&self->e.s, PEER_IN));
+	close(fds[0]);
+	ASSERT_EQ(0, mb_queue_del(&self->e.s, self->e.queue));
+	ASSERT_TRUE(mb_wait_dev_free(self->e.dev, 10000));
+	ASSERT_EQ(0, mb_knob_set("fault_jlog_write_lost", 0));
+	ASSERT_EQ(0, mb_knob_set("fault_jlog_write_eio", 0));
+	ASSERT_EQ(0, mb_knob_set("fault_rx_delay_ms", 0));
+
+	/* The node back: its peer, then its queue over the journal. */
+	ASSERT_EQ(0, add_peer(&self->e.s, PEER_IN));
+	ASSERT_EQ(0, mb_queue_new(&self->e.s, &qc))
+		TH_LOG("QUEUE_NEW over the journal: %s", mb_strerr(&self->e.s));
+	ASSERT_EQ(0, mb_queue_get(&self->e.s, self->e.queue, &qi));
+	EXPECT_EQ(1, qi.restored);
+	EXPECT_EQ(0, qi.unrestored);
+	ASSERT_EQ(0, relink(&self->e.s, variant->digest))
+		TH_LOG("relink: %s", mb_strerr(&self->e.s));
+	for (k = RS_FIRST; k < EPOCHS; k++) {
+		ASSERT_EQ(0, mb_submit(&self->e.s, self->sid, 0,
+				       c + k * RL_MSGS, RL_MSGS, NULL))
+			TH_LOG("SUBMIT epoch %u: %s", k, mb_strerr(&self->e.s));
+		n += RL_MSGS;
+	}
+	ASSERT_EQ(0, mb_collect_all(&self->e.s, self->sid, n - nr0, 60000, &r,
+				    &nr))
+		TH_LOG("collect: %s (have %u of %u)", mb_strerr(&self->e.s),
+		       nr, n - nr0);
+	ASSERT_EQ(n - nr0, nr);
+	ASSERT_EQ(0, mb_peer_get(&self->e.s, PEER_OUT, &po));
+	for (i = 0; i < nr0 + nr; i++) {
+		const struct mb_result *x = i < nr0 ? &r0[i] : &r[i - nr0];
+		const struct mb_cmd *cmd;
+
+		ASSERT_LT(x->tag, sizeof(seen));
+		EXPECT_EQ(0, seen[x->tag]++)
+			TH_LOG("tag %llu delivered twice",
+			       (unsigned long long)x->tag);
+		cmd = mb_cmd_of(c, EPOCHS * RL_MSGS, x);
+		ASSERT_NE(NULL, cmd);
+		k = x->tag / 100;
+		if (cmd->op == MBATCH_OP_WRITE)
+			wout[x->tag] = x->outcome;
+		if (x->flags & MBATCH_RESULT_F_RESTORED)
+			restored++;
+		if (x->outcome == MBATCH_OUTCOME_UNKNOWN) {
+			unknown++;
+			EXPECT_EQ(-ESTALE, x->status);
+			/* Started as logged, or older than one that was. */
+			EXPECT_TRUE(cmd->op != MBATCH_OP_WRITE ||
+				    (x->flags & MBATCH_RESULT_F_RESTORED))
+				TH_LOG("tag %llu: unknown, never logged as started",
+				       (unsigned long long)x->tag);
+			EXPECT_LT(0, k);
+			EXPECT_GT(RS_FIRST, k);
+			continue;
+		}
+		EXPECT_EQ(MBATCH_OUTCOME_DONE, x->outcome)
+			TH_LOG("tag %llu outcome %u status %d",
+			       (unsigned long long)x->tag, x->outcome,
+			       x->status);
+		EXPECT_EQ(0, x->status)
+			TH_LOG("tag %llu status %d",
+			       (unsigned long long)x->tag, x->status);
+	}
+	/*
+	 * A read of epoch k sees epoch k - 1's write of its block, or, if
+	 * that one's outcome is unknown, it or what was there before it.
+	 */
+	for (i = 0; i < nr0 + nr; i++) {
+		const struct mb_result *x = i < nr0 ? &r0[i] : &r[i - nr0];
+		const struct mb_cmd *cmd = mb_cmd_of(c, EPOCHS * RL_MSGS, x);
+		int j, ok = 0;
+
+		if (cmd->op != MBATCH_OP_READ || x->outcome != MBATCH_OUTCOME_DONE)
+			continue;
+		ASSERT_EQ(bs, x->data_len);
+		k = x->tag / 100;
+		for (j = (int)k - 1; !ok; j -= 2) {
+			relink_expect(want, bs, j + 1, cmd->offset);
+			ok = !memcmp(x->data, want, bs);
+			if (j < 0 || wout[j * 100 + x->tag % 100 - 50] !=
+				     MBATCH_OUTCOME_UNKNOWN)
+				break;
+		}
+		EXPECT_TRUE(ok)
+			TH_LOG("epoch %u: the read at %llu does not see epoch %d's write",
+			       k, (unsigned long long)cmd->offset, (int)k - 1);
+	}
+	EXPECT_LT(0, unknown + restored +
+		  po.stats[MBATCH_PEER_STATS_A_RESENT])
+		TH_LOG("the crash cut nothing");
+	err = check_relink_device(self->e.dev, bs);
+	EXPECT_EQ(NULL, err) TH_LOG("%s", err);
+	TH_LOG("%u results: %u restored from the journal, %u of unknown outcome, %llu sent again",
+	       nr0 + nr, restored, unknown,
+	       (unsigned long long)po.stats[MBATCH_PEER_STATS_A_RESENT]);
+	mb_results_free(r0, nr0);
 	mb_results_free(r, nr);
 	free(c);
 	free(data);

@@ -761,6 +761,8 @@ static void parse_queue(struct mb_queue_info *qi, const struct nlmsghdr *nlh)
 	qi->log_records = mb_get_u64(tb[MBATCH_A_QUEUE_JOURNAL_LOG_RECORDS]);
 	qi->log_room = mb_get_u64(tb[MBATCH_A_QUEUE_JOURNAL_LOG_ROOM]);
 	qi->log_writes = mb_get_u64(tb[MBATCH_A_QUEUE_JOURNAL_LOG_WRITES]);
+	qi->restored = mb_get_u32(tb[MBATCH_A_QUEUE_JOURNAL_RESTORED]);
+	qi->unrestored = mb_get_u32(tb[MBATCH_A_QUEUE_JOURNAL_UNRESTORED]);
 	if (tb[MBATCH_A_QUEUE_JOURNAL_UUID] &&
 	    tb[MBATCH_A_QUEUE_JOURNAL_UUID]->nla_len == NLA_HDRLEN + 16)
 		memcpy(qi->journal_uuid,

@@ -147,6 +147,7 @@ struct mb_queue_info {
 	char journal_dev[MBATCH_DEV_PATH_MAX + 8];
 	uint64_t journal_size, journal_gen;
 	uint64_t log_seq, log_records, log_room, log_writes; /* its log */
+	uint32_t restored, unrestored;	/* sessions of its last use */
 	unsigned char journal_uuid[16];
 	int has_stats;
 	struct mb_stats stats;

@@ -329,13 +329,37 @@ static bool runs_ok(const unsigned char *rec, uint16_t len, size_t size)
 	return true;
 }
 
+/* A local session names no initiator; a participant names its own. */
+static bool open_ok(const unsigned char *rec, uint16_t len)
+{
+	const struct mbatch_jrec_open *o = (const void *)rec;
+	size_t plen, k;
+
+	if (len != sizeof(*o) || o->reserved || o->reserved2)
+		return false;
+	plen = strnlen(o->peer, sizeof(o->peer));
+	if (plen == sizeof(o->peer))
+		return false;
+	for (k = plen; k < sizeof(o->peer); k++)
+		if (o->peer[k])
+			return false;
+	switch (le16toh(o->kind)) {
+	case MBATCH_JSESSION_LOCAL:
+		return !plen && !o->isid && !o->cookie;
+	case MBATCH_JSESSION_PARTICIPANT:
+		return plen && o->isid;
+	default:
+		return false;
+	}
+}
+
 /* 1 as the module writes it, 0 malformed, -1 a type it does not know. */
 static int rec_valid(const unsigned char *rec, uint16_t len)
 {
 	const struct mbatch_journal_rec *h = (const void *)rec;
 	const struct mbatch_jrec_session *ss = (const void *)rec;
 	const struct mbatch_jrec_checkpoint *cp = (const void *)rec;
-	uint16_t type = le16toh(h->type), kind;
+	uint16_t type = le16toh(h->type);
 
 	if (h->reserved)
 		return type >= MBATCH_JREC_USE && type <= MBATCH_JREC_CHECKPOINT ?
@@ -344,14 +368,9 @@ static int rec_valid(const unsigned char *rec, uint16_t len)
 	case MBATCH_JREC_USE:
 		return len == sizeof(struct mbatch_jrec_use);
 	case MBATCH_JREC_OPEN:
+		return open_ok(rec, len);
 	case MBATCH_JREC_CLOSE:
-		if (len != sizeof(*ss) || ss->reserved)
-			return 0;
-		kind = le16toh(ss->kind);
-		if (type == MBATCH_JREC_CLOSE)
-			return !kind;
-		return kind == MBATCH_JSESSION_LOCAL ||
-		       kind == MBATCH_JSESSION_PARTICIPANT;
+		return len == sizeof(*ss) && !ss->reserved && !ss->kind;
 	case MBATCH_JREC_START:
 		return runs_ok(rec, len, sizeof(struct mbatch_jrange));
 	case MBATCH_JREC_DONE:
@@ -487,6 +506,7 @@ static void rec_keep(struct jview *v, const unsigned char *blk, uint64_t b,
 	const struct mbatch_journal_rec *h = (const void *)rec;
 	const struct mbatch_jrec_use *u = (const void *)rec;
 	const struct mbatch_jrec_session *ss = (const void *)rec;
+	const struct mbatch_jrec_open *op = (const void *)rec;
 	const struct mbatch_jrec_checkpoint *cp = (const void *)rec;
 	uint16_t type = le16toh(h->type);
 	struct json_object *o;
@@ -508,6 +528,10 @@ static void rec_keep(struct jview *v, const unsigned char *blk, uint64_t b,
 	case MBATCH_JREC_OPEN:
 		mb_jadd_str(o, "kind", le16toh(ss->kind) == MBATCH_JSESSION_LOCAL ?
 			    "local" : "participant");
+		if (le16toh(ss->kind) == MBATCH_JSESSION_PARTICIPANT) {
+			mb_jadd_str(o, "peer", op->peer);
+			mb_jadd_u64(o, "initiator_session", le32toh(op->isid));
+		}
 		/* fall through */
 	case MBATCH_JREC_CLOSE:
 		mb_jadd_u64(o, "session", le32toh(ss->session));
@@ -641,11 +665,16 @@ static void jv_print_detail(struct json_object *o)
 		printf("generation %llu\n",
 		       (unsigned long long)mb_jget_u64(o, "generation"));
 	} else if (!strcmp(type, "open") || !strcmp(type, "close")) {
-		printf("session %llu%s%s\n",
+		printf("session %llu%s%s",
 		       (unsigned long long)mb_jget_u64(o, "session"),
 		       json_object_object_get_ex(o, "kind", NULL) ? " " : "",
 		       json_object_object_get_ex(o, "kind", NULL) ?
 		       mb_jget_str(o, "kind") : "");
+		if (json_object_object_get_ex(o, "peer", NULL))
+			printf(" peer %s initiator session %llu",
+			       mb_jget_str(o, "peer"),
+			       (unsigned long long)mb_jget_u64(o, "initiator_session"));
+		printf("\n");
 	} else if (!strcmp(type, "checkpoint")) {
 		printf("session %llu seq %llu epoch %llu status %d%s%s\n",
 		       (unsigned long long)mb_jget_u64(o, "session"),

@@ -104,6 +104,8 @@ static const char *const main_names[] = {
 	[MBATCH_A_QUEUE_JOURNAL_LOG_RECORDS] = "queue-journal-log-records",
 	[MBATCH_A_QUEUE_JOURNAL_LOG_ROOM] = "queue-journal-log-room",
 	[MBATCH_A_QUEUE_JOURNAL_LOG_WRITES] = "queue-journal-log-writes",
+	[MBATCH_A_QUEUE_JOURNAL_RESTORED] = "queue-journal-restored",
+	[MBATCH_A_QUEUE_JOURNAL_UNRESTORED] = "queue-journal-unrestored",
 };
 
 static const char *const msg_names[] = {
@@ -207,6 +209,8 @@ static struct nla_policy main_policy[MBATCH_A_MAX + 1] = {
 	[MBATCH_A_QUEUE_JOURNAL_LOG_RECORDS] = { .type = NLA_U64 },
 	[MBATCH_A_QUEUE_JOURNAL_LOG_ROOM] = { .type = NLA_U64 },
 	[MBATCH_A_QUEUE_JOURNAL_LOG_WRITES] = { .type = NLA_U64 },
+	[MBATCH_A_QUEUE_JOURNAL_RESTORED] = { .type = NLA_U32 },
+	[MBATCH_A_QUEUE_JOURNAL_UNRESTORED] = { .type = NLA_U32 },
 };
 
 static struct nla_policy result_policy[MBATCH_RESULT_A_MAX + 1] = {

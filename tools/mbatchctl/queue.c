@@ -60,6 +60,12 @@ static struct json_object *journal_json(struct nlattr **tb)
 				    nla_get_u64(tb[MBATCH_A_QUEUE_JOURNAL_LOG_WRITES]));
 		json_object_object_add(j, "log", log);
 	}
+	if (tb[MBATCH_A_QUEUE_JOURNAL_RESTORED])
+		mb_jadd_u64(j, "restored",
+			    nla_get_u32(tb[MBATCH_A_QUEUE_JOURNAL_RESTORED]));
+	if (tb[MBATCH_A_QUEUE_JOURNAL_UNRESTORED])
+		mb_jadd_u64(j, "unrestored",
+			    nla_get_u32(tb[MBATCH_A_QUEUE_JOURNAL_UNRESTORED]));
 	return j;
 }
 

@@ -152,7 +152,7 @@ elif case == "seqwrap":
     copies = [sb(1, LOGLEN, 0, 2**64 - 2)] * 2
 elif case == "session":        # a session's records, as the module writes
     rs = [rec(1, 1),
-          srec(2, 2, struct.pack("<IHH", 7, 1, 0)),
+          srec(2, 2, struct.pack("<IHHIIQ32s", 7, 1, 0, 0, 0, 0, b"")),
           srec(3, 4, runs([(7, 1, 3), (7, 5, 1)])),
           srec(4, 5, runs([(7, 1, 2, 0), (7, 3, 1, -5)], True)),
           srec(5, 6, struct.pack("<IIQQiI", 7, 1, 6, 1, 0, 0)),
@@ -162,6 +162,15 @@ elif case == "session":        # a session's records, as the module writes
     for r in rs:
         put(0, off, r)
         off += len(r)
+elif case == "peeropen":       # a participant's OPEN names its initiator
+    put(0, 0, rec(1, 1))
+    put(0, 32, srec(2, 2, struct.pack("<IHHIIQ32s", 3, 2, 0, 9, 0, 77, b"nodea")))
+elif case == "badopen":        # a participant's OPEN that names no peer
+    put(0, 0, rec(1, 1))
+    put(0, 32, srec(2, 2, struct.pack("<IHHIIQ32s", 3, 2, 0, 9, 0, 77, b"")))
+elif case == "shortopen":      # an OPEN of the size a CLOSE has
+    put(0, 0, rec(1, 1))
+    put(0, 32, srec(2, 2, struct.pack("<IHH", 3, 1, 0)))
 elif case == "badstart":       # a START whose count of runs is wrong
     put(0, 0, rec(1, 1))
     put(0, 32, srec(2, 4, struct.pack("<II", 2, 0) + struct.pack("<IIQ", 7, 1, 1)))
@@ -271,6 +280,14 @@ show session 0 'L["records"] == 7 and "refused" not in L and
   R[4]["durable"] and not R[4]["halted"] and R[4]["epoch"] == 1 and
   j["durable"] == [{"session": 7, "epoch": 1, "checkpoint_seq": 6, "record": 5}]' \
 	"session records: open, start runs, done with status, a durable checkpoint, close" records all
+show peeropen 0 'L["records"] == 2 and "refused" not in L and
+  R[1]["kind"] == "participant" and R[1]["peer"] == "nodea" and
+  R[1]["initiator_session"] == 9 and R[1]["session"] == 3' \
+	"a participant's OPEN: its peer and its initiator's session id" records all
+show badopen 5 'L["records"] == 1 and "malformed" in L["refused"]' \
+	"a participant's OPEN that names no peer: malformed, exit 5"
+show shortopen 5 'L["records"] == 1 and "malformed" in L["refused"]' \
+	"an OPEN without its initiator's fields: malformed, exit 5"
 show badstart 5 'L["records"] == 1 and "malformed" in L["refused"]' \
 	"a START whose count of runs does not match its length: malformed, exit 5"
 show badstatus 5 'L["records"] == 1 and "malformed" in L["refused"]' \

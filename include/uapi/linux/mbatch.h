@@ -91,6 +91,10 @@ enum mbatch_op {
 #define MBATCH_RESULT_F_REORDERED	_BITUL(0)	/* ran before an older command */
 #define MBATCH_RESULT_F_MERGED		_BITUL(1)	/* shared a bio with another */
 #define MBATCH_RESULT_F_PROXIED		_BITUL(2)	/* its data is in the region */
+#define MBATCH_RESULT_F_RESTORED	_BITUL(3)	/* remote: from its queue's
+							 * journal, after the
+							 * participant lost it
+							 */
 
 /* Region flags (MBATCH_A_REGION_FLAGS). */
 #define MBATCH_REGION_F_READONLY	_BITUL(0)	/* only WRITE payloads */
@@ -248,6 +252,8 @@ enum mbatch_attr {
 	MBATCH_A_QUEUE_JOURNAL_LOG_RECORDS, /* u64: records in the log */
 	MBATCH_A_QUEUE_JOURNAL_LOG_ROOM, /* u64: records that still fit */
 	MBATCH_A_QUEUE_JOURNAL_LOG_WRITES, /* u64: its block writes */
+	MBATCH_A_QUEUE_JOURNAL_RESTORED, /* u32: sessions restored from it */
+	MBATCH_A_QUEUE_JOURNAL_UNRESTORED, /* u32: open ones it could not */
 
 	__MBATCH_A_MAX,
 	MBATCH_A_MAX = __MBATCH_A_MAX - 1

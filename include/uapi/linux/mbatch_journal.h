@@ -15,6 +15,7 @@
 #define _UAPI_LINUX_MBATCH_JOURNAL_H
 
 #include <linux/types.h>
+#include <linux/mbatch.h>
 
 #define MBATCH_JOURNAL_MAGIC		0x4a54424dU	/* "MBTJ" on disk */
 #define MBATCH_JOURNAL_VERSION		1
@@ -81,7 +82,11 @@ struct mbatch_journal_rec {
 enum mbatch_journal_rec_type {
 	/* A queue began to use the journal: struct mbatch_jrec_use. */
 	MBATCH_JREC_USE = 1,
-	/* A session began on the queue: struct mbatch_jrec_session. */
+	/*
+	 * A session began on the queue: struct mbatch_jrec_open, which names
+	 * a participant's initiator (its peer, session id and cookie) so that
+	 * a later use can restore the session.
+	 */
 	MBATCH_JREC_OPEN = 2,
 	/* ... and ended: struct mbatch_jrec_session. */
 	MBATCH_JREC_CLOSE = 3,
@@ -106,11 +111,24 @@ struct mbatch_jrec_use {
 #define MBATCH_JSESSION_LOCAL		1
 #define MBATCH_JSESSION_PARTICIPANT	2
 
+/* CLOSE. */
 struct mbatch_jrec_session {
 	struct mbatch_journal_rec hdr;
 	__le32 session;			/* its id in the queue's namespace */
-	__le16 kind;			/* MBATCH_JSESSION_*; 0 in CLOSE */
+	__le16 kind;			/* 0 */
 	__le16 reserved;		/* zero */
+};
+
+/* OPEN. A local session's isid, cookie and peer are zero. */
+struct mbatch_jrec_open {
+	struct mbatch_journal_rec hdr;
+	__le32 session;			/* its id in the queue's namespace */
+	__le16 kind;			/* MBATCH_JSESSION_* */
+	__le16 reserved;		/* zero */
+	__le32 isid;			/* the initiator's session id */
+	__le32 reserved2;		/* zero */
+	__le64 cookie;			/* the initiator's cookie */
+	char peer[MBATCH_PEER_NAME_MAX];	/* the peer, NUL padded */
 };
 
 /*

@@ -33,6 +33,7 @@ enum mbatch_frame_type {
 	MBATCH_FRAME_GONE,
 	MBATCH_FRAME_R2T,
 	MBATCH_FRAME_DATA,
+	MBATCH_FRAME_RESTORED,
 
 	__MBATCH_FRAME_MAX,
 };
@@ -101,6 +102,7 @@ struct mbatch_wire_open {
 #define MBATCH_REPLY_F_DISCARD		(1U << 0)	/* the queue discards */
 #define MBATCH_REPLY_F_HALTED		(1U << 1)	/* halted, see halt_gen */
 #define MBATCH_REPLY_F_PULL		(1U << 2)	/* it pulls, see inline_max */
+#define MBATCH_REPLY_F_RESTORED		(1U << 3)	/* restored: see RESTORED */
 
 struct mbatch_wire_open_reply {
 	__le16 status;			/* enum mbatch_wire_status; only it
@@ -189,5 +191,23 @@ struct mbatch_wire_cancel {
  * WRITE data (len bytes). DATA frames answer the R2Ts of the same link in
  * the order they were asked for; a link lost forgets the R2Ts it carried.
  */
+
+/*
+ * RESTORED (participant), right before an OPEN_REPLY with
+ * MBATCH_REPLY_F_RESTORED: the session was restored from its queue's
+ * journal after the participant lost it (a crash, a module reload). arg is
+ * the result sequence it has had acknowledged since; every later result
+ * comes (again), from the next one on. The payload, at most
+ * MBATCH_WIRE_RESTORED_MAX __le64 message sequences in increasing order,
+ * names the messages it has results for from the journal (their results
+ * carry MBATCH_RESULT_F_RESTORED; one that was at the device without a
+ * logged completion has outcome MBATCH_OUTCOME_UNKNOWN). It got no other
+ * message up to the reply's last_seq but those sent to it since the
+ * restore: the initiator sends again what it has no result for, except
+ * those named and those of an epoch before the latest epoch of one named
+ * (they ran before the crash, and running them now would break the order
+ * of epochs: their outcome is unknown).
+ */
+#define MBATCH_WIRE_RESTORED_MAX	65536
 
 #endif /* _UAPI_LINUX_MBATCH_WIRE_H */
