@@ -522,6 +522,9 @@ static int mbatch_rx_restored(struct mbatch_initiator *i, u64 rseq,
 	}
 	if (i->state != MBATCH_I_OPEN_SENT)
 		return 0;	/* about an earlier open */
+	/* It has acknowledgments only of what was applied here. */
+	if (rseq > i->rx_rseq)
+		return -EPROTO;
 	for (k = 0; k < n; k++) {
 		cmd = mbatch_sent_find(i, le64_to_cpu(seqs[k]));
 		if (cmd)
@@ -596,6 +599,7 @@ static int mbatch_rx_open_reply(struct mbatch_initiator *i, u64 cookie,
 		return 0;	/* an answer to an earlier open */
 	status = mbatch_wire_errno(le16_to_cpu(rep->status));
 	if (status) {
+		i->restored_seen = false;
 		mbatch_ini_fail_locked(i, status);
 		*halt = status;
 		return 0;

@@ -119,6 +119,11 @@ static bool mbatch_jrec_open_ok(const u8 *rec, u16 len)
 	const struct mbatch_jrec_open *o = (const void *)rec;
 	size_t plen;
 
+	/* An earlier module's: the session's id and kind only. */
+	if (len == sizeof(struct mbatch_jrec_session))
+		return !o->reserved &&
+		       (le16_to_cpu(o->kind) == MBATCH_JSESSION_LOCAL ||
+			le16_to_cpu(o->kind) == MBATCH_JSESSION_PARTICIPANT);
 	if (len != sizeof(*o) || o->reserved || o->reserved2)
 		return false;
 	plen = strnlen(o->peer, sizeof(o->peer));
@@ -509,9 +514,10 @@ int mbatch_jlog_append(struct mbatch_journal *j,
 /*
  * Trim the log when its records fill more than half of its blocks: its
  * head becomes the tail block, in j->sb for the superblock write that
- * follows; true if it did. Version 1 restores nothing from the log, so
- * what goes is history only. After the scan, before appends begin or with
- * the log's mutex held and nothing staged.
+ * follows; true if it did. Without snapshots (version 1) what goes may
+ * include the OPEN of a session still open, which can then no longer be
+ * restored (its initiator hears it is gone). After the scan, before appends
+ * begin or with the log's mutex held and nothing staged.
  */
 bool mbatch_jlog_trim(struct mbatch_journal *j)
 {

@@ -443,6 +443,7 @@ int mbatch_journal_open(struct mbatch_journal *j,
 		err = mbatch_jlog_scan(j, false, f);
 		if (err)
 			goto out_mem;
+		j->restoring = j->replay.nr_sessions;
 		/* Room for this use's record, and many more: never full. */
 		mbatch_jlog_trim(j);
 		le64_add_cpu(&j->sb.generation, 1);

@@ -55,6 +55,7 @@ struct mbatch_journal {
 	struct mbatch_jlog log;
 	struct mbatch_jrecs recs;	/* a queue's, once it is published */
 	struct mbatch_jreplay replay;	/* the last use's, until restored */
+	bool restoring;			/* its sessions not restored yet */
 	u32 restored;			/* sessions restored from it */
 	u32 unrestored;			/* ... left open, not restored */
 };

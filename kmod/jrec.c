@@ -234,6 +234,54 @@ static void mbatch_jrec_one(struct mbatch_journal *j,
 }
 
 /*
+ * A restored session's first records in this use, before anything of its
+ * own: its OPEN, then what it was restored with (a START of each of the
+ * @n commands @seqs it has a result for, a DONE, status 0, of those @done
+ * says completed), so that a crash before its initiator has taken them
+ * restores them again. The slot of its CLOSE is promised. Sleeps.
+ */
+int mbatch_jrec_restore(struct mbatch_journal *j, u32 session, u16 kind,
+			const struct mbatch_jident *id, const u64 *seqs,
+			const u8 *done, u32 n)
+{
+	struct mbatch_jent e = {
+		.type = MBATCH_JREC_OPEN, .session = session, .kind = kind,
+		.id = *id,
+	};
+	struct mbatch_jrecs *jr = &j->recs;
+	struct mbatch_jkey *keys;
+	unsigned long flags;
+	u32 i, nd = 0;
+	int err;
+
+	keys = kvcalloc(max(n, 1U), sizeof(*keys), GFP_KERNEL);
+	if (!keys)
+		return -ENOMEM;
+	mbatch_jlog_begin(j);
+	mbatch_jrec_one(j, &e);
+	for (i = 0; i < n; i++)
+		keys[i] = (struct mbatch_jkey){ .seq = seqs[i],
+						.session = session };
+	if (n)
+		mbatch_jrec_runs(j, MBATCH_JREC_START, keys, n);
+	for (i = 0; i < n; i++)
+		if (done[i])
+			keys[nd++] = (struct mbatch_jkey){ .seq = seqs[i],
+							   .session = session };
+	if (nd)
+		mbatch_jrec_runs(j, MBATCH_JREC_DONE, keys, nd);
+	err = mbatch_jlog_sync(j);
+	mbatch_jlog_end(j);
+	kvfree(keys);
+	if (err)
+		return err;
+	spin_lock_irqsave(&jr->lock, flags);
+	jr->promised++;			/* its CLOSE */
+	spin_unlock_irqrestore(&jr->lock, flags);
+	return 0;
+}
+
+/*
  * Write the entries added so far, then the START records of the first
  * @nr_starts keys of recs.skeys, durably; then trim the log if it is more
  * than half full. On success a DONE slot is promised to each started

@@ -69,5 +69,8 @@ void mbatch_jrec_checkpoint(struct mbatch_journal *j, u32 session, u64 seq,
 void mbatch_jrec_done(struct mbatch_journal *j, u32 session, u64 seq,
 		      int status);
 int mbatch_jrec_commit(struct mbatch_journal *j, u32 nr_starts);
+int mbatch_jrec_restore(struct mbatch_journal *j, u32 session, u16 kind,
+			const struct mbatch_jident *id, const u64 *seqs,
+			const u8 *done, u32 n);
 
 #endif /* _MBATCH_JREC_H */

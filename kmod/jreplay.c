@@ -16,25 +16,25 @@
  * So is a session whose commands would take more memory than the caps.
  * Memory is bounded by them and by the size of the log.
  */
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
 #include "journal.h"
 
+/* Sequence numbers index xarrays. */
+static_assert(sizeof(unsigned long) == sizeof(u64));
+
 void mbatch_jreplay_init(struct mbatch_journal *j)
 {
 	INIT_LIST_HEAD(&j->replay.sessions);
+	xa_init(&j->replay.ids);
 }
 
 static struct mbatch_jrsess *mbatch_jrsess_find(struct mbatch_journal *j,
 						u32 id)
 {
-	struct mbatch_jrsess *rs;
-
-	list_for_each_entry(rs, &j->replay.sessions, node)
-		if (rs->id == id)
-			return rs;
-	return NULL;
+	return xa_load(&j->replay.ids, id);
 }
 
 void mbatch_jrsess_free(struct mbatch_jrsess *rs)
@@ -58,21 +58,25 @@ static void mbatch_jrsess_lose(struct mbatch_journal *j,
 static void mbatch_jrsess_del(struct mbatch_journal *j,
 			      struct mbatch_jrsess *rs)
 {
+	xa_erase(&j->replay.ids, rs->id);
 	list_del(&rs->node);
 	j->replay.nr_sessions--;
 	j->replay.nr_cmds -= rs->nr;
 	mbatch_jrsess_free(rs);
 }
 
-static void *mbatch_jrc_val(u32 flags, int status)
+static void *mbatch_jrc_val(u32 flags)
 {
-	return xa_mk_value(((unsigned long)-status << 2) | flags);
+	return xa_mk_value(flags);
 }
 
-static int mbatch_jreplay_open(struct mbatch_journal *j,
-			       const struct mbatch_jrec_open *o)
+/* An OPEN: 32 bytes (an earlier module's, naming no initiator) or 80. */
+static int mbatch_jreplay_open(struct mbatch_journal *j, const u8 *rec,
+			       u16 len)
 {
+	const struct mbatch_jrec_open *o = (const void *)rec;
 	struct mbatch_jrsess *rs;
+	int err;
 
 	rs = mbatch_jrsess_find(j, le32_to_cpu(o->session));
 	if (rs)
@@ -82,10 +86,19 @@ static int mbatch_jreplay_open(struct mbatch_journal *j,
 		return -ENOMEM;
 	rs->id = le32_to_cpu(o->session);
 	rs->kind = le16_to_cpu(o->kind);
-	rs->isid = le32_to_cpu(o->isid);
-	rs->cookie = le64_to_cpu(o->cookie);
-	memcpy(rs->peer, o->peer, sizeof(rs->peer));
 	xa_init(&rs->cmds);
+	if (len == sizeof(*o)) {
+		rs->isid = le32_to_cpu(o->isid);
+		rs->cookie = le64_to_cpu(o->cookie);
+		memcpy(rs->peer, o->peer, sizeof(rs->peer));
+	} else {
+		rs->lost = "logged by an earlier module: its OPEN names no initiator";
+	}
+	err = xa_insert(&j->replay.ids, rs->id, rs, GFP_KERNEL);
+	if (err) {
+		mbatch_jrsess_free(rs);
+		return err;
+	}
 	list_add_tail(&rs->node, &j->replay.sessions);
 	if (++j->replay.nr_sessions > MBATCH_JREPLAY_SESSIONS_MAX)
 		mbatch_jrsess_lose(j, rs, "too many sessions to restore");
@@ -100,38 +113,39 @@ static int mbatch_jreplay_run(struct mbatch_journal *j,
 	struct mbatch_jrsess *rs = mbatch_jrsess_find(j, le32_to_cpu(r->session));
 	u64 seq = le64_to_cpu(r->first_seq), end;
 	u32 count = le32_to_cpu(r->count);
+	unsigned long idx;
 	void *old;
 
 	/* Opened before the log's head: not restorable, nothing to keep. */
 	if (!rs || rs->lost)
 		return 0;
-	if (done && status) {
-		mbatch_jrsess_lose(j, rs, "a logged command failed: it halted");
+	end = seq + (count - 1);
+	if (done) {
+		if (status) {
+			mbatch_jrsess_lose(j, rs,
+					   "a logged command failed: it halted");
+			return 0;
+		}
+		/* Only what the log started can be done. */
+		xa_for_each_range(&rs->cmds, idx, old, seq, end)
+			xa_store(&rs->cmds, idx,
+				 mbatch_jrc_val(MBATCH_JRC_DONE |
+						mbatch_jrc_flags(old)),
+				 GFP_KERNEL);
 		return 0;
 	}
-	if (!done && (count > MBATCH_JREPLAY_CMDS_MAX - j->replay.nr_cmds ||
-		      rs->nr + count > MBATCH_MAX_CMDS_MAX)) {
+	if (count > MBATCH_JREPLAY_CMDS_MAX - j->replay.nr_cmds ||
+	    count > MBATCH_MAX_CMDS_MAX - rs->nr) {
 		mbatch_jrsess_lose(j, rs, "too many commands to restore");
 		return 0;
 	}
-	end = seq + (count - 1);
 	for (;; seq++) {
-		if (done) {
-			/* Only what the log started can be done. */
-			if (xa_load(&rs->cmds, seq))
-				xa_store(&rs->cmds, seq,
-					 mbatch_jrc_val(MBATCH_JRC_DONE, 0),
-					 GFP_KERNEL);
-		} else {
-			old = xa_store(&rs->cmds, seq, mbatch_jrc_val(0, 0),
-				       GFP_KERNEL);
-			if (xa_is_err(old))
-				return xa_err(old);
-			if (!old) {
-				rs->nr++;
-				j->replay.nr_cmds++;
-			}
-			rs->last_seq = max(rs->last_seq, seq);
+		old = xa_store(&rs->cmds, seq, mbatch_jrc_val(0), GFP_KERNEL);
+		if (xa_is_err(old))
+			return xa_err(old);
+		if (!old) {
+			rs->nr++;
+			j->replay.nr_cmds++;
 		}
 		if (seq == end)
 			break;
@@ -175,7 +189,7 @@ static int mbatch_jreplay_checkpoint(struct mbatch_journal *j,
 		return 0;
 	}
 	old = xa_store(&rs->cmds, seq,
-		       mbatch_jrc_val(MBATCH_JRC_DONE | MBATCH_JRC_CP, 0),
+		       mbatch_jrc_val(MBATCH_JRC_DONE | MBATCH_JRC_CP),
 		       GFP_KERNEL);
 	if (xa_is_err(old))
 		return xa_err(old);
@@ -183,7 +197,6 @@ static int mbatch_jreplay_checkpoint(struct mbatch_journal *j,
 		rs->nr++;
 		j->replay.nr_cmds++;
 	}
-	rs->last_seq = max(rs->last_seq, seq);
 	return 0;
 }
 
@@ -194,12 +207,13 @@ int mbatch_jreplay_rec(struct mbatch_journal *j, const u8 *rec, u16 len)
 	const struct mbatch_jrec_session *ss = (const void *)rec;
 	struct mbatch_jrsess *rs;
 
+	cond_resched();
 	switch (le16_to_cpu(h->type)) {
 	case MBATCH_JREC_USE:
 		mbatch_jreplay_free(j);
 		return 0;
 	case MBATCH_JREC_OPEN:
-		return mbatch_jreplay_open(j, (const void *)rec);
+		return mbatch_jreplay_open(j, rec, len);
 	case MBATCH_JREC_CLOSE:
 		rs = mbatch_jrsess_find(j, le32_to_cpu(ss->session));
 		if (rs)
@@ -219,6 +233,7 @@ int mbatch_jreplay_rec(struct mbatch_journal *j, const u8 *rec, u16 len)
 void mbatch_jreplay_take(struct mbatch_journal *j, struct list_head *list)
 {
 	list_splice_tail_init(&j->replay.sessions, list);
+	xa_destroy(&j->replay.ids);
 	j->replay.nr_sessions = 0;
 	j->replay.nr_cmds = 0;
 }
@@ -229,7 +244,8 @@ void mbatch_jreplay_free(struct mbatch_journal *j)
 
 	list_for_each_entry_safe(rs, tmp, &j->replay.sessions, node)
 		mbatch_jrsess_free(rs);
-	mbatch_jreplay_init(j);
+	INIT_LIST_HEAD(&j->replay.sessions);
+	xa_destroy(&j->replay.ids);
 	j->replay.nr_sessions = 0;
 	j->replay.nr_cmds = 0;
 }

@@ -28,14 +28,14 @@ struct mbatch_jrsess {
 	u32 isid;
 	u64 cookie;
 	char peer[MBATCH_PEER_NAME_MAX];
-	struct xarray cmds;		/* seq -> mbatch_jreplay_val() */
+	struct xarray cmds;		/* seq -> what the log says (below) */
 	u32 nr;
-	u64 last_seq;			/* of its commands logged */
 	const char *lost;		/* why it cannot be restored, or NULL */
 };
 
 struct mbatch_jreplay {
-	struct list_head sessions;
+	struct list_head sessions;	/* in the order of their OPEN */
+	struct xarray ids;		/* id -> session */
 	u32 nr_sessions;
 	u32 nr_cmds;
 };
@@ -44,14 +44,9 @@ struct mbatch_jreplay {
 #define MBATCH_JRC_DONE		BIT(0)	/* its completion is logged */
 #define MBATCH_JRC_CP		BIT(1)	/* a checkpoint */
 
-static inline u32 mbatch_jrc_flags(void *entry)
+static inline u32 mbatch_jrc_flags(const void *entry)
 {
 	return xa_to_value(entry) & 3;
-}
-
-static inline int mbatch_jrc_status(void *entry)
-{
-	return -(int)(xa_to_value(entry) >> 2);
 }
 
 void mbatch_jreplay_init(struct mbatch_journal *j);

@@ -888,6 +888,9 @@ static void mbatch_part_link_up(struct mbatch_ep *ep)
 
 	spin_lock_irq(&pt->s.lock);
 	pt->orphan_since = jiffies | 1;
+	/* What the last link's OPEN asked for, this link's OPEN asks again. */
+	pt->reply_pending = false;
+	pt->restored_pending = false;
 	mbatch_part_r2t_reset_locked(pt);
 	spin_unlock_irq(&pt->s.lock);
 	mbatch_timer_peer_arm_timeout(ep->peer);
@@ -937,6 +940,19 @@ static const struct mbatch_ep_ops mbatch_participant_ep_ops = {
 	.credits = mbatch_part_credits,
 };
 
+/* Is queue @name restoring sessions from its journal? */
+static bool mbatch_queue_restoring(struct mbatch_net *mn, const char *name)
+{
+	struct mbatch_queue *q = mbatch_queue_find(mn, name);
+	bool restoring;
+
+	if (!q)
+		return false;
+	restoring = q->journal && READ_ONCE(q->journal->restoring);
+	mbatch_queue_put(q);
+	return restoring;
+}
+
 /* An OPEN for a session the peer does not have here: open it, or refuse. */
 static int mbatch_participant_accept(struct mbatch_peer *p,
 				     struct mbatch_link *l,
@@ -954,6 +970,12 @@ static int mbatch_participant_accept(struct mbatch_peer *p,
 	if (why)
 		return mbatch_link_proto(l, why);
 	oflags = le32_to_cpu(o->flags);
+	if ((oflags & MBATCH_OPEN_F_REATTACH) &&
+	    mbatch_queue_restoring(mn, o->queue)) {
+		/* Its session may be among them: ask again on a new link. */
+		mbatch_link_down(l, -EAGAIN, "its queue is being restored");
+		return -EAGAIN;
+	}
 	if (oflags & MBATCH_OPEN_F_REATTACH) {
 		/* It had a session here, which is gone. */
 		mbatch_peer_note(p, l, MBATCH_FRAME_OPEN_REPLY, f->session,
@@ -1015,18 +1037,23 @@ unlock:
 
 /* Restoring: the sessions a queue's journal left open. */
 
-/* Its results from the journal, in sequence order, onto @list. */
+/*
+ * Its results from the journal, in sequence order, onto @list; which of
+ * them completed into @done.
+ */
 static int mbatch_part_kept_results(struct mbatch_participant *pt,
 				    struct mbatch_jrsess *rs,
-				    struct list_head *list)
+				    struct list_head *list, u8 **done)
 {
 	struct mbatch_command *cmd;
 	unsigned long seq;
 	void *entry;
 	u32 n = 0;
 
+	BUILD_BUG_ON(MBATCH_MAX_CMDS_MAX > MBATCH_WIRE_RESTORED_MAX);
 	pt->kept = kvcalloc(max(rs->nr, 1U), sizeof(*pt->kept), GFP_KERNEL);
-	if (!pt->kept)
+	*done = kvcalloc(max(rs->nr, 1U), 1, GFP_KERNEL);
+	if (!pt->kept || !*done)
 		return -ENOMEM;
 	xa_for_each(&rs->cmds, seq, entry) {
 		u32 flags = mbatch_jrc_flags(entry);
@@ -1044,8 +1071,9 @@ static int mbatch_part_kept_results(struct mbatch_participant *pt,
 		cmd->seq = seq;
 		cmd->rflags = MBATCH_RESULT_F_RESTORED;
 		if (flags & MBATCH_JRC_DONE) {
+			/* A failed one halted it: not restored (jreplay.c). */
 			cmd->outcome = MBATCH_OUTCOME_DONE;
-			cmd->status = mbatch_jrc_status(entry);
+			(*done)[n] = 1;
 		} else {
 			/* At the device when the node went: it may have run. */
 			cmd->outcome = MBATCH_OUTCOME_UNKNOWN;
@@ -1059,9 +1087,24 @@ static int mbatch_part_kept_results(struct mbatch_participant *pt,
 }
 
 /*
+ * Is @q still its namespace's queue of that name? @ref: then with one more
+ * reference. mn->lock held.
+ */
+static bool mbatch_queue_current(struct mbatch_net *mn, struct mbatch_queue *q,
+				 bool ref)
+{
+	struct mbatch_queue *qq = mbatch_queue_find_locked(mn, q->name);
+
+	if (qq && (qq != q || !ref))
+		mbatch_queue_put(qq);
+	return qq == q;
+}
+
+/*
  * Restore @rs onto @q as a session of its peer with no initiator yet: it
- * has the peer's link timeout to be taken back (OPEN, re-attach). NULL, or
- * why not.
+ * has the peer's link timeout to be taken back (OPEN, re-attach). Before
+ * it is seen, its OPEN and what it has are logged again in this use, so a
+ * second crash finds them. NULL, or why not.
  */
 static const char *mbatch_part_restore(struct mbatch_net *mn,
 				       struct mbatch_queue *q,
@@ -1070,9 +1113,9 @@ static const char *mbatch_part_restore(struct mbatch_net *mn,
 	struct mbatch_command *cmd, *tmp;
 	struct mbatch_participant *pt;
 	const char *why = NULL;
-	struct mbatch_queue *qq;
 	struct mbatch_peer *p;
 	struct mbatch_ep *ep;
+	u8 *done = NULL;
 	LIST_HEAD(list);
 	int err;
 
@@ -1085,12 +1128,6 @@ static const char *mbatch_part_restore(struct mbatch_net *mn,
 	p = mbatch_peer_find(mn, rs->peer);
 	if (!p)
 		return "its peer is not configured";
-	ep = mbatch_ep_find(p, MBATCH_EP_IN, rs->isid);
-	if (ep) {
-		mbatch_ep_put(ep);
-		why = "its initiator has a session of that id here";
-		goto put_peer;
-	}
 	why = "out of memory";
 	pt = kmem_cache_zalloc(mbatch_participant_cache, GFP_KERNEL);
 	if (!pt)
@@ -1099,18 +1136,14 @@ static const char *mbatch_part_restore(struct mbatch_net *mn,
 	mbatch_part_init(pt, mn, p->name, rs->isid, rs->cookie);
 	pt->restoring = true;
 	pt->params_pending = true;
-	err = mbatch_part_kept_results(pt, rs, &list);
+	err = mbatch_part_kept_results(pt, rs, &list, &done);
 	if (err)
 		goto free;
 
 	mutex_lock(&mn->lock);
 	why = "its queue was deleted";
-	qq = mbatch_queue_find_locked(mn, q->name);
-	if (qq != q) {
-		if (qq)
-			mbatch_queue_put(qq);
+	if (!mbatch_queue_current(mn, q, true))
 		goto unlock;
-	}
 	err = mbatch_exec_attach(&pt->ex, q);
 	if (err) {
 		why = "its queue has too many sessions";
@@ -1120,17 +1153,32 @@ static const char *mbatch_part_restore(struct mbatch_net *mn,
 	pt->s.max_cmds = q->max_cmds;
 	pt->s.max_bytes = q->max_bytes;
 	err = mbatch_session_reserve(&pt->s, NULL);
+	mutex_unlock(&mn->lock);
 	if (err) {
 		why = "out of session ids";
 		goto detach;
 	}
-	err = mbatch_ep_add(&pt->ep, p, MBATCH_EP_IN,
-			    &mbatch_participant_ep_ops, &pt->s);
+
+	err = mbatch_jrec_restore(q->journal, pt->s.id,
+				  MBATCH_JSESSION_PARTICIPANT, &pt->ex.jid,
+				  pt->kept, done, pt->nr_kept);
 	if (err) {
-		why = "its peer has too many sessions";
-		mbatch_session_unreserve(&pt->s);
-		goto detach;
+		why = "cannot write the journal's log";
+		goto unreserve;
 	}
+	pt->ex.jopen = true;		/* its CLOSE when it ends */
+
+	mutex_lock(&mn->lock);
+	why = "its queue was deleted";
+	if (!mbatch_queue_current(mn, q, false))
+		goto unreserve_locked;
+	why = "its initiator has a session of that id here";
+	ep = mbatch_ep_find(p, MBATCH_EP_IN, rs->isid);
+	if (ep) {
+		mbatch_ep_put(ep);
+		goto unreserve_locked;
+	}
+	/* All it has before its endpoint can be found. */
 	spin_lock_irq(&pt->s.lock);
 	list_for_each_entry_safe(cmd, tmp, &list, node) {
 		list_del_init(&cmd->node);
@@ -1140,19 +1188,36 @@ static const char *mbatch_part_restore(struct mbatch_net *mn,
 	}
 	pt->orphan_since = jiffies | 1;
 	spin_unlock_irq(&pt->s.lock);
+	err = mbatch_ep_add(&pt->ep, p, MBATCH_EP_IN,
+			    &mbatch_participant_ep_ops, &pt->s);
+	if (err) {
+		why = err == -ENOENT ? "its peer was deleted" :
+				       "its peer has too many sessions";
+		goto unreserve_locked;
+	}
 	mbatch_session_publish(&pt->s);
 	mutex_unlock(&mn->lock);
 	mbatch_session_put(&pt->s);	/* the table holds it */
 	mbatch_timer_peer_arm_timeout(p);
 	mbatch_peer_put(p);
+	kvfree(done);
 	return NULL;
 
+unreserve:
+	mutex_lock(&mn->lock);
+unreserve_locked:
+	mbatch_session_unreserve(&pt->s);
+	mutex_unlock(&mn->lock);
+	/* Its results, if they went in, are the session's to free. */
+	mbatch_results_kill(&pt->s, &list);
 detach:
 	mbatch_exec_detach(&pt->ex);
+	goto free;
 unlock:
 	mutex_unlock(&mn->lock);
 free:
 	mbatch_cmd_free_list(&list);
+	kvfree(done);
 	kvfree(pt->kept);
 	mutex_destroy(&pt->rx_lock);
 	mbatch_obj_gone(MBATCH_OBJ_PARTICIPANT);
@@ -1197,6 +1262,7 @@ void mbatch_participants_restore(struct mbatch_net *mn, const char *name)
 	if (q->journal) {
 		WRITE_ONCE(q->journal->restored, restored);
 		WRITE_ONCE(q->journal->unrestored, lost);
+		WRITE_ONCE(q->journal->restoring, false);
 	}
 	if (restored || lost)
 		pr_info("mbatch: queue %s: %u sessions restored from its journal, %u not\n",

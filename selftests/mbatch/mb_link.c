@@ -600,8 +600,9 @@ TEST_F_TIMEOUT(remote, relink_exactly_once, 180)
  * later epoch shows in a later read or in the device's last state); an
  * unknown outcome is only a write the journal logged as started (flag
  * RESTORED) or a read or checkpoint older than a restored one's epoch;
- * QUEUE_GET counts the restored session; the restored session is gone
- * with its peer (teardown).
+ * QUEUE_GET counts the restored session, also after a second crash before
+ * the initiator re-attached; the restored session is gone with its peer
+ * (teardown).
  */
 #define RS_FIRST	6	/* epochs before the crash */
 
@@ -674,6 +675,21 @@ TEST_F_TIMEOUT(remote, restore_after_crash, 180)
 	ASSERT_EQ(0, mb_knob_set("fault_rx_delay_ms", 0));
 
 	/* The node back: its peer, then its queue over the journal. */
+	ASSERT_EQ(0, add_peer(&self->e.s, PEER_IN));
+	ASSERT_EQ(0, mb_queue_new(&self->e.s, &qc))
+		TH_LOG("QUEUE_NEW over the journal: %s", mb_strerr(&self->e.s));
+	ASSERT_EQ(0, mb_queue_get(&self->e.s, self->e.queue, &qi));
+	EXPECT_EQ(1, qi.restored);
+	EXPECT_EQ(0, qi.unrestored);
+	/*
+	 * A second crash before the initiator is back: the restored session
+	 * logged what it has before anything else, so it is restored again.
+	 */
+	ASSERT_EQ(0, mb_knob_set("fault_jlog_write_lost", 1000000));
+	ASSERT_EQ(0, mb_peer_del(&self->e.s, PEER_IN));
+	ASSERT_EQ(0, mb_queue_del(&self->e.s, self->e.queue));
+	ASSERT_TRUE(mb_wait_dev_free(self->e.dev, 10000));
+	ASSERT_EQ(0, mb_knob_set("fault_jlog_write_lost", 0));
 	ASSERT_EQ(0, add_peer(&self->e.s, PEER_IN));
 	ASSERT_EQ(0, mb_queue_new(&self->e.s, &qc))
 		TH_LOG("QUEUE_NEW over the journal: %s", mb_strerr(&self->e.s));

@@ -335,6 +335,11 @@ static bool open_ok(const unsigned char *rec, uint16_t len)
 	const struct mbatch_jrec_open *o = (const void *)rec;
 	size_t plen, k;
 
+	/* An earlier module's: the session's id and kind only. */
+	if (len == sizeof(struct mbatch_jrec_session))
+		return !o->reserved &&
+		       (le16toh(o->kind) == MBATCH_JSESSION_LOCAL ||
+			le16toh(o->kind) == MBATCH_JSESSION_PARTICIPANT);
 	if (len != sizeof(*o) || o->reserved || o->reserved2)
 		return false;
 	plen = strnlen(o->peer, sizeof(o->peer));
@@ -528,7 +533,8 @@ static void rec_keep(struct jview *v, const unsigned char *blk, uint64_t b,
 	case MBATCH_JREC_OPEN:
 		mb_jadd_str(o, "kind", le16toh(ss->kind) == MBATCH_JSESSION_LOCAL ?
 			    "local" : "participant");
-		if (le16toh(ss->kind) == MBATCH_JSESSION_PARTICIPANT) {
+		if (le16toh(ss->kind) == MBATCH_JSESSION_PARTICIPANT &&
+		    le16toh(h->len) == sizeof(*op)) {
 			mb_jadd_str(o, "peer", op->peer);
 			mb_jadd_u64(o, "initiator_session", le32toh(op->isid));
 		}

@@ -10,7 +10,11 @@
 # Environment: MBATCH_BUILD (default: build/ in the repo), TEST_TIMEOUT (per
 # test, default from selftests/mbatch/settings), VM_TIMEOUT (whole boot),
 # VM_MEM (default 2G), VM_APPEND (extra kernel command line), MBATCH_TESTS
-# (run only these selftests: a quick loop, never what CI does).
+# (run only these selftests: a quick loop, never what CI does). For the
+# two-node crash test (crash.sh): VM_OUT (results directory instead of
+# MODE's), VM_SMP (default 2), VM_NET (a qemu -netdev spec: the guest gets
+# a virtio NIC on it, MAC VM_MAC), VM_DISK (a raw image: the guest's
+# virtio disk), VM_JOB (more lines for the job file).
 # One VM at a time per machine (the host has 2 cores and the guests use 2:
 # oversubscription gives false RCU stall reports): runs wait on VM_LOCK.
 set -euo pipefail
@@ -21,7 +25,7 @@ script=${3:-}
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${MBATCH_BUILD:-$SRC/build}
 HERE=$SRC/tools/vm
-out=$BUILD/vm/$kver/$mode
+out=${VM_OUT:-$BUILD/vm/$kver/$mode}
 initrd=$BUILD/vm/$kver/initramfs.cpio
 kernel=/boot/vmlinuz-$kver
 
@@ -76,6 +80,7 @@ q() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 	# The control plants WARNs: they must be reported, not panic the guest.
 	[ "$mode" = control ] || [ "$mode" = plants ] && echo "PANIC_ON_WARN=0"
 	echo "MBATCH_EXPECTED_SKIPS=$(q "${MBATCH_EXPECTED_SKIPS:-}")"
+	[ -z "${VM_JOB:-}" ] || echo "$VM_JOB"
 } >"$out/share/job"
 : >"$out/verdict"
 
@@ -97,10 +102,21 @@ if [ "$mode" = exec ]; then
 	tail_pid=$!
 fi
 
+extra=()
+if [ -n "${VM_NET:-}" ]; then
+	extra+=(-netdev "$VM_NET,id=net0"
+		-device "virtio-net-pci,netdev=net0,mac=${VM_MAC:-52:54:00:00:00:01}")
+fi
+if [ -n "${VM_DISK:-}" ]; then
+	extra+=(-drive "file=$VM_DISK,if=none,id=disk0,format=raw"
+		-device virtio-blk-pci,drive=disk0)
+fi
+
 start=$(date +%s)
 rc=0
 timeout -k 10 "$VM_TIMEOUT" qemu-system-x86_64 \
-	-machine "${VM_MACHINE:-q35}" -accel tcg -cpu max -smp 2 -m "${VM_MEM:-2G}" \
+	-machine "${VM_MACHINE:-q35}" -accel tcg -cpu max -smp "${VM_SMP:-2}" \
+	-m "${VM_MEM:-2G}" "${extra[@]}" \
 	-nodefaults -display none -monitor none -no-reboot \
 	-kernel "$kernel" -initrd "$initrd" -append "$append" \
 	-serial "file:$out/console.log" -serial "file:$out/verdict" \
