@@ -108,6 +108,13 @@ vm-check:
 	@[ -n "$(strip $(KVERS))" ] || { echo "no kernels found: make deps" >&2; exit 1; }
 	$(SRC)/tools/vm/check.sh $(KVERS)
 
+# soak: the two-node crash test alone, SOAK_CYCLES kills of the
+# participant's VM per kernel (make check does one)
+SOAK_CYCLES ?= 20
+soak: deps-quiet all
+	@[ -n "$(strip $(KVERS))" ] || { echo "no kernels found: make deps" >&2; exit 1; }
+	MBATCH_CRASH_CYCLES=$(SOAK_CYCLES) $(SRC)/tools/vm/check.sh --crash $(KVERS)
+
 # demo and bench boot one kernel: KDIR's, else the newest installed
 VM_KVER = $(lastword $(KVERS))
 
@@ -168,5 +175,5 @@ clean:
 		if [ -f $(SRC)/$$d/Makefile ]; then $(MAKE) -C $(SRC)/$$d clean; fi; \
 	done
 
-.PHONY: all module control tools selftests deps lint check vm-check vm-exec demo \
+.PHONY: all module control tools selftests deps lint check vm-check vm-exec soak demo \
 	bench profile deps-quiet install dkms-install print-kernels clean linux-source

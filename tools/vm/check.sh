@@ -5,21 +5,27 @@
 # "N passed, N failed" for all kernels together. Exits non-zero on any
 # failure, skip, missing verdict (panic, hang) or when nothing passed.
 #
-#   tools/vm/check.sh KVER...                  selftests, negative control and
-#                                              planted violations
+#   tools/vm/check.sh KVER...                  selftests, negative control,
+#                                              planted violations and the
+#                                              two-node crash (crash.sh)
 #   tools/vm/check.sh --exec SCRIPT KVER...    run SCRIPT (demo, bench)
+#   tools/vm/check.sh --crash KVER...          the crash test alone, with
+#                                              MBATCH_CRASH_CYCLES kills
 set -uo pipefail
 
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${MBATCH_BUILD:-$SRC/build}
 export MBATCH_BUILD=$BUILD
 
-modes=(test control plants)
+modes=(test control plants crash)
 script=
 if [ "${1:-}" = --exec ]; then
 	script=$2
 	modes=(exec)
 	shift 2
+elif [ "${1:-}" = --crash ]; then
+	modes=(crash)
+	shift
 fi
 [ $# -gt 0 ] || { echo "usage: $0 [--exec SCRIPT] KVER..." >&2; exit 2; }
 
@@ -28,13 +34,13 @@ ntests=$(make -s --no-print-directory -C "$SRC/selftests/mbatch" print-tests | w
 if [ -n "${MBATCH_TESTS:-}" ]; then
 	ntests=$(wc -w <<<"$MBATCH_TESTS")
 	echo "# only: $MBATCH_TESTS" >&2
-	# a quick loop: the planted violations only when asked for
+	# a quick loop: the planted violations and the crash only when asked
 	[ -n "${MBATCH_PLANTS:-}" ] || [ "${modes[0]}" = exec ] || modes=(test control)
 fi
 expected() {
 	case $1 in
 	test) echo $((ntests + 6)) ;;
-	control | plants) echo 1 ;;
+	control | plants | crash) echo 1 ;;
 	exec) echo 5 ;;
 	esac
 }
@@ -119,8 +125,14 @@ for kver in "$@"; do
 	detail=
 	for mode in "${modes[@]}"; do
 		echo "# booting $kver ($mode)..."
-		"$SRC/tools/vm/run.sh" "$kver" "$mode" ${script:+"$script"} 2>&1 |
-			sed 's/^/# /'
+		if [ "$mode" = crash ]; then
+			"$SRC/tools/vm/crash.sh" "$kver" "${MBATCH_CRASH_CYCLES:-1}" \
+				2>&1 | grep -v '^ok \|^not ok \|^1\.\.\|verdict-end' |
+				sed 's/^# //; s/^/# /'
+		else
+			"$SRC/tools/vm/run.sh" "$kver" "$mode" ${script:+"$script"} 2>&1 |
+				sed 's/^/# /'
+		fi
 		collect "$kver" "$mode"
 		detail+=" $mode $(cat "$BUILD/vm/$kver/$mode/seconds" 2>/dev/null)s"
 		w=$(cat "$BUILD/vm/$kver/$mode/waited" 2>/dev/null || echo 0)

@@ -62,11 +62,15 @@ participant)
 	ip addr add 10.77.0.2/24 dev "$ifc"
 	ip link set "$ifc" up
 	modprobe virtio_blk
+	dev=
 	for _ in $(seq 100); do
-		dev=$(ls /sys/block | grep -m1 '^vd') && break
+		for d in /sys/block/vd*; do
+			[ -e "$d" ] && dev=${d##*/} && break
+		done
+		[ -n "$dev" ] && break
 		sleep 0.1
 	done
-	[ -n "${dev:-}" ] || die "no virtio disk"
+	[ -n "$dev" ] || die "no virtio disk"
 	# The peer first, then the queue (it restores), then the link.
 	$CTL peer add nodea --psk-file "$KEY" keepalive 500 \
 		link-timeout 600000 || die "peer add"

@@ -38,15 +38,17 @@ disk=$out/disk.img
 truncate -s 64M "$disk"
 pa=$((20000 + RANDOM % 20000))
 pb=$((pa + 1))
-epochs=$((30 + 20 * cycles))
-pids=()
+epochs=$((30 + 10 * cycles))
+[ "$epochs" -le 200 ] || epochs=200
 
 # boot NAME ROLE MAC MYPORT PEERPORT [JOB...]: one VM in the background
 boot() {
 	local name=$1 role=$2 mac=$3 me=$4 peer=$5
 	shift 5
+	local vdisk=
+	[ "$role" = participant ] && vdisk=$disk
 	VM_OUT=$out/$name VM_SMP=1 VM_MEM=1G VM_LOCK=$out/lock.$name \
-		VM_TIMEOUT=900 VM_MAC=$mac \
+		VM_TIMEOUT=900 VM_MAC=$mac VM_DISK=$vdisk \
 		VM_NET="socket,udp=127.0.0.1:$peer,localaddr=127.0.0.1:$me" \
 		VM_JOB="$(printf '%s\n' "CRASH_ROLE=$role" "$@")" \
 		"$HERE/run.sh" "$kver" exec tools/vm/crash-guest.sh \
@@ -65,9 +67,19 @@ wait_file() {
 }
 
 # qemu_of NAME: the pid of that VM's qemu
-qemu_of() { pgrep -f "path=$out/$1/share" | head -n 1; }
+qemu_of() {
+	local p
+	for p in $(pgrep -x qemu-system-x86); do
+		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null |
+			grep -qF "path=$out/$1/share," && { echo "$p"; return; }
+	done
+}
 
-progress() { cat "$out/a/share/progress" 2>/dev/null || echo 0; }
+progress() {
+	local p
+	p=$(cat "$out/a/share/progress" 2>/dev/null)
+	echo "${p:-0}"
+}
 
 why=
 boot a initiator 52:54:00:00:0a:01 "$pa" "$pb" "CRASH_EPOCHS=$epochs"
@@ -83,7 +95,7 @@ for ((c = 1; c <= cycles && !${#why}; c++)); do
 		[ "$(progress)" -ge "$goal" ] && break
 		sleep 0.2
 	done
-	sleep "0.$((RANDOM % 10))"
+	sleep "0.$((RANDOM % 3))"
 	pid=$(qemu_of "b$c")
 	[ -n "$pid" ] || { why="no qemu of nodeb (boot $c)"; break; }
 	echo "# crash: SIGKILL nodeb (boot $c) at epoch $(progress) of $epochs"
@@ -120,6 +132,7 @@ if [ -z "$why" ]; then
 fi
 secs=$(($(date +%s) - start))
 echo "$secs" >"$out/seconds"
+echo 0 >"$out/waited"
 {
 	if [ -z "$why" ]; then
 		echo "ok 1 $kver crash - $cycles kill(s) of the participant: ${res#mb_crash: }"

@@ -108,6 +108,7 @@ if [ -n "${VM_NET:-}" ]; then
 		-device "virtio-net-pci,netdev=net0,mac=${VM_MAC:-52:54:00:00:00:01}")
 fi
 if [ -n "${VM_DISK:-}" ]; then
+	# shellcheck disable=SC2054 # qemu option values, one element each
 	extra+=(-drive "file=$VM_DISK,if=none,id=disk0,format=raw"
 		-device virtio-blk-pci,drive=disk0)
 fi
