@@ -339,6 +339,8 @@ struct json_object *mb_result_json(const struct mb_result *r, bool data)
 		json_object_array_add(f, json_object_new_string("merged"));
 	if (r->flags & MBATCH_RESULT_F_PROXIED)
 		json_object_array_add(f, json_object_new_string("proxied"));
+	if (r->flags & MBATCH_RESULT_F_RESTORED)
+		json_object_array_add(f, json_object_new_string("restored"));
 	if (data && r->has_data)
 		mb_jadd_hex(o, "data", r->data, r->data_len);
 	return o;
@@ -381,7 +383,7 @@ void mb_result_print(const struct mb_result *r, bool data, long line)
 		snprintf(lat, sizeof(lat), "-");
 	if (line >= 0)
 		printf("%6ld ", line);
-	printf("%8llu %8llu %-12s %-10s %-9s %8u %6llu %8llu %8llu %10s %s%s%s%s",
+	printf("%8llu %8llu %-12s %-10s %-9s %8u %6llu %8llu %8llu %10s %s%s%s%s%s",
 	       (unsigned long long)r->seq, (unsigned long long)r->tag,
 	       mb_op_name(r->op), status, mb_outcome_name(r->outcome),
 	       r->bytes, (unsigned long long)r->epoch,
@@ -389,8 +391,10 @@ void mb_result_print(const struct mb_result *r, bool data, long line)
 	       lat, r->flags & MBATCH_RESULT_F_REORDERED ? "R" : "",
 	       r->flags & MBATCH_RESULT_F_MERGED ? "M" : "",
 	       r->flags & MBATCH_RESULT_F_PROXIED ? "P" : "",
+	       r->flags & MBATCH_RESULT_F_RESTORED ? "J" : "",
 	       r->flags & (MBATCH_RESULT_F_REORDERED | MBATCH_RESULT_F_MERGED |
-			   MBATCH_RESULT_F_PROXIED) ? "" : "-");
+			   MBATCH_RESULT_F_PROXIED |
+			   MBATCH_RESULT_F_RESTORED) ? "" : "-");
 	print_why(r);
 	putchar('\n');
 	if (!data || !r->has_data)
