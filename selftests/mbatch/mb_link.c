@@ -606,6 +606,32 @@ TEST_F_TIMEOUT(remote, relink_exactly_once, 180)
  */
 #define RS_FIRST	6	/* epochs before the crash */
 
+/* The participant's node goes: no log write reaches the device from now. */
+static void lose_node(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(remote) *self)
+{
+	ASSERT_EQ(0, mb_knob_set("fault_jlog_write_lost", 1000000));
+	ASSERT_EQ(0, mb_peer_del(&self->e.s, PEER_IN));
+	ASSERT_EQ(0, mb_queue_del(&self->e.s, self->e.queue));
+	ASSERT_TRUE(mb_wait_dev_free(self->e.dev, 10000));
+	ASSERT_EQ(0, mb_knob_set("fault_jlog_write_lost", 0));
+}
+
+/* ... and comes back: its peer, then its queue over the journal. */
+static void node_back(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(remote) *self,
+		      const struct mb_queue_cfg *qc)
+{
+	struct mb_queue_info qi;
+
+	ASSERT_EQ(0, add_peer(&self->e.s, PEER_IN));
+	ASSERT_EQ(0, mb_queue_new(&self->e.s, qc))
+		TH_LOG("QUEUE_NEW over the journal: %s", mb_strerr(&self->e.s));
+	ASSERT_EQ(0, mb_queue_get(&self->e.s, self->e.queue, &qi));
+	EXPECT_EQ(1, qi.restored);
+	EXPECT_EQ(0, qi.unrestored);
+}
+
 TEST_F_TIMEOUT(remote, restore_after_crash, 180)
 {
 	uint32_t bs = self->e.bs, n = 0, nr = 0, i, restored = 0, unknown = 0;
@@ -621,7 +647,6 @@ TEST_F_TIMEOUT(remote, restore_after_crash, 180)
 				   .journal = MBATCH_JOURNAL_INTERNAL };
 	struct mb_result *r = NULL, *r0 = NULL;
 	struct mb_peer_info po;
-	struct mb_queue_info qi;
 	uint32_t nr0 = 0;
 	const char *err;
 	unsigned int k;
@@ -665,37 +690,17 @@ TEST_F_TIMEOUT(remote, restore_after_crash, 180)
 	close(fds[1]);
 	ASSERT_EQ(0, mb_knob_set("fault_jlog_write_eio", 1));
 	usleep(300000);
-	ASSERT_EQ(0, mb_knob_set("fault_jlog_write_lost", 1000000));
-	ASSERT_EQ(0, mb_peer_del(&self->e.s, PEER_IN));
+	lose_node(_metadata, self);
 	close(fds[0]);
-	ASSERT_EQ(0, mb_queue_del(&self->e.s, self->e.queue));
-	ASSERT_TRUE(mb_wait_dev_free(self->e.dev, 10000));
-	ASSERT_EQ(0, mb_knob_set("fault_jlog_write_lost", 0));
 	ASSERT_EQ(0, mb_knob_set("fault_jlog_write_eio", 0));
 	ASSERT_EQ(0, mb_knob_set("fault_rx_delay_ms", 0));
-
-	/* The node back: its peer, then its queue over the journal. */
-	ASSERT_EQ(0, add_peer(&self->e.s, PEER_IN));
-	ASSERT_EQ(0, mb_queue_new(&self->e.s, &qc))
-		TH_LOG("QUEUE_NEW over the journal: %s", mb_strerr(&self->e.s));
-	ASSERT_EQ(0, mb_queue_get(&self->e.s, self->e.queue, &qi));
-	EXPECT_EQ(1, qi.restored);
-	EXPECT_EQ(0, qi.unrestored);
+	node_back(_metadata, self, &qc);
 	/*
 	 * A second crash before the initiator is back: the restored session
 	 * logged what it has before anything else, so it is restored again.
 	 */
-	ASSERT_EQ(0, mb_knob_set("fault_jlog_write_lost", 1000000));
-	ASSERT_EQ(0, mb_peer_del(&self->e.s, PEER_IN));
-	ASSERT_EQ(0, mb_queue_del(&self->e.s, self->e.queue));
-	ASSERT_TRUE(mb_wait_dev_free(self->e.dev, 10000));
-	ASSERT_EQ(0, mb_knob_set("fault_jlog_write_lost", 0));
-	ASSERT_EQ(0, add_peer(&self->e.s, PEER_IN));
-	ASSERT_EQ(0, mb_queue_new(&self->e.s, &qc))
-		TH_LOG("QUEUE_NEW over the journal: %s", mb_strerr(&self->e.s));
-	ASSERT_EQ(0, mb_queue_get(&self->e.s, self->e.queue, &qi));
-	EXPECT_EQ(1, qi.restored);
-	EXPECT_EQ(0, qi.unrestored);
+	lose_node(_metadata, self);
+	node_back(_metadata, self, &qc);
 	ASSERT_EQ(0, relink(&self->e.s, variant->digest))
 		TH_LOG("relink: %s", mb_strerr(&self->e.s));
 	for (k = RS_FIRST; k < EPOCHS; k++) {
